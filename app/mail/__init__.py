@@ -1,0 +1,1 @@
+"""Outgoing mail: message building, template rendering and delivery backends."""

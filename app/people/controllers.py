@@ -1,0 +1,104 @@
+"""HTTP for sign-in, the people directory, profiles and departments."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from app.people import services
+from app.web.auth import LoginThrottle, minutes, safe_next, start_session
+from app.web.templating import render
+
+GENERIC_LOGIN_ERROR = "That email and password do not match an active account."
+
+
+def provide_throttle(state: State) -> LoginThrottle:
+    return LoginThrottle(state.redis)
+
+
+class AuthController(Controller):
+    dependencies = {"throttle": Provide(provide_throttle, sync_to_thread=False)}
+    opt = {"public": True}
+
+    @get("/login", name="login")
+    async def login_page(self, request: HTMXRequest, next: str | None = None) -> Template | Redirect:
+        if request.scope.get("user") is not None:
+            return Redirect(safe_next(next), status_code=303)
+        return render(request, "pages/people/login.html", {"email": "", "next": safe_next(next), "error": None})
+
+    @post("/login")
+    async def login(self, request: HTMXRequest, throttle: LoginThrottle) -> Template | Redirect:
+        form = await request.form()
+        email = services.normalise_email(str(form.get("email", "")))[:254]
+        password = str(form.get("password", ""))[:1024]
+        next_url = safe_next(str(form.get("next", "")))
+        address = request.client.host if request.client else "unknown"
+        context = {"email": email, "next": next_url, "error": GENERIC_LOGIN_ERROR}
+        if wait := await throttle.retry_after(email, address):
+            context["error"] = (
+                f"Too many failed sign-in attempts. Try again in {minutes(wait)} minute"
+                f"{'s' if minutes(wait) > 1 else ''}."
+            )
+            return render(
+                request,
+                "pages/people/login.html",
+                context,
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
+        if not email or not password:
+            context["error"] = "Enter your email and password."
+            return render(request, "pages/people/login.html", context, status_code=400)
+        user = await services.authenticate(email, password)
+        if user is None:
+            await throttle.record_failure(email, address)
+            return render(request, "pages/people/login.html", context, status_code=400)
+        await throttle.reset(email)
+        await start_session(request, user)
+        return Redirect(next_url, status_code=303)
+
+    @post("/logout", name="logout", opt={"public": False})
+    async def logout(self, request: HTMXRequest) -> Redirect:
+        request.clear_session()
+        return Redirect("/login?signed_out=1", status_code=303)
+
+
+class PeopleController(Controller):
+    path = "/people"
+
+    @get("/", name="people")
+    async def directory(self, request: HTMXRequest, q: str = "", page: int = 1) -> Template:
+        page = max(page, 1)
+        results = await services.search_directory(q, page=page)
+        return render(
+            request,
+            "pages/people/directory.html",
+            {"results": results},
+            fragment="fragments/people/results.html",
+        )
+
+    @get("/{person_id:int}", name="person")
+    async def profile(self, request: HTMXRequest, person_id: int) -> Template:
+        person = await services.get_profile(person_id)
+        if person is None:
+            raise NotFoundException("No one with that id works here.")
+        return render(request, "pages/people/profile.html", {"person": person})
+
+
+class DepartmentController(Controller):
+    path = "/departments"
+
+    @get("/", name="departments")
+    async def index(self, request: HTMXRequest) -> Template:
+        return render(request, "pages/people/departments.html", {"departments": await services.list_departments()})
+
+    @get("/{slug:str}", name="department")
+    async def detail(self, request: HTMXRequest, slug: str) -> Template:
+        department = await services.get_department(slug)
+        if department is None:
+            raise NotFoundException("There is no department at that address.")
+        return render(request, "pages/people/department.html", {"department": department})

@@ -1,0 +1,87 @@
+"""Load the demo organisation from fixtures/ (departments, catalogues, people, managers, leads)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine import engine_finder
+
+from app.people.passwords import hash_password
+from app.people.tables import Department, DepartmentLead, Employee, Role, Service
+
+FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 — documented demo credential, demo data only
+DEMO_LOGINS = {
+    Role.ADMIN: "admin@example.com",
+    Role.MANAGER: "manager@example.com",
+    Role.EMPLOYEE: "employee@example.com",
+}
+
+
+class OrganisationNotEmpty(RuntimeError):
+    pass
+
+
+def load_demo_fixture() -> dict[str, Any]:
+    return json.loads((FIXTURES_DIR / "demo" / "org.json").read_text())
+
+
+async def seed_demo(data: dict[str, Any] | None = None) -> dict[str, int]:
+    """Insert the demo organisation in one transaction; refuses when people already exist."""
+    data = data or load_demo_fixture()
+    now = datetime.now(UTC)
+    # One hash for every demo account: argon2 is deliberately slow, and these accounts share a password anyway.
+    password_hash = hash_password(DEMO_PASSWORD)
+    async with engine_finder().transaction():
+        if await Employee.exists().where(Employee.id.is_not_null()):
+            raise OrganisationNotEmpty("the organisation already has people; the demo loads only into an empty one")
+        department_ids: dict[str, int] = {}
+        for dept in data["departments"]:
+            row = Department(
+                name=dept["name"],
+                slug=dept["slug"],
+                parent=department_ids.get(dept["parent"]) if dept["parent"] else None,
+                description=dept["description"],
+                created_at=now,
+            )
+            await row.save()
+            department_ids[dept["slug"]] = row.id
+        await Service.insert(
+            *[
+                Service(
+                    department=department_ids[dept["slug"]],
+                    name=service["name"],
+                    description=service["description"],
+                    hours=service["hours"],
+                    target_hours=service["target_hours"],
+                    position=position,
+                )
+                for dept in data["departments"]
+                for position, service in enumerate(dept["services"])
+            ]
+        )
+        people_ids: dict[str, int] = {}
+        for person in data["people"]:  # managers come before their reports in the fixture
+            row = Employee(
+                name=person["name"],
+                email=person["email"].lower(),
+                title=person["title"],
+                department=department_ids[person["department"]],
+                manager=people_ids[person["manager"]] if person["manager"] else None,
+                role=Role(person["role"]),
+                password_hash=password_hash,
+                created_at=now,
+            )
+            await row.save()
+            people_ids[person["email"]] = row.id
+        leads = [
+            DepartmentLead(department=department_ids[slug], employee=people_ids[person["email"]])
+            for person in data["people"]
+            for slug in person.get("leads", [])
+        ]
+        if leads:
+            await DepartmentLead.insert(*leads)
+    return {"departments": len(department_ids), "people": len(people_ids), "leads": len(leads)}

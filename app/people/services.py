@@ -1,0 +1,282 @@
+"""People and departments: sign-in, directory search, department pages. No HTTP here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from piccolo.query.functions.aggregate import Count
+
+from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from app.people.tables import Department, DepartmentLead, Employee, Role, Service
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    """The signed-in person, loaded once per request."""
+
+    id: int
+    name: str
+    email: str
+    role: Role
+    department_id: int | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def load_current_user(employee_id: int) -> CurrentUser | None:
+    row = (
+        await Employee.select(Employee.id, Employee.name, Employee.email, Employee.role, Employee.department)
+        .where((Employee.id == employee_id) & (Employee.active.eq(True)))
+        .first()
+    )
+    if row is None:
+        return None
+    return CurrentUser(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        role=Role(row["role"]),
+        department_id=row["department"],
+    )
+
+
+async def authenticate(email: str, password: str) -> CurrentUser | None:
+    """The active person with this email and password, or None (same work either way)."""
+    row = (
+        await Employee.select(Employee.id, Employee.password_hash, Employee.active)
+        .where(Employee.email == normalise_email(email))
+        .first()
+    )
+    stored = row["password_hash"] if row else None
+    if not verify_password(stored, password) or row is None or not row["active"]:
+        return None
+    if stored and needs_rehash(stored):
+        await Employee.update({Employee.password_hash: hash_password(password)}).where(Employee.id == row["id"])
+    return await load_current_user(row["id"])
+
+
+async def set_password(employee_id: int, password: str) -> None:
+    await Employee.update({Employee.password_hash: hash_password(password)}).where(Employee.id == employee_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    query: str
+    page: int
+    people: list[dict] = field(default_factory=list)
+    departments: list[dict] = field(default_factory=list)
+    has_more: bool = False
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_directory(query: str, *, page: int = 1, per_page: int = 30) -> SearchResults:
+    """Active people matching `query` by name, email or title (everyone when empty), and matching departments."""
+    query = " ".join(query.split())[:100]
+    page = max(page, 1)
+    people_query = Employee.select(
+        Employee.id,
+        Employee.name,
+        Employee.title,
+        Employee.department.name.as_alias("department_name"),
+        Employee.department.slug.as_alias("department_slug"),
+    ).where(Employee.active.eq(True))
+    departments: list[dict] = []
+    if query:
+        pattern = _like_pattern(query)
+        people_query = people_query.where(
+            Employee.name.ilike(pattern) | Employee.email.ilike(pattern) | Employee.title.ilike(pattern)
+        )
+        if page == 1:
+            departments = (
+                await Department.select(Department.id, Department.name, Department.slug)
+                .where(Department.archived_at.is_null() & Department.name.ilike(pattern))
+                .order_by(Department.name)
+                .limit(per_page)
+            )
+    people = (
+        await people_query.order_by(Employee.name)
+        .order_by(Employee.id)
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    )
+    return SearchResults(
+        query=query,
+        page=page,
+        people=people[:per_page],
+        departments=departments,
+        has_more=len(people) > per_page,
+    )
+
+
+async def list_departments() -> list[dict]:
+    """Active departments with their member and service counts and leads, parents before children."""
+    departments = (
+        await Department.select(
+            Department.id,
+            Department.name,
+            Department.slug,
+            Department.description,
+            Department.parent,
+            Department.parent.name.as_alias("parent_name"),
+        )
+        .where(Department.archived_at.is_null())
+        .order_by(Department.name)
+    )
+    members = await (
+        Employee.select(Employee.department, Count(Employee.id).as_alias("count"))
+        .where(Employee.active.eq(True))
+        .group_by(Employee.department)
+    )
+    services = await (
+        Service.select(Service.department, Count(Service.id).as_alias("count"))
+        .where(Service.active.eq(True))
+        .group_by(Service.department)
+    )
+    leads = await DepartmentLead.select(
+        DepartmentLead.department, DepartmentLead.employee, DepartmentLead.employee.name.as_alias("name")
+    ).order_by(DepartmentLead.employee.name)
+    member_counts = {row["department"]: row["count"] for row in members}
+    service_counts = {row["department"]: row["count"] for row in services}
+    leads_by_department: dict[int, list[dict]] = {}
+    for lead in leads:
+        leads_by_department.setdefault(lead["department"], []).append({"id": lead["employee"], "name": lead["name"]})
+    for department in departments:
+        department["members"] = member_counts.get(department["id"], 0)
+        department["services"] = service_counts.get(department["id"], 0)
+        department["leads"] = leads_by_department.get(department["id"], [])
+    return departments
+
+
+async def get_department(slug: str) -> dict | None:
+    """A department with its catalogue, leads, members and sub-departments, or None."""
+    department = (
+        await Department.select(
+            Department.id,
+            Department.name,
+            Department.slug,
+            Department.description,
+            Department.parent.name.as_alias("parent_name"),
+            Department.parent.slug.as_alias("parent_slug"),
+        )
+        .where((Department.slug == slug) & Department.archived_at.is_null())
+        .first()
+    )
+    if department is None:
+        return None
+    department_id = department["id"]
+    department["services"] = (
+        await Service.select(Service.name, Service.description, Service.hours, Service.target_hours)
+        .where((Service.department == department_id) & Service.active.eq(True))
+        .order_by(Service.position, Service.name)
+    )
+    lead_ids = await DepartmentLead.select(DepartmentLead.employee).where(DepartmentLead.department == department_id)
+    lead_set = {row["employee"] for row in lead_ids}
+    members = (
+        await Employee.select(Employee.id, Employee.name, Employee.title)
+        .where((Employee.department == department_id) & Employee.active.eq(True))
+        .order_by(Employee.name)
+    )
+    for member in members:
+        member["is_lead"] = member["id"] in lead_set
+    department["members"] = sorted(members, key=lambda m: not m["is_lead"])
+    department["children"] = (
+        await Department.select(Department.name, Department.slug)
+        .where((Department.parent == department_id) & Department.archived_at.is_null())
+        .order_by(Department.name)
+    )
+    return department
+
+
+async def get_profile(employee_id: int) -> dict | None:
+    """A person's public profile: who they are, where they sit, whom they report to and who reports to them."""
+    person = (
+        await Employee.select(
+            Employee.id,
+            Employee.name,
+            Employee.title,
+            Employee.email,
+            Employee.role,
+            Employee.active,
+            Employee.created_at,
+            Employee.department.name.as_alias("department_name"),
+            Employee.department.slug.as_alias("department_slug"),
+            Employee.manager.as_alias("manager_id"),
+            Employee.manager.name.as_alias("manager_name"),
+        )
+        .where(Employee.id == employee_id)
+        .first()
+    )
+    if person is None:
+        return None
+    person["reports"] = (
+        await Employee.select(Employee.id, Employee.name, Employee.title)
+        .where((Employee.manager == employee_id) & Employee.active.eq(True))
+        .order_by(Employee.name)
+    )
+    person["leads"] = await DepartmentLead.select(
+        DepartmentLead.department.name.as_alias("name"), DepartmentLead.department.slug.as_alias("slug")
+    ).where(DepartmentLead.employee == employee_id)
+    return person
+
+
+async def organisation_counts() -> dict[str, int]:
+    return {
+        "people": await Employee.count().where(Employee.active.eq(True)),
+        "inactive": await Employee.count().where(Employee.active.eq(False)),
+        "departments": await Department.count().where(Department.archived_at.is_null()),
+        "admins": await Employee.count().where(Employee.active.eq(True) & (Employee.role == Role.ADMIN)),
+    }
+
+
+async def organisation_is_empty() -> bool:
+    return not await Employee.exists().where(Employee.id.is_not_null())
+
+
+class AccountError(ValueError):
+    pass
+
+
+async def create_admin(*, email: str, name: str, password: str) -> str:
+    """Make the person with `email` an active admin with this password, creating them when new."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise AccountError("Enter a valid email address.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    existing = await Employee.select(Employee.id).where(Employee.email == email).first()
+    values = {
+        Employee.role: Role.ADMIN,
+        Employee.active: True,
+        Employee.password_hash: hash_password(password),
+    }
+    if existing is not None:
+        await Employee.update(values).where(Employee.id == existing["id"])
+        return f"{email} is now an admin."
+    name = " ".join(name.split())
+    if not name:
+        raise AccountError("Give the new admin's full name with --name.")
+    await Employee.insert(
+        Employee(
+            name=name,
+            email=email,
+            role=Role.ADMIN,
+            password_hash=values[Employee.password_hash],
+            created_at=datetime.now(UTC),
+        )
+    )
+    return f"Created admin {name} <{email}>."

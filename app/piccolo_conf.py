@@ -1,0 +1,19 @@
+"""Piccolo's configuration: the engine from settings and the registry of the domain apps."""
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
+
+from app.settings import get_settings
+
+DB = PostgresEngine(
+    config={"dsn": get_settings().database_url or "postgresql:///kudos"},
+    extensions=(),
+    log_queries=False,
+)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "app.people.piccolo_app",
+        "app.jobs.piccolo_app",
+    ]
+)

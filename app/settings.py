@@ -1,0 +1,129 @@
+"""Settings read once from the environment (and an optional `.env` file) into a frozen object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a configuration Kudos refuses to run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str
+    data_dir: Path
+    database_url: str | None
+    redis_url: str | None
+    secret_key: str
+    base_url: str
+    timezone: str
+    mail_backend: str
+    mail_from: str
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    smtp_tls: bool
+    org_name: str
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A secret kept in the data directory so sessions survive restarts in development."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    if environ is None:
+        load_dotenv(override=False)
+        environ = dict(os.environ)
+    env = environ.get("KUDOS_ENV", "development").strip().lower()
+    if env not in {"development", "production"}:
+        raise SettingsError(f"KUDOS_ENV must be 'development' or 'production', not {env!r}")
+    data_dir = Path(environ.get("KUDOS_DATA_DIR", "./var")).expanduser().resolve()
+    database_url = environ.get("DATABASE_URL") or None
+    redis_url = environ.get("REDIS_URL") or None
+    secret_key = environ.get("KUDOS_SECRET_KEY") or ""
+    base_url = environ.get("KUDOS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    if env == "production":
+        missing = [
+            name
+            for name, value in (
+                ("KUDOS_SECRET_KEY", secret_key),
+                ("DATABASE_URL", database_url),
+                ("REDIS_URL", redis_url),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(f"production mode needs {', '.join(missing)} to be set")
+        if len(secret_key) < 32:
+            raise SettingsError("KUDOS_SECRET_KEY must be at least 32 characters in production")
+        if not base_url.startswith("https://"):
+            raise SettingsError("KUDOS_BASE_URL must be an https:// address in production (secure cookies)")
+    elif not secret_key:
+        secret_key = _development_secret(data_dir)
+    timezone = environ.get("KUDOS_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"KUDOS_TIMEZONE {timezone!r} is not a known time zone") from exc
+    mail_backend = environ.get("KUDOS_MAIL_BACKEND", "outbox")
+    if mail_backend not in {"outbox", "smtp"}:
+        raise SettingsError(f"KUDOS_MAIL_BACKEND must be 'outbox' or 'smtp', not {mail_backend!r}")
+    return Settings(
+        env=env,
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=secret_key,
+        base_url=base_url,
+        timezone=timezone,
+        mail_backend=mail_backend,
+        mail_from=environ.get("KUDOS_MAIL_FROM", "Kudos <kudos@localhost>"),
+        smtp_host=environ.get("KUDOS_SMTP_HOST", "localhost"),
+        smtp_port=int(environ.get("KUDOS_SMTP_PORT", "25")),
+        smtp_username=environ.get("KUDOS_SMTP_USERNAME") or None,
+        smtp_password=environ.get("KUDOS_SMTP_PASSWORD") or None,
+        smtp_starttls=_flag(environ.get("KUDOS_SMTP_STARTTLS")),
+        smtp_tls=_flag(environ.get("KUDOS_SMTP_TLS")),
+        org_name=environ.get("KUDOS_ORG_NAME", "Kudos"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,166 @@
+"""Sessions, the signed-in person, guards and the sign-in throttle."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.types import Empty
+from redis.asyncio import Redis
+
+from app.people.services import CurrentUser, load_current_user
+from app.people.tables import Role
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
+
+SESSION_USER_KEY = "uid"
+_NEW_SESSION_ID = "kudos.new_session_id"
+_LOADED = "kudos.session_loaded"
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Server-side sessions whose id can be replaced mid-request (at sign-in, against session fixation).
+
+    Unlike Litestar's backend it writes nothing for a visitor without a session, and writes the store only
+    when the session data changed (the store's expiry is renewed on every read anyway).
+    """
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        return connection.scope.get(_NEW_SESSION_ID) or super().get_session_id(connection)  # type: ignore[return-value]
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        return data
+
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+        has_cookie = bool(connection.cookies.get(self.config.key))
+        rotated = _NEW_SESSION_ID in connection.scope
+        if not scope_session and scope_session is not Empty:
+            if not has_cookie:
+                return
+            scope_session = Empty
+        if scope_session is not Empty and not rotated and scope_session == connection.scope.get(_LOADED):
+            return
+        await super().store_in_message(scope_session, message, connection)
+
+
+def session_config(*, secure: bool) -> ServerSideSessionConfig:
+    config = ServerSideSessionConfig(
+        key="kudos_session",
+        store="sessions",
+        max_age=14 * 24 * 3600,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        renew_on_access=True,
+        exclude=["^/static/", "^/healthz$"],
+    )
+    config._backend_class = RotatingSessionBackend
+    return config
+
+
+async def start_session(connection: ASGIConnection, user: CurrentUser) -> None:
+    """Sign `user` in under a new session id; the old id's data is deleted."""
+    store = connection.app.stores.get("sessions")
+    old_id = connection.cookies.get("kudos_session")
+    if old_id:
+        await store.delete(old_id)
+    connection.scope[_NEW_SESSION_ID] = secrets.token_hex(32)  # type: ignore[literal-required]
+    connection.scope["session"] = {SESSION_USER_KEY: user.id}
+
+
+class CurrentUserMiddleware:
+    """Puts the signed-in person (or None) in `scope["user"]`; a deactivated person's session is dropped."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in {"http", "websocket"}:
+            user = None
+            session = scope.get("session")
+            if isinstance(session, dict) and (user_id := session.get(SESSION_USER_KEY)):
+                user = await load_current_user(int(user_id))
+                if user is None:
+                    session.clear()
+            scope["user"] = user
+        await self.app(scope, receive, send)
+
+
+def login_required(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """App-wide guard: every route needs a signed-in person unless its handler is marked `public`."""
+    if handler.opt.get("public"):
+        return
+    if connection.scope.get("user") is None:
+        raise NotAuthorizedException("Sign in to continue.")
+
+
+def requires_role(*roles: Role) -> Any:
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user: CurrentUser | None = connection.scope.get("user")
+        if user is None:
+            raise NotAuthorizedException("Sign in to continue.")
+        if user.role not in allowed:
+            raise PermissionDeniedException("This page is for " + " and ".join(sorted(allowed)) + "s only.")
+
+    return guard
+
+
+admin_only = requires_role(Role.ADMIN)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local path to go to after sign-in; anything else (other hosts, schemes, `//`) falls back to `default`."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(ch) < 32 for ch in target):
+        return default
+    return target
+
+
+class LoginThrottle:
+    """Counts failed sign-ins in Redis per email and per client address, so the limit holds across processes."""
+
+    def __init__(self, redis: Redis, *, per_email: int = 5, per_address: int = 30, window_seconds: int = 900) -> None:
+        self.redis = redis
+        self.per_email = per_email
+        self.per_address = per_address
+        self.window = window_seconds
+
+    def _keys(self, email: str, address: str) -> tuple[tuple[str, int], tuple[str, int]]:
+        return (f"kudos:login-fail:email:{email}", self.per_email), (
+            f"kudos:login-fail:addr:{address}",
+            self.per_address,
+        )
+
+    async def retry_after(self, email: str, address: str) -> int:
+        """Seconds until another attempt is allowed; 0 when not blocked."""
+        wait = 0
+        for key, limit in self._keys(email, address):
+            count = await self.redis.get(key)
+            if count is not None and int(count) >= limit:
+                wait = max(wait, await self.redis.ttl(key), 1)
+        return wait
+
+    async def record_failure(self, email: str, address: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for key, _ in self._keys(email, address):
+                pipe.incr(key)
+                pipe.expire(key, self.window, nx=True)
+            await pipe.execute()
+
+    async def reset(self, email: str) -> None:
+        await self.redis.delete(self._keys(email, "")[0][0])
+
+
+def minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))

@@ -1,0 +1,89 @@
+"""One place for exception handling: JSON for /api, a toast for HTMX, an error page otherwise; 401 → sign-in."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.web.templating import wants_fragment
+
+log = logging.getLogger("kudos.web")
+
+TITLES = {
+    400: "That request could not be understood",
+    401: "Please sign in",
+    403: "You don't have access to this page",
+    404: "Page not found",
+    405: "That action is not available here",
+    409: "That conflicts with the current state",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+CSRF_FAILED = "CSRF token verification failed"
+CSRF_MESSAGE = "This form has expired or was sent from elsewhere. Reload the page and try again."
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _login_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" and isinstance(request, HTMXRequest) and request.htmx:
+        target = request.htmx.current_url_abs_path or "/"
+    location = "/login?" + urlencode({"next": target})
+    if isinstance(request, HTMXRequest) and request.htmx:
+        return ClientRedirect(location)
+    return Redirect(location, status_code=303)
+
+
+def error_response(request: Request, status_code: int, message: str, extra: object = None) -> Response:
+    if _is_api(request):
+        body: dict[str, object] = {"status": status_code, "detail": message}
+        if extra:
+            body["extra"] = extra
+        return Response(body, status_code=status_code)
+    if isinstance(request, HTMXRequest) and wants_fragment(request):
+        return Template(
+            "fragments/toast.html",
+            context={"message": message, "level": "error"},
+            status_code=status_code,
+            headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend", "Vary": "HX-Request"},
+        )
+    return Template(
+        "errors/error.html",
+        context={"status_code": status_code, "title": TITLES.get(status_code, "Error"), "message": message},
+        status_code=status_code,
+        headers={"Vary": "HX-Request"},
+    )
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 401 and not _is_api(request):
+        return _login_redirect(request)
+    message = CSRF_MESSAGE if exc.detail == CSRF_FAILED else exc.detail
+    response = error_response(request, exc.status_code, message, exc.extra if _is_api(request) else None)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def handle_server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "The error has been logged. Please try again in a moment.",
+    )
+
+
+exception_handlers = {
+    HTTPException: handle_http_exception,
+    HTTP_500_INTERNAL_SERVER_ERROR: handle_server_error,
+}

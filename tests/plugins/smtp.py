@@ -1,0 +1,72 @@
+"""Pytest plugin: a real SMTP server (aiosmtpd) on a free loopback port, collecting what it receives."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SmtpServer:
+    """The running server as tests see it: where it listens and what it received."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    sessions: list[SMTP] = field(default_factory=list)
+
+    @property
+    def connections(self) -> int:
+        """How many client connections greeted the server (EHLO)."""
+        return len(self.sessions)
+
+    def drop_connections(self) -> None:
+        """Close every client connection from the server side, as an idle-timeout would."""
+        for server in self.sessions:
+            if server.transport is not None:
+                server.loop.call_soon_threadsafe(server.transport.close)
+
+
+class _Handler:
+    def __init__(self, state: SmtpServer) -> None:
+        self.state = state
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        if not any(known is server for known in self.state.sessions):
+            self.state.sessions.append(server)
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        self.state.messages.append(message_from_bytes(raw, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest_asyncio.fixture
+async def smtp_server() -> AsyncIterator[SmtpServer]:
+    """Start an aiosmtpd server in its own thread for one test, then stop it."""
+    state = SmtpServer(host="127.0.0.1", port=free_port())
+    controller = Controller(_Handler(state), hostname=state.host, port=state.port)
+    await asyncio.to_thread(controller.start)
+    try:
+        yield state
+    finally:
+        await asyncio.to_thread(controller.stop)

@@ -1,0 +1,175 @@
+"""Mail: message building, SMTP delivery over one connection, the outbox, template rendering."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from app.mail.backends import OutboxBackend, SmtpBackend, get_backend, list_outbox, read_outbox
+from app.mail.message import Mail, build_message
+from app.mail.render import render_mail
+from app.settings import Settings, load_settings
+from tests.plugins.smtp import SmtpServer
+
+SENDER = "Kudos <kudos@example.org>"
+HTML = """<!doctype html><html><head><style>p { color: #123456; }</style></head>
+<body><p>Hello NAME</p></body></html>"""
+
+
+def make_settings(tmp_path: Path, **extra: str) -> Settings:
+    return load_settings(
+        {
+            "KUDOS_DATA_DIR": str(tmp_path),
+            "KUDOS_SECRET_KEY": "x" * 40,
+            "KUDOS_MAIL_FROM": SENDER,
+            **extra,
+        }
+    )
+
+
+def mail(n: int) -> Mail:
+    return Mail(
+        to=f"person{n}@example.org",
+        subject=f"Subject {n}",
+        text=f"Hello {n}",
+        html=HTML.replace("NAME", str(n)),
+        headers={"List-Unsubscribe": "<https://kudos.example.org/me/settings>"},
+    )
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    return str(text.get_content()), str(html.get_content())
+
+
+@pytest.fixture
+def env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader("templates"), autoescape=jinja2.select_autoescape(["html"])
+    )
+
+
+def test_build_message_headers_and_parts() -> None:
+    message = build_message(
+        Mail(to="a@example.org", subject="S", text="T", html="<p>H</p>", message_id="<id-1@example.org>"),
+        sender=SENDER,
+    )
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["Message-ID"] == "<id-1@example.org>"
+    assert message["Date"] is not None
+    generated = build_message(Mail(to="a@example.org", subject="S", text="T", html=None), sender=SENDER)
+    assert generated.get_content_type() == "text/plain"
+    assert str(generated["Message-ID"]).endswith("@example.org>")
+
+
+async def test_smtp_backend_sends_over_one_connection(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    settings = make_settings(
+        tmp_path,
+        KUDOS_MAIL_BACKEND="smtp",
+        KUDOS_SMTP_HOST=smtp_server.host,
+        KUDOS_SMTP_PORT=str(smtp_server.port),
+    )
+    backend = get_backend(settings)
+    assert isinstance(backend, SmtpBackend)
+    async with backend:
+        for n in range(3):
+            await backend.send(build_message(mail(n), sender=settings.mail_from))
+
+    assert smtp_server.connections == 1
+    assert len(smtp_server.messages) == 3
+    for n, received in enumerate(smtp_server.messages):
+        assert received["Subject"] == f"Subject {n}"
+        assert received["To"] == f"person{n}@example.org"
+        assert received["From"] == SENDER
+        assert received["List-Unsubscribe"] == "<https://kudos.example.org/me/settings>"
+        text, html = parts(received)
+        assert text.strip() == f"Hello {n}"
+        assert "<style" not in html
+        assert 'style="color: #123456;"' in html
+        assert f"Hello {n}" in html
+
+
+async def test_smtp_backend_reconnects_when_server_dropped_connection(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    settings = make_settings(
+        tmp_path, KUDOS_SMTP_HOST=smtp_server.host, KUDOS_SMTP_PORT=str(smtp_server.port)
+    )
+    async with SmtpBackend(settings) as backend:
+        await backend.send(build_message(mail(1), sender=SENDER))
+        smtp_server.drop_connections()
+        await backend.send(build_message(mail(2), sender=SENDER))
+
+    assert [m["Subject"] for m in smtp_server.messages] == ["Subject 1", "Subject 2"]
+    assert smtp_server.connections == 2
+
+
+async def test_outbox_backend_writes_lists_and_reads(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    backend = get_backend(settings)
+    assert isinstance(backend, OutboxBackend)
+    async with backend:
+        for n in range(3):
+            await backend.send(build_message(mail(n), sender=SENDER))
+
+    files = sorted(p.name for p in settings.outbox_dir.iterdir())
+    assert len(files) == 3 and all(name.endswith(".eml") for name in files)
+
+    entries = list_outbox(settings.outbox_dir)
+    assert [e.subject for e in entries] == ["Subject 2", "Subject 1", "Subject 0"]
+    assert [e.to for e in entries] == ["person2@example.org", "person1@example.org", "person0@example.org"]
+    assert all(e.date is not None and e.size > 0 for e in entries)
+    assert [e.subject for e in list_outbox(settings.outbox_dir, limit=1)] == ["Subject 2"]
+
+    message = read_outbox(settings.outbox_dir, entries[-1].name)
+    assert message["Subject"] == "Subject 0"
+    assert message["From"] == SENDER
+    text, html = parts(message)
+    assert text.strip() == "Hello 0"
+    assert 'style="color: #123456;"' in html
+
+
+def test_outbox_listing_of_missing_dir_is_empty(tmp_path: Path) -> None:
+    assert list_outbox(tmp_path / "nowhere") == []
+
+
+@pytest.mark.parametrize("name", ["../x.eml", "a/b.eml", "a\\b.eml", "x.txt", ".hidden.eml", ""])
+def test_read_outbox_refuses_unsafe_names(tmp_path: Path, name: str) -> None:
+    (tmp_path / "x.eml").write_bytes(b"Subject: outside\n\nbody\n")
+    outbox = tmp_path / "outbox"
+    (outbox / "a").mkdir(parents=True)
+    (outbox / "a" / "b.eml").write_bytes(b"Subject: nested\n\nbody\n")
+    with pytest.raises(FileNotFoundError):
+        read_outbox(outbox, name)
+
+
+def test_render_mail_escapes_html_and_renders_both_parts(env: jinja2.Environment) -> None:
+    rendered = render_mail(
+        env,
+        "test_message",
+        to="a@example.org",
+        subject="Test",
+        context={"org_name": "<script>alert(1)</script>", "base_url": "https://kudos.example.org"},
+        headers={"X-Kudos": "test"},
+        message_id="<m@example.org>",
+    )
+    assert rendered.to == "a@example.org" and rendered.subject == "Test"
+    assert rendered.headers == {"X-Kudos": "test"} and rendered.message_id == "<m@example.org>"
+    assert rendered.html is not None
+    assert "<script>" not in rendered.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
+    assert "This is a test message from Kudos" in rendered.html
+    assert 'href="https://kudos.example.org/me/settings"' in rendered.html
+    assert "<script>alert(1)</script>" in rendered.text
+    assert "This is a test message from Kudos" in rendered.text
+    assert "https://kudos.example.org/me/settings" in rendered.text
+
+    text, html = parts(build_message(rendered, sender=SENDER))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<style" not in html and 'style="' in html
+    assert "This is a test message from Kudos" in text
