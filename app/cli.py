@@ -110,9 +110,7 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
 
     seeded = await _prepare_database(seed_if_empty=True)
     await start_pool()
-    server = Server(
-        uvicorn.Config(create_app(settings, manage_pool=False), host=host, port=port, log_level="warning")
-    )
+    server = Server(uvicorn.Config(create_app(settings, manage_pool=False), host=host, port=port, log_level="warning"))
     worker = build_worker(handle_signals=False)
     worker_task = asyncio.create_task(worker.async_run())
 

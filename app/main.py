@@ -9,7 +9,7 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
         ],
         lifespan=[lifespan],
-        state={"redis": redis},
+        state=State({"redis": redis}),
         stores={"sessions": RedisStore(redis, namespace="kudos:sessions", handle_client_shutdown=False)},
         middleware=[
             DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.production),
@@ -90,5 +90,6 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
         template_config=template_config,
         exception_handlers=exception_handlers,
+        openapi_config=None,  # the JSON API (and its schema at /schema) arrives with the integrations
         debug=False,
     )

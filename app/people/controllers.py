@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
@@ -25,13 +26,13 @@ class AuthController(Controller):
     opt = {"public": True}
 
     @get("/login", name="login")
-    async def login_page(self, request: HTMXRequest, next: str | None = None) -> Template | Redirect:
+    async def login_page(self, request: HTMXRequest, next: FromQuery[str | None] = None) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next), status_code=303)
         return render(request, "pages/people/login.html", {"email": "", "next": safe_next(next), "error": None})
 
     @post("/login")
-    async def login(self, request: HTMXRequest, throttle: LoginThrottle) -> Template | Redirect:
+    async def login(self, request: HTMXRequest, throttle: NamedDependency[LoginThrottle]) -> Template | Redirect:
         form = await request.form()
         email = services.normalise_email(str(form.get("email", "")))[:254]
         password = str(form.get("password", ""))[:1024]
@@ -71,7 +72,7 @@ class PeopleController(Controller):
     path = "/people"
 
     @get("/", name="people")
-    async def directory(self, request: HTMXRequest, q: str = "", page: int = 1) -> Template:
+    async def directory(self, request: HTMXRequest, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
         page = max(page, 1)
         results = await services.search_directory(q, page=page)
         return render(
@@ -82,7 +83,7 @@ class PeopleController(Controller):
         )
 
     @get("/{person_id:int}", name="person")
-    async def profile(self, request: HTMXRequest, person_id: int) -> Template:
+    async def profile(self, request: HTMXRequest, person_id: FromPath[int]) -> Template:
         person = await services.get_profile(person_id)
         if person is None:
             raise NotFoundException("No one with that id works here.")
@@ -97,7 +98,7 @@ class DepartmentController(Controller):
         return render(request, "pages/people/departments.html", {"departments": await services.list_departments()})
 
     @get("/{slug:str}", name="department")
-    async def detail(self, request: HTMXRequest, slug: str) -> Template:
+    async def detail(self, request: HTMXRequest, slug: FromPath[str]) -> Template:
         department = await services.get_department(slug)
         if department is None:
             raise NotFoundException("There is no department at that address.")

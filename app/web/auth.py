@@ -154,8 +154,8 @@ class LoginThrottle:
     async def record_failure(self, email: str, address: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             for key, _ in self._keys(email, address):
+                pipe.set(key, 0, ex=self.window, nx=True)  # the window starts at the first failure
                 pipe.incr(key)
-                pipe.expire(key, self.window, nx=True)
             await pipe.execute()
 
     async def reset(self, email: str) -> None:

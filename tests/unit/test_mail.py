@@ -94,12 +94,8 @@ async def test_smtp_backend_sends_over_one_connection(tmp_path: Path, smtp_serve
         assert f"Hello {n}" in html
 
 
-async def test_smtp_backend_reconnects_when_server_dropped_connection(
-    tmp_path: Path, smtp_server: SmtpServer
-) -> None:
-    settings = make_settings(
-        tmp_path, KUDOS_SMTP_HOST=smtp_server.host, KUDOS_SMTP_PORT=str(smtp_server.port)
-    )
+async def test_smtp_backend_reconnects_when_server_dropped_connection(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    settings = make_settings(tmp_path, KUDOS_SMTP_HOST=smtp_server.host, KUDOS_SMTP_PORT=str(smtp_server.port))
     async with SmtpBackend(settings) as backend:
         await backend.send(build_message(mail(1), sender=SENDER))
         smtp_server.drop_connections()

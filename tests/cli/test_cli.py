@@ -1,0 +1,130 @@
+"""The `kudos` command as an operator runs it, in real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from app.people.services import authenticate
+from app.people.tables import Role
+
+KUDOS = [sys.executable, "-m", "app.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _servers_on(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(data_dir) in cmdline and process.info["name"] in {"postgres", "redis-server"}:
+            found.append(process)
+    return found
+
+
+def _start_serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["KUDOS_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen(
+        [*KUDOS, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_login_page(process: subprocess.Popen[str], url: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < 90:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            if httpx.get(f"{url}/login", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("kudos serve did not answer within 90 s")
+
+
+def _sign_in(url: str, email: str) -> httpx.Response:
+    with httpx.Client(base_url=url) as client:
+        client.get("/login")
+        return client.post(
+            "/login",
+            data={"_csrf_token": client.cookies["kudos_csrf"], "email": email, "password": "demo-password"},
+        )
+
+
+def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
+    process.send_signal(sig)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    return output
+
+
+def test_serve_starts_everything_stops_cleanly_and_reuses_its_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+
+    first = _start_serve(data_dir, port)
+    _wait_for_login_page(first, url)
+    assert _sign_in(url, "admin@example.com").status_code == 303
+    assert _servers_on(data_dir), "embedded PostgreSQL and Redis run under the data directory"
+    output = _stop(first, signal.SIGINT)
+    assert "Loaded the demo organisation: 10 departments, 60 people." in output
+    assert "admin@example.com" in output and "demo-password" in output
+    assert "Kudos stopped." in output
+    assert _servers_on(data_dir) == [], "Ctrl-C leaves no server behind"
+
+    second = _start_serve(data_dir, port)
+    _wait_for_login_page(second, url)
+    assert _sign_in(url, "employee@example.com").status_code == 303
+    output = _stop(second, signal.SIGTERM)
+    assert "Loaded the demo organisation" not in output, "the demo loads only into an empty database"
+    assert _servers_on(data_dir) == []
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*KUDOS, *args], env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+
+
+async def test_createadmin_creates_an_admin_and_refuses_a_short_password() -> None:
+    done = _run("createadmin", "--email", "ops@example.com", "--name", "Ops Person", "--password", "a long password")
+    assert done.returncode == 0, done.stderr
+    assert "Created admin Ops Person <ops@example.com>." in done.stdout
+    user = await authenticate("ops@example.com", "a long password")
+    assert user is not None and user.role == Role.ADMIN
+
+    refused = _run("createadmin", "--email", "ops2@example.com", "--name", "X", "--password", "short")
+    assert refused.returncode == 1
+    assert "at least 10 characters" in refused.stderr
+
+
+def test_web_and_worker_refuse_to_run_without_servers() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    for command in ("web", "worker"):
+        done = subprocess.run([*KUDOS, command], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1
+        assert "DATABASE_URL and REDIS_URL must be set" in done.stderr
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key() -> None:
+    env = {**os.environ, "KUDOS_ENV": "production", "KUDOS_BASE_URL": "https://kudos.example.com"}
+    env.pop("KUDOS_SECRET_KEY")
+    done = subprocess.run([*KUDOS, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "production mode needs KUDOS_SECRET_KEY" in done.stderr

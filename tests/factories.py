@@ -1,0 +1,76 @@
+"""Build rows for tests with sensible defaults; every person can sign in with PASSWORD."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from app.people.passwords import hash_password
+from app.people.tables import Department, DepartmentLead, Employee, Role, Service
+
+PASSWORD = "correct horse battery"
+_sequence = itertools.count(1)
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+async def make_department(
+    name: str | None = None, *, slug: str | None = None, parent: int | None = None, description: str = ""
+) -> Department:
+    n = next(_sequence)
+    department = Department(
+        name=name or f"Department {n}",
+        slug=slug or f"department-{n}",
+        parent=parent,
+        description=description or "Helps colleagues with things.",
+        created_at=datetime.now(UTC),
+    )
+    await department.save()
+    return department
+
+
+async def make_service(department: Department, name: str = "Help", *, target_hours: int = 24) -> Service:
+    service = Service(
+        department=department.id,
+        name=name,
+        description=f"{name} for colleagues",
+        hours="Mon-Fri 9-17",
+        target_hours=target_hours,
+    )
+    await service.save()
+    return service
+
+
+async def make_employee(
+    name: str | None = None,
+    *,
+    email: str | None = None,
+    role: Role = Role.EMPLOYEE,
+    department: Department | None = None,
+    manager: Employee | None = None,
+    active: bool = True,
+    title: str = "Specialist",
+    password: bool = True,
+) -> Employee:
+    n = next(_sequence)
+    employee = Employee(
+        name=name or f"Person {n}",
+        email=(email or f"person{n}@example.test").lower(),
+        title=title,
+        department=department.id if department else None,
+        manager=manager.id if manager else None,
+        role=role,
+        active=active,
+        password_hash=_password_hash() if password else None,
+        created_at=datetime.now(UTC),
+    )
+    await employee.save()
+    return employee
+
+
+async def make_lead(department: Department, employee: Employee) -> None:
+    await DepartmentLead.insert(DepartmentLead(department=department.id, employee=employee.id))

@@ -1,0 +1,63 @@
+"""The job outbox and the arq worker, through a real burst worker."""
+
+from __future__ import annotations
+
+import pytest
+from arq.connections import create_pool
+from piccolo.engine import engine_finder
+
+from app.jobs.outbox import add_job, drain
+from app.jobs.tables import JobOutbox
+from app.jobs.worker import redis_settings
+from app.web.health import HEARTBEAT_KEY
+
+
+@pytest.fixture
+async def arq_redis():
+    pool = await create_pool(redis_settings())
+    yield pool
+    await pool.aclose()
+
+
+async def test_jobs_added_in_a_rolled_back_transaction_are_never_enqueued(arq_redis) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with engine_finder().transaction():
+            await add_job("health_check")
+            raise Boom
+    assert await JobOutbox.count() == 0
+    assert await drain(arq_redis) == 0
+
+
+async def test_committed_jobs_are_enqueued_once_and_run_by_the_worker(arq_redis, run_worker, redis) -> None:
+    async with engine_finder().transaction():
+        await add_job("health_check")
+        await add_job("health_check")
+    assert await drain(arq_redis) == 2
+    assert await drain(arq_redis) == 0  # marked as handed over
+    assert await JobOutbox.count().where(JobOutbox.enqueued_at.is_null()) == 0
+    assert len(await arq_redis.queued_jobs()) == 2
+
+    worker = await run_worker()
+
+    assert worker.jobs_complete >= 2 and worker.jobs_failed == 0
+    assert await redis.get(HEARTBEAT_KEY) is not None
+
+
+async def test_an_outbox_row_is_not_enqueued_twice_even_if_marking_failed(arq_redis) -> None:
+    await add_job("health_check")
+    assert await drain(arq_redis) == 1
+    # simulate a crash between the enqueue and the mark: the row looks pending again
+    await JobOutbox.update({JobOutbox.enqueued_at: None}, force=True)
+    assert await drain(arq_redis) == 1
+    assert len(await arq_redis.queued_jobs()) == 1  # arq refused the duplicate job id
+
+
+async def test_worker_drains_the_outbox_itself(arq_redis, run_worker) -> None:
+    await add_job("health_check")
+    await arq_redis.enqueue_job("drain_outbox")
+    worker = await run_worker()
+    assert worker.jobs_failed == 0
+    assert await JobOutbox.count().where(JobOutbox.enqueued_at.is_null()) == 0

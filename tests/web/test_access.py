@@ -1,0 +1,95 @@
+"""Who may use which route. Every route of the app must be listed here, so a new one cannot ship untested."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.people.tables import Role
+from tests.factories import make_department, make_employee
+from tests.helpers import post_form, signed_in
+
+# path used in the request (placeholders filled below) → (method, who may use it)
+PUBLIC = "public"
+SIGNED_IN = "signed in"
+ADMIN = "admin"
+ROUTES: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "/login"): ("/login", PUBLIC),
+    ("POST", "/login"): ("/login", PUBLIC),
+    ("GET", "/healthz"): ("/healthz", PUBLIC),
+    ("GET", "/static"): ("/static/css/app.css", PUBLIC),
+    ("POST", "/logout"): ("/logout", SIGNED_IN),
+    ("GET", "/"): ("/", SIGNED_IN),
+    ("GET", "/people"): ("/people", SIGNED_IN),
+    ("GET", "/people/{person_id:int}"): ("/people/{person}", SIGNED_IN),
+    ("GET", "/departments"): ("/departments", SIGNED_IN),
+    ("GET", "/departments/{slug:str}"): ("/departments/{slug}", SIGNED_IN),
+    ("GET", "/admin"): ("/admin", ADMIN),
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        for method in getattr(route, "methods", ()):
+            if method in {"HEAD", "OPTIONS"}:
+                continue
+            path = "/static" if route.path.startswith("/static") else route.path
+            found.add((method, path))
+    return found
+
+
+def test_every_route_has_an_access_rule(app) -> None:
+    assert app_routes(app) == set(ROUTES), "add new routes to ROUTES with who may use them"
+
+
+@pytest.fixture
+async def world():
+    department = await make_department("Finance", slug="finance")
+    person = await make_employee(department=department)
+    return {"person": person.id, "slug": department.slug}
+
+
+async def _request(client, method: str, path: str):
+    if method == "GET":
+        return await client.get(path)
+    return await post_form(client, path)
+
+
+@pytest.mark.parametrize(("method", "route"), sorted(ROUTES))
+async def test_signed_out_visitors_are_sent_to_login(client, world, method: str, route: str) -> None:
+    path, rule = ROUTES[(method, route)]
+    response = await _request(client, method, path.format(**world))
+    if rule == PUBLIC:
+        assert response.status_code in {200, 400}, response.text
+    else:
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("role", [Role.EMPLOYEE, Role.MANAGER])
+@pytest.mark.parametrize(("method", "route"), sorted(k for k, v in ROUTES.items() if v[1] == ADMIN))
+async def test_admin_routes_are_forbidden_to_other_roles(client, world, role: Role, method: str, route: str) -> None:
+    person = await make_employee(role=role)
+    await signed_in(client, person.email)
+    response = await _request(client, method, ROUTES[(method, route)][0].format(**world))
+    assert response.status_code == 403
+    assert "You don&#39;t have access to this page" in response.text
+
+
+ALLOWED = [
+    (role, method, route)
+    for (method, route), (_, rule) in sorted(ROUTES.items())
+    for role in Role
+    if rule == SIGNED_IN or (rule == ADMIN and role == Role.ADMIN)
+]
+
+
+@pytest.mark.parametrize(("role", "method", "route"), ALLOWED)
+async def test_allowed_roles_get_through(client, world, role: Role, method: str, route: str) -> None:
+    path, _ = ROUTES[(method, route)]
+    person = await make_employee(role=role)
+    await signed_in(client, person.email)
+    response = await _request(client, method, path.format(**world))
+    assert response.status_code in {200, 303}
+    if response.status_code == 303:
+        assert (method, route) == ("POST", "/logout")
