@@ -15,5 +15,9 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "app.people.piccolo_app",
         "app.jobs.piccolo_app",
+        "app.requests.piccolo_app",
+        "app.kudos.piccolo_app",
+        "app.notifications.piccolo_app",
+        "app.audit.piccolo_app",
     ]
 )

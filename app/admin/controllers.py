@@ -21,7 +21,7 @@ class AdminController(Controller):
     @get("/", name="admin")
     async def index(self, request: HTMXRequest, state: State) -> Template:
         settings = get_settings()
-        return render(
+        return await render(
             request,
             "pages/admin/index.html",
             {

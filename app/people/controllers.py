@@ -29,7 +29,7 @@ class AuthController(Controller):
     async def login_page(self, request: HTMXRequest, next: FromQuery[str | None] = None) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return Redirect(safe_next(next), status_code=303)
-        return render(request, "pages/people/login.html", {"email": "", "next": safe_next(next), "error": None})
+        return await render(request, "pages/people/login.html", {"email": "", "next": safe_next(next), "error": None})
 
     @post("/login")
     async def login(self, request: HTMXRequest, throttle: NamedDependency[LoginThrottle]) -> Template | Redirect:
@@ -44,7 +44,7 @@ class AuthController(Controller):
                 f"Too many failed sign-in attempts. Try again in {minutes(wait)} minute"
                 f"{'s' if minutes(wait) > 1 else ''}."
             )
-            return render(
+            return await render(
                 request,
                 "pages/people/login.html",
                 context,
@@ -53,11 +53,11 @@ class AuthController(Controller):
             )
         if not email or not password:
             context["error"] = "Enter your email and password."
-            return render(request, "pages/people/login.html", context, status_code=400)
+            return await render(request, "pages/people/login.html", context, status_code=400)
         user = await services.authenticate(email, password)
         if user is None:
             await throttle.record_failure(email, address)
-            return render(request, "pages/people/login.html", context, status_code=400)
+            return await render(request, "pages/people/login.html", context, status_code=400)
         await throttle.reset(email)
         await start_session(request, user)
         return Redirect(next_url, status_code=303)
@@ -75,7 +75,7 @@ class PeopleController(Controller):
     async def directory(self, request: HTMXRequest, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
         page = max(page, 1)
         results = await services.search_directory(q, page=page)
-        return render(
+        return await render(
             request,
             "pages/people/directory.html",
             {"results": results},
@@ -87,7 +87,7 @@ class PeopleController(Controller):
         person = await services.get_profile(person_id)
         if person is None:
             raise NotFoundException("No one with that id works here.")
-        return render(request, "pages/people/profile.html", {"person": person})
+        return await render(request, "pages/people/profile.html", {"person": person})
 
 
 class DepartmentController(Controller):
@@ -95,11 +95,13 @@ class DepartmentController(Controller):
 
     @get("/", name="departments")
     async def index(self, request: HTMXRequest) -> Template:
-        return render(request, "pages/people/departments.html", {"departments": await services.list_departments()})
+        return await render(
+            request, "pages/people/departments.html", {"departments": await services.list_departments()}
+        )
 
     @get("/{slug:str}", name="department")
     async def detail(self, request: HTMXRequest, slug: FromPath[str]) -> Template:
         department = await services.get_department(slug)
         if department is None:
             raise NotFoundException("There is no department at that address.")
-        return render(request, "pages/people/department.html", {"department": department})
+        return await render(request, "pages/people/department.html", {"department": department})

@@ -16,7 +16,7 @@ from app.web.templating import render
 async def home(request: HTMXRequest) -> Template:
     user = request.scope["user"]
     profile = await services.get_profile(user.id)
-    return render(request, "pages/home.html", {"profile": profile})
+    return await render(request, "pages/home.html", {"profile": profile})
 
 
 @get("/healthz", name="healthz", opt={"public": True})

@@ -11,6 +11,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from app.web.header import header_for
+
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
@@ -28,7 +30,7 @@ def wants_fragment(request: HTMXRequest) -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(
+async def render(
     request: HTMXRequest,
     page: str,
     context: Mapping[str, Any],
@@ -37,11 +39,18 @@ def render(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Template:
-    """The fragment for an HTMX request, the full page otherwise; the page includes the same fragment file."""
-    name = fragment if fragment is not None and wants_fragment(request) else page
+    """The fragment for an HTMX request, the full page otherwise; the page includes the same fragment file.
+
+    A full page for a signed-in person also gets the header's figures (unread notifications, points left).
+    """
+    partial = fragment is not None and wants_fragment(request)
+    values = dict(context)
+    user = request.scope.get("user")
+    if not partial and user is not None:
+        values["header"] = await header_for(user)
     return Template(
-        template_name=name,
-        context=dict(context),
+        template_name=fragment if partial else page,
+        context=values,
         status_code=status_code,
         headers={"Vary": "HX-Request", **(headers or {})},
     )

@@ -1,0 +1,106 @@
+"""Monthly allowances (SPEC F5): budgets from the policy, spending by one conditional UPDATE.
+
+A person's allowance row for a month is created on first use with the budget of that moment (role budget, plus
+the manager bonus per active direct report). Unspent points simply stay unspent: the next month has a new row,
+which is how they expire at month end in the organisation's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.kudos.tables import Allowance, AllowancePolicy
+from app.people.tables import Role
+
+POLICY_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    employee_budget: int = 100
+    manager_budget: int = 100
+    admin_budget: int = 100
+    manager_bonus_per_report: int = 10
+    max_points_per_kudos: int = 50
+    value_required: bool = False
+
+    def base_budget(self, role: str) -> int:
+        return {
+            Role.EMPLOYEE: self.employee_budget,
+            Role.MANAGER: self.manager_budget,
+            Role.ADMIN: self.admin_budget,
+        }[Role(role)]
+
+
+DEFAULTS = Policy()
+
+
+async def get_policy() -> Policy:
+    row = await AllowancePolicy.select().where(AllowancePolicy.id == POLICY_ID).first()
+    if row is None:
+        return DEFAULTS
+    return Policy(**{name: row[name] for name in Policy.__dataclass_fields__})
+
+
+# The budget of a person for a month that has no allowance row yet: the role budget, and for managers the bonus
+# for each active direct report. Policy defaults apply when the policy row does not exist.
+_BUDGET_SQL = f"""
+    SELECT e.id,
+           CASE e.role WHEN 'manager' THEN COALESCE(p.manager_budget, {DEFAULTS.manager_budget})
+                       WHEN 'admin' THEN COALESCE(p.admin_budget, {DEFAULTS.admin_budget})
+                       ELSE COALESCE(p.employee_budget, {DEFAULTS.employee_budget}) END
+         + CASE WHEN e.role = 'manager' THEN COALESCE(p.manager_bonus_per_report, {DEFAULTS.manager_bonus_per_report})
+               * (SELECT count(*) FROM employee r WHERE r.manager = e.id AND r.active) ELSE 0 END AS budget
+    FROM employee e LEFT JOIN allowance_policy p ON p.id = {POLICY_ID}
+    WHERE e.id = {{}}
+"""  # noqa: S608 — only constants are interpolated; the id is a bound parameter
+
+
+async def remaining(employee_id: int, month: date) -> tuple[int, int]:
+    """(remaining, budget) for `employee_id` in `month`, without writing anything."""
+    rows = await Allowance.raw(
+        "SELECT budget - spent AS remaining, budget FROM allowance WHERE employee = {} AND month = {}",
+        employee_id,
+        month,
+    )
+    if rows:
+        return rows[0]["remaining"], rows[0]["budget"]
+    budget = await _budget(employee_id)
+    return budget, budget
+
+
+async def _budget(employee_id: int) -> int:
+    rows = await Allowance.raw(_BUDGET_SQL, employee_id)
+    return rows[0]["budget"] if rows else 0
+
+
+async def spend(employee_id: int, month: date, points: int) -> int | None:
+    """Spend `points` of the month's allowance in the caller's transaction; the remaining points, or None when
+    there are not enough. Concurrent calls can never overspend: the UPDATE re-checks under the row lock."""
+    await Allowance.raw(
+        "INSERT INTO allowance (employee, month, budget, spent) VALUES ({}, {}, {}, 0) "
+        "ON CONFLICT (employee, month) DO NOTHING",
+        employee_id,
+        month,
+        await _budget(employee_id),
+    )
+    rows = await Allowance.raw(
+        "UPDATE allowance SET spent = spent + {} WHERE employee = {} AND month = {} AND spent + {} <= budget "
+        "RETURNING budget - spent AS remaining",
+        points,
+        employee_id,
+        month,
+        points,
+    )
+    return rows[0]["remaining"] if rows else None
+
+
+async def refund(employee_id: int, month: date, points: int) -> None:
+    """Give back points spent in `month` (only ever called while that month is current)."""
+    await Allowance.raw(
+        "UPDATE allowance SET spent = GREATEST(spent - {}, 0) WHERE employee = {} AND month = {}",
+        points,
+        employee_id,
+        month,
+    )

@@ -1,0 +1,27 @@
+"""In-app notifications (SPEC F12)."""
+
+from enum import StrEnum
+
+from piccolo.columns import ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.people.tables import Employee
+
+
+class Kind(StrEnum):
+    KUDOS_RECEIVED = "kudos_received"
+    ADDON_RECEIVED = "addon_received"
+    REQUEST_COMPLETED = "request_completed"
+    REQUEST_ASSIGNED = "request_assigned"
+
+
+class Notification(Table):
+    recipient = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
+    kind = Varchar(length=30, choices=Kind)
+    actor = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
+    text = Text()  # plain text, escaped when shown
+    url = Varchar(length=300)  # a local path
+    action_label = Varchar(length=60, default="")  # e.g. "Thank now" for a completed request
+    action_url = Varchar(length=300, default="")
+    created_at = Timestamptz()
+    read_at = Timestamptz(null=True, default=None)
