@@ -19,7 +19,10 @@ from redis.asyncio import Redis
 
 from app.admin.controllers import AdminController
 from app.db import close_pool, start_pool
+from app.kudos.controllers import FeedController, KudosController
+from app.notifications.controllers import NotificationController
 from app.people.controllers import AuthController, DepartmentController, PeopleController
+from app.requests.controllers import RequestController
 from app.settings import Settings, get_settings
 from app.web.auth import CurrentUserMiddleware, login_required, session_config
 from app.web.errors import exception_handlers
@@ -59,7 +62,11 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             AuthController,
             PeopleController,
             DepartmentController,
+            RequestController,
             AdminController,
+            NotificationController,
+            KudosController,
+            FeedController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

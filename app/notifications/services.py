@@ -1,12 +1,24 @@
-"""In-app notifications: created inside the transaction of the action they report, read by their recipient."""
+"""In-app notifications (SPEC F12): created inside the transaction of the action they report, read by their
+recipient. Every query here is scoped to the recipient, so someone else's notification is simply not found."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.notifications.tables import Kind, Notification
+from app.paging import Cursor, valid_id
 from app.timeutil import now
+
+PAGE_SIZE = 30
+
+KIND_LABELS = {
+    Kind.KUDOS_RECEIVED: "Kudos received",
+    Kind.ADDON_RECEIVED: "+1 on your kudos",
+    Kind.REQUEST_COMPLETED: "Request completed",
+    Kind.REQUEST_ASSIGNED: "Request assigned",
+}
 
 
 async def notify(
@@ -41,4 +53,106 @@ async def notify(
 
 
 async def unread_count(employee_id: int) -> int:
+    """One COUNT on the partial index `notification_unread (recipient) WHERE read_at IS NULL`."""
     return await Notification.count().where((Notification.recipient == employee_id) & Notification.read_at.is_null())
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationItem:
+    """One notification as its recipient sees it. `url` and `action_url` are stored as given to `notify()`:
+    whoever renders them as links checks that they are local paths."""
+
+    id: int
+    kind: str
+    text: str
+    url: str
+    action_label: str
+    action_url: str
+    created_at: datetime
+    read_at: datetime | None
+    actor_id: int | None
+    actor_name: str | None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return KIND_LABELS[Kind(self.kind)]
+        except (ValueError, KeyError):
+            return self.kind.replace("_", " ").capitalize()
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.created_at, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPage:
+    items: list[NotificationItem]
+    next_cursor: Cursor | None  # `before` for the next (older) page; None when this is the last one
+
+
+# The columns of a NotificationItem, the actor's name included, for `notification n`.
+_ITEM_COLUMNS = (
+    "n.id, n.kind, n.text, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.actor AS actor_id, "
+    "(SELECT a.name FROM employee a WHERE a.id = n.actor) AS actor_name"
+)
+
+
+def _list_sql(keyset: str) -> str:
+    """Newest first along the index notification_inbox (recipient, created_at DESC, id DESC)."""
+    return (
+        f"SELECT {_ITEM_COLUMNS} FROM notification n WHERE n.recipient = {{}}{keyset} "  # noqa: S608 — constants only
+        "ORDER BY n.created_at DESC, n.id DESC LIMIT {}"
+    )
+
+
+_FIRST_PAGE_SQL = _list_sql("")
+_OLDER_PAGE_SQL = _list_sql(" AND (n.created_at, n.id) < ({}, {})")
+
+
+async def list_notifications(user_id: int, *, before: Cursor | None = None, limit: int = PAGE_SIZE) -> NotificationPage:
+    """`user_id`'s notifications newest first, `limit` at a time, older than `before` (keyset, no OFFSET)."""
+    if before is None:
+        rows = await Notification.raw(_FIRST_PAGE_SQL, user_id, limit + 1)
+    else:
+        rows = await Notification.raw(_OLDER_PAGE_SQL, user_id, before.created_at, before.id, limit + 1)
+    items = [NotificationItem(**row) for row in rows[:limit]]
+    return NotificationPage(items=items, next_cursor=items[-1].cursor if len(rows) > limit else None)
+
+
+async def mark_read(user_id: int, notification_id: int) -> NotificationItem | None:
+    """Mark one of `user_id`'s notifications read (it keeps the time it was first read) and return it; None when
+    `user_id` has no notification with that id — someone else's is left untouched."""
+    if not valid_id(notification_id):
+        return None
+    rows = await Notification.raw(
+        f"UPDATE notification n SET read_at = COALESCE(n.read_at, {{}}) WHERE n.id = {{}} AND n.recipient = {{}} "  # noqa: S608 — constants only
+        f"RETURNING {_ITEM_COLUMNS}",
+        now(),
+        notification_id,
+        user_id,
+    )
+    return NotificationItem(**rows[0]) if rows else None
+
+
+async def mark_all_read(user_id: int, *, up_to: datetime | None = None) -> int:
+    """Mark `user_id`'s unread notifications read — only those created at or before `up_to` when given (the
+    moment the reader's page was drawn, so one that arrived since stays unread). Returns how many changed."""
+    condition = (Notification.recipient == user_id) & Notification.read_at.is_null()
+    if up_to is not None:
+        condition &= Notification.created_at <= up_to
+    changed = await Notification.update({Notification.read_at: now()}).where(condition).returning(Notification.id)
+    return len(changed)
+
+
+async def mark_done(recipient_id: int, action_url: str, *, at: datetime | None = None) -> None:
+    """Mark read the recipient's unread notifications whose action was just done (e.g. "Thank now" once thanked)."""
+    await Notification.update({Notification.read_at: at or now()}).where(
+        (Notification.recipient == recipient_id)
+        & (Notification.action_url == action_url)
+        & Notification.read_at.is_null()
+    )

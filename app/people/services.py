@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from piccolo.query.functions.aggregate import Count
 
+from app.paging import valid_id
 from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 
@@ -204,6 +205,8 @@ async def get_department(slug: str) -> dict | None:
 
 async def get_profile(employee_id: int) -> dict | None:
     """A person's public profile: who they are, where they sit, whom they report to and who reports to them."""
+    if not valid_id(employee_id):
+        return None
     person = (
         await Employee.select(
             Employee.id,

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from app.people import services
+from app.kudos import services as kudos
+from app.kudos.controllers import give_context
+from app.requests.services import completed_not_thanked
 from app.web.health import check_health
 from app.web.templating import render
 
 
 @get("/", name="home")
-async def home(request: HTMXRequest) -> Template:
+async def home(request: HTMXRequest, show: FromQuery[str] = "all", cursor: FromQuery[str] = "") -> Template:
+    """The give box with the allowance, "thank now" prompts for my completed requests, and the feed."""
     user = request.scope["user"]
-    profile = await services.get_profile(user.id)
-    return await render(request, "pages/home.html", {"profile": profile})
+    context = await give_context(user, kudos.GiveForm(), box=True)
+    context.update(
+        feed=await kudos.feed(user, scope=show, cursor=cursor or None),
+        thank_now=await completed_not_thanked(user.id),
+        on_home=True,
+    )
+    return await render(request, "pages/home.html", context)
 
 
 @get("/healthz", name="healthz", opt={"public": True})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,35 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from app.timeutil import now, org_tz
 from app.web.header import header_for
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
+def localtime(moment: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
+    """A timestamp in the organisation's time zone."""
+    return moment.astimezone(org_tz()).strftime(fmt) if moment else ""
+
+
+def ago(moment: datetime | None) -> str:
+    """How long ago, in words ("just now", "5 minutes ago", "3 days ago"); older than a week: the date."""
+    if moment is None:
+        return ""
+    seconds = (now() - moment).total_seconds()
+    for limit, unit, size in ((3600, "minute", 60), (86400, "hour", 3600), (7 * 86400, "day", 86400)):
+        if seconds < limit:
+            count = int(seconds // size)
+            if count < 1:
+                return "just now"
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return localtime(moment, "%-d %b %Y")
+
+
 def _configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.trim_blocks = True
     engine.engine.lstrip_blocks = True
+    engine.engine.filters.update({"localtime": localtime, "ago": ago})
 
 
 template_config = TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=_configure)

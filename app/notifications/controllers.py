@@ -1,0 +1,115 @@
+"""HTTP for notifications: the list (with keyset "load more"), the header badge, marking read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from app.notifications import services
+from app.paging import Cursor, decode_moment, encode_moment
+from app.people.services import CurrentUser
+from app.timeutil import now
+from app.web.auth import safe_next
+from app.web.templating import render, wants_fragment
+
+BADGE = "fragments/notifications/badge.html"
+STOP_POLLING = 286  # htmx swaps the response and cancels the element's `every 60s` trigger
+
+
+def _linkable(item: services.NotificationItem) -> services.NotificationItem:
+    """The item with its links kept only when they are local paths (anything else is shown as plain text)."""
+    return replace(item, url=safe_next(item.url, default=""), action_url=safe_next(item.action_url, default=""))
+
+
+async def _list_context(user: CurrentUser, before: Cursor | None = None) -> dict[str, Any]:
+    page = await services.list_notifications(user.id, before=before)
+    return {
+        "items": [_linkable(item) for item in page.items],
+        "next_before": page.next_cursor.encode() if page.next_cursor else None,
+        "older": before is not None,
+        # where the no-JS forms come back to: this page of the list
+        "back": "/notifications" + (f"?{urlencode({'before': before.encode()})}" if before else ""),
+        "unread": await services.unread_count(user.id),
+        "up_to": encode_moment(now()),  # "mark all as read" covers what was there when the page was drawn
+    }
+
+
+class NotificationController(Controller):
+    path = "/notifications"
+
+    @get("/", name="notifications")
+    async def index(self, request: HTMXRequest, before: FromQuery[str | None] = None) -> Template:
+        """The list, newest first. With `before`, the page after that cursor: HTMX appends its items."""
+        cursor = None
+        if before:
+            cursor = Cursor.decode(before)
+            if cursor is None:
+                raise ValidationException("That link to older notifications is not valid.")
+        return await render(
+            request,
+            "pages/notifications/index.html",
+            await _list_context(request.scope["user"], cursor),
+            fragment="fragments/notifications/more.html" if cursor else "fragments/notifications/list.html",
+        )
+
+    @get("/badge", name="notifications-badge", opt={"public": True})
+    async def badge(self, request: HTMXRequest) -> Template | Redirect:
+        """The header's badge alone, polled by htmx. Signed out (e.g. in another tab), polling stops quietly
+        rather than pulling the page away to the sign-in form."""
+        user: CurrentUser | None = request.scope.get("user")
+        if user is None:
+            if request.htmx:
+                return Template(BADGE, context={"unread": 0}, status_code=STOP_POLLING)
+            return Redirect("/login?" + urlencode({"next": "/notifications"}), status_code=303)
+        return Template(
+            BADGE, context={"unread": await services.unread_count(user.id)}, headers={"Cache-Control": "no-store"}
+        )
+
+    @post("/{notification_id:int}/read", name="notification-read")
+    async def mark_read(self, request: HTMXRequest, notification_id: FromPath[int]) -> Template | Redirect:
+        user: CurrentUser = request.scope["user"]
+        item = await services.mark_read(user.id, notification_id)
+        if item is None:
+            raise NotFoundException("You have no notification with that number.")
+        if wants_fragment(request):
+            return Template(
+                "fragments/notifications/marked_read.html",
+                context={
+                    "n": _linkable(item),
+                    "just_marked": True,
+                    "unread": await services.unread_count(user.id),
+                    "up_to": encode_moment(now()),
+                },
+                headers={"Vary": "HX-Request"},
+            )
+        flash(request, "Notification marked as read.", category="success")
+        form = await request.form()
+        return Redirect(safe_next(str(form.get("next", "")), default="/notifications"), status_code=303)
+
+    @post("/read-all", name="notifications-read-all")
+    async def mark_all_read(self, request: HTMXRequest) -> Template | Redirect:
+        user: CurrentUser = request.scope["user"]
+        form = await request.form()
+        changed = await services.mark_all_read(user.id, up_to=decode_moment(str(form.get("up_to", ""))))
+        if wants_fragment(request):
+            context = await _list_context(user)
+            return Template(
+                "fragments/notifications/all_read.html",
+                context={**context, "just_marked_all": True},
+                headers={"Vary": "HX-Request"},
+            )
+        message = (
+            f"{changed} notification{'s' if changed != 1 else ''} marked as read."
+            if changed
+            else "You had no unread notifications."
+        )
+        flash(request, message, category="success")
+        return Redirect("/notifications", status_code=303)
