@@ -74,3 +74,33 @@ async def make_employee(
 
 async def make_lead(department: Department, employee: Employee) -> None:
     await DepartmentLead.insert(DepartmentLead(department=department.id, employee=employee.id))
+
+
+async def make_request(
+    requester: Employee,
+    department: Department,
+    title: str = "Laptop won't boot",
+    *,
+    service: Service | None = None,
+    description: str = "",
+    resolvers: tuple[Employee, ...] = (),
+    status: str | None = None,
+    created_at: datetime | None = None,
+) -> int:
+    """A request filed through the service (so it has its history); `resolvers` claim it in order, and `status`
+    "completed" or "cancelled" then finishes it (the first resolver completes; the requester cancels)."""
+    from app.requests import services as requests
+
+    request_id = await requests.file_request(
+        requester.id, department.id, service.id if service else None, title, description, at=created_at
+    )
+    for resolver in resolvers:
+        if resolver is resolvers[0]:
+            await requests.claim(resolver.id, request_id)
+        else:
+            await requests.add_resolver(resolvers[0].id, request_id, resolver.id)
+    if status == "completed":
+        await requests.complete(resolvers[0].id, request_id)
+    elif status == "cancelled":
+        await requests.cancel(requester.id, request_id)
+    return request_id

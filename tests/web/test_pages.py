@@ -50,6 +50,12 @@ async def test_department_page_shows_catalogue_members_and_teams(client, org) ->
     members = text[text.index('id="members-heading"') :]
     assert members.index("Marta Quist") < members.index("Olu Bello")  # leads first
     assert "/departments/it-security" in text
+    assert 'href="/requests/new?department=it"' in text
+
+
+async def test_a_profile_id_too_large_for_the_database_is_a_404(client, org) -> None:
+    await signed_in(client, "olu@example.com")
+    assert (await client.get("/people/99999999999")).status_code == 404
 
 
 async def test_unknown_department_is_a_404_page(client, org) -> None:
