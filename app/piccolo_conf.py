@@ -19,5 +19,6 @@ APP_REGISTRY = AppRegistry(
         "app.kudos.piccolo_app",
         "app.notifications.piccolo_app",
         "app.audit.piccolo_app",
+        "app.boards.piccolo_app",
     ]
 )

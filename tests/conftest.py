@@ -19,6 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# No example database under the working tree: a failing case is printed, and runs stay independent.
+hypothesis_settings.register_profile("kudos", database=None)
+hypothesis_settings.load_profile("kudos")
 
 pytest_plugins = ["tests.plugins.smtp", "tests.plugins.browser"]
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.boards import rollups
 from app.kudos.tables import EntryKind, LedgerEntry
 from app.people.tables import Employee
 
@@ -34,24 +35,40 @@ async def departments_of(employee_ids: Iterable[int]) -> dict[int, int | None]:
 
 
 async def append(movements: list[Movement], *, at: datetime) -> None:
+    """Record movements happening `at` (which is also when they count on boards) and update the rollups."""
     if not movements:
         return
     departments = await departments_of([m.giver_id for m in movements] + [m.recipient_id for m in movements])
-    await LedgerEntry.insert(
-        *[
-            LedgerEntry(
-                kind=m.kind,
-                kudos=m.kudos_id,
-                addon=m.addon_id,
-                giver=m.giver_id,
-                giver_department=departments.get(m.giver_id),
-                recipient=m.recipient_id,
-                recipient_department=departments.get(m.recipient_id),
-                amount=m.amount,
-                created_at=at,
-            )
-            for m in movements
-        ]
+    entries = [
+        LedgerEntry(
+            kind=m.kind,
+            kudos=m.kudos_id,
+            addon=m.addon_id,
+            giver=m.giver_id,
+            giver_department=departments.get(m.giver_id),
+            recipient=m.recipient_id,
+            recipient_department=departments.get(m.recipient_id),
+            amount=m.amount,
+            created_at=at,
+            effective_at=at,
+        )
+        for m in movements
+    ]
+    await LedgerEntry.insert(*entries)
+    await rollups.apply([_rollup_entry(e) for e in entries])
+
+
+def _rollup_entry(entry: LedgerEntry) -> rollups.Entry:
+    return rollups.Entry(
+        kind=entry.kind,
+        is_addon=entry.addon is not None,
+        kudos_id=entry.kudos,
+        giver=entry.giver,
+        giver_department=entry.giver_department,
+        recipient=entry.recipient,
+        recipient_department=entry.recipient_department,
+        amount=entry.amount,
+        effective_at=entry.effective_at,
     )
 
 
@@ -68,22 +85,24 @@ async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict]:
         LedgerEntry.recipient,
         LedgerEntry.recipient_department,
         LedgerEntry.amount,
+        LedgerEntry.effective_at,
     ).where((LedgerEntry.kudos == kudos_id) & (LedgerEntry.kind != EntryKind.REVOKE))
-    if originals:
-        await LedgerEntry.insert(
-            *[
-                LedgerEntry(
-                    kind=EntryKind.REVOKE,
-                    kudos=kudos_id,
-                    addon=row["addon"],
-                    giver=row["giver"],
-                    giver_department=row["giver_department"],
-                    recipient=row["recipient"],
-                    recipient_department=row["recipient_department"],
-                    amount=-row["amount"],
-                    created_at=at,
-                )
-                for row in originals
-            ]
+    reversals = [
+        LedgerEntry(
+            kind=EntryKind.REVOKE,
+            kudos=kudos_id,
+            addon=row["addon"],
+            giver=row["giver"],
+            giver_department=row["giver_department"],
+            recipient=row["recipient"],
+            recipient_department=row["recipient_department"],
+            amount=-row["amount"],
+            created_at=at,
+            effective_at=row["effective_at"],  # boards lose the kudos where they counted it
         )
+        for row in originals
+    ]
+    if reversals:
+        await LedgerEntry.insert(*reversals)
+        await rollups.apply([_rollup_entry(e) for e in reversals])
     return originals

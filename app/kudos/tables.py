@@ -117,3 +117,5 @@ class LedgerEntry(Table):
     recipient_department = ForeignKey(Department, null=True, on_delete=OnDelete.set_null)
     amount = Integer()
     created_at = Timestamptz()
+    # The moment the movement counts for on boards: the kudos's or add-on's time, also on the revoke reversing it.
+    effective_at = Timestamptz()

@@ -54,6 +54,7 @@ class Employee(Table):
     role = Varchar(length=20, choices=Role, default=Role.EMPLOYEE)
     active = Boolean(default=True)
     password_hash = Varchar(length=255, null=True, default=None, secret=True)
+    board_opt_out = Boolean(default=False)  # kept off individual leaderboards (SPEC F8); still receives kudos
     created_at = Timestamptz()
 
 
