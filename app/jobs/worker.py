@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker, create_worker
 from piccolo.engine import engine_finder
 
+from app.db import close_pool, start_pool
 from app.jobs.outbox import drain
 from app.settings import get_settings
 from app.web.health import record_heartbeat
@@ -32,16 +33,15 @@ async def drain_outbox(ctx: dict[str, Any]) -> int:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    engine = engine_finder()
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
-    ctx["owns_pool"] = engine.pool is None
+    ctx["owns_pool"] = engine_finder().pool is None
     if ctx["owns_pool"]:
-        await engine.start_connection_pool(min_size=1, max_size=5)
+        await start_pool(max_size=5)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     if ctx.get("owns_pool"):
-        await engine_finder().close_connection_pool()
+        await close_pool()
 
 
 def redis_settings() -> RedisSettings:

@@ -21,8 +21,7 @@ ROUNDS = 50
 
 
 async def main() -> None:
-    from piccolo.engine import engine_finder
-
+    from app.db import close_pool, start_pool
     from app.main import create_app
     from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD
     from app.people.tables import Employee, Role
@@ -30,14 +29,12 @@ async def main() -> None:
     statements: list[str] = []
 
     def log(record) -> None:
-        # asyncpg's own reset on releasing a connection to the pool is not a query of ours
-        if not record.query.startswith(("SELECT pg_advisory_unlock_all()", "CLOSE ALL")):
-            statements.append(record.query)
+        statements.append(record.query)
 
     async def count_queries(connection) -> None:
         connection.add_query_logger(log)
 
-    await engine_finder().start_connection_pool(min_size=2, max_size=10, init=count_queries)
+    await start_pool(init=count_queries)
     app = create_app(manage_pool=False)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app)
@@ -87,7 +84,7 @@ async def main() -> None:
                 )
                 if "-v" in sys.argv:
                     print("\n".join(f"    {q.strip()[:150]}" for q in statements))
-    await engine_finder().close_connection_pool()
+    await close_pool()
 
 
 if __name__ == "__main__":
