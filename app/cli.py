@@ -68,20 +68,29 @@ def main() -> None:
 
 
 async def _prepare_database(*, seed_if_empty: bool) -> dict[str, int] | None:
-    from app.db import close_pool, migrate, start_pool
+    from app.db import migrate
+    from app.demo import loading_pool
     from app.people.seed import seed_demo
     from app.people.services import organisation_is_empty
 
     await migrate()
     if not seed_if_empty:
         return None
-    await start_pool(max_size=2)
-    try:
+    async with loading_pool():
         if await organisation_is_empty():
             return await seed_demo()
         return None
-    finally:
-        await close_pool()
+
+
+def _loaded_demo(counts: dict[str, int]) -> list[str]:
+    """What `serve` and `seed demo` say after loading the demo organisation and its activity."""
+    lines = [f"Loaded the demo organisation: {counts['departments']} departments, {counts['people']} people."]
+    if "kudos" in counts:
+        lines.append(
+            f"Three months of activity: {counts['requests']} requests ({counts['requests_active']} open or in "
+            f"progress), {counts['kudos']} kudos, {counts['addons']} add-ons, {counts['ratings']} ratings."
+        )
+    return lines
 
 
 async def _serve(host: str, port: int, settings: Settings, started: float) -> None:
@@ -124,9 +133,7 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
             f"  Data directory: {settings.data_dir}",
         ]
         if seeded:
-            lines.append(
-                f"  Loaded the demo organisation: {seeded['departments']} departments, {seeded['people']} people."
-            )
+            lines += [f"  {line}" for line in _loaded_demo(seeded)]
         lines.append(f"  Demo logins (password {DEMO_PASSWORD}):")
         lines += [f"    {role.value:<9} {email}" for role, email in DEMO_LOGINS.items()]
         lines += ["  Press Ctrl-C to stop.", ""]
@@ -201,24 +208,56 @@ def seed() -> None:
 
 @seed.command("demo")
 def seed_demo_command() -> None:
-    """Load the demo organisation from fixtures/ into an empty database."""
-    from app.db import close_pool, migrate, start_pool
+    """Load the demo organisation from fixtures/, with three months of activity, into an empty database."""
+    from app.db import migrate
+    from app.demo import loading_pool
     from app.people.seed import OrganisationNotEmpty, seed_demo
 
     async def run() -> dict[str, int]:
         await migrate()
-        await start_pool(max_size=2)
-        try:
+        async with loading_pool():
             return await seed_demo()
-        finally:
-            await close_pool()
 
     with _services(redis=False):
         try:
             counts = asyncio.run(run())
         except OrganisationNotEmpty as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"Loaded the demo organisation: {counts['departments']} departments, {counts['people']} people.")
+    click.echo("\n".join(_loaded_demo(counts)))
+
+
+@seed.command("synthetic")
+@click.option("--people", required=True, type=click.IntRange(min=10), help="People (about 1 department per 100).")
+@click.option("--kudos", required=True, type=click.IntRange(min=0), help="Kudos to generate.")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(min=1), help="Months of history.")
+@click.option("--seed", "seed_value", default=1, show_default=True, type=int, help="Random seed.")
+def seed_synthetic_command(people: int, kudos: int, months: int, seed_value: int) -> None:
+    """Fill an empty database fast with a large synthetic organisation and its kudos (for benchmarks)."""
+    from app.db import close_pool, migrate, start_pool
+    from app.demo.synthetic import seed_synthetic
+    from app.people.seed import DEMO_PASSWORD, OrganisationNotEmpty
+
+    async def run():
+        await migrate()
+        await start_pool(max_size=2)
+        try:
+            return await seed_synthetic(
+                people, kudos, months=months, seed=seed_value, progress=lambda line: click.echo(f"  {line}")
+            )
+        finally:
+            await close_pool()
+
+    with _services(redis=False):
+        try:
+            report = asyncio.run(run())
+        except OrganisationNotEmpty as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(", ".join(f"{name}: {count:,}" for name, count in report.counts.items()))
+    click.echo(
+        f"Generated and copied in {report.load_seconds:.1f} s, rollups rebuilt in {report.rebuild_seconds:.1f} s, "
+        f"vacuumed and analysed in {report.settle_seconds:.1f} s."
+    )
+    click.echo(f"Sign in with password {DEMO_PASSWORD} as " + ", ".join(f"{r} {e}" for r, e in report.logins.items()))
 
 
 @main.command()
@@ -244,6 +283,35 @@ def createadmin(email: str, name: str, password: str) -> None:
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(outcome)
+
+
+@main.group()
+def boards() -> None:
+    """Leaderboard rollups."""
+
+
+@boards.command("rebuild")
+@click.option("--check", is_flag=True, help="Compare with the ledger without writing; exit 1 on any difference.")
+def boards_rebuild(check: bool) -> None:
+    """Recompute every rollup from the ledger (or, with --check, report where they differ)."""
+    from app.boards.rollups import rebuild
+    from app.db import close_pool, start_pool
+
+    async def run():
+        await start_pool(max_size=2)
+        try:
+            return await rebuild(check=check)
+        finally:
+            await close_pool()
+
+    with _services(redis=False):
+        report = asyncio.run(run())
+    for table, rows in report.rows.items():
+        difference = f", {report.differences[table]} differing" if check else ""
+        click.echo(f"{table}: {rows} rows{difference}")
+    click.echo(f"{'Checked' if check else 'Rebuilt'} in {report.seconds:.2f} s.")
+    if check and any(report.differences.values()):
+        raise click.ClickException("the rollups differ from the ledger; run `kudos boards rebuild` to repair them")
 
 
 if __name__ == "__main__":

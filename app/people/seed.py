@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,14 @@ def load_demo_fixture() -> dict[str, Any]:
     return json.loads((FIXTURES_DIR / "demo" / "org.json").read_text())
 
 
-async def seed_demo(data: dict[str, Any] | None = None) -> dict[str, int]:
-    """Insert the demo organisation in one transaction; refuses when people already exist."""
+async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True) -> dict[str, int]:
+    """Insert the demo organisation in one transaction (refuses when people already exist), then, with `activity`,
+    three months of requests, kudos, add-ons and ratings replayed through the services (app.demo.activity).
+
+    Returns counts: departments, people and leads, plus the activity's counts."""
     data = data or load_demo_fixture()
-    now = datetime.now(UTC)
+    # The organisation predates the three months of demo activity.
+    founded = datetime.now(UTC) - timedelta(days=365)
     # One hash for every demo account: argon2 is deliberately slow, and these accounts share a password anyway.
     password_hash = hash_password(DEMO_PASSWORD)
     async with engine_finder().transaction():
@@ -45,7 +49,7 @@ async def seed_demo(data: dict[str, Any] | None = None) -> dict[str, int]:
                 slug=dept["slug"],
                 parent=department_ids.get(dept["parent"]) if dept["parent"] else None,
                 description=dept["description"],
-                created_at=now,
+                created_at=founded,
             )
             await row.save()
             department_ids[dept["slug"]] = row.id
@@ -73,7 +77,7 @@ async def seed_demo(data: dict[str, Any] | None = None) -> dict[str, int]:
                 manager=people_ids[person["manager"]] if person["manager"] else None,
                 role=Role(person["role"]),
                 password_hash=password_hash,
-                created_at=now,
+                created_at=founded,
             )
             await row.save()
             people_ids[person["email"]] = row.id
@@ -84,4 +88,10 @@ async def seed_demo(data: dict[str, Any] | None = None) -> dict[str, int]:
         ]
         if leads:
             await DepartmentLead.insert(*leads)
-    return {"departments": len(department_ids), "people": len(people_ids), "leads": len(leads)}
+    counts = {"departments": len(department_ids), "people": len(people_ids), "leads": len(leads)}
+    if activity:
+        # Imported here: the activity replays through kudos and request services, which build on people.
+        from app.demo.activity import seed_activity
+
+        counts |= await seed_activity()
+    return counts

@@ -13,8 +13,14 @@ from pathlib import Path
 import httpx
 import psutil
 
-from app.people.services import authenticate
-from app.people.tables import Role
+from app.boards.tables import PersonPeriod
+from app.kudos.services import GiveForm, give_kudos
+from app.kudos.tables import Kudos
+from app.people.seed import seed_demo
+from app.people.services import authenticate, load_current_user
+from app.people.tables import Employee, Role
+from app.requests.tables import Request
+from tests.factories import make_employee
 
 KUDOS = [sys.executable, "-m", "app.cli"]
 
@@ -86,6 +92,7 @@ def test_serve_starts_everything_stops_cleanly_and_reuses_its_data(tmp_path: Pat
     assert _servers_on(data_dir), "embedded PostgreSQL and Redis run under the data directory"
     output = _stop(first, signal.SIGINT)
     assert "Loaded the demo organisation: 10 departments, 60 people." in output
+    assert "Three months of activity: " in output and " kudos, " in output
     assert "admin@example.com" in output and "demo-password" in output
     assert "Kudos stopped." in output
     assert _servers_on(data_dir) == [], "Ctrl-C leaves no server behind"
@@ -114,6 +121,14 @@ async def test_createadmin_creates_an_admin_and_refuses_a_short_password() -> No
     assert "at least 10 characters" in refused.stderr
 
 
+async def test_seed_demo_refuses_a_database_that_has_people() -> None:
+    await seed_demo(activity=False)
+    done = _run("seed", "demo")
+    assert done.returncode == 1
+    assert "the demo loads only into an empty one" in done.stderr
+    assert await Employee.count() == 60 and await Kudos.count() == 0 and await Request.count() == 0
+
+
 def test_web_and_worker_refuse_to_run_without_servers() -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     for command in ("web", "worker"):
@@ -128,3 +143,19 @@ def test_production_mode_refuses_to_start_without_a_secret_key() -> None:
     done = subprocess.run([*KUDOS, "migrate"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "production mode needs KUDOS_SECRET_KEY" in done.stderr
+
+
+async def test_boards_rebuild_check_fails_on_a_difference_and_rebuild_repairs_it() -> None:
+    giver = await make_employee("Gina Giver")
+    ravi = await make_employee("Ravi Resolver")
+    await give_kudos(await load_current_user(giver.id), GiveForm(recipient_ids=[ravi.id], message="Thanks", points="4"))
+    assert _run("boards", "rebuild", "--check").returncode == 0
+    await PersonPeriod.update({PersonPeriod.points: 40}).where(PersonPeriod.employee == ravi.id)
+
+    checked = _run("boards", "rebuild", "--check")
+    assert checked.returncode == 1
+    assert "person_period: 10 rows, 10 differing" in checked.stdout  # 5 periods, stored and expected
+    assert "the rollups differ from the ledger" in checked.stderr
+    assert _run("boards", "rebuild").returncode == 0
+    assert _run("boards", "rebuild", "--check").returncode == 0
+    assert {row["points"] for row in await PersonPeriod.select().where(PersonPeriod.employee == ravi.id)} == {4}
