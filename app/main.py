@@ -18,8 +18,10 @@ from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
 from app.admin.controllers import AdminController
+from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
 from app.kudos.controllers import FeedController, KudosController
+from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
 from app.people.controllers import AuthController, DepartmentController, PeopleController
 from app.requests.controllers import RequestController
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             NotificationController,
             KudosController,
             FeedController,
+            BoardController,
+            SettingsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

@@ -48,6 +48,9 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/kudos/{kudos_id:int}/addons"): ("/kudos/{kudos}/addons", SIGNED_IN),
     ("POST", "/kudos/{kudos_id:int}/revoke"): ("/kudos/{kudos}/revoke", ADMIN),
     ("GET", "/feed"): ("/feed", SIGNED_IN),
+    ("GET", "/leaderboards"): ("/leaderboards?board=departments&period=week&metric=givers_per_head", SIGNED_IN),
+    ("GET", "/me/settings"): ("/me/settings", SIGNED_IN),
+    ("POST", "/me/settings"): ("/me/settings", SIGNED_IN),
 }
 
 

@@ -1,0 +1,228 @@
+"""Leaderboards (SPEC F8, B2): people and departments ranked on the rollups, and who appears on them. No HTTP.
+
+Boards read only the rollup tables (plus names): a people board is a range scan of the index
+`person_period (period, start, <metric> DESC, employee)` stopped after the top N; a department board reads the
+period's few DepartmentPeriod rows in one query. Ranks are competition ranks ("1, 2, 2, 4"): everyone with the
+same value shares the better rank, and ties are listed by name. Rows with a value of 0 are left out.
+
+People who opted out of boards (`employee.board_opt_out`) and people who left (inactive) never appear on the
+people boards and do not push anyone else down; an opted-out viewer is told their rank is hidden and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from app.boards.periods import Window, window
+from app.boards.tables import DepartmentPeriod, PersonPeriod
+from app.people.services import CurrentUser
+from app.people.tables import Employee
+
+SCOPES: dict[str, str] = {"people": "People", "departments": "Departments"}
+DEFAULT_SCOPE = "people"
+METRICS: dict[str, str] = {
+    "points": "Points received",
+    "kudos": "Kudos received",
+    "givers": "Distinct givers",
+    "cross_givers": "Givers from other departments",
+}
+DEFAULT_METRIC = "points"
+PER_HEAD = "_per_head"  # a department metric divided by the department's active members: "points_per_head"
+BOARD_SIZE = 25
+_TENTH = Decimal("0.1")
+
+
+def parse_metric(scope: str, metric: str) -> tuple[str, bool]:
+    """The rollup column and whether it is per head; unknown metrics mean points, and people have no per head."""
+    per_head = metric.endswith(PER_HEAD)
+    column = metric.removesuffix(PER_HEAD)
+    if column not in METRICS:
+        column, per_head = DEFAULT_METRIC, False
+    return column, per_head and scope == "departments"
+
+
+def metric_label(column: str, per_head: bool) -> str:
+    return METRICS[column] + (" per member" if per_head else "")
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    rank: int
+    id: int  # the person's or the department's
+    name: str
+    department: str | None  # a person's department (None on department boards)
+    slug: str | None  # the slug of the person's department, or of the department itself
+    value: int | Decimal  # Decimal (one decimal place) on per-head boards
+    is_viewer: bool  # the viewer, or on department boards the viewer's department
+    members: int | None = None  # active members (per-head department boards)
+
+    @property
+    def shown(self) -> str:
+        return f"{self.value:.1f}" if isinstance(self.value, Decimal) else f"{self.value:,}"
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    scope: str  # a key of SCOPES
+    window: Window
+    metric: str  # the metric's name in URLs: "points", "givers_per_head", …
+    column: str  # the rollup column: a key of METRICS
+    per_head: bool
+    rows: list[BoardRow] = field(default_factory=list)
+    viewer_row: BoardRow | None = None  # the viewer's own row (their department's), also when outside the top N
+    viewer_hidden: bool = False  # the viewer opted out of individual boards: their rank is not shown
+    viewer_department: bool = True  # False when a department board's viewer belongs to no department
+
+    @property
+    def label(self) -> str:
+        return metric_label(self.column, self.per_head)
+
+    @property
+    def viewer_outside(self) -> bool:
+        """The viewer has a row, but not among the top N shown."""
+        return self.viewer_row is not None and not any(row.is_viewer for row in self.rows)
+
+
+async def board(
+    viewer: CurrentUser,
+    *,
+    scope: str,
+    period: str,
+    metric: str,
+    limit: int = BOARD_SIZE,
+    at: datetime | None = None,
+) -> Board:
+    """The top `limit` of a board with the viewer's own position. Unknown scope, period or metric values fall
+    back to people, this month and points; `at` is the moment "this week/month…" is measured from."""
+    scope = scope if scope in SCOPES else DEFAULT_SCOPE
+    column, per_head = parse_metric(scope, metric)
+    current = window(period, now=at)
+    empty = Board(
+        scope=scope,
+        window=current,
+        metric=column + (PER_HEAD if per_head else ""),
+        column=column,
+        per_head=per_head,
+    )
+    if scope == "departments":
+        return await _department_board(viewer, empty, limit)
+    return await _people_board(viewer, empty, limit)
+
+
+# --- people ------------------------------------------------------------------------------------------------------
+
+_PEOPLE_TOP = """
+    SELECT pp.employee AS id, e.name, pp.{m} AS value, d.name AS department, d.slug AS slug
+    FROM person_period pp
+    JOIN employee e ON e.id = pp.employee
+    LEFT JOIN department d ON d.id = e.department
+    WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > 0 AND e.active AND NOT e.board_opt_out
+    ORDER BY pp.{m} DESC, e.name, pp.employee
+    LIMIT {{}}
+"""
+_PEOPLE_VIEWER = """
+    SELECT e.id, e.name, e.board_opt_out, d.name AS department, d.slug AS slug, coalesce(pp.{m}, 0) AS value
+    FROM employee e
+    LEFT JOIN department d ON d.id = e.department
+    LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {{}} AND pp.start = {{}}
+    WHERE e.id = {{}}
+"""
+# How many people on the board are ahead of a value: one range scan of the metric's index, less the people kept off
+# boards (a hash of the few inactive or opted-out people).
+_PEOPLE_AHEAD = """
+    SELECT count(*) - count(off.id) AS ahead
+    FROM person_period pp
+    LEFT JOIN (SELECT id FROM employee WHERE NOT active OR board_opt_out) AS off ON off.id = pp.employee
+    WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > {{}}
+"""
+
+
+def _ranked(rows: list[dict], viewer_id: int | None, *, start_rank: int = 1) -> list[BoardRow]:
+    """Competition ranks for rows sorted best first: a row shares the rank of the first row with its value."""
+    ranked: list[BoardRow] = []
+    for position, row in enumerate(rows):
+        same = ranked and ranked[-1].value == row["value"]
+        ranked.append(
+            BoardRow(
+                rank=ranked[-1].rank if same else start_rank + position,
+                id=row["id"],
+                name=row["name"],
+                department=row.get("department"),
+                slug=row.get("slug"),
+                value=row["value"],
+                is_viewer=row["id"] == viewer_id,
+                members=row.get("members"),
+            )
+        )
+    return ranked
+
+
+async def _people_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
+    m, kind, start = board.column, str(board.window.kind), board.window.start
+    me = await PersonPeriod.raw(_PEOPLE_VIEWER.format(m=m), kind, start, viewer.id)
+    rows = _ranked(await PersonPeriod.raw(_PEOPLE_TOP.format(m=m), kind, start, limit), viewer.id)
+    if not me:
+        return replace(board, rows=rows)
+    mine = me[0]
+    if mine["board_opt_out"]:
+        return replace(board, rows=rows, viewer_hidden=True)
+    if mine["value"] <= 0:
+        return replace(board, rows=rows)
+    own = next((row for row in rows if row.is_viewer), None)
+    if own is None:
+        ahead = await PersonPeriod.raw(_PEOPLE_AHEAD.format(m=m), kind, start, mine["value"])
+        own = BoardRow(
+            rank=ahead[0]["ahead"] + 1,
+            id=mine["id"],
+            name=mine["name"],
+            department=mine["department"],
+            slug=mine["slug"],
+            value=mine["value"],
+            is_viewer=True,
+        )
+    return replace(board, rows=rows, viewer_row=own)
+
+
+# --- departments -------------------------------------------------------------------------------------------------
+
+# Per-head boards also count each department's active members now (the only part that reads employee rows).
+_DEPARTMENTS = """
+    SELECT d.id, d.name, d.slug, dp.{m} AS value{members}
+    FROM department_period dp
+    JOIN department d ON d.id = dp.department
+    WHERE dp.period = {{}} AND dp.start = {{}} AND dp.{m} > 0 AND d.archived_at IS NULL
+"""
+_MEMBERS = ", (SELECT count(*) FROM employee e WHERE e.department = d.id AND e.active) AS members"
+
+
+def per_head(value: int, members: int) -> Decimal:
+    return (Decimal(value) / members).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+async def _department_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
+    """Every department with a value this period, ranked (departments are few, so all are read at once)."""
+    sql = _DEPARTMENTS.format(m=board.column, members=_MEMBERS if board.per_head else "")
+    found = await DepartmentPeriod.raw(sql, str(board.window.kind), board.window.start)
+    if board.per_head:
+        # Per head ranks on the figure shown (one decimal), so departments that look tied share a rank.
+        found = [{**row, "value": per_head(row["value"], row["members"])} for row in found if row["members"]]
+    found.sort(key=lambda row: (-row["value"], row["name"], row["id"]))
+    ranked = _ranked(found, viewer.department_id)
+    own = next((row for row in ranked if row.is_viewer), None)
+    return replace(board, rows=ranked[:limit], viewer_row=own, viewer_department=viewer.department_id is not None)
+
+
+# --- who appears ---------------------------------------------------------------------------------------------------
+
+
+async def shown_on_boards(employee_id: int) -> bool:
+    """Whether this person appears on individual leaderboards (they have not opted out)."""
+    row = await Employee.select(Employee.board_opt_out).where(Employee.id == employee_id).first()
+    return row is not None and not row["board_opt_out"]
+
+
+async def set_shown_on_boards(employee_id: int, shown: bool) -> None:
+    """Opt in to (or out of) individual leaderboards; kudos, rollups and digests are unaffected."""
+    await Employee.update({Employee.board_opt_out: not shown}).where(Employee.id == employee_id)
