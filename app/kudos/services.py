@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.audit.services import record as audit
+from app.boards.badges import award_after_kudos, recent_awards
 from app.kudos import allowance
 from app.kudos.ledger import Movement, append, reverse_kudos
 from app.kudos.tables import AddOn, CompanyValue, EntryKind, Kudos, KudosRecipient, KudosValue, Visibility
@@ -30,6 +31,7 @@ COMMENT_MAX = 500
 REASON_MAX = 500
 MAX_RECIPIENTS = 20
 FEED_PAGE = 20
+BADGES_PER_PAGE = 20  # at most, between two pages' worth of kudos
 FEED_SCOPES = ("all", "department", "mine")
 
 
@@ -241,6 +243,7 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
         )
         if form.request_id is not None:
             await mark_done(giver.id, thank_url(form.request_id), at=moment)
+        await award_after_kudos(giver.id, recipients, at=moment)
     return Given(kudos_id=kudos_id, remaining=left, created=True)
 
 
@@ -422,6 +425,21 @@ async def _cards(rows: list[dict]) -> list[dict]:
     return rows
 
 
+async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[dict]:
+    """A person's newest public kudos that stand (not revoked), as feed cards: those they received, or with
+    `received=False` those they gave. Private kudos are never included, whoever is looking (for profiles)."""
+    if not valid_id(employee_id):
+        return []
+    whose = "JOIN kudos_recipient kr ON kr.kudos = k.id WHERE kr.employee = {}" if received else "WHERE k.giver = {}"
+    rows = await Kudos.raw(
+        f"{_CARD_SQL} {whose} AND k.revoked_at IS NULL AND k.visibility = 'public' "
+        "ORDER BY k.created_at DESC, k.id DESC LIMIT {}",
+        employee_id,
+        limit,
+    )
+    return await _cards(rows)
+
+
 @dataclass(frozen=True, slots=True)
 class FeedPage:
     scope: str
@@ -455,6 +473,11 @@ async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = No
     rows = await Kudos.raw(sql, *args, limit + 1)
     items = await _cards(rows[:limit])
     last = rows[limit - 1] if len(rows) > limit else None
+    if scope == "all":
+        # Badges earned are announced in the everyone feed: those between this page's first and last card.
+        before = Cursor(position.created_at, 0) if position is not None else None
+        awards = await recent_awards(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
+        items = sorted(items + awards, key=lambda item: item["created_at"], reverse=True)
     return FeedPage(
         scope=scope, items=items, next_cursor=Cursor(last["created_at"], last["id"]).encode() if last else None
     )

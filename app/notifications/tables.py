@@ -13,6 +13,7 @@ class Kind(StrEnum):
     ADDON_RECEIVED = "addon_received"
     REQUEST_COMPLETED = "request_completed"
     REQUEST_ASSIGNED = "request_assigned"
+    BADGE_EARNED = "badge_earned"
 
 
 class Notification(Table):

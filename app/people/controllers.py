@@ -10,6 +10,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from app.boards import badges, levels
+from app.boards.scorecards import department_scorecard
+from app.kudos.services import recent_public
 from app.people import services
 from app.web.auth import LoginThrottle, minutes, safe_next, start_session
 from app.web.templating import render
@@ -87,7 +90,17 @@ class PeopleController(Controller):
         person = await services.get_profile(person_id)
         if person is None:
             raise NotFoundException("No one with that id works here.")
-        return await render(request, "pages/people/profile.html", {"person": person})
+        user = request.scope.get("user")
+        context = {
+            "person": person,
+            "is_me": user is not None and user.id == person_id,
+            "progress": await levels.progress(person_id),
+            "badges": await badges.badge_board(person_id),
+            "revoke_rule": badges.REVOKE_RULE,
+            "received": await recent_public(person_id, received=True),
+            "given": await recent_public(person_id, received=False),
+        }
+        return await render(request, "pages/people/profile.html", context)
 
 
 class DepartmentController(Controller):
@@ -104,4 +117,5 @@ class DepartmentController(Controller):
         department = await services.get_department(slug)
         if department is None:
             raise NotFoundException("There is no department at that address.")
-        return await render(request, "pages/people/department.html", {"department": department})
+        scorecard = await department_scorecard(department["id"], department["services"])
+        return await render(request, "pages/people/department.html", {"department": department, "scorecard": scorecard})

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.boards.badges import award_after_completion
 from app.kudos.services import thank_url
 from app.notifications.services import notify
 from app.notifications.tables import Kind
@@ -329,6 +330,7 @@ async def complete(actor: Actor, request_id: int, *, at: datetime | None = None)
             action_url=thank_url(request_id),
             at=moment,
         )
+        await award_after_completion(await _resolver_ids(request_id), at=moment)
 
 
 async def cancel(actor: Actor, request_id: int, reason: str = "", *, at: datetime | None = None) -> None:

@@ -256,3 +256,13 @@ async def test_a_hand_edited_cursor_is_ignored(client, org) -> None:
     await signed_in(client, org["giver"].email)
     response = await client.get("/feed?cursor=not-a-cursor_99999999999999", headers=HTMX)
     assert response.status_code == 200 and response.text.count('class="kudos-card"') == 1
+
+
+async def test_badges_earned_are_announced_in_the_everyone_feed(client, org) -> None:
+    await kudos_from(org["other"], org["ravi"], message="First one for Ravi")
+    await signed_in(client, org["giver"].email)
+    feed = (await client.get("/feed")).text
+    assert "Ravi Resolver</a> earned the" in feed and "First kudos" in feed
+    assert "Otto Other</a> earned the" in feed  # first kudos given
+    mine = (await client.get("/feed?show=department")).text
+    assert "earned the" not in mine

@@ -1,0 +1,325 @@
+"""Levels, weekly giving streaks and the recognition chart (SPEC F7): a person's progress, read from rollups.
+
+Activity score (lifetime)::
+
+    score = points received + 5 * kudos given + 10 * requests they resolved that were completed
+
+Points received and kudos given come from the all-time `PersonPeriod` row (so a revoke takes its points and its
+kudos back out of the score); requests count once per resolver (every resolver of a completed request, SPEC B1).
+
+Level curve: level n needs a score of round(50 * n^1.5) — 50, 141, 260, 400, 559, 735, 926, 1131, 1350, 1581 …
+— so each level asks a little more than the one before. Everyone starts at level 0.
+
+Weekly giving streak: consecutive calendar weeks (Monday to Sunday in the organisation's time zone) in which the
+person gave at least one kudos that still stands (`PersonPeriod` week rows with `given > 0`). This week counts
+once they have given this week; until then the streak runs up to last week, so nobody loses a streak on Monday
+morning. A broken streak is simply 0.
+
+The recognition chart: kudos received per calendar month over the last 12 months (`PersonPeriod` month rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from app.boards.rollups import ALL_TIME_START, period_starts
+from app.boards.tables import Period, PersonPeriod
+from app.timeutil import now, org_tz
+
+GIVEN_WEIGHT = 5  # score per kudos given
+RESOLVED_WEIGHT = 10  # score per request resolved and completed
+LEVEL_BASE = 50
+LEVEL_EXPONENT = 1.5
+WEEK = timedelta(days=7)
+CHART_MONTHS = 12
+
+
+# ------------------------------------------------------------------------------------------------- figures
+
+
+async def lifetime(employee_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Each person's all-time rollup figures (zeros when none): points and kudos received, distinct givers from
+    other departments (cross_givers), kudos given."""
+    ids = sorted(set(employee_ids))
+    names = ("points", "kudos", "cross_givers", "given")
+    figures = {i: dict.fromkeys(names, 0) for i in ids}
+    if not ids:
+        return figures
+    rows = await PersonPeriod.select(
+        PersonPeriod.employee, PersonPeriod.points, PersonPeriod.kudos, PersonPeriod.cross_givers, PersonPeriod.given
+    ).where(
+        PersonPeriod.employee.is_in(ids) & (PersonPeriod.period == Period.ALL) & (PersonPeriod.start == ALL_TIME_START)
+    )
+    for row in rows:
+        figures[row["employee"]] = {name: row[name] for name in names}
+    return figures
+
+
+# Completed requests per resolver, and how many of them were completed within the target of the service they name
+# (turnaround `completed_at - created_at`, as on the department scorecards). Uses the index on
+# request_resolver (employee).
+_RESOLVED_SQL = """
+    SELECT rr.employee,
+           count(*) AS completed,
+           count(*) FILTER (WHERE r.completed_at - r.created_at <= make_interval(hours => s.target_hours))
+               AS within_target
+    FROM request_resolver rr
+    JOIN request r ON r.id = rr.request
+    LEFT JOIN service s ON s.id = r.service
+    WHERE rr.employee = ANY({}) AND r.status = 'completed'
+    GROUP BY rr.employee
+"""
+
+
+async def resolved(employee_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Per person: requests they resolved that were completed, and of those, completed within target."""
+    ids = sorted(set(employee_ids))
+    figures = {i: {"completed": 0, "within_target": 0} for i in ids}
+    if ids:
+        for row in await PersonPeriod.raw(_RESOLVED_SQL, ids):
+            figures[row["employee"]] = {"completed": row["completed"], "within_target": row["within_target"]}
+    return figures
+
+
+# ---------------------------------------------------------------------------------------------------- levels
+
+
+def score_needed(level: int) -> int:
+    """The lifetime activity score that reaches `level`: round(50 * level^1.5)."""
+    return round(LEVEL_BASE * level**LEVEL_EXPONENT)
+
+
+def level_for(score: int) -> int:
+    """The highest level whose score `score` has reached (0 below 50)."""
+    if score < LEVEL_BASE:
+        return 0
+    level = int((score / LEVEL_BASE) ** (1 / LEVEL_EXPONENT))
+    while score_needed(level + 1) <= score:  # correct floating-point rounding either way
+        level += 1
+    while level > 0 and score_needed(level) > score:
+        level -= 1
+    return level
+
+
+def activity_score(points_received: int, kudos_given: int, requests_resolved: int) -> int:
+    return max(0, points_received + GIVEN_WEIGHT * kudos_given + RESOLVED_WEIGHT * requests_resolved)
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    score: int
+    points_received: int
+    kudos_given: int
+    requests_resolved: int
+
+    @property
+    def level(self) -> int:
+        return level_for(self.score)
+
+    @property
+    def floor(self) -> int:
+        """The score this level started at."""
+        return score_needed(self.level)
+
+    @property
+    def next_at(self) -> int:
+        """The score the next level needs."""
+        return score_needed(self.level + 1)
+
+    @property
+    def gained(self) -> int:
+        """Score gained since reaching this level (the <progress> value)."""
+        return self.score - self.floor
+
+    @property
+    def span(self) -> int:
+        """Score between this level and the next (the <progress> max)."""
+        return self.next_at - self.floor
+
+    @property
+    def to_next(self) -> int:
+        return self.next_at - self.score
+
+    @property
+    def percent(self) -> int:
+        return self.gained * 100 // self.span
+
+
+def level_of(points_received: int, kudos_given: int, requests_resolved: int) -> Level:
+    return Level(
+        score=activity_score(points_received, kudos_given, requests_resolved),
+        points_received=points_received,
+        kudos_given=kudos_given,
+        requests_resolved=requests_resolved,
+    )
+
+
+async def person_level(employee_id: int) -> Level:
+    figures = (await lifetime([employee_id]))[employee_id]
+    done = (await resolved([employee_id]))[employee_id]
+    return level_of(figures["points"], figures["given"], done["completed"])
+
+
+# --------------------------------------------------------------------------------------------------- streaks
+
+
+def week_of(moment: datetime) -> date:
+    """The Monday starting the organisation-time week that contains `moment`."""
+    return period_starts(moment, org_tz())[Period.WEEK]
+
+
+def streak_length(weeks: Iterable[date], this_week: date) -> int:
+    """Consecutive weeks with giving, ending this week when it is among `weeks`, otherwise ending last week."""
+    given = set(weeks)
+    week = this_week if this_week in given else this_week - WEEK
+    length = 0
+    while week in given:
+        length += 1
+        week -= WEEK
+    return length
+
+
+async def giving_weeks(employee_id: int, *, up_to: date, since: date | None = None) -> set[date]:
+    """The weeks (their Mondays) from `since` to `up_to` in which the person gave a kudos that still stands."""
+    condition = (
+        (PersonPeriod.employee == employee_id)
+        & (PersonPeriod.period == Period.WEEK)
+        & (PersonPeriod.given > 0)
+        & (PersonPeriod.start <= up_to)
+    )
+    if since is not None:
+        condition &= PersonPeriod.start >= since
+    rows = await PersonPeriod.select(PersonPeriod.start).where(condition)
+    return {row["start"] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Streak:
+    weeks: int
+    given_this_week: bool
+
+
+async def giving_streak(employee_id: int, *, at: datetime | None = None) -> Streak:
+    this_week = week_of(at or now())
+    weeks = await giving_weeks(employee_id, up_to=this_week)
+    return Streak(weeks=streak_length(weeks, this_week), given_this_week=this_week in weeks)
+
+
+# ----------------------------------------------------------------------------------------------------- chart
+
+CHART_WIDTH = 480
+CHART_HEIGHT = 170
+_PLOT_TOP = 18  # room for the value above the tallest bar
+_PLOT_BOTTOM = 146  # the baseline; month names below it
+_SLOT = CHART_WIDTH // CHART_MONTHS
+_BAR = 26
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    month: date
+    value: int
+    x: int
+    y: int
+    height: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.month:%b}"
+
+    @property
+    def long_label(self) -> str:
+        return f"{self.month:%B %Y}"
+
+    @property
+    def centre(self) -> int:
+        return self.x + _BAR // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """Kudos received per month, oldest first, laid out for an inline SVG of CHART_WIDTH by CHART_HEIGHT."""
+
+    bars: list[Bar]
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    baseline: int = _PLOT_BOTTOM
+
+    @property
+    def total(self) -> int:
+        return sum(bar.value for bar in self.bars)
+
+    @property
+    def best(self) -> Bar | None:
+        """The month with the most kudos (the latest of equals), None when there were none."""
+        best = max(self.bars, key=lambda bar: (bar.value, bar.month), default=None)
+        return best if best is not None and best.value > 0 else None
+
+    @property
+    def summary(self) -> str:
+        first, last = self.bars[0], self.bars[-1]
+        span = f"from {first.long_label} to {last.long_label}"
+        if self.best is None:
+            return f"No kudos received {span}."
+        best = self.best
+        return (
+            f"{self.total} kudos received {span}; the most in {best.long_label} "
+            f"({best.value} kudos). This month so far: {last.value}."
+        )
+
+
+def _months_back(month: date, count: int) -> list[date]:
+    months = [month]
+    for _ in range(count - 1):
+        month = (month - timedelta(days=1)).replace(day=1)
+        months.append(month)
+    return months[::-1]
+
+
+def chart_for(values: dict[date, int], this_month: date) -> Chart:
+    """Lay out the last CHART_MONTHS months up to `this_month` (values by month start; missing months are 0)."""
+    months = _months_back(this_month, CHART_MONTHS)
+    counts = [max(0, values.get(month, 0)) for month in months]
+    top = max(counts, default=0) or 1
+    plot = _PLOT_BOTTOM - _PLOT_TOP
+    bars = []
+    for n, (month, value) in enumerate(zip(months, counts, strict=True)):
+        height = round(plot * value / top)
+        bars.append(
+            Bar(month=month, value=value, x=n * _SLOT + (_SLOT - _BAR) // 2, y=_PLOT_BOTTOM - height, height=height)
+        )
+    return Chart(bars=bars)
+
+
+async def recognition_chart(employee_id: int, *, at: datetime | None = None) -> Chart:
+    this_month = period_starts(at or now(), org_tz())[Period.MONTH]
+    first = _months_back(this_month, CHART_MONTHS)[0]
+    rows = await PersonPeriod.select(PersonPeriod.start, PersonPeriod.kudos).where(
+        (PersonPeriod.employee == employee_id)
+        & (PersonPeriod.period == Period.MONTH)
+        & (PersonPeriod.start >= first)
+        & (PersonPeriod.start <= this_month)
+    )
+    return chart_for({row["start"]: row["kudos"] for row in rows}, this_month)
+
+
+# ---------------------------------------------------------------------------------------------------- profile
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    level: Level
+    streak: Streak
+    chart: Chart
+
+
+async def progress(employee_id: int, *, at: datetime | None = None) -> Progress:
+    """Level, giving streak and the 12-month chart for a profile."""
+    moment = at or now()
+    return Progress(
+        level=await person_level(employee_id),
+        streak=await giving_streak(employee_id, at=moment),
+        chart=await recognition_chart(employee_id, at=moment),
+    )
