@@ -306,4 +306,5 @@ async def rebuild(*, check: bool = False, tz_name: str | None = None) -> Rebuild
                 await engine.run_ddl(f"TRUNCATE {table}")
                 await engine.run_ddl(f"INSERT INTO {table} ({_COLUMNS[table]}) {rebuilt}")
                 rows[table] = (await engine.run_ddl(f"SELECT count(*) AS n FROM {table}"))[0]["n"]
+                await engine.run_ddl(f"ANALYZE {table}")  # fresh statistics, or boards fall back to poor plans
     return RebuildReport(seconds=time.perf_counter() - started, rows=rows, differences=differences)

@@ -324,10 +324,10 @@ def main() -> None:
     from app.boards.periods import window
     from app.people.seed import DEMO_PASSWORD
 
-    print(f"== Leaderboard benchmark: database {name} ({people:,} people / {kudos:,} kudos when generated)")
+    print(f"== Leaderboard benchmark: database {name}")
     print(f"   machine: {psutil.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     asyncio.run(prepare_database(options.postgres, name, people, kudos, regenerate=options.regenerate, env=env))
-    print(f"   rows: {asyncio.run(sizes(url))}")
+    print(f"   rows (estimates): {asyncio.run(sizes(url))}")
     print(f"   rollups vacuumed and analysed in {asyncio.run(settle(url)):.1f} s")
 
     month = window("month")

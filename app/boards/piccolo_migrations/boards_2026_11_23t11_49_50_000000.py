@@ -17,6 +17,7 @@ async def forwards():
                 f"CREATE INDEX person_period_{metric} ON person_period (period, start, {metric} DESC, employee)"
             )
 
+        await engine.run_ddl("CREATE INDEX department_period_board ON department_period (period, start)")
         # badges merged into the feed, newest first
         await engine.run_ddl("CREATE INDEX badge_award_feed ON badge_award (awarded_at DESC, id DESC)")
 
