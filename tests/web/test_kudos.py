@@ -143,7 +143,7 @@ async def test_bad_input_rerenders_the_form_with_the_error_and_input_kept(client
     assert "At most 50 points per person per kudos." in response.text
     assert "Kept message</textarea>" in response.text
     assert 'aria-describedby="give-allowance give-points-error" aria-invalid="true"' in response.text
-    assert '<small id="give-points-error" class="field-error">' in response.text
+    assert '<small id="give-points-error" class="field-error" role="alert">' in response.text
     assert ("<html" in response.text) is not htmx
     assert await Kudos.count() == 0 and await LedgerEntry.count() == 0
 
