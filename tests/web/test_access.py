@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.api import tokens, webhooks
 from app.kudos.services import GiveForm, give_kudos
 from app.notifications.services import notify
 from app.notifications.tables import Kind, Notification
@@ -16,6 +17,7 @@ from tests.helpers import post_form, signed_in
 PUBLIC = "public"
 SIGNED_IN = "signed in"
 ADMIN = "admin"
+TOKEN = "api token"  # the JSON API: a bearer token only, never a session (401 JSON without one)
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/login"): ("/login", PUBLIC),
     ("POST", "/login"): ("/login", PUBLIC),
@@ -51,7 +53,23 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/leaderboards"): ("/leaderboards?board=departments&period=week&metric=givers_per_head", SIGNED_IN),
     ("GET", "/me/settings"): ("/me/settings", SIGNED_IN),
     ("POST", "/me/settings"): ("/me/settings", SIGNED_IN),
+    ("GET", "/admin/tokens"): ("/admin/tokens", ADMIN),
+    ("POST", "/admin/tokens"): ("/admin/tokens", ADMIN),
+    ("POST", "/admin/tokens/{token_id:int}/revoke"): ("/admin/tokens/{token}/revoke", ADMIN),
+    ("GET", "/admin/webhooks"): ("/admin/webhooks", ADMIN),
+    ("POST", "/admin/webhooks"): ("/admin/webhooks", ADMIN),
+    ("POST", "/admin/webhooks/{webhook_id:int}/remove"): ("/admin/webhooks/{webhook}/remove", ADMIN),
+    ("GET", "/schema"): ("/schema", PUBLIC),
+    ("GET", "/schema/openapi.json"): ("/schema/openapi.json", PUBLIC),
+    ("GET", "/schema/{path:str}"): ("/schema/nothing-here", PUBLIC),
+    ("POST", "/api/v1/requests"): ("/api/v1/requests", TOKEN),
+    ("POST", "/api/v1/requests/complete"): ("/api/v1/requests/complete", TOKEN),
+    ("POST", "/api/v1/kudos"): ("/api/v1/kudos", TOKEN),
+    ("GET", "/api/v1/leaderboards"): ("/api/v1/leaderboards", TOKEN),
+    ("GET", "/api/v1/people/{person_id:int}"): ("/api/v1/people/{person}", TOKEN),
 }
+# Public routes that answer something other than 200/400 to anyone: the schema's catch-all is a "not found" page.
+PUBLIC_STATUS = {("GET", "/schema/{path:str}"): 404}
 
 
 def app_routes(app) -> set[tuple[str, str]]:
@@ -79,12 +97,17 @@ async def world():
     colleague = await make_employee(department=department)
     giver = await load_current_user(person.id)
     kudos = await give_kudos(giver, GiveForm(recipient_ids=[colleague.id], message="Thanks!", points="1"))
+    admin = await load_current_user((await make_employee(role=Role.ADMIN)).id)
+    token, _ = await tokens.create_token(admin, name="World", scopes=["read"])
+    webhook, _ = await webhooks.register(admin, name="World", url="http://127.0.0.1:9/hook", events=["badge.earned"])
     return {
         "person": person.id,
         "slug": department.slug,
         "notification": notification,
         "request": request,
         "kudos": kudos.kudos_id,
+        "token": token,
+        "webhook": webhook,
     }
 
 
@@ -99,7 +122,12 @@ async def test_signed_out_visitors_are_sent_to_login(client, world, method: str,
     path, rule = ROUTES[(method, route)]
     response = await _request(client, method, path.format(**world))
     if rule == PUBLIC:
-        assert response.status_code in {200, 400}, response.text
+        assert response.status_code in (
+            {PUBLIC_STATUS[(method, route)]} if (method, route) in PUBLIC_STATUS else {200, 400}
+        )
+    elif rule == TOKEN:
+        assert response.status_code == 401
+        assert response.json()["errors"] == {"form": "Send a valid API token: Authorization: Bearer <token>."}
     else:
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")
@@ -113,6 +141,16 @@ async def test_admin_routes_are_forbidden_to_other_roles(client, world, role: Ro
     response = await _request(client, method, ROUTES[(method, route)][0].format(**world))
     assert response.status_code == 403
     assert "You don&#39;t have access to this page" in response.text
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize(("method", "route"), sorted(k for k, v in ROUTES.items() if v[1] == TOKEN))
+async def test_a_session_never_opens_the_api(client, world, role: Role, method: str, route: str) -> None:
+    person = await make_employee(role=role)
+    await signed_in(client, person.email)
+    response = await _request(client, method, ROUTES[(method, route)][0].format(**world))
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/json")
 
 
 ALLOWED = [
@@ -136,6 +174,8 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/kudos/{kudos_id:int}/addons"): {422},
     ("POST", "/kudos/{kudos_id:int}/revoke"): {422},
     ("POST", "/notifications/{notification_id:int}/read"): {404},
+    ("POST", "/admin/tokens"): {422},
+    ("POST", "/admin/webhooks"): {422},
 }
 
 
