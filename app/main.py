@@ -18,6 +18,7 @@ from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
 from app.admin.controllers import AdminController
+from app.awards.controllers import AwardsAdminController, AwardsController
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
 from app.kudos.controllers import FeedController, KudosController
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             FeedController,
             BoardController,
             SettingsController,
+            AwardsController,
+            AwardsAdminController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

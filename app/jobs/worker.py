@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker, create_worker
 from piccolo.engine import engine_finder
 
+from app.awards import services as awards
 from app.db import close_pool, start_pool
 from app.jobs.outbox import drain
 from app.settings import get_settings
@@ -30,6 +31,24 @@ async def health_check(ctx: dict[str, Any]) -> dict[str, Any]:
 async def drain_outbox(ctx: dict[str, Any]) -> int:
     """Hand jobs recorded in the outbox table to arq (catches those the web process could not enqueue)."""
     return await drain(ctx["redis"])
+
+
+async def open_award_cycle(ctx: dict[str, Any]) -> int | None:
+    """Open the cycle for the month just ended once its nomination window begins (idempotent)."""
+    return await awards.open_due_cycle()
+
+
+async def send_nomination_reminders(ctx: dict[str, Any]) -> int:
+    """One reminder a day before the deadline to each manager who has not nominated (recorded per manager)."""
+    return await awards.send_due_reminders()
+
+
+async def close_award_cycles(ctx: dict[str, Any]) -> list[int]:
+    """Close nominations whose deadline has passed (idempotent)."""
+    return await awards.close_due_cycles()
+
+
+AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five minutes and at start-up
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -52,10 +71,13 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [health_check, drain_outbox]
+    functions = [health_check, drain_outbox, open_award_cycle, send_nomination_reminders, close_award_cycles]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),
         cron(drain_outbox, second=set(range(0, 60, 10)), unique=True),
+        cron(open_award_cycle, minute=AWARD_TICKS, second=0, run_at_startup=True, unique=True),
+        cron(send_nomination_reminders, minute=AWARD_TICKS, second=20, run_at_startup=True, unique=True),
+        cron(close_award_cycles, minute=AWARD_TICKS, second=40, run_at_startup=True, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
