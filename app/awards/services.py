@@ -226,9 +226,8 @@ async def open_cycle(at: datetime | None = None) -> Cycle | None:
     return found[0] if found else None
 
 
-async def create_cycle(month: date, calendar: Calendar, *, at: datetime) -> int | None:
-    """Open the cycle for `month` with the calendar's times; None when it exists already (nothing changes)."""
-    opens_at, closes_at = calendar.window(month)
+async def create_cycle(month: date, opens_at: datetime, closes_at: datetime, *, at: datetime) -> int | None:
+    """Open the cycle for `month` with these times; None when it exists already (nothing changes)."""
     rows = await AwardCycle.raw(
         "INSERT INTO award_cycle (month, opens_at, closes_at, remind_at, status, opened_at) "
         "VALUES ({}, {}, {}, {}, 'open', {}) ON CONFLICT (month) DO NOTHING RETURNING id",
@@ -247,10 +246,10 @@ async def open_due_cycle(*, at: datetime | None = None) -> int | None:
     moment = at or now()
     calendar = await get_calendar()
     month = previous_month(month_of(moment))
-    opens_at, _ = calendar.window(month)
+    opens_at, closes_at = calendar.window(month)
     if moment < opens_at:
         return None
-    return await create_cycle(month, calendar, at=moment)
+    return await create_cycle(month, opens_at, closes_at, at=moment)
 
 
 async def close_due_cycles(*, at: datetime | None = None) -> list[int]:
