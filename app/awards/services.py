@@ -601,7 +601,7 @@ async def review(cycle: Cycle) -> list[CategoryReview]:
     """Every category (active, or with nominations in the cycle) with its nominees, most nominated first, each
     with all their nominations (reasons, evidence) and whether they are picked as a winner."""
     rows = await _with_evidence(
-        await Nomination.raw(f"{_NOMINATION_SQL} WHERE n.cycle = {{}} ORDER BY n.created_at", cycle.id)
+        await Nomination.raw(f"{_NOMINATION_SQL} WHERE n.cycle = {{}} ORDER BY n.created_at, n.id", cycle.id)
     )
     winners = {
         (w["category"], w["token"]): w["citation"]
