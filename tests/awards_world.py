@@ -47,13 +47,20 @@ class World:
 async def make_category(name: str, kind: str, shortlist: str, *, winners: int = 1, position: int = 1) -> int:
     rows = await AwardCategory.insert(
         AwardCategory(
-            name=name, description=f"{name}.", nominee_kind=kind, winners=winners, shortlist=shortlist, position=position
+            name=name,
+            description=f"{name}.",
+            nominee_kind=kind,
+            winners=winners,
+            shortlist=shortlist,
+            position=position,
         )
     ).returning(AwardCategory.id)
     return rows[0]["id"]
 
 
-async def thank(giver: Employee, recipients: list[Employee], points: int, at: datetime, message: str = "Thanks!") -> int:
+async def thank(
+    giver: Employee, recipients: list[Employee], points: int, at: datetime, message: str = "Thanks!"
+) -> int:
     user = await load_current_user(giver.id)
     assert user is not None
     form = GiveForm(recipient_ids=[r.id for r in recipients], message=message, points=str(points))
@@ -83,3 +90,24 @@ async def build_world() -> World:
         bridge=await make_category("Bridge Builder", "person", "departments", winners=2, position=3),
     )
     return world
+
+
+async def award_world(nominator_id: int) -> dict[str, int]:
+    """For the access tests: a category and an open cycle holding one nomination by someone else."""
+    from app.awards.tables import AwardCycle, Nomination
+    from app.timeutil import now
+
+    category = await make_category("Star", "person", "points")
+    moment = now()
+    rows = await AwardCycle.insert(
+        AwardCycle(
+            month=datetime(2000, 1, 1).date(), opens_at=moment, closes_at=moment, remind_at=moment, opened_at=moment
+        )
+    ).returning(AwardCycle.id)
+    cycle = rows[0]["id"]
+    nomination = await Nomination.insert(
+        Nomination(
+            cycle=cycle, category=category, nominator=nominator_id, person=nominator_id, reason="r", created_at=moment
+        )
+    ).returning(Nomination.id)
+    return {"cycle": cycle, "category": category, "nomination": nomination[0]["id"]}

@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from app.awards import services, shortlist
 from app.awards.calendar import get_calendar, update_calendar
@@ -23,6 +23,7 @@ from app.people.tables import Role
 from app.rules import RuleViolation
 from app.timeutil import now
 from app.web.auth import admin_only
+from app.web.errors import error_response
 from app.web.templating import render, wants_fragment
 
 NO_SUCH_CYCLE = "There is no award cycle with that number."
@@ -134,6 +135,7 @@ async def awards_page(
     *,
     form: NominationForm | None = None,
     errors: Mapping[str, str] | None = None,
+    refusal: str | None = None,
     status_code: int = 200,
 ) -> Template:
     user = _user(request)
@@ -150,6 +152,7 @@ async def awards_page(
         "cycles": await services.list_cycles(),
         "is_manager": user.role == Role.MANAGER,
         "lead_rule": services.LEAD_RULE,
+        "refusal": refusal,
     }
     if cycle is not None and context["phase"] == "open" and context["is_manager"]:
         form = form or nomination_form(params)
@@ -179,16 +182,16 @@ class AwardsController(Controller):
         return _fragment("fragments/awards/nominee_picker.html", context)
 
     @post("/nominations", name="awards.nominate")
-    async def nominate(self, request: HTMXRequest) -> Template | Redirect:
+    async def nominate(self, request: HTMXRequest) -> Response | Template | Redirect:
         user = _user(request)
         form = nomination_form(await request.form())
         try:
             await services.nominate(user, form)
         except RuleViolation as exc:
             cycle = await services.open_cycle()
-            if cycle is None or not wants_fragment(request):
-                if cycle is None or exc.status_code == 403:
-                    raise _refusal(exc) from exc
+            if cycle is None or exc.status_code == 403:
+                return await _refused(request, exc)
+            if not wants_fragment(request):
                 return await awards_page(request, form=form, errors=exc.errors, status_code=exc.status_code)
             context = await nominate_context(user, cycle, form, errors=exc.errors)
             return _fragment("fragments/awards/nominate.html", {"n": context}, exc.status_code)
@@ -202,12 +205,12 @@ class AwardsController(Controller):
         return _fragment("fragments/awards/nominate.html", {"n": context})
 
     @post("/nominations/{nomination_id:int}/withdraw", name="awards.withdraw")
-    async def withdraw(self, request: HTMXRequest, nomination_id: FromPath[int]) -> Template | Redirect:
+    async def withdraw(self, request: HTMXRequest, nomination_id: FromPath[int]) -> Response | Template | Redirect:
         user = _user(request)
         try:
             await services.withdraw(user, nomination_id)
         except RuleViolation as exc:
-            raise _refusal(exc) from exc
+            return await _refused(request, exc)
         message = "Your nomination was withdrawn."
         cycle = await services.open_cycle()
         if not wants_fragment(request) or cycle is None:
@@ -265,11 +268,11 @@ class AwardsController(Controller):
         )
 
 
-def _refusal(exc: RuleViolation) -> Exception:
-    """A refused action with no form to re-render: the error page (or toast) with the rule's message."""
-    from litestar.exceptions import HTTPException
-
-    return HTTPException(status_code=exc.status_code, detail=exc.message)
+async def _refused(request: HTMXRequest, exc: RuleViolation) -> Response | Template:
+    """A refused action with no form to re-render: the awards page with the rule's message (a toast with HTMX)."""
+    if wants_fragment(request):
+        return error_response(request, exc.status_code, exc.message)
+    return await awards_page(request, refusal=exc.message, status_code=exc.status_code)
 
 
 async def cycle_page(

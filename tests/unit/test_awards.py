@@ -241,7 +241,13 @@ async def test_review_groups_nominations_by_category_and_nominee(world: World, c
 
 async def test_categories_are_managed_by_admins_with_rules(world: World, cycle: int) -> None:
     ada, mia = await world.user(world.ada), await world.user(world.mia)
-    new = {"name": "Rookie", "description": "New joiner", "nominee_kind": "person", "winners": "2", "shortlist": "givers"}
+    new = {
+        "name": "Rookie",
+        "description": "New joiner",
+        "nominee_kind": "person",
+        "winners": "2",
+        "shortlist": "givers",
+    }
     await refused(services.save_category(mia, new), 403)
     bad = {"name": " ", "nominee_kind": "team", "winners": "0", "shortlist": "points"}
     assert set((await refused(services.save_category(ada, bad), 422)).errors) == {"name", "nominee_kind", "winners"}

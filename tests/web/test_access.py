@@ -9,6 +9,7 @@ from app.notifications.services import notify
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
 from app.people.tables import Role
+from tests.awards_world import award_world
 from tests.factories import make_department, make_employee, make_request
 from tests.helpers import post_form, signed_in
 
@@ -51,6 +52,21 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/leaderboards"): ("/leaderboards?board=departments&period=week&metric=givers_per_head", SIGNED_IN),
     ("GET", "/me/settings"): ("/me/settings", SIGNED_IN),
     ("POST", "/me/settings"): ("/me/settings", SIGNED_IN),
+    ("GET", "/awards"): ("/awards", SIGNED_IN),
+    ("GET", "/awards/nominees"): ("/awards/nominees?q=a", SIGNED_IN),
+    ("POST", "/awards/nominations"): ("/awards/nominations", SIGNED_IN),
+    ("POST", "/awards/nominations/{nomination_id:int}/withdraw"): (
+        "/awards/nominations/{nomination}/withdraw",
+        SIGNED_IN,
+    ),
+    ("GET", "/awards/hall-of-fame"): ("/awards/hall-of-fame?category=1&year=2026", SIGNED_IN),
+    ("GET", "/awards/{cycle_id:int}"): ("/awards/{cycle}", SIGNED_IN),
+    ("POST", "/awards/{cycle_id:int}/winners"): ("/awards/{cycle}/winners", ADMIN),
+    ("POST", "/awards/{cycle_id:int}/announce"): ("/awards/{cycle}/announce", ADMIN),
+    ("GET", "/admin/awards"): ("/admin/awards", ADMIN),
+    ("POST", "/admin/awards/categories"): ("/admin/awards/categories", ADMIN),
+    ("POST", "/admin/awards/categories/{category_id:int}"): ("/admin/awards/categories/{category}", ADMIN),
+    ("POST", "/admin/awards/calendar"): ("/admin/awards/calendar", ADMIN),
 }
 
 
@@ -79,7 +95,9 @@ async def world():
     colleague = await make_employee(department=department)
     giver = await load_current_user(person.id)
     kudos = await give_kudos(giver, GiveForm(recipient_ids=[colleague.id], message="Thanks!", points="1"))
+    awards = await award_world(person.id)
     return {
+        **awards,
         "person": person.id,
         "slug": department.slug,
         "notification": notification,
@@ -136,6 +154,13 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/kudos/{kudos_id:int}/addons"): {422},
     ("POST", "/kudos/{kudos_id:int}/revoke"): {422},
     ("POST", "/notifications/{notification_id:int}/read"): {404},
+    ("POST", "/awards/nominations"): {403, 409},
+    ("POST", "/awards/nominations/{nomination_id:int}/withdraw"): {404},
+    ("POST", "/awards/{cycle_id:int}/winners"): {404},
+    ("POST", "/awards/{cycle_id:int}/announce"): {422},
+    ("POST", "/admin/awards/categories"): {422},
+    ("POST", "/admin/awards/categories/{category_id:int}"): {422},
+    ("POST", "/admin/awards/calendar"): {422},
 }
 
 
