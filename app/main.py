@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from app.admin.controllers import AdminController
 from app.api.controllers import TokenAdminController, WebhookAdminController
 from app.api.v1 import api_router
+from app.awards.controllers import AwardsAdminController, AwardsController
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
 from app.kudos.controllers import FeedController, KudosController
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             TokenAdminController,
             WebhookAdminController,
             api_router,
+            AwardsController,
+            AwardsAdminController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

@@ -21,5 +21,6 @@ APP_REGISTRY = AppRegistry(
         "app.audit.piccolo_app",
         "app.boards.piccolo_app",
         "app.api.piccolo_app",
+        "app.awards.piccolo_app",
     ]
 )

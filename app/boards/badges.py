@@ -44,6 +44,7 @@ class Event(StrEnum):
     GAVE = "gave"  # the giver of a kudos
     RECEIVED = "received"  # the recipients of a kudos
     RESOLVED = "resolved"  # the resolvers of a completed request
+    WON = "won"  # the people who won a monthly award (app.awards)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,16 @@ BADGES: tuple[Badge, ...] = (
         event=Event.GAVE,
         measure="weekly_streak",
     ),
+    Badge(
+        slug="award-winner",
+        name="Award winner",
+        description="Won a monthly award, picked by the award committee from managers' nominations.",
+        rule="Win a monthly award {n} times.",
+        achieved="won a monthly award {n} times",
+        thresholds=(1, 3),
+        event=Event.WON,
+        measure="awards_won",
+    ),
 )
 BY_SLUG: dict[str, Badge] = {badge.slug: badge for badge in BADGES}
 REVOKE_RULE = "Badges stay earned even if a kudos behind them is later revoked."
@@ -194,6 +205,16 @@ async def _weekly_streak(ids: list[int], at: datetime) -> dict[int, dict[str, in
     return streaks
 
 
+async def _awards_won(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
+    """Monthly awards each person won in announced cycles (app.awards; department wins are not personal)."""
+    rows = await BadgeAward.raw(
+        "SELECT w.person, count(*) AS won FROM award_winner w JOIN award_cycle c ON c.id = w.cycle "
+        "WHERE w.person = ANY({}) AND c.status = 'announced' GROUP BY w.person",
+        ids,
+    )
+    return {row["person"]: {"awards_won": row["won"]} for row in rows}
+
+
 # measure → (source, key in the source's figures)
 _MEASURES: dict[str, tuple[Source, str]] = {
     "given": (_lifetime, "given"),
@@ -201,6 +222,7 @@ _MEASURES: dict[str, tuple[Source, str]] = {
     "departments": (_departments, "departments"),
     "within_target": (_resolved, "within_target"),
     "weekly_streak": (_weekly_streak, "weekly_streak"),
+    "awards_won": (_awards_won, "awards_won"),
 }
 
 
@@ -334,6 +356,11 @@ async def _announce(awards: list[Award], *, at: datetime) -> None:
 async def award_after_kudos(giver_id: int, recipient_ids: Iterable[int], *, at: datetime) -> list[Award]:
     """Badges earned by a kudos just given (call inside give_kudos's transaction, after the ledger append)."""
     return await _award({Event.GAVE: {giver_id}, Event.RECEIVED: set(recipient_ids)}, at=at)
+
+
+async def award_after_win(winner_ids: Iterable[int], *, at: datetime) -> list[Award]:
+    """Badges earned by winning a monthly award (call inside app.awards.services.announce's transaction)."""
+    return await _award({Event.WON: set(winner_ids)}, at=at)
 
 
 async def award_after_completion(resolver_ids: Iterable[int], *, at: datetime) -> list[Award]:

@@ -14,6 +14,7 @@ from arq.worker import Worker, create_worker, func
 from piccolo.engine import engine_finder
 
 from app.api import webhooks
+from app.awards import services as awards
 from app.db import close_pool, start_pool
 from app.jobs.outbox import drain
 from app.settings import get_settings
@@ -41,6 +42,24 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
     return attempt.status
 
 
+async def open_award_cycle(ctx: dict[str, Any]) -> int | None:
+    """Open the cycle for the month just ended once its nomination window begins (idempotent)."""
+    return await awards.open_due_cycle()
+
+
+async def send_nomination_reminders(ctx: dict[str, Any]) -> int:
+    """One reminder a day before the deadline to each manager who has not nominated (recorded per manager)."""
+    return await awards.send_due_reminders()
+
+
+async def close_award_cycles(ctx: dict[str, Any]) -> list[int]:
+    """Close nominations whose deadline has passed (idempotent)."""
+    return await awards.close_due_cycles()
+
+
+AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five minutes and at start-up
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = engine_finder().pool is None
@@ -61,10 +80,20 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [health_check, drain_outbox, func(deliver_webhook, max_tries=webhooks.MAX_ATTEMPTS)]
+    functions = [
+        health_check,
+        drain_outbox,
+        func(deliver_webhook, max_tries=webhooks.MAX_ATTEMPTS),
+        open_award_cycle,
+        send_nomination_reminders,
+        close_award_cycles,
+    ]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),
         cron(drain_outbox, second=set(range(0, 60, 10)), unique=True),
+        cron(open_award_cycle, minute=AWARD_TICKS, second=0, run_at_startup=True, unique=True),
+        cron(send_nomination_reminders, minute=AWARD_TICKS, second=20, run_at_startup=True, unique=True),
+        cron(close_award_cycles, minute=AWARD_TICKS, second=40, run_at_startup=True, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -508,10 +508,14 @@ async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = No
     items = await _cards(rows[:limit])
     last = rows[limit - 1] if len(rows) > limit else None
     if scope == "all":
-        # Badges earned are announced in the everyone feed: those between this page's first and last card.
+        # Badges earned and award winners are announced in the everyone feed: those between this page's first and
+        # last card.
         before = Cursor(position.created_at, 0) if position is not None else None
         awards = await recent_awards(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
-        items = sorted(items + awards, key=lambda item: item["created_at"], reverse=True)
+        from app.awards.services import recent_announcements  # awards build on kudos: imported when used
+
+        announced = await recent_announcements(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
+        items = sorted(items + awards + announced, key=lambda item: item["created_at"], reverse=True)
     return FeedPage(
         scope=scope, items=items, next_cursor=Cursor(last["created_at"], last["id"]).encode() if last else None
     )

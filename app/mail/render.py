@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -29,4 +31,15 @@ def render_mail(
         html=env.get_template(f"emails/{template}.html").render(values),
         headers=dict(headers or {}),
         message_id=message_id,
+    )
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja environment for emails: the app's templates folder, HTML autoescaped."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[2] / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
     )

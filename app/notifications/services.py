@@ -18,6 +18,9 @@ KIND_LABELS = {
     Kind.ADDON_RECEIVED: "+1 on your kudos",
     Kind.REQUEST_COMPLETED: "Request completed",
     Kind.REQUEST_ASSIGNED: "Request assigned",
+    Kind.AWARD_WON: "Award won",
+    Kind.NOMINATION_REMINDER: "Nomination reminder",
+    Kind.AWARD_REVIEW: "Awards to review",
 }
 
 

@@ -14,6 +14,9 @@ class Kind(StrEnum):
     REQUEST_COMPLETED = "request_completed"
     REQUEST_ASSIGNED = "request_assigned"
     BADGE_EARNED = "badge_earned"
+    AWARD_WON = "award_won"
+    NOMINATION_REMINDER = "nomination_reminder"
+    AWARD_REVIEW = "award_review"
 
 
 class Notification(Table):

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from app.awards.services import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
 from app.kudos.services import recent_public
@@ -99,6 +100,7 @@ class PeopleController(Controller):
             "revoke_rule": badges.REVOKE_RULE,
             "received": await recent_public(person_id, received=True),
             "given": await recent_public(person_id, received=False),
+            "awards": await awards_for_person(person_id),
         }
         return await render(request, "pages/people/profile.html", context)
 
@@ -118,4 +120,9 @@ class DepartmentController(Controller):
         if department is None:
             raise NotFoundException("There is no department at that address.")
         scorecard = await department_scorecard(department["id"], department["services"])
-        return await render(request, "pages/people/department.html", {"department": department, "scorecard": scorecard})
+        context = {
+            "department": department,
+            "scorecard": scorecard,
+            "awards": await awards_for_department(department["id"]),
+        }
+        return await render(request, "pages/people/department.html", context)

@@ -94,4 +94,7 @@ async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True
         from app.demo.activity import seed_activity
 
         counts |= await seed_activity()
+        from app.demo.awards import seed_awards
+
+        counts |= await seed_awards()
     return counts

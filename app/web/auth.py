@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
         data = await super().load_from_connection(connection)
-        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        # a deep copy: flash() appends to a list in the session, which a shallow copy would share
+        connection.scope[_LOADED] = copy.deepcopy(data)  # type: ignore[literal-required]
         return data
 
     async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:

@@ -10,6 +10,7 @@ from app.notifications.services import notify
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
 from app.people.tables import Role
+from tests.awards_world import award_world
 from tests.factories import make_department, make_employee, make_request
 from tests.helpers import post_form, signed_in
 
@@ -67,6 +68,21 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/api/v1/kudos"): ("/api/v1/kudos", TOKEN),
     ("GET", "/api/v1/leaderboards"): ("/api/v1/leaderboards", TOKEN),
     ("GET", "/api/v1/people/{person_id:int}"): ("/api/v1/people/{person}", TOKEN),
+    ("GET", "/awards"): ("/awards", SIGNED_IN),
+    ("GET", "/awards/nominees"): ("/awards/nominees?q=a", SIGNED_IN),
+    ("POST", "/awards/nominations"): ("/awards/nominations", SIGNED_IN),
+    ("POST", "/awards/nominations/{nomination_id:int}/withdraw"): (
+        "/awards/nominations/{nomination}/withdraw",
+        SIGNED_IN,
+    ),
+    ("GET", "/awards/hall-of-fame"): ("/awards/hall-of-fame?category=1&year=2026", SIGNED_IN),
+    ("GET", "/awards/{cycle_id:int}"): ("/awards/{cycle}", SIGNED_IN),
+    ("POST", "/awards/{cycle_id:int}/winners"): ("/awards/{cycle}/winners", ADMIN),
+    ("POST", "/awards/{cycle_id:int}/announce"): ("/awards/{cycle}/announce", ADMIN),
+    ("GET", "/admin/awards"): ("/admin/awards", ADMIN),
+    ("POST", "/admin/awards/categories"): ("/admin/awards/categories", ADMIN),
+    ("POST", "/admin/awards/categories/{category_id:int}"): ("/admin/awards/categories/{category}", ADMIN),
+    ("POST", "/admin/awards/calendar"): ("/admin/awards/calendar", ADMIN),
 }
 # Public routes that answer something other than 200/400 to anyone: the schema's catch-all is a "not found" page.
 PUBLIC_STATUS = {("GET", "/schema/{path:str}"): 404}
@@ -100,7 +116,9 @@ async def world():
     admin = await load_current_user((await make_employee(role=Role.ADMIN)).id)
     token, _ = await tokens.create_token(admin, name="World", scopes=["read"])
     webhook, _ = await webhooks.register(admin, name="World", url="http://127.0.0.1:9/hook", events=["badge.earned"])
+    awards = await award_world(person.id)
     return {
+        **awards,
         "person": person.id,
         "slug": department.slug,
         "notification": notification,
@@ -176,6 +194,13 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/notifications/{notification_id:int}/read"): {404},
     ("POST", "/admin/tokens"): {422},
     ("POST", "/admin/webhooks"): {422},
+    ("POST", "/awards/nominations"): {403, 409},
+    ("POST", "/awards/nominations/{nomination_id:int}/withdraw"): {404},
+    ("POST", "/awards/{cycle_id:int}/winners"): {404},
+    ("POST", "/awards/{cycle_id:int}/announce"): {422},
+    ("POST", "/admin/awards/categories"): {422},
+    ("POST", "/admin/awards/categories/{category_id:int}"): {422},
+    ("POST", "/admin/awards/calendar"): {422},
 }
 
 

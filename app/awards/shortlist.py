@@ -1,0 +1,156 @@
+"""Award shortlists built from the cycle's month (SPEC B5).
+
+Each category ranks candidates by one figure (`AwardCategory.shortlist`) and shows every figure of its kind next to
+each suggestion, so a manager sees why someone is suggested. Figures come from the month rows of the board rollups
+(`person_period`, `person_giver_period`, `department_period`, read only) and from request ratings:
+
+- points: points received in the month;
+- givers: distinct colleagues who thanked them;
+- departments: departments helped — distinct departments (as they are now) of the colleagues from other
+  departments who thanked them (`person_giver_period.cross_kudos > 0`);
+- rating: average rating (timeliness, quality and communication, 1 to 5) of the requests they resolved that were
+  completed in the month, from MIN_RATINGS ratings up (fewer would reveal individual ratings);
+- per_head (departments): points received per active member.
+
+People who opted out of boards or left, archived departments, the viewer and the departments the viewer leads (whom
+they may not nominate) are never suggested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from app.boards.scorecards import MIN_RATINGS
+from app.boards.tables import PersonPeriod
+from app.timeutil import month_bounds
+
+SIZE = 5
+_TENTH = Decimal("0.1")
+
+FIGURES: dict[str, dict[str, str]] = {
+    "person": {
+        "points": "Points received",
+        "givers": "Distinct givers",
+        "departments": "Departments helped",
+        "rating": "Average rating as resolver",
+    },
+    "department": {
+        "per_head": "Points per member",
+        "points": "Points received",
+        "givers": "Distinct givers",
+    },
+}
+
+_PERSON_SQL = """
+    WITH figures AS (
+        SELECT e.id, e.name, d.name AS department,
+               COALESCE(pp.points, 0) AS points, COALESCE(pp.givers, 0) AS givers,
+               COALESCE(helped.departments, 0) AS departments, rated.rating, COALESCE(rated.ratings, 0) AS ratings
+        FROM employee e
+        LEFT JOIN department d ON d.id = e.department
+        LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = 'month' AND pp.start = {}
+        LEFT JOIN (
+            SELECT pg.recipient, count(DISTINCT g.department) AS departments
+            FROM person_giver_period pg JOIN employee g ON g.id = pg.giver
+            WHERE pg.period = 'month' AND pg.start = {} AND pg.cross_kudos > 0 AND g.department IS NOT NULL
+            GROUP BY pg.recipient
+        ) helped ON helped.recipient = e.id
+        LEFT JOIN (
+            SELECT rr.employee, count(*) AS ratings,
+                   avg((r.timeliness + r.quality + r.communication) / 3.0) AS rating
+            FROM request_rating r JOIN request q ON q.id = r.request JOIN request_resolver rr ON rr.request = q.id
+            WHERE q.completed_at >= {} AND q.completed_at < {}
+            GROUP BY rr.employee HAVING count(*) >= {}
+        ) rated ON rated.employee = e.id
+        WHERE e.active AND NOT e.board_opt_out AND e.id <> {}
+          AND (pp.employee IS NOT NULL OR rated.employee IS NOT NULL)
+    )
+    SELECT * FROM figures WHERE {metric} > 0 ORDER BY {metric} DESC, name, id LIMIT {}
+"""
+
+_DEPARTMENT_SQL = """
+    SELECT d.id, d.name, d.slug, dp.points, dp.givers,
+           (SELECT count(*) FROM employee e WHERE e.department = d.id AND e.active) AS members
+    FROM department_period dp JOIN department d ON d.id = dp.department
+    WHERE dp.period = 'month' AND dp.start = {} AND d.archived_at IS NULL AND dp.points > 0
+      AND NOT (d.id = ANY({}))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    rank: int
+    token: str  # the nominee token of the nomination form ("p12", "d3")
+    name: str
+    detail: str  # a person's department
+    url: str
+    figures: dict[str, int | Decimal | None]  # figure key → value (None: not enough ratings)
+    draft: str  # a factual first sentence for the reason, which the manager edits
+
+
+def _round(value: object) -> Decimal:
+    return Decimal(str(value)).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def _person_draft(label: str, row: dict) -> str:
+    parts = [f"{row['points']} points received from {row['givers']} colleague{'s' if row['givers'] != 1 else ''}"]
+    if row["departments"]:
+        parts.append(f"thanked by people from {row['departments']} other department{'s' * (row['departments'] > 1)}")
+    if row["rating"] is not None:
+        parts.append(f"rated {_round(row['rating'])} of 5 on {row['ratings']} resolved requests")
+    return f"In {label}: " + "; ".join(parts) + "."
+
+
+async def people(month: date, metric: str, *, viewer: int, label: str, limit: int = SIZE) -> list[Suggestion]:
+    """The top people of `month` by `metric` (a key of FIGURES["person"]) with all their figures."""
+    if metric not in FIGURES["person"]:
+        return []
+    start, end = month_bounds(month)
+    sql = _PERSON_SQL.replace("{metric}", metric)  # a known column name, never user text
+    rows = await PersonPeriod.raw(sql, month, month, start, end, MIN_RATINGS, viewer, limit)
+    return [
+        Suggestion(
+            rank=rank,
+            token=f"p{row['id']}",
+            name=row["name"],
+            detail=row["department"] or "",
+            url=f"/people/{row['id']}",
+            figures={
+                "points": row["points"],
+                "givers": row["givers"],
+                "departments": row["departments"],
+                "rating": _round(row["rating"]) if row["rating"] is not None else None,
+            },
+            draft=_person_draft(label, row),
+        )
+        for rank, row in enumerate(rows, start=1)
+    ]
+
+
+async def departments(
+    month: date, metric: str, *, excluded: set[int], label: str, limit: int = SIZE
+) -> list[Suggestion]:
+    """The top departments of `month` by `metric` (a key of FIGURES["department"]) with all their figures."""
+    if metric not in FIGURES["department"]:
+        return []
+    rows = await PersonPeriod.raw(_DEPARTMENT_SQL, month, sorted(excluded))
+    for row in rows:
+        row["per_head"] = _round(row["points"] / row["members"]) if row["members"] else Decimal(0)
+    rows.sort(key=lambda r: (-r[metric], r["name"]))
+    return [
+        Suggestion(
+            rank=rank,
+            token=f"d{row['id']}",
+            name=row["name"],
+            detail=f"{row['members']} active member{'s' if row['members'] != 1 else ''}",
+            url=f"/departments/{row['slug']}",
+            figures={"per_head": row["per_head"], "points": row["points"], "givers": row["givers"]},
+            draft=(
+                f"In {label}: {row['points']} points received from {row['givers']} colleagues, "
+                f"{row['per_head']} per member."
+            ),
+        )
+        for rank, row in enumerate(rows[:limit], start=1)
+    ]
