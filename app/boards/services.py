@@ -113,29 +113,39 @@ async def board(
 
 # --- people ------------------------------------------------------------------------------------------------------
 
-_PEOPLE_TOP = """
-    SELECT pp.employee AS id, e.name, pp.{m} AS value, d.name AS department, d.slug AS slug
-    FROM person_period pp
-    JOIN employee e ON e.id = pp.employee
-    LEFT JOIN department d ON d.id = e.department
-    WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > 0 AND e.active AND NOT e.board_opt_out
-    ORDER BY pp.{m} DESC, e.name, pp.employee
-    LIMIT {{}}
-"""
-_PEOPLE_VIEWER = """
-    SELECT e.id, e.name, e.board_opt_out, d.name AS department, d.slug AS slug, coalesce(pp.{m}, 0) AS value
-    FROM employee e
-    LEFT JOIN department d ON d.id = e.department
-    LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {{}} AND pp.start = {{}}
-    WHERE e.id = {{}}
-"""
-# How many people on the board are ahead of a value: one range scan of the metric's index, less the people kept off
-# boards (a hash of the few inactive or opted-out people).
-_PEOPLE_AHEAD = """
-    SELECT count(*) - count(off.id) AS ahead
-    FROM person_period pp
-    LEFT JOIN (SELECT id FROM employee WHERE NOT active OR board_opt_out) AS off ON off.id = pp.employee
-    WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > {{}}
+# One round trip: the top N (a range scan of the metric's index stopped after N rows), then the viewer's own row;
+# when the viewer is on the board with a value but not among the top N, also how many people on the board are
+# ahead of them: one index-only range scan, less the few people kept off boards (inactive or opted out).
+_PEOPLE = """
+    WITH top AS (
+        SELECT pp.employee AS id, e.name, pp.{m} AS value, d.name AS department, d.slug AS slug
+        FROM person_period pp
+        JOIN employee e ON e.id = pp.employee
+        LEFT JOIN department d ON d.id = e.department
+        WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > 0 AND e.active AND NOT e.board_opt_out
+        ORDER BY pp.{m} DESC, e.name, pp.employee
+        LIMIT {{}}
+    ), me AS (
+        SELECT e.id, e.name, e.board_opt_out, d.name AS department, d.slug AS slug, coalesce(pp.{m}, 0) AS value
+        FROM employee e
+        LEFT JOIN department d ON d.id = e.department
+        LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {{}} AND pp.start = {{}}
+        WHERE e.id = {{}}
+    )
+    SELECT false AS is_me, id, name, value, department, slug, false AS board_opt_out, NULL::bigint AS ahead,
+           row_number() OVER (ORDER BY value DESC, name, id) AS position
+    FROM top
+    UNION ALL
+    SELECT true, me.id, me.name, me.value, me.department, me.slug, me.board_opt_out,
+           CASE WHEN NOT me.board_opt_out AND me.value > 0 AND me.id NOT IN (SELECT id FROM top) THEN (
+               SELECT count(*) - count(off.id)
+               FROM person_period pp
+               LEFT JOIN (SELECT id FROM employee WHERE NOT active OR board_opt_out) AS off ON off.id = pp.employee
+               WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > me.value
+           ) END,
+           NULL
+    FROM me
+    ORDER BY is_me, position
 """
 
 
@@ -160,21 +170,23 @@ def _ranked(rows: list[dict], viewer_id: int | None, *, start_rank: int = 1) -> 
 
 
 async def _people_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
-    m, kind, start = board.column, str(board.window.kind), board.window.start
-    me = await PersonPeriod.raw(_PEOPLE_VIEWER.format(m=m), kind, start, viewer.id)
-    rows = _ranked(await PersonPeriod.raw(_PEOPLE_TOP.format(m=m), kind, start, limit), viewer.id)
-    if not me:
+    kind, start = str(board.window.kind), board.window.start
+    # placeholders in order: the top's period, start and limit; the viewer's period, start and id; the count's
+    found = await PersonPeriod.raw(
+        _PEOPLE.format(m=board.column), kind, start, limit, kind, start, viewer.id, kind, start
+    )
+    rows = _ranked([row for row in found if not row["is_me"]], viewer.id)
+    mine = next((row for row in found if row["is_me"]), None)
+    if mine is None:
         return replace(board, rows=rows)
-    mine = me[0]
     if mine["board_opt_out"]:
         return replace(board, rows=rows, viewer_hidden=True)
     if mine["value"] <= 0:
         return replace(board, rows=rows)
     own = next((row for row in rows if row.is_viewer), None)
     if own is None:
-        ahead = await PersonPeriod.raw(_PEOPLE_AHEAD.format(m=m), kind, start, mine["value"])
         own = BoardRow(
-            rank=ahead[0]["ahead"] + 1,
+            rank=mine["ahead"] + 1,
             id=mine["id"],
             name=mine["name"],
             department=mine["department"],

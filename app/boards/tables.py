@@ -3,8 +3,9 @@
 Every ledger entry updates, in its own transaction, one row per calendar period that contains the moment it
 counts for (`LedgerEntry.effective_at`: the kudos's or add-on's time, also for the revoke that reverses it):
 the week, month, quarter and year in the organisation's time zone, and all time. Distinct givers cannot be
-added up, so a pair table keeps how many kudos each giver gave each recipient (person or department) in each
-period; a pair's count going from 0 to 1 adds a giver, from 1 to 0 removes one.
+added up: a pair's standing kudos in a period going from 0 to 1 adds a giver, from 1 to 0 removes one (counted
+from the ledger, see app/boards/rollups.py). PersonGiverPeriod keeps, per month only, how many standing kudos
+each giver gave each recipient.
 """
 
 from enum import StrEnum
@@ -52,6 +53,8 @@ class DepartmentPeriod(Table):
 
 
 class PersonGiverPeriod(Table):
+    """Standing kudos from one giver to one recipient in one month (period is always "month")."""
+
     recipient = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     giver = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     period = Varchar(length=8, choices=Period)
@@ -60,17 +63,6 @@ class PersonGiverPeriod(Table):
     cross_kudos = Integer(default=0)
 
     unique_person_pair = Unique([recipient, giver, period, start])
-
-
-class DepartmentGiverPeriod(Table):
-    department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
-    giver = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
-    period = Varchar(length=8, choices=Period)
-    start = Date()
-    kudos = Integer(default=0)
-    cross_kudos = Integer(default=0)
-
-    unique_department_pair = Unique([department, giver, period, start])
 
 
 class BadgeAward(Table):

@@ -116,7 +116,15 @@ async def sizes(url: str) -> dict[str, int]:
     try:
         rows = await connection.fetch(
             "SELECT relname, n_live_tup FROM pg_stat_user_tables WHERE relname = ANY($1::text[])",
-            ["employee", "department", "kudos", "ledger_entry", "person_period", "person_giver_period"],
+            [
+                "employee",
+                "department",
+                "kudos",
+                "ledger_entry",
+                "person_period",
+                "person_giver_period",
+                "department_period",
+            ],
         )
         return {row["relname"]: row["n_live_tup"] for row in rows}
     finally:
@@ -409,6 +417,7 @@ def main() -> None:
             )
     if rebuild_seconds is not None:
         print(f"   kudos boards rebuild: {rebuild_seconds:.1f} s wall (process start included)")
+    print(f"   load average at the end: {' / '.join(f'{load:.1f}' for load in os.getloadavg())} (1 / 5 / 15 min)")
     shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -103,7 +103,7 @@ async def test_rebuild_equals_incremental_after_any_sequence(auckland, steps) ->
     engine = engine_finder()
     await engine.run_ddl(
         "TRUNCATE ledger_entry, add_on, kudos_recipient, kudos_value, kudos, allowance, notification, audit_entry, "
-        "person_period, department_period, person_giver_period, department_giver_period, employee, department "
+        "person_period, department_period, person_giver_period, employee, department "
         "RESTART IDENTITY CASCADE"
     )
     people = await _people()
