@@ -17,6 +17,13 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
+from app.admin.console import (
+    AdminDepartmentController,
+    AdminImportController,
+    AdminPeopleController,
+    AdminSettingsController,
+    PasswordLinkController,
+)
 from app.admin.controllers import AdminController
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
@@ -71,6 +78,11 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             FeedController,
             BoardController,
             SettingsController,
+            AdminPeopleController,
+            AdminDepartmentController,
+            AdminImportController,
+            AdminSettingsController,
+            PasswordLinkController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

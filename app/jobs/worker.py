@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker, create_worker
 from piccolo.engine import engine_finder
 
+from app.admin import imports
 from app.db import close_pool, start_pool
 from app.jobs.outbox import drain
 from app.settings import get_settings
@@ -30,6 +31,11 @@ async def health_check(ctx: dict[str, Any]) -> dict[str, Any]:
 async def drain_outbox(ctx: dict[str, Any]) -> int:
     """Hand jobs recorded in the outbox table to arq (catches those the web process could not enqueue)."""
     return await drain(ctx["redis"])
+
+
+async def run_import(ctx: dict[str, Any], import_id: int) -> str:
+    """Apply a CSV import of people or departments (app/admin/imports.py); resumes after its last batch."""
+    return await imports.run(import_id)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -52,7 +58,7 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [health_check, drain_outbox]
+    functions = [health_check, drain_outbox, run_import]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),
         cron(drain_outbox, second=set(range(0, 60, 10)), unique=True),
