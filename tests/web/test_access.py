@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from app.admin.tables import CsvImport
 from app.kudos.services import GiveForm, give_kudos
+from app.kudos.tables import CompanyValue
 from app.notifications.services import notify
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
 from app.people.tables import Role
-from tests.factories import make_department, make_employee, make_request
+from app.timeutil import now
+from tests.factories import make_department, make_employee, make_request, make_service
 from tests.helpers import post_form, signed_in
 
 # path used in the request (placeholders filled below) → (method, who may use it)
@@ -51,6 +54,44 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/leaderboards"): ("/leaderboards?board=departments&period=week&metric=givers_per_head", SIGNED_IN),
     ("GET", "/me/settings"): ("/me/settings", SIGNED_IN),
     ("POST", "/me/settings"): ("/me/settings", SIGNED_IN),
+    ("GET", "/admin/people"): ("/admin/people?q=a&role=employee&active=all", ADMIN),
+    ("GET", "/admin/people/new"): ("/admin/people/new", ADMIN),
+    ("POST", "/admin/people/new"): ("/admin/people/new", ADMIN),
+    ("GET", "/admin/people/{person_id:int}"): ("/admin/people/{person}", ADMIN),
+    ("POST", "/admin/people/{person_id:int}"): ("/admin/people/{person}", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/deactivate"): ("/admin/people/{person}/deactivate", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/reactivate"): ("/admin/people/{person}/reactivate", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/password-link"): ("/admin/people/{person}/password-link", ADMIN),
+    ("GET", "/password/{token:str}"): ("/password/not-a-token", PUBLIC),
+    ("POST", "/password/{token:str}"): ("/password/not-a-token", PUBLIC),
+    ("GET", "/admin/departments"): ("/admin/departments", ADMIN),
+    ("POST", "/admin/departments"): ("/admin/departments", ADMIN),
+    ("GET", "/admin/departments/{department_id:int}"): ("/admin/departments/{department}", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}"): ("/admin/departments/{department}", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/leads"): ("/admin/departments/{department}/leads", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/leads/remove"): (
+        "/admin/departments/{department}/leads/remove",
+        ADMIN,
+    ),
+    ("POST", "/admin/departments/{department_id:int}/services"): ("/admin/departments/{department}/services", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/services/{service_id:int}"): (
+        "/admin/departments/{department}/services/{service}",
+        ADMIN,
+    ),
+    ("POST", "/admin/departments/{department_id:int}/merge"): ("/admin/departments/{department}/merge", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/archive"): ("/admin/departments/{department}/archive", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/restore"): ("/admin/departments/{department}/restore", ADMIN),
+    ("GET", "/admin/import"): ("/admin/import", ADMIN),
+    ("POST", "/admin/import"): ("/admin/import", ADMIN),
+    ("GET", "/admin/import/{import_id:int}"): ("/admin/import/{import}", ADMIN),
+    ("GET", "/admin/import/{import_id:int}/progress"): ("/admin/import/{import}/progress", ADMIN),
+    ("POST", "/admin/import/{import_id:int}/run"): ("/admin/import/{import}/run", ADMIN),
+    ("GET", "/admin/values"): ("/admin/values", ADMIN),
+    ("POST", "/admin/values"): ("/admin/values", ADMIN),
+    ("POST", "/admin/values/{value_id:int}"): ("/admin/values/{value}", ADMIN),
+    ("GET", "/admin/allowances"): ("/admin/allowances", ADMIN),
+    ("POST", "/admin/allowances"): ("/admin/allowances", ADMIN),
+    ("GET", "/admin/audit"): ("/admin/audit?action=person.create&since=2020-01-01&until=2099-12-31", ADMIN),
 }
 
 
@@ -79,12 +120,24 @@ async def world():
     colleague = await make_employee(department=department)
     giver = await load_current_user(person.id)
     kudos = await give_kudos(giver, GiveForm(recipient_ids=[colleague.id], message="Thanks!", points="1"))
+    service = await make_service(department, "Invoices")
+    value = CompanyValue(name="Teamwork")
+    await value.save()
+    csv_import = CsvImport(
+        kind="people", filename="people.csv", content="name,email\nX,x@\n", total=1, created_at=now(),
+        problems=[{"row": 2, "column": "email", "message": "bad email"}],
+    )  # fmt: skip
+    await csv_import.save()
     return {
         "person": person.id,
         "slug": department.slug,
         "notification": notification,
         "request": request,
         "kudos": kudos.kudos_id,
+        "department": department.id,
+        "service": service.id,
+        "value": value.id,
+        "import": csv_import.id,
     }
 
 
@@ -136,6 +189,23 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/kudos/{kudos_id:int}/addons"): {422},
     ("POST", "/kudos/{kudos_id:int}/revoke"): {422},
     ("POST", "/notifications/{notification_id:int}/read"): {404},
+    ("POST", "/admin/people/new"): {422},
+    ("POST", "/admin/people/{person_id:int}"): {422},
+    ("POST", "/admin/people/{person_id:int}/reactivate"): {409},
+    ("POST", "/admin/departments"): {422},
+    ("POST", "/admin/departments/{department_id:int}"): {422},
+    ("POST", "/admin/departments/{department_id:int}/leads"): {422},
+    ("POST", "/admin/departments/{department_id:int}/leads/remove"): {404},
+    ("POST", "/admin/departments/{department_id:int}/services"): {422},
+    ("POST", "/admin/departments/{department_id:int}/services/{service_id:int}"): {422},
+    ("POST", "/admin/departments/{department_id:int}/merge"): {422},
+    ("POST", "/admin/departments/{department_id:int}/archive"): {409},
+    ("POST", "/admin/departments/{department_id:int}/restore"): {409},
+    ("POST", "/admin/import"): {422},
+    ("POST", "/admin/import/{import_id:int}/run"): {409},
+    ("POST", "/admin/values"): {422},
+    ("POST", "/admin/values/{value_id:int}"): {422},
+    ("POST", "/admin/allowances"): {422},
 }
 
 
