@@ -90,7 +90,8 @@ async def list_entries(filters: AuditFilters, *, per_page: int = PAGE_SIZE) -> A
             (AuditEntry.created_at < c.created_at) | ((AuditEntry.created_at == c.created_at) & (AuditEntry.id < c.id))
         )
     rows = (
-        await query.order_by(AuditEntry.created_at, ascending=False)
+        await query.output(load_json=True)
+        .order_by(AuditEntry.created_at, ascending=False)
         .order_by(AuditEntry.id, ascending=False)
         .limit(per_page + 1)
     )

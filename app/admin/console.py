@@ -195,7 +195,7 @@ class PasswordLinkController(Controller):
         except RuleViolation as exc:
             return await self._page(request, token, errors=exc.errors, status_code=exc.status_code)
         await end_sessions(request.app, employee_id)
-        request.clear_session()
+        request.set_session({})  # signed out here too, whoever was signed in; the flash message still shows
         return _done(request, "Your password is set. Sign in with it.", "/login")
 
 
