@@ -200,7 +200,7 @@ async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan) ->
             managers[email] = manager
         rows.append(row)
     for row in rows:
-        if row.key and row.key == first_line.get(row.key) and row.cells["manager"] and _cycle(row.key, managers):
+        if row.key and first_line.get(row.key) == row.line and row.cells["manager"] and _cycle(row.key, managers):
             plan.problem(row.line, "manager", f"Manager cycle: {row.key} ends up managing themselves.")
     plan.rows = _ordered(rows)
     if plan.problems:
@@ -410,7 +410,10 @@ async def start(admin: CurrentUser, import_id: int) -> None:
             raise RuleViolation(
                 "Fix the problems in the file and upload it again: nothing was imported.", status_code=409
             )
-        await CsvImport.update({CsvImport.status: ImportStatus.QUEUED}).where(CsvImport.id == import_id)
+        # From here on the counts are what the job did, no longer what the dry run expected.
+        await CsvImport.update(
+            {CsvImport.status: ImportStatus.QUEUED, CsvImport.created: 0, CsvImport.updated: 0, CsvImport.unchanged: 0}
+        ).where(CsvImport.id == import_id)
         await add_job(JOB, import_id=import_id)
         await audit(
             actor_id=admin.id,
