@@ -19,7 +19,6 @@ from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password
 from app.people.services import CurrentUser, _like_pattern, normalise_email
 from app.people.tables import Department, Employee, Role
 from app.rules import RuleViolation
-from app.settings import get_settings
 from app.timeutil import now
 
 PAGE_SIZE = 50
@@ -321,7 +320,7 @@ def _token_hash(token: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PasswordLink:
-    url: str
+    path: str  # the controller makes it absolute with the address the admin is using
     expires_at: datetime
 
 
@@ -354,7 +353,7 @@ async def create_password_link(admin: CurrentUser, person_id: int, *, at: dateti
             after={"expires_at": expires.isoformat()},
             at=moment,
         )
-    return PasswordLink(url=f"{get_settings().base_url.rstrip('/')}/password/{token}", expires_at=expires)
+    return PasswordLink(path=f"/password/{token}", expires_at=expires)
 
 
 async def link_holder(token: str, *, at: datetime | None = None) -> dict | None:
