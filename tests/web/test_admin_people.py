@@ -216,3 +216,10 @@ async def test_services_refuse_non_admins(org) -> None:
     assert refused.value.status_code == 403
     with pytest.raises(people.RuleViolation):
         await people.create_password_link(manager, org["ravi"].id)
+
+
+async def test_admin_forms_need_the_csrf_token(client_factory, org) -> None:
+    client = await as_admin(client_factory, org)
+    response = await client.post("/admin/people/new", data={"name": "Nia", "email": "nia@example.com"})
+    assert response.status_code == 403 and "This form has expired" in response.text
+    assert await Employee.count().where(Employee.email == "nia@example.com") == 0
