@@ -115,7 +115,7 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
     from app.db import close_pool, start_pool
     from app.jobs.worker import build_worker
     from app.main import create_app
-    from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD
+    from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded
 
     seeded = await _prepare_database(seed_if_empty=True)
     await start_pool()
@@ -134,8 +134,11 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
         ]
         if seeded:
             lines += [f"  {line}" for line in _loaded_demo(seeded)]
-        lines.append(f"  Demo logins (password {DEMO_PASSWORD}):")
-        lines += [f"    {role.value:<9} {email}" for role, email in DEMO_LOGINS.items()]
+        if seeded or await demo_loaded():
+            lines.append(f"  Demo logins (password {DEMO_PASSWORD}):")
+            lines += [f"    {role.value:<9} {email}" for role, email in DEMO_LOGINS.items()]
+        else:
+            lines.append("  Sign in with the admin account made by `kudos createadmin`.")
         lines += ["  Press Ctrl-C to stop.", ""]
         click.echo("\n".join(lines))
 

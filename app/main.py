@@ -20,6 +20,13 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
+from app.admin.console import (
+    AdminDepartmentController,
+    AdminImportController,
+    AdminPeopleController,
+    AdminSettingsController,
+    PasswordLinkController,
+)
 from app.admin.controllers import AdminController
 from app.api.controllers import TokenAdminController, WebhookAdminController
 from app.api.v1 import api_router
@@ -101,6 +108,11 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             api_router,
             AwardsController,
             AwardsAdminController,
+            AdminPeopleController,
+            AdminDepartmentController,
+            AdminImportController,
+            AdminSettingsController,
+            PasswordLinkController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
         "app.boards.piccolo_app",
         "app.api.piccolo_app",
         "app.awards.piccolo_app",
+        "app.admin.piccolo_app",
     ]
 )

@@ -452,13 +452,14 @@ class RebuildReport:
 
 async def rebuild(*, check: bool = False, tz_name: str | None = None) -> RebuildReport:
     """Recompute every rollup from the ledger in one transaction (then vacuum them, so boards get index-only scans
-    at once). With `check`, write nothing and count, per table, the rows that differ between the stored rollups
-    and the recomputed ones."""
+    at once; inside a caller's transaction, such as a department merge, only analyse them). With `check`, write
+    nothing and count, per table, the rows that differ between the stored rollups and the recomputed ones."""
     from app.settings import get_settings
 
     tz_name = tz_name or get_settings().timezone
     ledger = _LEDGER.format(dk=_kudos_delta("l"), cross=_cross("l"), tz=_quoted(tz_name))
     engine = engine_finder()
+    nested = engine.current_transaction.get() is not None
     started = time.perf_counter()
     rows: dict[str, int] = {}
     differences: dict[str, int] = {}
@@ -494,5 +495,5 @@ async def rebuild(*, check: bool = False, tz_name: str | None = None) -> Rebuild
     if not check:
         # Fresh statistics (or boards fall back to poor plans) and a visibility map (or index-only scans fetch
         # every heap row): what autovacuum would do some minutes later.
-        await engine.run_ddl(f"VACUUM (ANALYZE) {', '.join(ROLLUP_TABLES)}")
+        await engine.run_ddl(f"{'ANALYZE' if nested else 'VACUUM (ANALYZE)'} {', '.join(ROLLUP_TABLES)}")
     return RebuildReport(seconds=time.perf_counter() - started, rows=rows, differences=differences)

@@ -7,11 +7,14 @@ outbox row is never enqueued twice even if marking it fails after the enqueue.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.jobs.tables import JobOutbox
 
@@ -42,3 +45,10 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
             handed += len(rows)
         if len(rows) < batch:
             return handed
+
+
+async def hand_over(redis: Redis) -> None:
+    """Call after a commit that added jobs, in the web process: enqueue them now instead of at the worker's next
+    drain. When Redis is down nothing is lost; the worker's drain hands them over later."""
+    with contextlib.suppress(RedisError, OSError):
+        await drain(ArqRedis(connection_pool=redis.connection_pool))

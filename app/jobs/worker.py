@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker, create_worker, func
 from piccolo.engine import engine_finder
 
+from app.admin import imports
 from app.api import webhooks
 from app.awards import services as awards
 from app.db import close_pool, start_pool
@@ -60,6 +61,11 @@ async def close_award_cycles(ctx: dict[str, Any]) -> list[int]:
 AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five minutes and at start-up
 
 
+async def run_import(ctx: dict[str, Any], import_id: int) -> str:
+    """Apply a CSV import of people or departments (app/admin/imports.py); resumes after its last batch."""
+    return await imports.run(import_id)
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = engine_finder().pool is None
@@ -87,6 +93,7 @@ class WorkerSettings:
         open_award_cycle,
         send_nomination_reminders,
         close_award_cycles,
+        run_import,
     ]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from app.notifications.tables import Kind, Notification
 from app.paging import Cursor, valid_id
+from app.people.tables import Employee
 from app.timeutil import now
 
 PAGE_SIZE = 30
@@ -35,8 +36,14 @@ async def notify(
     action_url: str = "",
     at: datetime | None = None,
 ) -> None:
-    """One notification per recipient (the actor is never notified of their own action)."""
+    """One notification per recipient (the actor is never notified of their own action, and people who were
+    deactivated receive nothing)."""
     moment = at or now()
+    wanted = [r for r in dict.fromkeys(recipients) if r != actor_id]
+    if not wanted:
+        return
+    active = await Employee.select(Employee.id).where(Employee.id.is_in(wanted) & Employee.active.eq(True))
+    active_ids = {row["id"] for row in active}
     rows = [
         Notification(
             recipient=recipient,
@@ -48,8 +55,8 @@ async def notify(
             action_url=action_url,
             created_at=moment,
         )
-        for recipient in dict.fromkeys(recipients)
-        if recipient != actor_id
+        for recipient in wanted
+        if recipient in active_ids
     ]
     if rows:
         await Notification.insert(*rows)

@@ -25,6 +25,11 @@ class OrganisationNotEmpty(RuntimeError):
     pass
 
 
+async def demo_loaded() -> bool:
+    """Whether the demo's admin account exists (so `serve` names the demo logins only when they work)."""
+    return await Employee.exists().where(Employee.email == DEMO_LOGINS[Role.ADMIN])
+
+
 def load_demo_fixture() -> dict[str, Any]:
     return json.loads((FIXTURES_DIR / "demo" / "org.json").read_text())
 

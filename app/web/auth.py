@@ -18,9 +18,12 @@ from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
 
 if TYPE_CHECKING:
+    from litestar import Litestar
     from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
 
 SESSION_USER_KEY = "uid"
+SESSION_MAX_AGE = 14 * 24 * 3600
+_USER_SESSIONS = "kudos:user-sessions:{}"  # a set of each person's session ids, so they can all be ended
 _NEW_SESSION_ID = "kudos.new_session_id"
 _LOADED = "kudos.session_loaded"
 
@@ -57,7 +60,7 @@ def session_config(*, secure: bool) -> ServerSideSessionConfig:
     config = ServerSideSessionConfig(
         key="kudos_session",
         store="sessions",
-        max_age=14 * 24 * 3600,
+        max_age=SESSION_MAX_AGE,
         httponly=True,
         secure=secure,
         samesite="lax",
@@ -74,8 +77,25 @@ async def start_session(connection: ASGIConnection, user: CurrentUser) -> None:
     old_id = connection.cookies.get("kudos_session")
     if old_id:
         await store.delete(old_id)
-    connection.scope[_NEW_SESSION_ID] = secrets.token_hex(32)  # type: ignore[literal-required]
+    new_id = secrets.token_hex(32)
+    connection.scope[_NEW_SESSION_ID] = new_id  # type: ignore[literal-required]
     connection.scope["session"] = {SESSION_USER_KEY: user.id}
+    key = _USER_SESSIONS.format(user.id)
+    async with connection.app.state.redis.pipeline(transaction=True) as pipe:
+        pipe.sadd(key, new_id)
+        pipe.expire(key, SESSION_MAX_AGE)
+        await pipe.execute()
+
+
+async def end_sessions(app: Litestar, employee_id: int) -> None:
+    """Sign a person out everywhere (deactivated, or their password was reset). A session renewed past the index's
+    expiry is still refused: CurrentUserMiddleware drops any session whose person is no longer active."""
+    store = app.stores.get("sessions")
+    redis = app.state.redis
+    key = _USER_SESSIONS.format(employee_id)
+    for session_id in await redis.smembers(key):
+        await store.delete(session_id.decode() if isinstance(session_id, bytes) else session_id)
+    await redis.delete(key)
 
 
 class CurrentUserMiddleware:

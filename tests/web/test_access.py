@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from app.admin.tables import CsvImport
 from app.api import tokens, webhooks
 from app.kudos.services import GiveForm, give_kudos
+from app.kudos.tables import CompanyValue
 from app.notifications.services import notify
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
 from app.people.tables import Role
+from app.timeutil import now
 from tests.awards_world import award_world
-from tests.factories import make_department, make_employee, make_request
+from tests.factories import make_department, make_employee, make_request, make_service
 from tests.helpers import post_form, signed_in
 
 # path used in the request (placeholders filled below) → (method, who may use it)
@@ -83,6 +86,44 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/admin/awards/categories"): ("/admin/awards/categories", ADMIN),
     ("POST", "/admin/awards/categories/{category_id:int}"): ("/admin/awards/categories/{category}", ADMIN),
     ("POST", "/admin/awards/calendar"): ("/admin/awards/calendar", ADMIN),
+    ("GET", "/admin/people"): ("/admin/people?q=a&role=employee&active=all", ADMIN),
+    ("GET", "/admin/people/new"): ("/admin/people/new", ADMIN),
+    ("POST", "/admin/people/new"): ("/admin/people/new", ADMIN),
+    ("GET", "/admin/people/{person_id:int}"): ("/admin/people/{person}", ADMIN),
+    ("POST", "/admin/people/{person_id:int}"): ("/admin/people/{person}", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/deactivate"): ("/admin/people/{person}/deactivate", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/reactivate"): ("/admin/people/{person}/reactivate", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/password-link"): ("/admin/people/{person}/password-link", ADMIN),
+    ("GET", "/password/{token:str}"): ("/password/not-a-token", PUBLIC),
+    ("POST", "/password/{token:str}"): ("/password/not-a-token", PUBLIC),
+    ("GET", "/admin/departments"): ("/admin/departments", ADMIN),
+    ("POST", "/admin/departments"): ("/admin/departments", ADMIN),
+    ("GET", "/admin/departments/{department_id:int}"): ("/admin/departments/{department}", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}"): ("/admin/departments/{department}", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/leads"): ("/admin/departments/{department}/leads", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/leads/remove"): (
+        "/admin/departments/{department}/leads/remove",
+        ADMIN,
+    ),
+    ("POST", "/admin/departments/{department_id:int}/services"): ("/admin/departments/{department}/services", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/services/{service_id:int}"): (
+        "/admin/departments/{department}/services/{service}",
+        ADMIN,
+    ),
+    ("POST", "/admin/departments/{department_id:int}/merge"): ("/admin/departments/{department}/merge", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/archive"): ("/admin/departments/{department}/archive", ADMIN),
+    ("POST", "/admin/departments/{department_id:int}/restore"): ("/admin/departments/{department}/restore", ADMIN),
+    ("GET", "/admin/import"): ("/admin/import", ADMIN),
+    ("POST", "/admin/import"): ("/admin/import", ADMIN),
+    ("GET", "/admin/import/{import_id:int}"): ("/admin/import/{import}", ADMIN),
+    ("GET", "/admin/import/{import_id:int}/progress"): ("/admin/import/{import}/progress", ADMIN),
+    ("POST", "/admin/import/{import_id:int}/run"): ("/admin/import/{import}/run", ADMIN),
+    ("GET", "/admin/values"): ("/admin/values", ADMIN),
+    ("POST", "/admin/values"): ("/admin/values", ADMIN),
+    ("POST", "/admin/values/{value_id:int}"): ("/admin/values/{value}", ADMIN),
+    ("GET", "/admin/allowances"): ("/admin/allowances", ADMIN),
+    ("POST", "/admin/allowances"): ("/admin/allowances", ADMIN),
+    ("GET", "/admin/audit"): ("/admin/audit?action=person.create&since=2020-01-01&until=2099-12-31", ADMIN),
 }
 # Public routes that answer something other than 200/400 to anyone: the schema's catch-all is a "not found" page.
 PUBLIC_STATUS = {("GET", "/schema/{path:str}"): 404}
@@ -117,6 +158,14 @@ async def world():
     token, _ = await tokens.create_token(admin, name="World", scopes=["read"])
     webhook, _ = await webhooks.register(admin, name="World", url="http://127.0.0.1:9/hook", events=["badge.earned"])
     awards = await award_world(person.id)
+    service = await make_service(department, "Invoices")
+    value = CompanyValue(name="Teamwork")
+    await value.save()
+    csv_import = CsvImport(
+        kind="people", filename="people.csv", content="name,email\nX,x@\n", total=1, created_at=now(),
+        problems=[{"row": 2, "column": "email", "message": "bad email"}],
+    )  # fmt: skip
+    await csv_import.save()
     return {
         **awards,
         "person": person.id,
@@ -126,6 +175,10 @@ async def world():
         "kudos": kudos.kudos_id,
         "token": token,
         "webhook": webhook,
+        "department": department.id,
+        "service": service.id,
+        "value": value.id,
+        "import": csv_import.id,
     }
 
 
@@ -201,6 +254,23 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/admin/awards/categories"): {422},
     ("POST", "/admin/awards/categories/{category_id:int}"): {422},
     ("POST", "/admin/awards/calendar"): {422},
+    ("POST", "/admin/people/new"): {422},
+    ("POST", "/admin/people/{person_id:int}"): {422},
+    ("POST", "/admin/people/{person_id:int}/reactivate"): {409},
+    ("POST", "/admin/departments"): {422},
+    ("POST", "/admin/departments/{department_id:int}"): {422},
+    ("POST", "/admin/departments/{department_id:int}/leads"): {422},
+    ("POST", "/admin/departments/{department_id:int}/leads/remove"): {404},
+    ("POST", "/admin/departments/{department_id:int}/services"): {422},
+    ("POST", "/admin/departments/{department_id:int}/services/{service_id:int}"): {422},
+    ("POST", "/admin/departments/{department_id:int}/merge"): {422},
+    ("POST", "/admin/departments/{department_id:int}/archive"): {409},
+    ("POST", "/admin/departments/{department_id:int}/restore"): {409},
+    ("POST", "/admin/import"): {422},
+    ("POST", "/admin/import/{import_id:int}/run"): {409},
+    ("POST", "/admin/values"): {422},
+    ("POST", "/admin/values/{value_id:int}"): {422},
+    ("POST", "/admin/allowances"): {422},
 }
 
 

@@ -1,0 +1,53 @@
+"""Admin console state: one-time password links and CSV imports."""
+
+from enum import StrEnum
+
+from piccolo.columns import JSONB, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.people.tables import Employee
+
+
+class PasswordReset(Table):
+    """A one-time link to set a password; only the SHA-256 of its token is stored."""
+
+    employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class ImportKind(StrEnum):
+    PEOPLE = "people"
+    DEPARTMENTS = "departments"
+
+
+class ImportStatus(StrEnum):
+    CHECKED = "checked"  # dry run done; nothing changed yet
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class CsvImport(Table):
+    """An uploaded CSV file, its dry run, and the progress and report of the background import."""
+
+    kind = Varchar(length=20, choices=ImportKind)
+    filename = Varchar(length=255)
+    content = Text()
+    status = Varchar(length=20, choices=ImportStatus, default=ImportStatus.CHECKED)
+    total = Integer(default=0)  # data rows in the file
+    processed = Integer(default=0)  # rows applied so far by the job
+    created = Integer(default=0)
+    updated = Integer(default=0)
+    unchanged = Integer(default=0)
+    problems = JSONB(default=[])  # the dry run's [{"row": n, "field": ..., "message": ...}]
+    report = JSONB(default=[])  # the job's [{"row": n, "key": ..., "outcome": created|updated|unchanged}]
+    error = Text(default="")
+    created_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
