@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from app.admin.controllers import AdminController
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
+from app.digests.controllers import DigestAdminController, OutboxController, UnsubscribeController
 from app.kudos.controllers import FeedController, KudosController
 from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
@@ -71,6 +72,9 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             FeedController,
             BoardController,
             SettingsController,
+            DigestAdminController,
+            OutboxController,
+            UnsubscribeController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -94,7 +98,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             cookie_httponly=True,
             cookie_samesite="lax",
             header_name="x-csrftoken",
-            exclude=["^/api/"],
+            exclude=["^/api/", "^/unsubscribe/"],  # one-click unsubscribe: the signed token is the proof
         ),
         guards=[login_required],
         request_class=HTMXRequest,

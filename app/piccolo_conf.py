@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "app.notifications.piccolo_app",
         "app.audit.piccolo_app",
         "app.boards.piccolo_app",
+        "app.digests.piccolo_app",
     ]
 )

@@ -10,11 +10,14 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import Worker, create_worker
+from arq.worker import Worker, create_worker, func
 from piccolo.engine import engine_finder
 
 from app.db import close_pool, start_pool
+from app.digests import delivery as digest_delivery
+from app.digests import services as digests
 from app.jobs.outbox import drain
+from app.mail.backends import get_backend
 from app.settings import get_settings
 from app.web.health import record_heartbeat
 
@@ -32,14 +35,30 @@ async def drain_outbox(ctx: dict[str, Any]) -> int:
     return await drain(ctx["redis"])
 
 
+async def schedule_digests(ctx: dict[str, Any]) -> str | None:
+    """On the 1st at KUDOS_DIGEST_TIME, and at every worker start: start last month's digests once due."""
+    started = await digests.run_due()
+    return None if started is None else f"{started.month:%Y-%m}: {started.planned}"
+
+
+async def deliver_digests(ctx: dict[str, Any]) -> dict[str, int]:
+    """Send due digests over this worker's mail connection until none is left (queued by a run, and every minute
+    for retries and for digests a stopped worker had claimed)."""
+    outcome = await digest_delivery.deliver(ctx["mail"])
+    return {"sent": outcome.sent, "failed": outcome.failed, "skipped": outcome.skipped}
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = engine_finder().pool is None
     if ctx["owns_pool"]:
         await start_pool(max_size=5)
+    ctx["mail"] = get_backend(get_settings())  # one mail connection per worker, shared by its jobs
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "mail" in ctx:
+        await ctx["mail"].close()
     if ctx.get("owns_pool"):
         await close_pool()
 
@@ -52,10 +71,21 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [health_check, drain_outbox]
+    # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
+    functions = [health_check, drain_outbox, schedule_digests, func(deliver_digests, timeout=3600)]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),
         cron(drain_outbox, second=set(range(0, 60, 10)), unique=True),
+        cron(
+            schedule_digests,
+            day=1,
+            hour=get_settings().digest_time.hour,
+            minute=get_settings().digest_time.minute,
+            second=0,
+            run_at_startup=True,
+            unique=True,
+        ),
+        cron(deliver_digests, second=30, run_at_startup=True, unique=True, timeout=3600),
     ]
     on_startup = startup
     on_shutdown = shutdown

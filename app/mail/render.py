@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from app.mail.message import Mail
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+@lru_cache(maxsize=1)
+def mail_environment() -> jinja2.Environment:
+    """The Jinja environment for emails outside a web request (workers): HTML autoescaped, text not."""
+    from app.web.templating import localtime
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["localtime"] = localtime
+    return env
 
 
 def render_mail(

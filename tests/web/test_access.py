@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from app.digests.services import Trigger, last_month, start_run
+from app.digests.tables import DigestKind
+from app.digests.tokens import make_token
 from app.kudos.services import GiveForm, give_kudos
+from app.mail.backends import OutboxBackend, list_outbox
+from app.mail.message import Mail, build_message
 from app.notifications.services import notify
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
 from app.people.tables import Role
+from app.settings import get_settings
 from tests.factories import make_department, make_employee, make_request
 from tests.helpers import post_form, signed_in
 
@@ -51,6 +57,20 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/leaderboards"): ("/leaderboards?board=departments&period=week&metric=givers_per_head", SIGNED_IN),
     ("GET", "/me/settings"): ("/me/settings", SIGNED_IN),
     ("POST", "/me/settings"): ("/me/settings", SIGNED_IN),
+    ("GET", "/admin/digests"): ("/admin/digests", ADMIN),
+    ("POST", "/admin/digests"): ("/admin/digests", ADMIN),
+    ("GET", "/admin/digests/preview"): ("/admin/digests/preview?person={person}&month=2026-01&kind=employee", ADMIN),
+    ("GET", "/admin/digests/preview/html"): (
+        "/admin/digests/preview/html?person={person}&month=2026-01&kind=manager",
+        ADMIN,
+    ),
+    ("GET", "/admin/digests/{month:str}"): ("/admin/digests/{digest_month}", ADMIN),
+    ("POST", "/admin/digests/{month:str}/retry"): ("/admin/digests/{digest_month}/retry", ADMIN),
+    ("GET", "/admin/outbox"): ("/admin/outbox", ADMIN),
+    ("GET", "/admin/outbox/{name:str}"): ("/admin/outbox/{outbox_message}", ADMIN),
+    ("GET", "/admin/outbox/{name:str}/html"): ("/admin/outbox/{outbox_message}/html", ADMIN),
+    ("GET", "/unsubscribe/{token:str}"): ("/unsubscribe/{unsubscribe_token}", PUBLIC),
+    ("POST", "/unsubscribe/{token:str}"): ("/unsubscribe/{unsubscribe_token}", PUBLIC),
 }
 
 
@@ -79,12 +99,20 @@ async def world():
     colleague = await make_employee(department=department)
     giver = await load_current_user(person.id)
     kudos = await give_kudos(giver, GiveForm(recipient_ids=[colleague.id], message="Thanks!", points="1"))
+    await start_run(last_month(), trigger=Trigger.CLI)
+    outbox = get_settings().outbox_dir
+    await OutboxBackend(outbox).send(
+        build_message(Mail(to="a@example.org", subject="Hi", text="T", html="<p>H</p>"), sender="k@example.org")
+    )
     return {
         "person": person.id,
         "slug": department.slug,
         "notification": notification,
         "request": request,
         "kudos": kudos.kudos_id,
+        "digest_month": f"{last_month():%Y-%m}",
+        "outbox_message": list_outbox(outbox, limit=1)[0].name,
+        "unsubscribe_token": make_token(person.id, DigestKind.EMPLOYEE),
     }
 
 
@@ -136,6 +164,8 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/kudos/{kudos_id:int}/addons"): {422},
     ("POST", "/kudos/{kudos_id:int}/revoke"): {422},
     ("POST", "/notifications/{notification_id:int}/read"): {404},
+    ("POST", "/admin/digests"): {422},
+    ("POST", "/admin/digests/{month:str}/retry"): {409},
 }
 
 
