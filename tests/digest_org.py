@@ -58,7 +58,9 @@ async def small_org() -> SmallOrg:
     dan = await make_employee("Dan Departed", email="dan@example.com", department=hr)
     eve = await make_employee("Eve Newcomer", email="eve@example.com", department=hr)
     joined = start - timedelta(days=90)
-    await Employee.update({Employee.created_at: joined}).where(Employee.id.is_in([mia.id, ann.id, ben.id, gus.id, carl.id, dan.id]))
+    await Employee.update({Employee.created_at: joined}).where(
+        Employee.id.is_in([mia.id, ann.id, ben.id, gus.id, carl.id, dan.id])
+    )
     await Employee.update({Employee.board_opt_out: True}).where(Employee.id == ben.id)
 
     day = start + timedelta(days=3)

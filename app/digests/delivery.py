@@ -134,7 +134,7 @@ RETURNING d.id, d.employee, d.period, d.kind, d.attempts
 """
 
 
-async def claim(token: str, *, batch: int = BATCH) -> list[dict]:
+async def claim(token: str, *, batch: int) -> list[dict]:
     moment = now()
     rows = await DigestDelivery.raw(_CLAIM_SQL, moment, token, moment, batch)
     return sorted(rows, key=lambda row: row["id"])
@@ -268,16 +268,11 @@ async def send_claimed(rows: list[dict], backend: MailBackend, token: str) -> Ou
     return outcome
 
 
-async def deliver(backend: MailBackend, *, batch: int = BATCH, limit: int | None = None) -> Outcome:
-    """Send due digests until none is left (or `limit` batches): the body of the worker's delivery job."""
+async def deliver(backend: MailBackend, *, batch: int | None = None) -> Outcome:
+    """Send due digests until none is left: the body of the worker's delivery job."""
     token = worker_token()
     total = Outcome()
     await reap()
-    batches = 0
-    while limit is None or batches < limit:
-        rows = await claim(token, batch=batch)
-        if not rows:
-            break
+    while rows := await claim(token, batch=batch or BATCH):
         total.add(await send_claimed(rows, backend, token))
-        batches += 1
     return total

@@ -5,6 +5,7 @@ Cron only triggers; state lives in PostgreSQL, so a missed or repeated run does 
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -96,6 +97,12 @@ class WorkerSettings:
 
 def build_worker(**overrides: Any) -> Worker:
     """An arq Worker for WorkerSettings, connected to the configured Redis, in the organisation's time zone."""
-    options: dict[str, Any] = {"redis_settings": redis_settings(), "timezone": get_settings().tz}
+    options: dict[str, Any] = {
+        "redis_settings": redis_settings(),
+        "timezone": get_settings().tz,
+        # arq keeps each cron job's next run on the CronJob object: every worker needs its own copies, or a second
+        # worker in the same process (tests, tools) would skip the run-at-startup jobs the first one already ran.
+        "cron_jobs": [copy.copy(job) for job in WorkerSettings.cron_jobs],
+    }
     options.update(overrides)
     return create_worker(WorkerSettings, **options)
