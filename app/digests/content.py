@@ -234,25 +234,25 @@ async def thank_back(period: DigestPeriod, people: list[Person]) -> dict[int, di
 # -------------------------------------------------------------------------------------------- manager sections
 
 # A manager's team: their active direct reports and the active members of the departments they lead, who had
-# joined by the end of the month.
+# joined by the end of the month. Two index lookups (employee.manager, department_lead.employee) joined by UNION.
 _TEAM_SQL = """
-SELECT DISTINCT m.id AS manager, e.id, e.name
-FROM employee m
-JOIN employee e ON e.active AND e.id <> m.id AND e.created_at < {} AND (
-    e.manager = m.id
-    OR e.department IN (
-        SELECT l.department FROM department_lead l JOIN department d ON d.id = l.department
-        WHERE l.employee = m.id AND d.archived_at IS NULL
-    )
-)
-WHERE m.id = ANY({})
-ORDER BY m.id, e.name
+SELECT r.manager, r.id, r.name
+FROM employee r
+WHERE r.manager = ANY({}) AND r.active AND r.created_at < {}
+UNION
+SELECT l.employee, e.id, e.name
+FROM department_lead l
+JOIN department d ON d.id = l.department AND d.archived_at IS NULL
+JOIN employee e ON e.department = l.department
+WHERE l.employee = ANY({}) AND e.id <> l.employee AND e.active AND e.created_at < {}
+ORDER BY 1, 3, 2
 """
 
 
 async def _teams(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
     teams: dict[int, list[dict]] = {person.id: [] for person in people}
-    for row in await Employee.raw(_TEAM_SQL, period.end, _ids(people)):
+    ids = _ids(people)
+    for row in await Employee.raw(_TEAM_SQL, ids, period.end, ids, period.end):
         teams[row.pop("manager")].append(row)
     return teams
 

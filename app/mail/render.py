@@ -24,6 +24,7 @@ def mail_environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # a worker renders thousands of messages: no stat of every template per render
     )
     env.filters["localtime"] = localtime
     return env
