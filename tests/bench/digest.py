@@ -84,6 +84,15 @@ async def _has_people(admin_url: str, regenerate: bool) -> bool:
     return bool(has_people)
 
 
+async def _forget_runs(database_url: str) -> None:
+    """Earlier runs' rows go before any worker starts (a worker would otherwise pick up their leftovers)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("TRUNCATE digest_delivery, digest_run, job_outbox")
+    finally:
+        await connection.close()
+
+
 def _prepare(admin_url: str, people: int, kudos: int, regenerate: bool) -> None:
     if not asyncio.run(_has_people(admin_url, regenerate)):
         print(f"generating {people:,} people and {kudos:,} kudos (once; kept in {DATABASE}) …", flush=True)
@@ -100,7 +109,6 @@ def _prepare(admin_url: str, people: int, kudos: int, regenerate: bool) -> None:
 
 async def _run(workers: list[psutil.Popen], redis_url: str) -> dict[str, float]:
     from arq.connections import RedisSettings, create_pool
-    from piccolo.engine import engine_finder
 
     from app.db import close_pool, start_pool
     from app.digests.services import Trigger, last_month, progress, start_run
@@ -110,7 +118,6 @@ async def _run(workers: list[psutil.Popen], redis_url: str) -> dict[str, float]:
     arq = await create_pool(RedisSettings.from_dsn(redis_url))
     peak = 0
     try:
-        await engine_finder().run_ddl("TRUNCATE digest_delivery, digest_run, job_outbox")
         month = last_month()
         cpu_before = sum(sum(worker.cpu_times()[:2]) for worker in workers)
         started = time.perf_counter()
@@ -176,6 +183,7 @@ def main() -> None:
         }
     )
     _prepare(args.postgres, args.people, args.kudos, args.regenerate)
+    asyncio.run(_forget_runs(os.environ["DATABASE_URL"]))
     import redis
 
     redis.Redis.from_url(args.redis).flushdb()
