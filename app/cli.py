@@ -1,4 +1,4 @@
-"""The `kudos` command: serve, web, worker, migrate, seed, createadmin."""
+"""The `kudos` command: serve, web, worker, migrate, seed, createadmin, boards, digest."""
 
 from __future__ import annotations
 
@@ -315,6 +315,48 @@ def boards_rebuild(check: bool) -> None:
     click.echo(f"{'Checked' if check else 'Rebuilt'} in {report.seconds:.2f} s.")
     if check and any(report.differences.values()):
         raise click.ClickException("the rollups differ from the ledger; run `kudos boards rebuild` to repair them")
+
+
+@main.group()
+def digest() -> None:
+    """Monthly recognition digests."""
+
+
+@digest.command("run")
+@click.option("--month", default="", help="The month the digests are about, YYYY-MM (default: last month).")
+@click.option("--queue-only", is_flag=True, help="Only plan and queue them for the workers (`kudos worker`).")
+def digest_run(month: str, queue_only: bool) -> None:
+    """Start a month's digests and send them from this process (people who already got theirs get nothing)."""
+    from app.db import close_pool, start_pool
+    from app.digests import services
+    from app.digests.delivery import deliver
+    from app.mail.backends import get_backend
+    from app.rules import RuleViolation
+
+    async def run():
+        await start_pool(max_size=3)
+        try:
+            chosen = services.parse_month(month) if month else services.last_month()
+            started = await services.start_run(chosen, trigger=services.Trigger.CLI)
+            if queue_only:
+                return started, None
+            async with get_backend(get_settings()) as backend:
+                return started, await deliver(backend)
+        finally:
+            await close_pool()
+
+    with _services(redis=False) as settings:
+        try:
+            started, outcome = asyncio.run(run())
+        except RuleViolation as exc:
+            raise click.ClickException(exc.message) from exc
+    planned = ", ".join(f"{count} {kind}" for kind, count in started.planned.items())
+    click.echo(f"Digests for {started.month:%B %Y}: planned {planned}.")
+    if outcome is not None:
+        where = f"the outbox {settings.outbox_dir}" if settings.mail_backend == "outbox" else "the SMTP server"
+        click.echo(
+            f"Sent {outcome.sent} to {where}; {outcome.failed} failed (retried later); {outcome.skipped} skipped."
+        )
 
 
 if __name__ == "__main__":

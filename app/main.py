@@ -33,6 +33,7 @@ from app.api.v1 import api_router
 from app.awards.controllers import AwardsAdminController, AwardsController
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
+from app.digests.controllers import DigestAdminController, OutboxController, UnsubscribeController
 from app.kudos.controllers import FeedController, KudosController
 from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
@@ -113,6 +114,9 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             AdminImportController,
             AdminSettingsController,
             PasswordLinkController,
+            DigestAdminController,
+            OutboxController,
+            UnsubscribeController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -136,7 +140,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             cookie_httponly=True,
             cookie_samesite="lax",
             header_name="x-csrftoken",
-            exclude=["^/api/"],
+            exclude=["^/api/", "^/unsubscribe/"],  # one-click unsubscribe: the signed token is the proof
         ),
         guards=[login_required],
         request_class=HTMXRequest,

@@ -23,5 +23,6 @@ APP_REGISTRY = AppRegistry(
         "app.api.piccolo_app",
         "app.awards.piccolo_app",
         "app.admin.piccolo_app",
+        "app.digests.piccolo_app",
     ]
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,8 @@ class Settings:
     smtp_starttls: bool
     smtp_tls: bool
     org_name: str
+    digest_time: time = time(8, 0)  # when monthly digests start on the 1st, organisation time
+    digest_lease_seconds: int = 300  # a digest claimed this long ago by a worker that vanished is sent again
 
     @property
     def production(self) -> bool:
@@ -52,6 +55,15 @@ def _flag(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _clock(value: str, name: str) -> time:
+    """A time of day written HH:MM (24-hour clock)."""
+    try:
+        hours, minutes = value.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a time of day like 08:00, not {value!r}") from exc
 
 
 def _development_secret(data_dir: Path) -> str:
@@ -121,6 +133,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_starttls=_flag(environ.get("KUDOS_SMTP_STARTTLS")),
         smtp_tls=_flag(environ.get("KUDOS_SMTP_TLS")),
         org_name=environ.get("KUDOS_ORG_NAME", "Kudos"),
+        digest_time=_clock(environ.get("KUDOS_DIGEST_TIME", "08:00"), "KUDOS_DIGEST_TIME"),
+        digest_lease_seconds=int(environ.get("KUDOS_DIGEST_LEASE_SECONDS", "300")),
     )
 
 

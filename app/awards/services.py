@@ -14,6 +14,7 @@ the nominees once nominations have closed, at most the category's number, and an
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -33,7 +34,7 @@ from app.boards import badges
 from app.kudos.services import excerpt
 from app.mail.backends import get_backend
 from app.mail.message import build_message
-from app.mail.render import environment, render_mail
+from app.mail.render import mail_environment, render_mail
 from app.notifications.services import notify
 from app.notifications.tables import Kind
 from app.paging import Cursor, parse_id, valid_id
@@ -299,7 +300,7 @@ async def send_due_reminders(*, at: datetime | None = None) -> int:
     sent = 0
     if not due:
         return sent
-    env = environment()
+    env = mail_environment()
     async with get_backend(settings) as backend:
         for cycle in due:
             for manager in await managers_to_remind(cycle.id):
@@ -891,34 +892,71 @@ async def awards_for_department(department_id: int) -> list[dict]:
     return _labelled(rows)
 
 
-async def awards_won(person_id: int, *, announced_in: date) -> list[dict]:
-    """For digests: awards `person_id` won — as a person or through their department — that were announced in the
-    month starting `announced_in` (organisation time zone)."""
-    start, end = _month_range(announced_in)
-    return [a for a in await awards_for_person(person_id) if start <= a["announced_at"] < end]
+async def awards_announced(
+    people: Mapping[int, int | None], *, start: datetime, end: datetime
+) -> dict[int, list[dict]]:
+    """For digests: the awards announced between `start` and `end` that each person won, as a person or through
+    their department (`people` maps a person's id to their department's; `via_department` flags the latter)."""
+    departments: dict[int, list[int]] = defaultdict(list)
+    for person_id, department_id in people.items():
+        if department_id is not None:
+            departments[department_id].append(person_id)
+    if not people:
+        return {}
+    rows = await AwardWinner.raw(
+        f"{_WINNER_SQL} WHERE y.status = 'announced' AND y.announced_at >= {{}} AND y.announced_at < {{}} "
+        "AND (w.person = ANY({}) OR w.department = ANY({})) ORDER BY y.month DESC, c.position, name",
+        start,
+        end,
+        list(people),
+        list(departments),
+    )
+    won: dict[int, list[dict]] = defaultdict(list)
+    for row in _labelled(rows):
+        if row["person"] is not None:
+            won[row["person"]].append({**row, "via_department": False})
+        else:
+            for person_id in departments[row["department"]]:
+                won[person_id].append({**row, "via_department": True})
+    return dict(won)
 
 
 @dataclass(frozen=True, slots=True)
-class OpenNominations:
-    """For digests: a manager's view of the cycle taking nominations."""
+class NominationWindow:
+    """For manager digests: when nominations for a month's awards are taken, and a manager's own so far."""
 
-    cycle: Cycle
-    deadline: datetime
-    nominations: list[dict]  # the manager's own, with category and nominee names
-
-    @property
-    def nominated(self) -> bool:
-        return bool(self.nominations)
+    label: str
+    opens_at: datetime
+    closes_at: datetime
+    nominations: list[dict]
 
 
-async def open_nominations_for(manager_id: int, *, at: datetime | None = None) -> OpenNominations | None:
-    """The open cycle with its deadline and the manager's nominations in it; None when nominations are not open."""
-    cycle = await open_cycle(at)
-    if cycle is None:
-        return None
-    return OpenNominations(
-        cycle=cycle, deadline=cycle.closes_at, nominations=await my_nominations(manager_id, cycle.id)
+async def nomination_windows(
+    manager_ids: list[int], month: date, *, at: datetime | None = None
+) -> dict[int, NominationWindow]:
+    """For manager digests: the nomination window of `month`'s awards (the cycle's, once opened; else the
+    calendar's) for each of `manager_ids` who may nominate, with their nominations; nothing once it has closed."""
+    cycle = (
+        await AwardCycle.select(AwardCycle.id, AwardCycle.opens_at, AwardCycle.closes_at)
+        .where(AwardCycle.month == month)
+        .first()
     )
+    opens_at, closes_at = (cycle["opens_at"], cycle["closes_at"]) if cycle else (await get_calendar()).window(month)
+    if (at or now()) >= closes_at or not manager_ids:
+        return {}
+    managers = await Employee.select(Employee.id).where(
+        Employee.id.is_in(manager_ids) & (Employee.role == Role.MANAGER) & Employee.active.eq(True)
+    )
+    mine: dict[int, list[dict]] = defaultdict(list)
+    if cycle:
+        rows = await Nomination.raw(
+            f"{_NOMINATION_SQL} WHERE n.cycle = {{}} AND n.nominator = ANY({{}}) ORDER BY c.position, n.created_at",
+            cycle["id"],
+            [m["id"] for m in managers],
+        )
+        for row in rows:
+            mine[row["nominator"]].append(row)
+    return {m["id"]: NominationWindow(month_label(month), opens_at, closes_at, mine[m["id"]]) for m in managers}
 
 
 async def recent_announcements(

@@ -5,6 +5,7 @@ Cron only triggers; state lives in PostgreSQL, so a missed or repeated run does 
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -17,7 +18,10 @@ from app.admin import imports
 from app.api import webhooks
 from app.awards import services as awards
 from app.db import close_pool, start_pool
+from app.digests import delivery as digest_delivery
+from app.digests import services as digests
 from app.jobs.outbox import drain
+from app.mail.backends import get_backend
 from app.settings import get_settings
 from app.web.health import record_heartbeat
 
@@ -66,14 +70,30 @@ async def run_import(ctx: dict[str, Any], import_id: int) -> str:
     return await imports.run(import_id)
 
 
+async def schedule_digests(ctx: dict[str, Any]) -> str | None:
+    """On the 1st at KUDOS_DIGEST_TIME, and at every worker start: start last month's digests once due."""
+    started = await digests.run_due()
+    return None if started is None else f"{started.month:%Y-%m}: {started.planned}"
+
+
+async def deliver_digests(ctx: dict[str, Any]) -> dict[str, int]:
+    """Send due digests over this worker's mail connection until none is left (queued by a run, and every minute
+    for retries and for digests a stopped worker had claimed)."""
+    outcome = await digest_delivery.deliver(ctx["mail"])
+    return {"sent": outcome.sent, "failed": outcome.failed, "skipped": outcome.skipped}
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = engine_finder().pool is None
     if ctx["owns_pool"]:
         await start_pool(max_size=5)
+    ctx["mail"] = get_backend(get_settings())  # one mail connection per worker, shared by its jobs
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "mail" in ctx:
+        await ctx["mail"].close()
     if ctx.get("owns_pool"):
         await close_pool()
 
@@ -94,6 +114,9 @@ class WorkerSettings:
         send_nomination_reminders,
         close_award_cycles,
         run_import,
+        schedule_digests,
+        # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
+        func(deliver_digests, timeout=3600),
     ]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),
@@ -101,6 +124,16 @@ class WorkerSettings:
         cron(open_award_cycle, minute=AWARD_TICKS, second=0, run_at_startup=True, unique=True),
         cron(send_nomination_reminders, minute=AWARD_TICKS, second=20, run_at_startup=True, unique=True),
         cron(close_award_cycles, minute=AWARD_TICKS, second=40, run_at_startup=True, unique=True),
+        cron(
+            schedule_digests,
+            day=1,
+            hour=get_settings().digest_time.hour,
+            minute=get_settings().digest_time.minute,
+            second=0,
+            run_at_startup=True,
+            unique=True,
+        ),
+        cron(deliver_digests, second=30, run_at_startup=True, unique=True, timeout=3600),
     ]
     on_startup = startup
     on_shutdown = shutdown
@@ -111,6 +144,12 @@ class WorkerSettings:
 
 def build_worker(**overrides: Any) -> Worker:
     """An arq Worker for WorkerSettings, connected to the configured Redis, in the organisation's time zone."""
-    options: dict[str, Any] = {"redis_settings": redis_settings(), "timezone": get_settings().tz}
+    options: dict[str, Any] = {
+        "redis_settings": redis_settings(),
+        "timezone": get_settings().tz,
+        # arq keeps each cron job's next run on the CronJob object: every worker needs its own copies, or a second
+        # worker in the same process (tests, tools) would skip the run-at-startup jobs the first one already ran.
+        "cron_jobs": [copy.copy(job) for job in WorkerSettings.cron_jobs],
+    }
     options.update(overrides)
     return create_worker(WorkerSettings, **options)

@@ -32,6 +32,17 @@ def _domain_of(sender: str) -> str:
 
 def build_message(mail: Mail, *, sender: str) -> EmailMessage:
     """Build a text (+ CSS-inlined HTML alternative) message with Date, Message-ID and extra headers."""
+    return _assemble(mail, sender=sender, html=_INLINER.inline(mail.html) if mail.html is not None else None)
+
+
+def build_messages(mails: list[Mail], *, sender: str) -> list[EmailMessage]:
+    """`build_message` for many mails at once: their CSS is inlined in parallel threads (outside the GIL)."""
+    with_html = [mail for mail in mails if mail.html is not None]
+    inlined = dict(zip(map(id, with_html), _INLINER.inline_many([m.html for m in with_html]), strict=True))
+    return [_assemble(mail, sender=sender, html=inlined.get(id(mail))) for mail in mails]
+
+
+def _assemble(mail: Mail, *, sender: str, html: str | None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to
@@ -42,6 +53,6 @@ def build_message(mail: Mail, *, sender: str) -> EmailMessage:
         del message[name]
         message[name] = value
     message.set_content(mail.text)
-    if mail.html is not None:
-        message.add_alternative(_INLINER.inline(mail.html), subtype="html")
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message

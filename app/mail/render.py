@@ -11,6 +11,24 @@ import jinja2
 
 from app.mail.message import Mail
 
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+@lru_cache(maxsize=1)
+def mail_environment() -> jinja2.Environment:
+    """The Jinja environment for emails outside a web request (workers): HTML autoescaped, text not."""
+    from app.web.templating import localtime
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,  # a worker renders thousands of messages: no stat of every template per render
+    )
+    env.filters["localtime"] = localtime
+    return env
+
 
 def render_mail(
     env: jinja2.Environment,
@@ -31,15 +49,4 @@ def render_mail(
         html=env.get_template(f"emails/{template}.html").render(values),
         headers=dict(headers or {}),
         message_id=message_id,
-    )
-
-
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """The Jinja environment for emails: the app's templates folder, HTML autoescaped."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[2] / "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
     )

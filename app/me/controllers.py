@@ -1,4 +1,4 @@
-"""HTTP for `/me/settings`: a person's own preferences, one fieldset per domain (boards now; digests next).
+"""HTTP for `/me/settings`: a person's own preferences, one fieldset per domain (boards, digests).
 
 The form says which sections it carries (`section` fields), and only those are saved, so a form that lacks a
 section (an older page, or an empty post) never resets that section's settings — unticked checkboxes send nothing.
@@ -14,6 +14,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.boards import services as boards
+from app.digests import services as digests
+from app.digests.tables import DigestKind
 from app.people.services import CurrentUser
 from app.web.templating import render, wants_fragment
 
@@ -21,7 +23,12 @@ SAVED = "Your settings were saved."
 
 
 async def settings_context(user: CurrentUser) -> dict[str, Any]:
-    return {"settings": {"show_on_boards": await boards.shown_on_boards(user.id)}}
+    return {
+        "settings": {
+            "show_on_boards": await boards.shown_on_boards(user.id),
+            "digests": await digests.subscriptions(user.id),
+        }
+    }
 
 
 class SettingsController(Controller):
@@ -39,6 +46,9 @@ class SettingsController(Controller):
         sections = set(form.getall("section", []))
         if "boards" in sections:
             await boards.set_shown_on_boards(user.id, form.get("show_on_boards") == "1")
+        if "digests" in sections:
+            for kind in DigestKind:
+                await digests.set_subscribed(user.id, kind, form.get(f"digest_{kind}") == "1")
         if not wants_fragment(request):
             flash(request, SAVED, category="success")
             return Redirect("/me/settings", status_code=303)

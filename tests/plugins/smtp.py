@@ -29,6 +29,8 @@ class SmtpServer:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     sessions: list[SMTP] = field(default_factory=list)
+    delay: float = 0.0  # seconds the server takes to accept each message (a slow server)
+    refuse: set[str] = field(default_factory=set)  # recipient addresses answered with 550
 
     @property
     def connections(self) -> int:
@@ -54,7 +56,17 @@ class _Handler:
         session.host_name = hostname
         return responses
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.state.refuse:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.state.delay:
+            await asyncio.sleep(self.state.delay)
         raw = envelope.original_content or b""
         self.state.messages.append(message_from_bytes(raw, policy=policy.default))
         return "250 Message accepted for delivery"

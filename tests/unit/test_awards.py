@@ -16,6 +16,8 @@ from app.awards.calendar import Calendar, get_calendar, update_calendar
 from app.awards.services import NominationForm
 from app.awards.tables import AwardCategory, AwardCycle, AwardWinner, Nomination, NominationEvidence
 from app.boards.tables import BadgeAward
+from app.digests.delivery import render_for
+from app.digests.tables import DigestKind
 from app.kudos.services import feed
 from app.kudos.tables import Kudos, Visibility
 from app.notifications.tables import Kind, Notification
@@ -85,9 +87,14 @@ async def test_a_manager_nominates_with_evidence_and_sees_it(world: World, cycle
     assert [(m["nominee_name"], m["reason"], [k["id"] for k in m["evidence"]]) for m in mine] == [
         ("Ravi Patel", "Always there.", [kudos])
     ]
-    opened = await services.open_nominations_for(world.mia.id, at=DURING)
-    assert opened is not None and opened.deadline == CLOSES and opened.nominated
-    assert await services.open_nominations_for(world.mia.id, at=AFTER) is None
+    windows = await services.nomination_windows([world.mia.id, world.ravi.id], OCT.date().replace(day=1), at=DURING)
+    assert list(windows) == [world.mia.id]  # Ravi is not a manager: no nominations to remind him of
+    assert windows[world.mia.id].closes_at == CLOSES
+    assert [n["nominee_name"] for n in windows[world.mia.id].nominations] == ["Ravi Patel"]
+    assert await services.nomination_windows([world.mia.id], OCT.date().replace(day=1), at=AFTER) == {}
+    ahead = await services.nomination_windows([world.max.id], date(2026, 11, 1), at=DURING)  # not opened yet
+    assert ahead[world.max.id].opens_at == datetime(2026, 12, 1, 9, tzinfo=UTC)
+    assert ahead[world.max.id].nominations == []
 
 
 async def test_nomination_rules_refuse_and_change_nothing(world: World, cycle: int) -> None:
@@ -229,8 +236,18 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int) -
         ("Department of the Month", True),
     ]
     assert [a["name"] for a in await services.awards_for_department(world.it.id)] == ["Ravi Patel", "IT"]
-    assert len(await services.awards_won(world.ravi.id, announced_in=date(2026, 11, 1))) == 2
-    assert await services.awards_won(world.ravi.id, announced_in=date(2026, 10, 1)) == []
+    people = {world.ravi.id: world.it.id, world.mia.id: world.it.id, world.ana.id: world.finance.id}
+    won = await services.awards_announced(people, start=OPENS, end=AFTER + timedelta(days=1))
+    assert [(a["category_name"], a["via_department"]) for a in won[world.ravi.id]] == [
+        ("Service Star", False),
+        ("Department of the Month", True),
+    ]
+    assert [a["category_name"] for a in won[world.mia.id]] == ["Department of the Month"]
+    assert world.ana.id not in won
+    assert await services.awards_announced(people, start=OCT, end=OPENS) == {}
+    # the digest for the month of the announcement lists them
+    [mail] = (await render_for(DigestKind.EMPLOYEE, date(2026, 11, 1), [world.ravi.id])).values()
+    assert "Awards you won" in mail.html and '* Service Star, October 2026: "For the quarter close."' in mail.text
 
 
 async def test_review_groups_nominations_by_category_and_nominee(world: World, cycle: int) -> None:

@@ -6,12 +6,18 @@ import pytest
 
 from app.admin.tables import CsvImport
 from app.api import tokens, webhooks
+from app.digests.services import Trigger, last_month, start_run
+from app.digests.tables import DigestKind
+from app.digests.tokens import make_token
 from app.kudos.services import GiveForm, give_kudos
 from app.kudos.tables import CompanyValue
+from app.mail.backends import OutboxBackend, list_outbox
+from app.mail.message import Mail, build_message
 from app.notifications.services import notify
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
 from app.people.tables import Role
+from app.settings import get_settings
 from app.timeutil import now
 from tests.awards_world import award_world
 from tests.factories import make_department, make_employee, make_request, make_service
@@ -124,6 +130,20 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/admin/allowances"): ("/admin/allowances", ADMIN),
     ("POST", "/admin/allowances"): ("/admin/allowances", ADMIN),
     ("GET", "/admin/audit"): ("/admin/audit?action=person.create&since=2020-01-01&until=2099-12-31", ADMIN),
+    ("GET", "/admin/digests"): ("/admin/digests", ADMIN),
+    ("POST", "/admin/digests"): ("/admin/digests", ADMIN),
+    ("GET", "/admin/digests/preview"): ("/admin/digests/preview?person={person}&month=2026-01&kind=employee", ADMIN),
+    ("GET", "/admin/digests/preview/html"): (
+        "/admin/digests/preview/html?person={person}&month=2026-01&kind=manager",
+        ADMIN,
+    ),
+    ("GET", "/admin/digests/{month:str}"): ("/admin/digests/{digest_month}", ADMIN),
+    ("POST", "/admin/digests/{month:str}/retry"): ("/admin/digests/{digest_month}/retry", ADMIN),
+    ("GET", "/admin/outbox"): ("/admin/outbox", ADMIN),
+    ("GET", "/admin/outbox/{name:str}"): ("/admin/outbox/{outbox_message}", ADMIN),
+    ("GET", "/admin/outbox/{name:str}/html"): ("/admin/outbox/{outbox_message}/html", ADMIN),
+    ("GET", "/unsubscribe/{token:str}"): ("/unsubscribe/{unsubscribe_token}", PUBLIC),
+    ("POST", "/unsubscribe/{token:str}"): ("/unsubscribe/{unsubscribe_token}", PUBLIC),
 }
 # Public routes that answer something other than 200/400 to anyone: the schema's catch-all is a "not found" page.
 PUBLIC_STATUS = {("GET", "/schema/{path:str}"): 404}
@@ -166,6 +186,11 @@ async def world():
         problems=[{"row": 2, "column": "email", "message": "bad email"}],
     )  # fmt: skip
     await csv_import.save()
+    await start_run(last_month(), trigger=Trigger.CLI)
+    outbox = get_settings().outbox_dir
+    await OutboxBackend(outbox).send(
+        build_message(Mail(to="a@example.org", subject="Hi", text="T", html="<p>H</p>"), sender="k@example.org")
+    )
     return {
         **awards,
         "person": person.id,
@@ -179,6 +204,9 @@ async def world():
         "service": service.id,
         "value": value.id,
         "import": csv_import.id,
+        "digest_month": f"{last_month():%Y-%m}",
+        "outbox_message": list_outbox(outbox, limit=1)[0].name,
+        "unsubscribe_token": make_token(person.id, DigestKind.EMPLOYEE),
     }
 
 
@@ -271,6 +299,8 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/admin/values"): {422},
     ("POST", "/admin/values/{value_id:int}"): {422},
     ("POST", "/admin/allowances"): {422},
+    ("POST", "/admin/digests"): {422},
+    ("POST", "/admin/digests/{month:str}/retry"): {409},
 }
 
 

@@ -1,0 +1,396 @@
+"""What a digest says: its sections, each one function over a batch of people and one template block.
+
+A section is an async function `(period, people) -> {employee_id: value}` that reads what it needs for every
+person of the batch in one or two queries (never one query per person), and a template pair
+`emails/digests/sections/<name>.html|.txt` that shows `value` (a person missing from the result gets `None`; the
+template decides whether to show anything then). `EMPLOYEE_SECTIONS` and `MANAGER_SECTIONS` list them in the
+order they appear. Adding a section is one function, one entry and one template pair.
+
+Everything is about a calendar month in the organisation's time zone (`DigestPeriod`) and reads the same
+sources the pages do: board rollups (`PersonPeriod` month rows) for points and ranks, `BadgeAward`, award
+winners and nominations (app/awards), the kudos and requests tables for what happened, and
+`department_scorecard` for the manager's departments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from app.awards import services as awards
+from app.boards.badges import BY_SLUG
+from app.boards.scorecards import department_scorecard, hours_label, percent_label, previous_month
+from app.boards.tables import Period
+from app.digests.tables import DigestKind
+from app.people.tables import Employee
+from app.timeutil import month_bounds
+
+KUDOS_SHOWN = 10  # kudos received listed in full; the rest are counted
+THANK_BACK_SHOWN = 8
+QUIET_DAYS = 60  # B3: teammates with no recognition for this long are flagged
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPeriod:
+    month: date  # first day, organisation time zone
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, month: date) -> DigestPeriod:
+        start, end = month_bounds(month)
+        return cls(month=month, start=start, end=end)
+
+    @property
+    def label(self) -> str:
+        return f"{self.month:%B %Y}"
+
+    @property
+    def previous(self) -> date:
+        return previous_month(self.month)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A digest's recipient as the sections need them."""
+
+    id: int
+    name: str
+    email: str
+    department_id: int | None
+    department: str | None
+    board_opt_out: bool
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else self.name
+
+
+async def load_people(ids: list[int]) -> dict[int, Person]:
+    rows = await Employee.select(
+        Employee.id,
+        Employee.name,
+        Employee.email,
+        Employee.department,
+        Employee.department.name.as_alias("department_name"),
+        Employee.board_opt_out,
+    ).where(Employee.id.is_in(ids or [0]))
+    return {
+        row["id"]: Person(
+            id=row["id"],
+            name=row["name"],
+            email=row["email"],
+            department_id=row["department"],
+            department=row["department_name"],
+            board_opt_out=row["board_opt_out"],
+        )
+        for row in rows
+    }
+
+
+Section = Callable[[DigestPeriod, list[Person]], Awaitable[dict[int, Any]]]
+
+
+def _ids(people: list[Person]) -> list[int]:
+    return [person.id for person in people]
+
+
+# ------------------------------------------------------------------------------------------- employee sections
+
+_STANDING_SQL = """
+WITH mine AS (
+    SELECT e.id, coalesce(pp.points, 0) AS points, coalesce(pp.kudos, 0) AS kudos, coalesce(pp.givers, 0) AS givers
+    FROM employee e
+    LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {} AND pp.start = {}
+    WHERE e.id = ANY({})
+), board AS (
+    -- the people board of the month: active people who did not opt out, with points
+    SELECT pp.employee, rank() OVER (ORDER BY pp.points DESC) AS org_rank,
+           rank() OVER (PARTITION BY e.department ORDER BY pp.points DESC) AS department_rank,
+           count(*) OVER () AS org_size, count(*) OVER (PARTITION BY e.department) AS department_size
+    FROM person_period pp JOIN employee e ON e.id = pp.employee
+    WHERE pp.period = {} AND pp.start = {} AND pp.points > 0 AND e.active AND NOT e.board_opt_out
+)
+SELECT mine.*, board.org_rank, board.department_rank, board.org_size, board.department_size
+FROM mine LEFT JOIN board ON board.employee = mine.id
+"""
+
+
+async def standing(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """Points, kudos and distinct givers of the month (board rollups), with the rank in the organisation and
+    in the department on the month's points board — no rank for people who opted out of boards."""
+    kind = str(Period.MONTH)
+    rows = await Employee.raw(_STANDING_SQL, kind, period.month, _ids(people), kind, period.month)
+    hidden = {person.id for person in people if person.board_opt_out}
+    result = {}
+    for row in rows:
+        if row["id"] in hidden:
+            row.update(org_rank=None, department_rank=None, org_size=None, department_size=None)
+        row["ranks_hidden"] = row["id"] in hidden
+        result[row.pop("id")] = row
+    return result
+
+
+_KUDOS_SQL = """
+SELECT * FROM (
+    SELECT kr.employee AS recipient, k.id, k.message, k.points, k.visibility, k.created_at,
+           g.id AS giver_id, g.name AS giver_name,
+           row_number() OVER (PARTITION BY kr.employee ORDER BY k.created_at DESC, k.id DESC) AS position,
+           count(*) OVER (PARTITION BY kr.employee) AS total
+    FROM kudos_recipient kr
+    JOIN kudos k ON k.id = kr.kudos
+    JOIN employee g ON g.id = k.giver
+    WHERE kr.employee = ANY({}) AND k.created_at >= {} AND k.created_at < {} AND k.revoked_at IS NULL
+) AS received
+WHERE position <= {}
+ORDER BY recipient, position
+"""
+
+
+async def kudos_received(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """The kudos each person received in the month that still stand, newest first, with their messages —
+    private ones too: a recipient may always read a kudos sent to them."""
+    rows = await Employee.raw(_KUDOS_SQL, _ids(people), period.start, period.end, KUDOS_SHOWN)
+    result: dict[int, dict] = {}
+    for row in rows:
+        entry = result.setdefault(row["recipient"], {"items": [], "total": row["total"]})
+        entry["items"].append(row)
+    for entry in result.values():
+        entry["more"] = entry["total"] - len(entry["items"])
+    return result
+
+
+async def badges_earned(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+    """Badge levels earned in the month, in the order earned."""
+    rows = await Employee.raw(
+        "SELECT employee, badge, level, awarded_at FROM badge_award "
+        "WHERE employee = ANY({}) AND awarded_at >= {} AND awarded_at < {} ORDER BY awarded_at, id",
+        _ids(people),
+        period.start,
+        period.end,
+    )
+    result: dict[int, list[dict]] = {}
+    for row in rows:
+        badge = BY_SLUG.get(row["badge"])
+        if badge is None or not 1 <= row["level"] <= badge.levels:
+            continue
+        result.setdefault(row["employee"], []).append(
+            {"title": badge.title_for(row["level"]), "achieved": badge.achieved_for(row["level"])}
+        )
+    return result
+
+
+_REQUESTS_SQL = """
+SELECT rr.employee, d.id AS department_id, d.name AS department, count(*) AS completed
+FROM request_resolver rr
+JOIN request r ON r.id = rr.request
+JOIN employee q ON q.id = r.requester
+LEFT JOIN department d ON d.id = q.department
+WHERE rr.employee = ANY({}) AND r.status = 'completed' AND r.completed_at >= {} AND r.completed_at < {}
+GROUP BY rr.employee, d.id, d.name
+ORDER BY rr.employee, count(*) DESC, d.name
+"""
+
+
+async def requests_completed(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """Requests each person helped complete in the month, and the departments of the people they served."""
+    rows = await Employee.raw(_REQUESTS_SQL, _ids(people), period.start, period.end)
+    result: dict[int, dict] = {}
+    for row in rows:
+        entry = result.setdefault(row["employee"], {"completed": 0, "departments": []})
+        entry["completed"] += row["completed"]
+        entry["departments"].append({"name": row["department"] or "No department", "completed": row["completed"]})
+    return result
+
+
+# Givers of the month's kudos (pair rollups) whom the person has not thanked in that month or since.
+_THANK_BACK_SQL = """
+SELECT pg.recipient, g.id, g.name, pg.kudos
+FROM person_giver_period pg
+JOIN employee g ON g.id = pg.giver
+WHERE pg.recipient = ANY({}) AND pg.period = {} AND pg.start = {} AND pg.kudos > 0 AND g.active
+  AND NOT EXISTS (
+      SELECT 1 FROM person_giver_period back
+      WHERE back.recipient = pg.giver AND back.giver = pg.recipient AND back.period = {}
+        AND back.start >= {} AND back.kudos > 0
+  )
+ORDER BY pg.recipient, pg.kudos DESC, g.name
+"""
+
+
+async def thank_back(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """People who thanked the person in the month and whom they have not thanked back (that month or since)."""
+    kind = str(Period.MONTH)
+    rows = await Employee.raw(_THANK_BACK_SQL, _ids(people), kind, period.month, kind, period.month)
+    result: dict[int, dict] = {}
+    for row in rows:
+        entry = result.setdefault(row["recipient"], {"people": [], "total": 0})
+        entry["total"] += 1
+        if len(entry["people"]) < THANK_BACK_SHOWN:
+            entry["people"].append({"id": row["id"], "name": row["name"], "kudos": row["kudos"]})
+    return result
+
+
+# -------------------------------------------------------------------------------------------- manager sections
+
+# A manager's team: their active direct reports and the active members of the departments they lead, who had
+# joined by the end of the month. Two index lookups (employee.manager, department_lead.employee) joined by UNION.
+_TEAM_SQL = """
+SELECT r.manager, r.id, r.name
+FROM employee r
+WHERE r.manager = ANY({}) AND r.active AND r.created_at < {}
+UNION
+SELECT l.employee, e.id, e.name
+FROM department_lead l
+JOIN department d ON d.id = l.department AND d.archived_at IS NULL
+JOIN employee e ON e.department = l.department
+WHERE l.employee = ANY({}) AND e.id <> l.employee AND e.active AND e.created_at < {}
+ORDER BY 1, 3, 2
+"""
+
+
+async def _teams(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+    teams: dict[int, list[dict]] = {person.id: [] for person in people}
+    ids = _ids(people)
+    for row in await Employee.raw(_TEAM_SQL, ids, period.end, ids, period.end):
+        teams[row.pop("manager")].append(row)
+    return teams
+
+
+_TEAM_FIGURES_SQL = """
+SELECT employee, start, points, kudos, given
+FROM person_period WHERE employee = ANY({}) AND period = {} AND start IN ({}, {})
+"""
+
+
+async def team_totals(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """The team's kudos and points received, kudos given and people recognised, this month against last."""
+    teams = await _teams(period, people)
+    members = sorted({member["id"] for team in teams.values() for member in team})
+    rows = await Employee.raw(_TEAM_FIGURES_SQL, members, str(Period.MONTH), period.month, period.previous)
+    figures = {(row["employee"], row["start"]): row for row in rows}
+    result = {}
+    for manager, team in teams.items():
+        totals = {}
+        for label, month in (("this", period.month), ("last", period.previous)):
+            found = [figures[(m["id"], month)] for m in team if (m["id"], month) in figures]
+            totals[label] = {
+                "kudos": sum(row["kudos"] for row in found),
+                "points": sum(row["points"] for row in found),
+                "given": sum(row["given"] for row in found),
+                "recognised": sum(1 for row in found if row["kudos"] > 0),
+            }
+        result[manager] = {"size": len(team), **totals}
+    return result
+
+
+_LAST_RECOGNISED_SQL = """
+SELECT kr.employee, max(k.created_at) AS last
+FROM kudos_recipient kr JOIN kudos k ON k.id = kr.kudos
+WHERE kr.employee = ANY({}) AND k.revoked_at IS NULL AND k.created_at < {}
+GROUP BY kr.employee
+"""
+
+
+async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """B3: teammates who received no kudos in the month; those with none in the QUIET_DAYS before its end too
+    are flagged, with when they were last recognised (or never)."""
+    teams = await _teams(period, people)
+    members = sorted({member["id"] for team in teams.values() for member in team})
+    last = {row["employee"]: row["last"] for row in await Employee.raw(_LAST_RECOGNISED_SQL, members, period.end)}
+    cutoff = period.end - timedelta(days=QUIET_DAYS)
+    result = {}
+    for manager, team in teams.items():
+        quiet = []
+        for member in team:
+            when = last.get(member["id"])
+            if when is None or when < period.start:
+                quiet.append({**member, "last": when, "long_quiet": when is None or when < cutoff})
+        result[manager] = {"size": len(team), "people": quiet, "long_quiet": sum(q["long_quiet"] for q in quiet)}
+    return result
+
+
+_MANAGED_DEPARTMENTS_SQL = """
+SELECT m.id AS manager, d.id, d.name, d.slug
+FROM employee m
+JOIN department d ON d.archived_at IS NULL AND (
+    d.id IN (SELECT l.department FROM department_lead l WHERE l.employee = m.id)
+    OR (d.id = m.department AND NOT EXISTS (SELECT 1 FROM department_lead l WHERE l.employee = m.id))
+)
+WHERE m.id = ANY({})
+ORDER BY m.id, d.name
+"""
+
+
+async def scorecards(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+    """The service scorecard of the departments a manager leads (or their own department), for the month and
+    the one before: each department's scorecard is read once per batch, however many managers share it."""
+    rows = await Employee.raw(_MANAGED_DEPARTMENTS_SQL, _ids(people))
+    cards: dict[int, Any] = {}
+    for department_id in dict.fromkeys(row["id"] for row in rows):
+        cards[department_id] = await department_scorecard(department_id, at=period.start, months=2)
+    result: dict[int, list[dict]] = {}
+    for row in rows:
+        this, last = cards[row["id"]].months
+        result.setdefault(row["manager"], []).append(
+            {
+                "name": row["name"],
+                "slug": row["slug"],
+                "months": [_month_summary(this), _month_summary(last)],
+            }
+        )
+    return result
+
+
+async def awards_won(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+    """Awards announced in the month that each person won, themselves or with their department."""
+    return await awards.awards_announced(
+        {person.id: person.department_id for person in people}, start=period.start, end=period.end
+    )
+
+
+async def nominations(period: DigestPeriod, people: list[Person]) -> dict[int, awards.NominationWindow]:
+    """For managers who may nominate: when nominations for the month's awards are taken, and theirs so far."""
+    return await awards.nomination_windows(_ids(people), period.month)
+
+
+def _month_summary(figures: Any) -> dict[str, Any]:
+    return {
+        "label": figures.label,
+        "completed": figures.completed,
+        "first_response": hours_label(figures.first_response),
+        "turnaround": hours_label(figures.turnaround),
+        "within_target": percent_label(figures.within_target, figures.with_target),
+        "ratings": figures.ratings,
+        "satisfaction": figures.average("quality"),
+        "cross_kudos": figures.cross_kudos,
+    }
+
+
+EMPLOYEE_SECTIONS: dict[str, Section] = {
+    "standing": standing,
+    "kudos": kudos_received,
+    "badges": badges_earned,
+    "awards": awards_won,
+    "requests": requests_completed,
+    "thank_back": thank_back,
+}
+MANAGER_SECTIONS: dict[str, Section] = {
+    "team": team_totals,
+    "quiet": quiet_teammates,
+    "scorecards": scorecards,
+    "nominations": nominations,
+}
+SECTIONS: dict[DigestKind, dict[str, Section]] = {
+    DigestKind.EMPLOYEE: EMPLOYEE_SECTIONS,
+    DigestKind.MANAGER: MANAGER_SECTIONS,
+}
+
+
+async def build_contexts(kind: DigestKind, period: DigestPeriod, people: list[Person]) -> dict[int, dict[str, Any]]:
+    """Every section of `kind` for every person of the batch: {employee_id: {section name: value or None}}."""
+    sections = SECTIONS[kind]
+    values = {name: await section(period, people) for name, section in sections.items()}
+    return {person.id: {name: values[name].get(person.id) for name in sections} for person in people}

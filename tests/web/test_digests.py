@@ -1,0 +1,163 @@
+"""Digest pages: the admin's runs, progress, retries and previews, the outbox, unsubscribe links, settings."""
+
+from __future__ import annotations
+
+from app.digests.delivery import deliver
+from app.digests.services import Trigger, start_run
+from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind, DigestOptOut, DigestRun
+from app.digests.tokens import make_token
+from app.mail.backends import get_backend, list_outbox
+from app.people.tables import Role
+from app.settings import get_settings
+from tests.digest_org import small_org
+from tests.factories import make_employee
+from tests.helpers import HTMX, post_form, signed_in
+
+
+async def _admin(client):
+    admin = await make_employee("Ada Admin", role=Role.ADMIN)
+    return await signed_in(client, admin.email)
+
+
+async def test_admin_starts_a_run_and_follows_its_progress(client) -> None:
+    org = await small_org()
+    await _admin(client)
+    page = await client.get("/admin/digests")
+    assert page.status_code == 200
+    assert f'<option value="{org.month:%Y-%m}" selected>' in page.text
+    assert "No digests have been sent yet." in page.text
+
+    started = await post_form(client, "/admin/digests", {"month": f"{org.month:%Y-%m}"})
+    assert started.status_code == 303 and started.headers["location"] == f"/admin/digests/{org.month:%Y-%m}"
+    run = await client.get(started.headers["location"])
+    assert f"Digests for {org.month:%B %Y} started: 6 to send." in run.text
+    assert 'hx-trigger="every 2s"' in run.text and 'data-count="pending">6<' in run.text
+
+    async with get_backend(get_settings()) as backend:
+        await deliver(backend)
+    fragment = await client.get(f"/admin/digests/{org.month:%Y-%m}", headers=HTMX)
+    assert fragment.status_code == 200
+    assert '<section id="digest-progress"' in fragment.text and "<html" not in fragment.text
+    assert 'data-count="sent">6<' in fragment.text and "hx-trigger" not in fragment.text  # done: polling stops
+    index = await client.get("/admin/digests")
+    assert "6 sent · 0 pending · 0 failed" in index.text
+
+    again = await post_form(client, "/admin/digests", {"month": f"{org.month:%Y-%m}"})
+    followed = await client.get(again.headers["location"])
+    assert "were already started; 0 newly eligible added." in followed.text
+    assert await DigestRun.count() == 1 and await DigestDelivery.count() == 6
+
+
+async def test_a_month_that_has_not_ended_or_makes_no_sense_is_refused_with_the_form_kept(client) -> None:
+    await _admin(client)
+    for month, message in (("2999-01", "has not ended yet"), ("soon", "Choose a month, written like 2026-10.")):
+        response = await post_form(client, "/admin/digests", {"month": month})
+        assert response.status_code == 422
+        assert message in response.text and 'aria-invalid="true"' in response.text
+    assert await DigestRun.count() == 0
+
+
+async def test_retry_requeues_failed_digests_and_refuses_when_there_are_none(client) -> None:
+    org = await small_org()
+    await start_run(org.month, trigger=Trigger.CLI)
+    await _admin(client)
+    refused = await post_form(client, f"/admin/digests/{org.month:%Y-%m}/retry")
+    assert refused.status_code == 409 and "No failed digests to retry" in refused.text
+    await DigestDelivery.update(
+        {DigestDelivery.status: DeliveryStatus.FAILED, DigestDelivery.last_error: "SMTPRecipientsRefused: <gone>"}
+    ).where(DigestDelivery.employee == org.gus.id)
+    page = await client.get(f"/admin/digests/{org.month:%Y-%m}")
+    assert "Gus Quiet" in page.text and "SMTPRecipientsRefused: &lt;gone&gt;" in page.text
+    done = await post_form(client, f"/admin/digests/{org.month:%Y-%m}/retry")
+    assert done.status_code == 303
+    assert await DigestDelivery.count().where(DigestDelivery.status == DeliveryStatus.FAILED) == 0
+
+
+async def test_unknown_runs_are_404(client) -> None:
+    await _admin(client)
+    assert (await client.get("/admin/digests/2020-01")).status_code == 404
+    assert (await client.get("/admin/digests/nonsense")).status_code == 404
+    assert (await post_form(client, "/admin/digests/2020-01/retry")).status_code == 404
+
+
+async def test_preview_shows_html_in_a_sandboxed_frame_and_the_text(client) -> None:
+    org = await small_org()
+    await _admin(client)
+    query = f"person=ann@example.com&month={org.month:%Y-%m}&kind=employee"
+    page = await client.get(f"/admin/digests/preview?{query}")
+    assert page.status_code == 200
+    assert "<iframe" in page.text and "sandbox" in page.text and "They receive this digest." in page.text
+    assert "Thanks for rescuing my &lt;b&gt;laptop&lt;/b&gt; &amp; data!" in page.text  # text part, escaped
+    html = await client.get(f"/admin/digests/preview/html?{query}")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    policy = html.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy and "script-src" not in policy
+    assert "&lt;b&gt;laptop&lt;/b&gt;" in html.text and "<b>laptop</b>" not in html.text
+    bad = await client.get("/admin/digests/preview?person=nobody@example.com&month=2026-10&kind=employee")
+    assert bad.status_code == 422 and "No one with that email" in bad.text
+    assert (await client.get("/admin/digests/preview/html?person=x&month=y&kind=z")).status_code == 404
+    assert await DigestDelivery.count() == 0
+
+
+async def test_outbox_lists_messages_and_shows_one(client) -> None:
+    org = await small_org()
+    await start_run(org.month, trigger=Trigger.CLI)
+    async with get_backend(get_settings()) as backend:
+        await deliver(backend)
+    await _admin(client)
+    page = await client.get("/admin/outbox")
+    assert page.status_code == 200 and f"Your team in {org.month:%B %Y}" in page.text
+    name = next(e.name for e in list_outbox(get_settings().outbox_dir) if e.to.endswith("<mia@example.com>"))
+    message = await client.get(f"/admin/outbox/{name}")
+    assert message.status_code == 200
+    assert "List-Unsubscribe-Post" in message.text and "Gus Quiet" in message.text
+    html = await client.get(f"/admin/outbox/{name}/html")
+    assert html.status_code == 200 and "sandbox" in html.headers["content-security-policy"]
+    assert "Gus Quiet" in html.text
+    for wrong in ("nothing.eml", "..%2Fsecret_key", ".hidden.eml"):
+        assert (await client.get(f"/admin/outbox/{wrong}")).status_code == 404
+
+
+async def test_unsubscribe_link_works_signed_out_and_only_for_its_person_and_kind(client) -> None:
+    org = await small_org()
+    token = make_token(org.ann.id, DigestKind.EMPLOYEE)
+    confirm = await client.get(f"/unsubscribe/{token}")
+    assert confirm.status_code == 200 and "Unsubscribe from the monthly recognition digest?" in confirm.text
+    assert await DigestOptOut.count() == 0  # a GET (a link scanner) changes nothing
+    done = await client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})  # RFC 8058, no CSRF
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
+    assert await DigestOptOut.select(DigestOptOut.employee, DigestOptOut.kind) == [
+        {"employee": org.ann.id, "kind": "employee"}
+    ]
+    assert "you already do not receive" in (await client.get(f"/unsubscribe/{token}")).text
+
+    mia_payload = make_token(org.mia.id, DigestKind.EMPLOYEE).split(".")[0]
+    for forged in (f"{mia_payload}.{token.split('.')[1]}", token[:-3] + "xyz", "garbage"):
+        assert (await client.get(f"/unsubscribe/{forged}")).status_code == 404
+        assert (await client.post(f"/unsubscribe/{forged}")).status_code == 404
+    assert await DigestOptOut.count() == 1
+
+
+async def test_settings_turn_each_digest_on_and_off(client) -> None:
+    org = await small_org()
+    await signed_in(client, "mia@example.com")
+    page = await client.get("/me/settings")
+    assert 'name="digest_employee" value="1" role="switch" checked' in page.text
+    assert 'name="digest_manager" value="1" role="switch" checked' in page.text
+    saved = await post_form(
+        client, "/me/settings", {"section": "digests", "digest_employee": "1", "show_on_boards": "1"}
+    )
+    assert saved.status_code == 303
+    assert await DigestOptOut.select(DigestOptOut.kind).where(DigestOptOut.employee == org.mia.id) == [
+        {"kind": "manager"}
+    ]
+    fragment = await post_form(
+        client,
+        "/me/settings",
+        {"section": "digests", "digest_employee": "1", "digest_manager": "1"},
+        headers=HTMX,
+    )
+    assert fragment.status_code == 200 and "Your settings were saved." in fragment.text
+    assert await DigestOptOut.count() == 0
+    await post_form(client, "/me/settings", {"section": "boards", "show_on_boards": "1"})  # other sections only
+    assert await DigestOptOut.count() == 0
