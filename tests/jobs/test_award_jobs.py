@@ -122,7 +122,7 @@ def test_the_worker_runs_the_award_jobs_on_schedule_and_at_start_up() -> None:
     names = {job.name: job for job in WorkerSettings.cron_jobs}
     for name in ("cron:open_award_cycle", "cron:send_nomination_reminders", "cron:close_award_cycles"):
         assert names[name].run_at_startup and names[name].unique
-    registered = {f.__name__ for f in WorkerSettings.functions}
+    registered = {getattr(f, "name", getattr(f, "__name__", None)) for f in WorkerSettings.functions}
     assert {"open_award_cycle", "send_nomination_reminders", "close_award_cycles"} <= registered
 
 
