@@ -20,7 +20,7 @@ async def test_admin_runs_last_months_digests_and_reads_one_in_the_outbox(page: 
 
     await sign_in(page, "ada@example.com")
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin", exact=True).click()
-    await page.get_by_role("link", name="Monthly digests").click()
+    await page.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Digests").click()
     await expect(page.locator("#start-month")).to_have_value(f"{org.month:%Y-%m}")  # last month is preselected
     await page.get_by_role("button", name="Start sending").click()
     await expect(page).to_have_url(re.compile(rf"/admin/digests/{org.month:%Y-%m}$"))
