@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from redis.asyncio import Redis
 
@@ -38,7 +38,6 @@ METRICS: dict[str, str] = {
 DEFAULT_METRIC = "points"
 PER_HEAD = "_per_head"  # a department metric divided by the department's active members: "points_per_head"
 BOARD_SIZE = 25
-_TENTH = Decimal("0.1")
 
 
 def parse_metric(scope: str, metric: str) -> tuple[str, bool]:
@@ -226,31 +225,59 @@ async def _people_board(viewer: CurrentUser, board: Board, limit: int, cache: Re
 
 # --- departments -------------------------------------------------------------------------------------------------
 
-# Per-head boards also count each department's active members now (the only part that reads employee rows).
+# Every department with a value this period is ranked in SQL (a thousand rows at most), and only the top N and
+# the viewer's department come back. Per-head boards also count each department's active members now (the only
+# part that reads employee rows) and rank on the figure shown, rounded to one decimal (half up, as numeric round()
+# does for positive values), so departments that look tied share a rank; a department with no active member is
+# left out.
 _DEPARTMENTS = """
-    SELECT d.id, d.name, d.slug, dp.{m} AS value{members}
-    FROM department_period dp
-    JOIN department d ON d.id = dp.department
-    WHERE dp.period = {{}} AND dp.start = {{}} AND dp.{m} > 0 AND d.archived_at IS NULL
+    WITH board AS (
+        SELECT d.id, d.name, d.slug, {value} AS value, {members} AS members
+        FROM department_period dp
+        JOIN department d ON d.id = dp.department{join}
+        WHERE dp.period = {{}} AND dp.start = {{}} AND dp.{m} > 0 AND d.archived_at IS NULL
+    ), ranked AS (
+        SELECT *, rank() OVER (ORDER BY value DESC) AS rank, row_number() OVER (ORDER BY value DESC, name, id) AS n
+        FROM board
+    )
+    SELECT * FROM ranked WHERE n <= {{}} OR id = {{}} ORDER BY n
 """
-_MEMBERS = ", (SELECT count(*) FROM employee e WHERE e.department = d.id AND e.active) AS members"
-
-
-def per_head(value: int, members: int) -> Decimal:
-    return (Decimal(value) / members).quantize(_TENTH, rounding=ROUND_HALF_UP)
+_TOTAL = {"value": "dp.{m}", "members": "NULL::bigint", "join": ""}
+_PER_HEAD = {
+    "value": "round(dp.{m}::numeric / m.members, 1)",
+    "members": "m.members",
+    "join": (
+        "\n        JOIN LATERAL (SELECT count(*) AS members FROM employee e WHERE e.department = d.id AND e.active) m"
+        " ON m.members > 0"
+    ),
+}
 
 
 async def _department_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
-    """Every department with a value this period, ranked (departments are few, so all are read at once)."""
-    sql = _DEPARTMENTS.format(m=board.column, members=_MEMBERS if board.per_head else "")
-    found = await DepartmentPeriod.raw(sql, str(board.window.kind), board.window.start)
-    if board.per_head:
-        # Per head ranks on the figure shown (one decimal), so departments that look tied share a rank.
-        found = [{**row, "value": per_head(row["value"], row["members"])} for row in found if row["members"]]
-    found.sort(key=lambda row: (-row["value"], row["name"], row["id"]))
-    ranked = _ranked(found, viewer.department_id)
+    """The top `limit` departments with a value this period, and the viewer's department wherever it ranks."""
+    parts = _PER_HEAD if board.per_head else _TOTAL
+    sql = _DEPARTMENTS.format(m=board.column, **{k: v.format(m=board.column) for k, v in parts.items()})
+    found = await DepartmentPeriod.raw(sql, str(board.window.kind), board.window.start, limit, viewer.department_id)
+    ranked = [
+        BoardRow(
+            rank=row["rank"],
+            id=row["id"],
+            name=row["name"],
+            department=None,
+            slug=row["slug"],
+            value=row["value"],
+            is_viewer=row["id"] == viewer.department_id,
+            members=row["members"],
+        )
+        for row in found
+    ]
     own = next((row for row in ranked if row.is_viewer), None)
-    return replace(board, rows=ranked[:limit], viewer_row=own, viewer_department=viewer.department_id is not None)
+    return replace(
+        board,
+        rows=[row for row, data in zip(ranked, found, strict=True) if data["n"] <= limit],
+        viewer_row=own,
+        viewer_department=viewer.department_id is not None,
+    )
 
 
 # --- who appears ---------------------------------------------------------------------------------------------------
