@@ -63,7 +63,9 @@ class BoardController(Controller):
     ) -> Template:
         """`board` people|departments, `period` a key of PERIODS, `metric` points|kudos|givers|cross_givers (with
         `_per_head` on department boards); unknown values fall back to people, this month, points."""
-        shown = await services.board(request.scope["user"], scope=board, period=period, metric=metric)
+        shown = await services.board(
+            request.scope["user"], scope=board, period=period, metric=metric, cache=request.app.state.redis
+        )
         return await render(
             request,
             "pages/boards/index.html",

@@ -7,13 +7,20 @@ same value shares the better rank, and ties are listed by name. Rows with a valu
 
 People who opted out of boards (`employee.board_opt_out`) and people who left (inactive) never appear on the
 people boards and do not push anyone else down; an opted-out viewer is told their rank is hidden and why.
+
+A viewer outside the top N is ranked by counting the people ahead of their value, which costs in proportion to
+that count (a B-tree keeps no subtree sizes). The web page passes Redis as a cache: each (board, value) count is
+then reused for AHEAD_TTL seconds, so such a rank may lag others' changes by that long (the page says so); the
+top N and the viewer's own figure are always read fresh, and the rank is never put inside the top N shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from redis.asyncio import Redis
 
 from app.boards.periods import Window, window
 from app.boards.tables import DepartmentPeriod, PersonPeriod
@@ -31,7 +38,6 @@ METRICS: dict[str, str] = {
 DEFAULT_METRIC = "points"
 PER_HEAD = "_per_head"  # a department metric divided by the department's active members: "points_per_head"
 BOARD_SIZE = 25
-_TENTH = Decimal("0.1")
 
 
 def parse_metric(scope: str, metric: str) -> tuple[str, bool]:
@@ -74,6 +80,7 @@ class Board:
     viewer_row: BoardRow | None = None  # the viewer's own row (their department's), also when outside the top N
     viewer_hidden: bool = False  # the viewer opted out of individual boards: their rank is not shown
     viewer_department: bool = True  # False when a department board's viewer belongs to no department
+    rank_lag: int = 0  # seconds the viewer's rank (outside the top N) may lag others' changes: a cached count
 
     @property
     def label(self) -> str:
@@ -93,9 +100,11 @@ async def board(
     metric: str,
     limit: int = BOARD_SIZE,
     at: datetime | None = None,
+    cache: Redis | None = None,
 ) -> Board:
     """The top `limit` of a board with the viewer's own position. Unknown scope, period or metric values fall
-    back to people, this month and points; `at` is the moment "this week/month…" is measured from."""
+    back to people, this month and points; `at` is the moment "this week/month…" is measured from. With a
+    `cache`, a people board's count of those ahead of a viewer outside the top may be up to AHEAD_TTL s old."""
     scope = scope if scope in SCOPES else DEFAULT_SCOPE
     column, per_head = parse_metric(scope, metric)
     current = window(period, now=at)
@@ -108,14 +117,14 @@ async def board(
     )
     if scope == "departments":
         return await _department_board(viewer, empty, limit)
-    return await _people_board(viewer, empty, limit)
+    return await _people_board(viewer, empty, limit, cache)
 
 
 # --- people ------------------------------------------------------------------------------------------------------
 
-# One round trip: the top N (a range scan of the metric's index stopped after N rows), then the viewer's own row;
-# when the viewer is on the board with a value but not among the top N, also how many people on the board are
-# ahead of them: one index-only range scan, less the few people kept off boards (inactive or opted out).
+# One round trip: the top N (a range scan of the metric's index stopped after N rows) and the viewer's own row.
+# N is written into the SQL, not bound: with a bound LIMIT PostgreSQL's generic plan looks dearer than a custom
+# one, so every execution of the prepared statement was planned again (0.6-0.8 ms, more than running it).
 _PEOPLE = """
     WITH top AS (
         SELECT pp.employee AS id, e.name, pp.{m} AS value, d.name AS department, d.slug AS slug
@@ -124,57 +133,69 @@ _PEOPLE = """
         LEFT JOIN department d ON d.id = e.department
         WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > 0 AND e.active AND NOT e.board_opt_out
         ORDER BY pp.{m} DESC, e.name, pp.employee
-        LIMIT {{}}
-    ), me AS (
-        SELECT e.id, e.name, e.board_opt_out, d.name AS department, d.slug AS slug, coalesce(pp.{m}, 0) AS value
-        FROM employee e
-        LEFT JOIN department d ON d.id = e.department
-        LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {{}} AND pp.start = {{}}
-        WHERE e.id = {{}}
+        LIMIT {limit:d}
     )
-    SELECT false AS is_me, id, name, value, department, slug, false AS board_opt_out, NULL::bigint AS ahead,
+    SELECT false AS is_me, id, name, value, department, slug, false AS board_opt_out,
            row_number() OVER (ORDER BY value DESC, name, id) AS position
     FROM top
     UNION ALL
-    SELECT true, me.id, me.name, me.value, me.department, me.slug, me.board_opt_out,
-           CASE WHEN NOT me.board_opt_out AND me.value > 0 AND me.id NOT IN (SELECT id FROM top) THEN (
-               SELECT count(*) - count(off.id)
-               FROM person_period pp
-               LEFT JOIN (SELECT id FROM employee WHERE NOT active OR board_opt_out) AS off ON off.id = pp.employee
-               WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > me.value
-           ) END,
-           NULL
-    FROM me
+    SELECT true, e.id, e.name, coalesce(pp.{m}, 0), d.name, d.slug, e.board_opt_out, NULL
+    FROM employee e
+    LEFT JOIN department d ON d.id = e.department
+    LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {{}} AND pp.start = {{}}
+    WHERE e.id = {{}}
     ORDER BY is_me, position
 """
 
+# How many people on the board have more than a value: one index-only range scan of the metric's index, less
+# the few people kept off boards (inactive or opted out). Its cost grows with the rank (about 2 ms at 4,000 people
+# ahead, 13 ms at 40,000), so with a cache it is kept for AHEAD_TTL seconds per board and value.
+_AHEAD = """
+    SELECT count(*) - count(off.id) AS ahead
+    FROM person_period pp
+    LEFT JOIN (SELECT id FROM employee WHERE NOT active OR board_opt_out) AS off ON off.id = pp.employee
+    WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > {{}}
+"""
+AHEAD_TTL = 30  # seconds a cached count of the people ahead of a value is used (ranks outside the top N only)
 
-def _ranked(rows: list[dict], viewer_id: int | None, *, start_rank: int = 1) -> list[BoardRow]:
+
+def _ranked(rows: list[dict], viewer_id: int | None) -> list[BoardRow]:
     """Competition ranks for rows sorted best first: a row shares the rank of the first row with its value."""
     ranked: list[BoardRow] = []
     for position, row in enumerate(rows):
         same = ranked and ranked[-1].value == row["value"]
         ranked.append(
             BoardRow(
-                rank=ranked[-1].rank if same else start_rank + position,
+                rank=ranked[-1].rank if same else position + 1,
                 id=row["id"],
                 name=row["name"],
-                department=row.get("department"),
-                slug=row.get("slug"),
+                department=row["department"],
+                slug=row["slug"],
                 value=row["value"],
                 is_viewer=row["id"] == viewer_id,
-                members=row.get("members"),
             )
         )
     return ranked
 
 
-async def _people_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
+async def _ahead(board: Board, value: int, cache: Redis | None) -> int:
+    """How many people on the board have more than `value`: counted, or read from `cache` when it has a count
+    for this board and value less than AHEAD_TTL seconds old (so it may miss others' changes since)."""
     kind, start = str(board.window.kind), board.window.start
-    # placeholders in order: the top's period, start and limit; the viewer's period, start and id; the count's
-    found = await PersonPeriod.raw(
-        _PEOPLE.format(m=board.column), kind, start, limit, kind, start, viewer.id, kind, start
-    )
+    key = f"kudos:boards:ahead:{kind}:{start.isoformat()}:{board.column}:{value}"
+    if cache is not None and (cached := await cache.get(key)) is not None:
+        return int(cached)
+    rows = await PersonPeriod.raw(_AHEAD.format(m=board.column), kind, start, value)
+    ahead = rows[0]["ahead"]
+    if cache is not None:
+        await cache.set(key, ahead, ex=AHEAD_TTL)
+    return ahead
+
+
+async def _people_board(viewer: CurrentUser, board: Board, limit: int, cache: Redis | None) -> Board:
+    kind, start = str(board.window.kind), board.window.start
+    # placeholders in order: the top's period and start; the viewer's period, start and id
+    found = await PersonPeriod.raw(_PEOPLE.format(m=board.column, limit=limit), kind, start, kind, start, viewer.id)
     rows = _ranked([row for row in found if not row["is_me"]], viewer.id)
     mine = next((row for row in found if row["is_me"]), None)
     if mine is None:
@@ -185,8 +206,14 @@ async def _people_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
         return replace(board, rows=rows)
     own = next((row for row in rows if row.is_viewer), None)
     if own is None:
+        if rows and rows[-1].value == mine["value"]:
+            rank = rows[-1].rank  # tied with the last row shown, listed after it by name
+        else:
+            # Everyone shown is ahead: a count from the cache can lag, but never puts the viewer inside the top.
+            rank = max(await _ahead(board, mine["value"], cache), len(rows)) + 1
+            board = replace(board, rank_lag=AHEAD_TTL if cache is not None else 0)
         own = BoardRow(
-            rank=mine["ahead"] + 1,
+            rank=rank,
             id=mine["id"],
             name=mine["name"],
             department=mine["department"],
@@ -199,31 +226,59 @@ async def _people_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
 
 # --- departments -------------------------------------------------------------------------------------------------
 
-# Per-head boards also count each department's active members now (the only part that reads employee rows).
+# Every department with a value this period is ranked in SQL (a thousand rows at most), and only the top N and
+# the viewer's department come back. Per-head boards also count each department's active members now (the only
+# part that reads employee rows) and rank on the figure shown, rounded to one decimal (half up, as numeric round()
+# does for positive values), so departments that look tied share a rank; a department with no active member is
+# left out.
 _DEPARTMENTS = """
-    SELECT d.id, d.name, d.slug, dp.{m} AS value{members}
-    FROM department_period dp
-    JOIN department d ON d.id = dp.department
-    WHERE dp.period = {{}} AND dp.start = {{}} AND dp.{m} > 0 AND d.archived_at IS NULL
+    WITH board AS (
+        SELECT d.id, d.name, d.slug, {value} AS value, {members} AS members
+        FROM department_period dp
+        JOIN department d ON d.id = dp.department{join}
+        WHERE dp.period = {{}} AND dp.start = {{}} AND dp.{m} > 0 AND d.archived_at IS NULL
+    ), ranked AS (
+        SELECT *, rank() OVER (ORDER BY value DESC) AS rank, row_number() OVER (ORDER BY value DESC, name, id) AS n
+        FROM board
+    )
+    SELECT * FROM ranked WHERE n <= {limit:d} OR id = {{}} ORDER BY n
 """
-_MEMBERS = ", (SELECT count(*) FROM employee e WHERE e.department = d.id AND e.active) AS members"
-
-
-def per_head(value: int, members: int) -> Decimal:
-    return (Decimal(value) / members).quantize(_TENTH, rounding=ROUND_HALF_UP)
+_TOTAL = {"value": "dp.{m}", "members": "NULL::bigint", "join": ""}
+_PER_HEAD = {
+    "value": "round(dp.{m}::numeric / m.members, 1)",
+    "members": "m.members",
+    "join": (
+        "\n        JOIN LATERAL (SELECT count(*) AS members FROM employee e WHERE e.department = d.id AND e.active) m"
+        " ON m.members > 0"
+    ),
+}
 
 
 async def _department_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
-    """Every department with a value this period, ranked (departments are few, so all are read at once)."""
-    sql = _DEPARTMENTS.format(m=board.column, members=_MEMBERS if board.per_head else "")
-    found = await DepartmentPeriod.raw(sql, str(board.window.kind), board.window.start)
-    if board.per_head:
-        # Per head ranks on the figure shown (one decimal), so departments that look tied share a rank.
-        found = [{**row, "value": per_head(row["value"], row["members"])} for row in found if row["members"]]
-    found.sort(key=lambda row: (-row["value"], row["name"], row["id"]))
-    ranked = _ranked(found, viewer.department_id)
+    """The top `limit` departments with a value this period, and the viewer's department wherever it ranks."""
+    parts = _PER_HEAD if board.per_head else _TOTAL
+    sql = _DEPARTMENTS.format(m=board.column, limit=limit, **{k: v.format(m=board.column) for k, v in parts.items()})
+    found = await DepartmentPeriod.raw(sql, str(board.window.kind), board.window.start, viewer.department_id)
+    ranked = [
+        BoardRow(
+            rank=row["rank"],
+            id=row["id"],
+            name=row["name"],
+            department=None,
+            slug=row["slug"],
+            value=row["value"],
+            is_viewer=row["id"] == viewer.department_id,
+            members=row["members"],
+        )
+        for row in found
+    ]
     own = next((row for row in ranked if row.is_viewer), None)
-    return replace(board, rows=ranked[:limit], viewer_row=own, viewer_department=viewer.department_id is not None)
+    return replace(
+        board,
+        rows=[row for row, data in zip(ranked, found, strict=True) if data["n"] <= limit],
+        viewer_row=own,
+        viewer_department=viewer.department_id is not None,
+    )
 
 
 # --- who appears ---------------------------------------------------------------------------------------------------

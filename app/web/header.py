@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.kudos import allowance
-from app.notifications.services import unread_count
+from app.kudos.tables import Allowance
 from app.people.services import CurrentUser
 from app.timeutil import month_of, now
 
@@ -17,6 +17,19 @@ class Header:
     budget: int
 
 
+# Both figures in one round trip (every full page pays for it): the unread count as `unread_count()` takes it
+# (the partial index `notification_unread`), and this month's allowance row when the person has one.
+_HEADER_SQL = """
+    SELECT (SELECT count(*) FROM notification n WHERE n.recipient = {} AND n.read_at IS NULL) AS unread,
+           a.budget - a.spent AS remaining, a.budget
+    FROM (VALUES (1)) AS one LEFT JOIN allowance a ON a.employee = {} AND a.month = {}
+"""
+
+
 async def header_for(user: CurrentUser) -> Header:
-    remaining, budget = await allowance.remaining(user.id, month_of(now()))
-    return Header(unread=await unread_count(user.id), remaining=remaining, budget=budget)
+    month = month_of(now())
+    row = (await Allowance.raw(_HEADER_SQL, user.id, user.id, month))[0]
+    if row["budget"] is None:  # nothing given yet this month: the budget the allowance row will start with
+        remaining, budget = await allowance.remaining(user.id, month)
+        return Header(unread=row["unread"], remaining=remaining, budget=budget)
+    return Header(unread=row["unread"], remaining=row["remaining"], budget=row["budget"])

@@ -16,7 +16,8 @@ database 4, which is flushed) and `wrk` (`apt-get install wrk`). Steps:
    leaderboard (month, departments) and (month, people): p50/p95/p99, requests/s, errors, the board's throughput
    as a share of the bare route's, and the server's peak RSS (psutil, sampled while wrk runs);
 4. each board's service run in this process with a query logger (the SQL it really sends), then EXPLAIN ANALYZE
-   of each of those queries, median of 20;
+   of each of those queries, median of 20; without the page's Redis cache, so the count of the people ahead of
+   the viewer runs every time (the page reuses it for 30 s per board and value, so under wrk it runs rarely);
 5. `kudos boards rebuild` wall time (skip with `--no-rebuild`), then VACUUM (ANALYZE) of the rollups (also done
    before the load: a freshly rebuilt rollup has no visibility map, and index-only scans become heap fetches).
 Targets (ENGINEERING.md): p95 <= 25 ms at 4 connections and >= 40 % of the bare route at 10k/1M; p95 <= 50 ms

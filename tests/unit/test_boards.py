@@ -144,6 +144,52 @@ async def test_the_viewer_outside_the_top_n_gets_their_own_row_and_rank(org) -> 
     assert inside.rows[0].is_viewer and not inside.viewer_outside and inside.viewer_row == inside.rows[0]
 
 
+async def test_with_a_cache_the_count_ahead_is_reused_for_a_while_and_the_viewers_own_figure_is_fresh(
+    org, redis
+) -> None:
+    it = org["it"]
+    people = {n: await make_employee(n, department=it) for n in ("Ann", "Bea", "Cid", "Dot", "Eve")}
+    givers = [await make_employee(f"Giver {n}", department=org["hr"]) for n in range(4)]
+    await thank(givers[0], people["Ann"], points=50)
+    await thank(givers[1], people["Bea"], points=40)
+    await thank(givers[1], people["Cid"], points=30)
+    await thank(givers[2], people["Dot"], points=20)
+    await thank(givers[2], people["Eve"], points=10)
+
+    first = await people_board(people["Eve"], limit=1, cache=redis)
+    assert first.viewer_row is not None and first.viewer_row.rank == 5 and first.rank_lag == services.AHEAD_TTL
+    key = f"kudos:boards:ahead:month:{AT:%Y-%m}-01:points:10"
+    assert int(await redis.get(key)) == 4 and 0 < await redis.ttl(key) <= services.AHEAD_TTL
+
+    await thank(givers[3], people["Dot"], people["Cid"], people["Bea"], points=1)  # nobody overtakes Eve
+    await redis.set(key, 2, ex=services.AHEAD_TTL)  # as if others had changed since the count
+    lagging = await people_board(people["Eve"], limit=1, cache=redis)
+    assert lagging.viewer_row is not None and lagging.viewer_row.rank == 3  # the cached count, not a recount
+    assert table(lagging) == [(1, "Ann", 50)]  # the top is always read fresh
+
+    await thank(givers[3], people["Eve"], points=5)  # the viewer's own figure is fresh: 15, a count not cached yet
+    moved = await people_board(people["Eve"], limit=1, cache=redis)
+    assert moved.viewer_row is not None and (moved.viewer_row.value, moved.viewer_row.rank) == (15, 5)
+
+    await redis.set(f"kudos:boards:ahead:month:{AT:%Y-%m}-01:points:15", 0, ex=services.AHEAD_TTL)
+    clamped = await people_board(people["Eve"], limit=2, cache=redis)  # a stale count never ranks inside the top
+    assert clamped.viewer_row is not None and clamped.viewer_row.rank == 3 and clamped.viewer_outside
+
+    exact = await people_board(people["Eve"], limit=1)  # without a cache: counted every time
+    assert exact.viewer_row is not None and exact.viewer_row.rank == 5 and exact.rank_lag == 0
+
+
+async def test_a_viewer_tied_with_the_last_row_shown_is_ranked_without_a_count(org, redis) -> None:
+    it = org["it"]
+    ann, bob, cid = [await make_employee(n, department=it) for n in ("Ann", "Bob", "Cid")]
+    await thank(org["giver"], ann, points=30)
+    await thank(org["giver"], bob, cid, points=20)
+    shown = await people_board(cid, limit=2, cache=redis)
+    assert table(shown) == [(1, "Ann", 30), (2, "Bob", 20)]
+    assert shown.viewer_row is not None and shown.viewer_row.rank == 2 and shown.rank_lag == 0
+    assert await redis.keys("kudos:boards:ahead:*") == []
+
+
 async def test_a_viewer_with_nothing_this_period_has_no_row(org) -> None:
     ann = await make_employee("Ann", department=org["it"])
     await thank(org["giver"], ann)
@@ -190,6 +236,24 @@ async def test_department_boards_total_and_per_head(org) -> None:
     assert table(givers) == [(1, "HR", 2), (2, "IT", 1), (2, "Legal", 1)]
     cross = await department_board(viewer, "cross_givers_per_head")
     assert table(cross) == [(1, "HR", Decimal("0.7")), (2, "IT", Decimal("0.5"))]
+
+
+async def test_the_viewers_department_outside_the_top_gets_its_own_row_and_rank(org) -> None:
+    depts = [org["it"], org["hr"], *[await make_department(n, slug=n.lower()) for n in ("Legal", "Sales")]]
+    members = [await make_employee(f"Member {d.name}", department=d) for d in depts]
+    outsider = await make_employee("Outsider")
+    for member, points in zip(members, (40, 30, 30, 0), strict=True):
+        await thank(outsider, member, points=points)
+    viewer = await me(members[3])
+    shown = await board(viewer, scope="departments", period="month", metric="points", limit=2, at=AT)
+    assert table(shown) == [(1, "IT", 40), (2, "HR", 30)]
+    assert shown.viewer_row is None  # Sales got a kudos with no points: not on the points board
+    sales = await board(viewer, scope="departments", period="month", metric="kudos", limit=2, at=AT)
+    assert table(sales) == [(1, "HR", 1), (1, "IT", 1)] and sales.viewer_row is not None
+    assert (sales.viewer_row.rank, sales.viewer_row.name, sales.viewer_outside) == (1, "Sales", True)
+    legal = await board(await me(members[2]), scope="departments", period="month", metric="points", limit=2, at=AT)
+    assert legal.viewer_row is not None and (legal.viewer_row.rank, legal.viewer_row.name) == (2, "Legal")
+    assert legal.viewer_outside  # tied with HR, listed after it by name
 
 
 async def test_the_viewers_department_is_marked_and_a_person_without_one_is_told(org) -> None:

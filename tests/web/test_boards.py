@@ -168,6 +168,7 @@ async def test_the_viewer_outside_the_top_gets_their_own_row(client, org) -> Non
     assert rows(html)[-1] == "28 Hal Helper (you) HR 10"  # 25 at 15, Ravi 35, Sam 20 ahead
     assert '<tbody class="board-viewer">' in html
     assert "You are number 28 on this board" in html
+    assert "Ranks below the top are recounted every 30 seconds" in html
 
 
 async def test_an_opted_out_viewer_is_told_why_their_rank_is_hidden(client, org) -> None:
@@ -177,6 +178,7 @@ async def test_an_opted_out_viewer_is_told_why_their_rank_is_hidden(client, org)
     assert "Your rank is hidden because you chose not to appear on individual leaderboards." in html
     assert '<a href="/me/settings">Change this in your settings</a>' in html
     assert rows(html) == ["1 Sam Support IT 20", "2 Hal Helper HR 10"]
+    assert "recounted" not in html  # no rank of their own, so nothing can lag
     departments = (await client.get("/leaderboards?board=departments")).text
     assert "Your rank is hidden" not in departments and rows(departments)[0] == "1 IT (your department) 55"
 
