@@ -186,8 +186,9 @@ def _crossed(new: int, delta: int) -> int:
 
 
 async def _add(table: str, keys: tuple[str, ...], columns: tuple[str, ...], deltas: dict[tuple, list[int]]) -> None:
-    """Add `deltas` ({key values: column deltas}) to `table`'s rows, creating the missing ones."""
-    deltas = {key: d for key, d in deltas.items() if any(d)}
+    """Add `deltas` ({key values: column deltas}) to `table`'s rows, creating the missing ones. Rows go in key
+    order, so concurrent transactions lock the rows they share in the same order and cannot deadlock here."""
+    deltas = {key: d for key, d in sorted(deltas.items()) if any(d)}
     if not deltas:
         return
     types = tuple("date" if k == "start" else "text" if k == "period" else "int" for k in keys)

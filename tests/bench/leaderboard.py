@@ -169,10 +169,11 @@ async def pick_viewer(url: str, month_start) -> dict:
         await connection.close()
 
 
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_server(port: int, env: dict[str, str], *, workers: int = 1) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "uvicorn", "bench_app:create_bench_app", "--factory", "--app-dir", str(BENCH_DIR),
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--workers", str(workers),
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
