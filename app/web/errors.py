@@ -97,8 +97,15 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     return response
 
 
+# What Litestar raises when a client goes away while its request body is read: nothing for an operator to fix.
+CLIENT_GONE = "client disconnected prematurely"
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if isinstance(exc, HTTPException) and exc.detail == CLIENT_GONE:
+        log.info("client went away during %s %s", request.method, request.url.path)
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from litestar import get
+from litestar.exceptions import InternalServerException
 
 from app.main import create_app
 from app.people.tables import Role
+from app.web.errors import CLIENT_GONE
 from tests.factories import make_department, make_employee, make_lead, make_service
 from tests.helpers import HTMX, signed_in
 
@@ -189,8 +193,17 @@ async def test_unexpected_errors_show_the_500_page_without_details(org) -> None:
     async def explode() -> None:
         raise RuntimeError("secret internals")
 
+    @get("/test-gone", name="test-gone")
+    async def gone() -> None:
+        raise InternalServerException(CLIENT_GONE)
+
     app = create_app(manage_pool=False)  # a fresh app, so the shared one keeps only real routes
     app.register(explode)
+    app.register(gone)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("kudos.web").addHandler(handler)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         await signed_in(client, "olu@example.com")
         response = await client.get("/test-explode")
@@ -199,4 +212,10 @@ async def test_unexpected_errors_show_the_500_page_without_details(org) -> None:
         assert "secret internals" not in response.text
         fragment = await client.get("/test-explode", headers=HTMX)
         assert fragment.status_code == 500 and fragment.headers["hx-retarget"] == "#toasts"
+        assert [(r.levelname, r.exc_info is not None) for r in records] == [("ERROR", True), ("ERROR", True)]
+        records.clear()
+        # a client that went away mid-request is no error to chase: logged as information, without a traceback
+        assert (await client.get("/test-gone")).status_code == 500
+        assert [(r.levelname, r.exc_info) for r in records] == [("INFO", None)]
+    logging.getLogger("kudos.web").removeHandler(handler)
     await app.state.redis.aclose()
