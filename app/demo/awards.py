@@ -82,8 +82,10 @@ async def seed_awards(*, at: datetime | None = None) -> dict[str, int]:
         if entry.nominees:
             picked = True
             top = entry.nominees[0]
+            count = len(top.nominations)
             citation = (
-                f"For {cycle.label}: chosen from {len(top.nominations)} nomination(s) by their colleagues' managers."
+                f"For {cycle.label}: chosen from {count} {'nomination' if count == 1 else 'nominations'} "
+                "by their colleagues' managers."
             )
             await services.pick_winners(admin, past_id, entry.category.id, [(top.token, citation)], at=closes_at)
     if picked:
