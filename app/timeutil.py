@@ -28,6 +28,10 @@ def next_month(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
+def previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     """[start, end) of `month` as aware datetimes in the organisation's time zone."""
     tz = org_tz()

@@ -18,7 +18,7 @@ from app.admin.people import changes, require_admin
 from app.audit.services import record as audit
 from app.boards import rollups
 from app.paging import parse_id, valid_id
-from app.people.services import CurrentUser
+from app.people.services import CurrentUser, normalise_email
 from app.people.tables import Department, DepartmentLead, Employee, Service
 from app.requests.tables import Request
 from app.rules import RuleViolation
@@ -232,7 +232,7 @@ async def update_department(admin: CurrentUser, department_id: int, values: dict
 async def add_lead(admin: CurrentUser, department_id: int, email: str) -> str:
     require_admin(admin)
     department = await _department(department_id, active=True)
-    email = email.strip().lower()
+    email = normalise_email(email)
     person = (
         await Employee.select(Employee.id, Employee.name)
         .where((Employee.email == email) & Employee.active.eq(True))

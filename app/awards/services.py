@@ -42,7 +42,7 @@ from app.people.services import CurrentUser
 from app.people.tables import Department, DepartmentLead, Employee, Role
 from app.rules import RuleViolation
 from app.settings import get_settings
-from app.timeutil import month_of, next_month, now
+from app.timeutil import month_bounds, month_of, next_month, now, previous_month
 
 REASON_MAX = 1000
 CITATION_MAX = 500
@@ -54,10 +54,6 @@ LEAD_RULE = "You can't nominate a department you lead: that would be nominating 
 
 def month_label(month: date) -> str:
     return f"{month:%B %Y}"
-
-
-def previous_month(month: date) -> date:
-    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
 
 # ------------------------------------------------------------------------------------------------ categories
@@ -406,7 +402,7 @@ async def evidence_options(nominee: dict | None, cycle: Cycle | None, limit: int
     """Public, standing kudos about the nominee in the cycle's month, newest first, to attach as evidence."""
     if nominee is None or cycle is None:
         return []
-    start, end = _month_range(cycle.month)
+    start, end = month_bounds(cycle.month)
     return await Employee.raw(
         f"SELECT k.id, k.message, k.points, k.created_at, g.name AS giver_name FROM kudos k "  # noqa: S608 — constants
         f"JOIN employee g ON g.id = k.giver WHERE k.visibility = 'public' AND k.revoked_at IS NULL "
@@ -425,12 +421,6 @@ _ABOUT = (
     "SELECT 1 FROM kudos_recipient kr JOIN employee r ON r.id = kr.employee WHERE kr.kudos = k.id "
     "AND (kr.employee = {} OR r.department = {})"
 )
-
-
-def _month_range(month: date) -> tuple[datetime, datetime]:
-    from app.timeutil import month_bounds
-
-    return month_bounds(month)
 
 
 async def _check_nomination(user: CurrentUser, form: NominationForm) -> tuple[Category, dict, str, list[int]]:

@@ -32,7 +32,7 @@ from app.people.tables import Service
 from app.requests.services import duration_label
 from app.requests.tables import Request
 from app.settings import get_settings
-from app.timeutil import month_bounds, month_of, now
+from app.timeutil import month_bounds, month_of, now, previous_month
 
 MONTHS = 7  # this month and the six before it
 MIN_RATINGS = 3  # fewer ratings than this in a month: no averages shown (they would reveal individual ratings)
@@ -86,10 +86,6 @@ def percent_label(part: int, whole: int) -> str | None:
         return None
     share = min(max(round(100 * part / whole), 1 if part else 0), 99 if part < whole else 100)
     return f"{share}%"
-
-
-def previous_month(month: date) -> date:
-    return (month - timedelta(days=1)).replace(day=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 
 from app.awards import services, shortlist
 from app.awards.calendar import get_calendar
-from app.awards.services import NominationForm, previous_month
+from app.awards.services import NominationForm
 from app.people.seed import DEMO_LOGINS
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Employee, Role
-from app.timeutil import month_of, now
+from app.timeutil import month_of, now, previous_month
 
 OPEN_FOR = timedelta(days=5)  # the open cycle's deadline, from the load
 NOMINATORS = 3  # managers who nominate in each cycle (never the demo manager login, left to try it)

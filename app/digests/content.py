@@ -21,11 +21,11 @@ from typing import Any
 
 from app.awards import services as awards
 from app.boards.badges import BY_SLUG
-from app.boards.scorecards import department_scorecard, hours_label, percent_label, previous_month
+from app.boards.scorecards import department_scorecard, hours_label, percent_label
 from app.boards.tables import Period
 from app.digests.tables import DigestKind
 from app.people.tables import Employee
-from app.timeutil import month_bounds
+from app.timeutil import month_bounds, previous_month
 
 KUDOS_SHOWN = 10  # kudos received listed in full; the rest are counted
 THANK_BACK_SHOWN = 8

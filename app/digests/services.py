@@ -28,7 +28,7 @@ from app.people.services import CurrentUser
 from app.people.tables import Employee
 from app.rules import RuleViolation
 from app.settings import get_settings
-from app.timeutil import month_of, next_month, now, org_tz
+from app.timeutil import month_of, next_month, now, org_tz, previous_month
 
 DELIVERY_JOBS = 2  # delivery jobs queued per run: workers (and a worker's job slots) share the run's rows
 RUN_LIST = 12
@@ -52,7 +52,7 @@ def parse_month(text: str) -> date:
 
 
 def last_month(at: datetime | None = None) -> date:
-    return (month_of(at or now()) - timedelta(days=1)).replace(day=1)
+    return previous_month(month_of(at or now()))
 
 
 def scheduled_moment(month: date) -> datetime:

@@ -10,7 +10,7 @@ from playwright.async_api import Browser, Page, expect
 
 from app.awards import services
 from app.awards.tables import AwardCycle, Nomination
-from app.timeutil import month_bounds, month_of, now
+from app.timeutil import month_bounds, month_of, now, previous_month
 from tests.awards_world import build_world, thank
 from tests.browser.test_kudos import sign_in
 
@@ -20,7 +20,7 @@ async def test_nominate_from_the_shortlist_pick_announce_and_see_it(
 ) -> None:
     world = await build_world()
     moment = now()
-    month = services.previous_month(month_of(moment))
+    month = previous_month(month_of(moment))
     in_month = month_bounds(month)[0] + timedelta(days=10)
     await thank(world.ana, [world.ravi], 20, in_month, "Rescued the quarter close")
     await thank(world.sam, [world.olu], 5, in_month)

@@ -141,7 +141,7 @@ async def test_a_real_worker_runs_the_award_jobs(world: World, run_worker) -> No
     assert worker.jobs_failed == 0 and worker.jobs_complete >= 3
     # the month just ended has its cycle once today is past the default calendar's opening (the 1st, 09:00)
     from app.awards.calendar import Calendar
-    from app.timeutil import month_of, now
+    from app.timeutil import month_of, now, previous_month
 
-    opens, _ = Calendar().window(services.previous_month(month_of(now())))
+    opens, _ = Calendar().window(previous_month(month_of(now())))
     assert await AwardCycle.count() == (1 if now() >= opens else 0)

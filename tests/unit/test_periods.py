@@ -9,6 +9,7 @@ import pytest
 
 from app.boards.periods import PERIODS, window
 from app.boards.tables import Period
+from app.timeutil import next_month, previous_month
 
 AUCKLAND = ZoneInfo("Pacific/Auckland")  # UTC+13 in the southern summer, +12 in winter
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")  # UTC-8 in winter, -7 in summer
@@ -116,3 +117,16 @@ def test_the_organisation_time_zone_is_the_default(monkeypatch) -> None:
     assert window("month", now=local(AUCKLAND, 2026, 12, 1)).label == "December 2026"
     monkeypatch.setattr("app.boards.periods.org_tz", lambda: LOS_ANGELES)
     assert window("month", now=local(AUCKLAND, 2026, 12, 1)).label == "November 2026"
+
+
+@pytest.mark.parametrize(
+    ("month", "before", "after"),
+    [
+        (date(2027, 1, 1), date(2026, 12, 1), date(2027, 2, 1)),
+        (date(2026, 12, 1), date(2026, 11, 1), date(2027, 1, 1)),
+        (date(2026, 3, 1), date(2026, 2, 1), date(2026, 4, 1)),
+    ],
+)
+def test_months_step_across_year_edges(month: date, before: date, after: date) -> None:
+    assert previous_month(month) == before and next_month(month) == after
+    assert previous_month(next_month(month)) == month

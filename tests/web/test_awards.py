@@ -11,7 +11,7 @@ import pytest
 from app.awards import services
 from app.awards.calendar import get_calendar
 from app.awards.tables import AwardCategory, AwardCycle, AwardWinner, Nomination
-from app.timeutil import now
+from app.timeutil import now, previous_month
 from tests.awards_world import World, build_world
 from tests.helpers import HTMX, post_form, signed_in
 
@@ -24,7 +24,7 @@ async def world() -> World:
 async def open_cycle(days_left: float = 3) -> int:
     moment = now()
     cycle_id = await services.create_cycle(
-        services.previous_month(moment.date().replace(day=1)),
+        previous_month(moment.date().replace(day=1)),
         moment - timedelta(days=1),
         moment + timedelta(days=days_left),
         at=moment,
