@@ -41,6 +41,7 @@ from app.people.controllers import AuthController, DepartmentController, PeopleC
 from app.requests.controllers import RequestController
 from app.settings import Settings, get_settings
 from app.web.auth import CurrentUserMiddleware, login_required, session_config
+from app.web.edge import RefuseNulMiddleware
 from app.web.errors import exception_handlers
 from app.web.pages import healthz, home
 from app.web.security import SecurityHeadersMiddleware
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.production),
             sessions.middleware,
             CurrentUserMiddleware,
+            RefuseNulMiddleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

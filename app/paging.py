@@ -1,4 +1,8 @@
-"""Row ids from URLs and forms, and keyset paging.
+"""Row ids and page numbers from URLs and forms, and keyset paging.
+
+Numbers from outside are parsed here into bounded values (ENGINEERING convention 17): an id a `serial` can hold,
+a page number that keeps OFFSET within reason. Anything else is "no such row" or the first page, never a query
+that fails.
 
 A cursor names the last row shown by (created_at, id), so the next page is
 `WHERE (created_at, id) < (cursor) ORDER BY created_at DESC, id DESC` — no OFFSET, and rows inserted meanwhile
@@ -11,6 +15,7 @@ from datetime import UTC, datetime
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_SERIAL = 2**31 - 1  # ids are PostgreSQL `serial` (int4): a larger number in a query is an error, not "no row"
+MAX_PAGE = 10_000  # page numbers beyond this are clamped: OFFSET stays a small number whatever the URL says
 
 
 def valid_id(value: int | None) -> bool:
@@ -20,10 +25,26 @@ def valid_id(value: int | None) -> bool:
 
 def parse_id(value: object) -> int | None:
     """A row id from a form field or query string: None when empty, 0 (an id nothing has) when not a valid id."""
-    text = str(value or "").strip()
-    if not text:
+    if not str(value or "").strip():
         return None
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and valid_id(int(text)) else 0
+    return parse_number(value, low=1, high=MAX_SERIAL) or 0
+
+
+def parse_number(value: object, *, low: int, high: int) -> int | None:
+    """A whole number in [low, high] written in plain ASCII digits; None for anything else. The length is checked
+    before `int()`, so a thousand-digit string costs nothing."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)):
+        return None
+    return int(text) if low <= int(text) <= high else None
+
+
+def parse_page(value: object) -> int:
+    """A page number from a query string: 1 for anything that is not a positive number, at most MAX_PAGE."""
+    text = str(value or "").strip().lstrip("0")
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return parse_number(text, low=1, high=MAX_PAGE) or MAX_PAGE
 
 
 def encode_moment(moment: datetime) -> str:
@@ -55,6 +76,5 @@ class Cursor:
         """The cursor `encode` wrote, or None when `text` is not one (a hand-edited or truncated link)."""
         moment_text, _, ident = (text or "").rpartition("_")
         moment = decode_moment(moment_text)
-        if moment is None or not (ident.isascii() and ident.isdigit() and len(ident) <= 10):
-            return None
-        return cls(moment, int(ident)) if 0 < int(ident) <= MAX_SERIAL else None
+        ident_number = parse_number(ident, low=1, high=MAX_SERIAL)
+        return cls(moment, ident_number) if moment is not None and ident_number is not None else None

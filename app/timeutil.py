@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from app.paging import parse_number
 from app.settings import get_settings
+
+# The years a date from a URL or a form may name: any period Kudos computes from it (the next day, the next month)
+# stays a date Python and PostgreSQL can hold. Outside them a date is "not a date", never an overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 
 def now() -> datetime:
@@ -46,3 +51,24 @@ def month_end(month: date) -> datetime:
 
 def hours_between(start: datetime, end: datetime) -> float:
     return (end - start) / timedelta(hours=1)
+
+
+def parse_year(text: object) -> int | None:
+    """A year written with four digits within [FIRST_YEAR, LAST_YEAR]; None otherwise."""
+    return parse_number(text, low=FIRST_YEAR, high=LAST_YEAR)
+
+
+def parse_month(text: object) -> date | None:
+    """A month written YYYY-MM (or YYYY-M) as its first day, within the years above; None otherwise."""
+    year, _, month = str(text or "").strip().partition("-")
+    number = parse_number(month, low=1, high=12)
+    return date(found, number, 1) if (found := parse_year(year)) and number else None
+
+
+def parse_day(text: object) -> date | None:
+    """A day written YYYY-MM-DD, within the years above; None otherwise."""
+    try:
+        day = date.fromisoformat(str(text or "").strip())
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None

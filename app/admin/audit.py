@@ -11,16 +11,9 @@ from typing import Any
 from app.audit.tables import AuditEntry
 from app.paging import Cursor
 from app.people.tables import Employee
-from app.timeutil import org_tz
+from app.timeutil import org_tz, parse_day
 
 PAGE_SIZE = 50
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()) if text.strip() else None
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +38,8 @@ def clean_filters(actor: str, action: str, since: str, until: str, cursor: str) 
     return AuditFilters(
         actor=actor.strip().lower()[:254],
         action=action.strip()[:60],
-        since=_day(since),
-        until=_day(until),
+        since=parse_day(since),
+        until=parse_day(until),
         cursor=Cursor.decode(cursor),
     )
 

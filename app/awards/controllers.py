@@ -21,7 +21,7 @@ from app.paging import parse_id
 from app.people.services import CurrentUser, list_departments, search_directory
 from app.people.tables import Role
 from app.rules import RuleViolation
-from app.timeutil import now
+from app.timeutil import now, parse_year
 from app.web.auth import admin_only
 from app.web.errors import error_response
 from app.web.templating import render, wants_fragment
@@ -221,7 +221,7 @@ class AwardsController(Controller):
     @get("/hall-of-fame", name="awards.hall")
     async def hall(self, request: HTMXRequest, category: FromQuery[str] = "", year: FromQuery[str] = "") -> Template:
         category_id = parse_id(category)
-        year_number = int(year) if year.isascii() and year.isdigit() and 1900 < int(year) < 3000 else None
+        year_number = parse_year(year)
         context = {
             "winners": await services.hall_of_fame(category_id=category_id, year=year_number),
             "categories": await services.categories(active_only=False),

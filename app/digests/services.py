@@ -12,7 +12,6 @@ starts then. The state is in PostgreSQL (the run rows and `DigestSchedule.since`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,11 +23,13 @@ from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind, Diges
 from app.digests.tokens import Unsubscribe, read_token
 from app.jobs.outbox import add_job
 from app.mail.message import Mail
+from app.paging import parse_id
 from app.people.services import CurrentUser
 from app.people.tables import Employee
 from app.rules import RuleViolation
 from app.settings import get_settings
 from app.timeutil import month_of, next_month, now, org_tz, previous_month
+from app.timeutil import parse_month as parse_bounded_month
 
 DELIVERY_JOBS = 2  # delivery jobs queued per run: workers (and a worker's job slots) share the run's rows
 RUN_LIST = 12
@@ -45,10 +46,10 @@ class Trigger:
 
 def parse_month(text: str) -> date:
     """A month written YYYY-MM as its first day; RuleViolation otherwise."""
-    match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text or "")
-    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
+    month = parse_bounded_month(text)
+    if month is None:
         raise RuleViolation({"month": "Choose a month, written like 2026-10."})
-    return date(int(match[1]), int(match[2]), 1)
+    return month
 
 
 def last_month(at: datetime | None = None) -> date:
@@ -272,7 +273,7 @@ async def find_person(text: str) -> dict[str, Any]:
     text = (text or "").strip()
     query = Employee.select(Employee.id, Employee.name, Employee.email)
     if text.isdigit():
-        row = await query.where(Employee.id == int(text)).first()
+        row = await query.where(Employee.id == (parse_id(text) or 0)).first()
     else:
         row = await query.where(Employee.email == text.lower()).first()
     if row is None:

@@ -14,6 +14,7 @@ from app.awards.services import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
 from app.kudos.services import recent_public
+from app.paging import parse_page
 from app.people import services
 from app.web.auth import LoginThrottle, minutes, safe_next, start_session
 from app.web.templating import render
@@ -76,9 +77,8 @@ class PeopleController(Controller):
     path = "/people"
 
     @get("/", name="people")
-    async def directory(self, request: HTMXRequest, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
-        page = max(page, 1)
-        results = await services.search_directory(q, page=page)
+    async def directory(self, request: HTMXRequest, q: FromQuery[str] = "", page: FromQuery[str] = "") -> Template:
+        results = await services.search_directory(q, page=parse_page(page))
         return await render(
             request,
             "pages/people/directory.html",

@@ -98,7 +98,9 @@ async def test_a_month_that_has_not_ended_is_refused_and_nothing_changes() -> No
     assert await DigestRun.count() == 0 and await DigestDelivery.count() == 0
 
 
-@pytest.mark.parametrize("text", ["", "2026", "2026-13", "2026-00", "26-01", "1999-05", "next month"])
+@pytest.mark.parametrize(
+    "text", ["", "2026", "2026-13", "2026-00", "26-01", "1999-05", "9999-12", "99999-01", "next month"]
+)
 def test_bad_months_are_refused(text: str) -> None:
     with pytest.raises(RuleViolation) as refused:
         services.parse_month(text)
