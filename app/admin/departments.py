@@ -17,6 +17,7 @@ from piccolo.query.functions.aggregate import Count
 from app.admin.people import changes, require_admin
 from app.audit.services import record as audit
 from app.boards import rollups
+from app.likeness import like_literal
 from app.paging import parse_id, valid_id
 from app.people.services import CurrentUser, normalise_email
 from app.people.tables import Department, DepartmentLead, Employee, Service
@@ -144,8 +145,7 @@ async def _validate(values: dict[str, Any], department_id: int | None) -> dict[s
     elif len(values["name"]) > NAME_MAX:
         errors["name"] = f"Keep the name to {NAME_MAX} characters."
     else:
-        literal = values["name"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clash = Department.exists().where(Department.name.ilike(literal))
+        clash = Department.exists().where(Department.name.ilike(like_literal(values["name"])))
         if department_id is not None:
             clash = clash.where(Department.id != department_id)
         if await clash:

@@ -14,9 +14,10 @@ from piccolo.engine import engine_finder
 
 from app.admin.tables import PasswordReset
 from app.audit.services import record as audit
+from app.likeness import like_contains
 from app.paging import parse_id, valid_id
 from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password
-from app.people.services import CurrentUser, _like_pattern, normalise_email
+from app.people.services import CurrentUser, normalise_email
 from app.people.tables import Department, Employee, Role
 from app.rules import RuleViolation
 from app.timeutil import now
@@ -91,7 +92,7 @@ async def list_people(filters: PeopleFilters, *, per_page: int = PAGE_SIZE) -> P
         Employee.manager.name.as_alias("manager_name"),
     )
     if filters.q:
-        pattern = _like_pattern(filters.q)
+        pattern = like_contains(filters.q)
         query = query.where(
             Employee.name.ilike(pattern) | Employee.email.ilike(pattern) | Employee.title.ilike(pattern)
         )

@@ -32,6 +32,7 @@ from app.awards.tables import (
 )
 from app.boards import badges
 from app.kudos.services import excerpt
+from app.likeness import like_literal
 from app.mail.backends import get_backend
 from app.mail.message import build_message
 from app.mail.render import mail_environment, render_mail
@@ -132,7 +133,7 @@ async def save_category(admin: CurrentUser, data: dict[str, str], category_id: i
         raise RuleViolation("There is no such award category.", status_code=404)
     values, errors = _category_values(data)
     if not errors and await AwardCategory.exists().where(
-        (AwardCategory.name.ilike(str(values["name"]))) & (AwardCategory.id != (category_id or 0))
+        (AwardCategory.name.ilike(like_literal(str(values["name"])))) & (AwardCategory.id != (category_id or 0))
     ):
         errors["name"] = "Another category already has this name."
     if (

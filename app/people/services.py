@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from piccolo.query.functions.aggregate import Count
 
+from app.likeness import like_contains
 from app.paging import valid_id
 from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
@@ -80,11 +81,6 @@ class SearchResults:
     has_more: bool = False
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def search_directory(query: str, *, page: int = 1, per_page: int = 30) -> SearchResults:
     """Active people matching `query` by name, email or title (everyone when empty), and matching departments."""
     query = " ".join(query.split())[:100]
@@ -98,7 +94,7 @@ async def search_directory(query: str, *, page: int = 1, per_page: int = 30) -> 
     ).where(Employee.active.eq(True))
     departments: list[dict] = []
     if query:
-        pattern = _like_pattern(query)
+        pattern = like_contains(query)
         people_query = people_query.where(
             Employee.name.ilike(pattern) | Employee.email.ilike(pattern) | Employee.title.ilike(pattern)
         )

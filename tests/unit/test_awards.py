@@ -293,6 +293,18 @@ async def test_categories_are_managed_by_admins_with_rules(world: World, cycle: 
     assert await AwardCategory.count() == 4
 
 
+async def test_category_names_with_like_wildcards_are_compared_literally(world: World) -> None:
+    ada = await world.user(world.ada)
+    new = {"description": "", "nominee_kind": "person", "winners": "1", "shortlist": "givers"}
+    backslash = await services.save_category(ada, {**new, "name": "a\\b"})
+    await refused(services.save_category(ada, {**new, "name": "A\\B"}), 422, "name")  # a duplicate, not a 500
+    await services.save_category(ada, {**new, "name": "100%"})  # `%` is not "any name"
+    await services.save_category(ada, {**new, "name": "a_b"})
+    await services.save_category(ada, {**new, "name": "axb"})  # `_` is not "any character"
+    await refused(services.save_category(ada, {**new, "name": "100%"}), 422, "name")
+    assert (await services.get_category(backslash)).name == "a\\b"  # type: ignore[union-attr]
+
+
 # --------------------------------------------------------------------------------------------------- shortlist
 
 
