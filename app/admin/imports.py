@@ -20,7 +20,7 @@ from typing import Any
 from piccolo.engine import engine_finder
 
 from app.admin.departments import SLUG_MAX, slugify
-from app.admin.people import NAME_MAX, email_problem, require_admin
+from app.admin.people import NAME_MAX, OWN_ADMIN_ROLE, email_problem, require_admin
 from app.admin.tables import CsvImport, ImportKind, ImportStatus
 from app.audit.services import record as audit
 from app.jobs.outbox import add_job
@@ -65,10 +65,17 @@ class Plan:
         return {outcome: values.count(outcome) for outcome in ("created", "updated", "unchanged")}
 
 
+def _not_csv(reader: csv.DictReader, exc: csv.Error) -> dict[str, Any]:
+    return {"row": max(reader.line_num, 1), "column": "", "message": f"This is not valid CSV ({exc})."}
+
+
 def read_csv(content: str, kind: ImportKind) -> tuple[list[tuple[int, dict[str, str]]], list[dict[str, Any]]]:
     """The data rows (line number, cells by lowercase column) and the file's own problems (row 1: the header)."""
-    reader = csv.DictReader(io.StringIO(content))
-    header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(content, newline=""))  # lines end in \n, \r\n or a lone \r (old Macs)
+    try:
+        header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        return [], [_not_csv(reader, exc)]
     spec = COLUMNS[kind]
     problems: list[dict[str, Any]] = []
     if missing := [c for c in spec["required"] if c not in header]:
@@ -96,7 +103,7 @@ def read_csv(content: str, kind: ImportKind) -> tuple[list[tuple[int, dict[str, 
             if len(rows) > MAX_ROWS:
                 return [], [{"row": reader.line_num, "column": "", "message": f"At most {MAX_ROWS:,} rows per file."}]
     except csv.Error as exc:
-        problems.append({"row": reader.line_num, "column": "", "message": f"This is not valid CSV ({exc})."})
+        problems.append(_not_csv(reader, exc))
     if not rows and not problems:
         problems.append({"row": 2, "column": "", "message": "The file has a header but no rows."})
     return rows, problems
@@ -150,7 +157,7 @@ async def _departments_by_reference() -> dict[str, int]:
     return found
 
 
-async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan) -> None:
+async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan, admin_email: str) -> None:
     departments = await _departments_by_reference()
     people = await Employee.select(
         Employee.id,
@@ -186,6 +193,8 @@ async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan) ->
         role = cells.get("role", "").lower()
         if role and role not in set(Role):
             plan.problem(line, "role", f"Unknown role “{role}”: use employee, manager or admin.")
+        elif role and role != Role.ADMIN and email == admin_email:
+            plan.problem(line, "role", OWN_ADMIN_ROLE)
         if len(cells.get("title", "")) > NAME_MAX:
             plan.problem(line, "title", f"The title is longer than {NAME_MAX} characters.")
         manager = normalise_email(cells.get("manager", ""))
@@ -309,13 +318,14 @@ def _department_changes(row: Row, current: dict | None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ dry run
 
 
-async def make_plan(kind: ImportKind, content: str) -> Plan:
+async def make_plan(kind: ImportKind, content: str, *, admin_email: str) -> Plan:
+    """The dry run of a file imported by the admin with `admin_email` (who may not demote themselves)."""
     plan = Plan(kind=kind)
     records, plan.problems = read_csv(content, kind)
     if plan.problems:
         return plan
     if kind == ImportKind.PEOPLE:
-        await _plan_people(records, plan)
+        await _plan_people(records, plan, admin_email)
     else:
         await _plan_departments(records, plan)
     plan.problems.sort(key=lambda p: p["row"])
@@ -327,6 +337,10 @@ def decode_upload(data: bytes) -> str:
         raise RuleViolation({"file": f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."}, status_code=413)
     if not data.strip():
         raise RuleViolation({"file": "Choose a CSV file to upload (this one is empty)."})
+    if b"\x00" in data:  # binary, or UTF-16: nothing a spreadsheet saves as CSV, and PostgreSQL text can't hold it
+        raise RuleViolation(
+            {"file": "Save the file as CSV in UTF-8 (this one holds NUL characters, so it is not text)."}
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -339,7 +353,7 @@ async def check_upload(admin: CurrentUser, kind: str, filename: str, data: bytes
     if kind not in set(ImportKind):
         raise RuleViolation({"kind": "Choose whether the file holds people or departments."})
     content = decode_upload(data)
-    plan = await make_plan(ImportKind(kind), content)
+    plan = await make_plan(ImportKind(kind), content, admin_email=admin.email)
     counts = plan.counts()
     row = CsvImport(
         kind=kind,
@@ -432,7 +446,9 @@ async def run(import_id: int) -> str:
     """Apply a queued import in batches, each batch in its own transaction together with the progress and report
     it adds, so a retried job resumes after the last committed batch. Returns the final status."""
     item = (
-        await CsvImport.select(CsvImport.kind, CsvImport.content, CsvImport.status)
+        await CsvImport.select(
+            CsvImport.kind, CsvImport.content, CsvImport.status, CsvImport.created_by.email.as_alias("admin_email")
+        )
         .where(CsvImport.id == import_id)
         .first()
     )
@@ -442,7 +458,7 @@ async def run(import_id: int) -> str:
         (CsvImport.id == import_id) & (CsvImport.status == ImportStatus.QUEUED)
     )
     try:
-        plan = await make_plan(ImportKind(item["kind"]), item["content"])
+        plan = await make_plan(ImportKind(item["kind"]), item["content"], admin_email=item["admin_email"])
         if plan.problems:
             first = plan.problems[0]
             raise RuleViolation(

@@ -252,6 +252,11 @@ async def create_person(admin: CurrentUser, values: dict[str, Any]) -> int:
     return row.id
 
 
+# An admin never demotes or deactivates themselves (the form, the deactivate button and the CSV import alike):
+# another admin does it, so there is always someone left who can.
+OWN_ADMIN_ROLE = "You can't take away your own admin role; ask another admin."
+
+
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
     """Only the fields that differ, as (before, after), for the audit log."""
     changed = [k for k in after if before.get(k) != after[k]]
@@ -268,7 +273,7 @@ async def update_person(admin: CurrentUser, person_id: int, values: dict[str, An
     if errors:
         raise RuleViolation(errors)
     if person_id == admin.id and values["role"] != Role.ADMIN:
-        raise RuleViolation({"role": "You can't take away your own admin role; ask another admin."}, status_code=409)
+        raise RuleViolation({"role": OWN_ADMIN_ROLE}, status_code=409)
     before, after = changes({name: person[name] for name in FIELDS}, {name: values[name] for name in FIELDS})
     if not after:
         return False

@@ -72,7 +72,9 @@ async def test_a_cycle_through_people_already_here_is_found(admin) -> None:
     boss = await make_employee("Boss", email="boss@example.com")
     await make_employee("Report", email="report@example.com", manager=boss)
     plan = await imports.make_plan(
-        imports.ImportKind.PEOPLE, "name,email,manager\nBoss,boss@example.com,report@example.com\n"
+        imports.ImportKind.PEOPLE,
+        "name,email,manager\nBoss,boss@example.com,report@example.com\n",
+        admin_email=admin.email,
     )
     assert [p["message"] for p in plan.problems] == ["Manager cycle: boss@example.com ends up managing themselves."]
 
@@ -88,7 +90,7 @@ async def test_a_cycle_through_people_already_here_is_found(admin) -> None:
     ],
 )
 async def test_file_level_problems(admin, content: str, message: str) -> None:
-    plan = await imports.make_plan(imports.ImportKind.PEOPLE, content)
+    plan = await imports.make_plan(imports.ImportKind.PEOPLE, content, admin_email=admin.email)
     assert any(message in p["message"] for p in plan.problems), plan.problems
 
 
@@ -105,6 +107,52 @@ async def test_unreadable_uploads_are_refused_with_a_message(client_factory, adm
     no_kind = await upload(client, "name,email\nA,a@example.com\n", kind="pets")
     assert no_kind.status_code == 422 and "people or departments" in no_kind.text
     assert await CsvImport.count() == 0
+
+
+async def test_a_file_with_nul_bytes_is_refused_like_other_unreadable_files(client_factory, admin) -> None:
+    client = await signed_in(await client_factory(), admin.email)
+    for content in (
+        "name,email\nA\x00,a@example.com\n",
+        "name,email\nA,a@example.com\n".encode("utf-16").decode("latin-1"),
+    ):
+        response = await client.post(
+            "/admin/import",
+            data={"_csrf_token": client.cookies["kudos_csrf"], "kind": "people"},
+            files={"file": ("p.csv", content.encode("latin-1"), "text/csv")},
+        )
+        assert response.status_code == 422 and "NUL characters" in response.text
+    assert await CsvImport.count() == 0
+
+
+async def test_lone_carriage_returns_end_lines_and_a_broken_header_is_a_problem(client_factory, admin) -> None:
+    client = await signed_in(await client_factory(), admin.email)
+    response = await upload(client, "name,email\rAna,ana@example.com\rBo,bo@example.com\r")
+    assert response.status_code == 303, response.text
+    item = await imports.get_import(int(response.headers["location"].rsplit("/", 1)[1]))
+    assert item["problems"] == [] and item["total"] == 2 and item["created"] == 2
+    huge_header = await imports.make_plan(
+        imports.ImportKind.PEOPLE, '"' + "n" * 200_000 + '",email\n', admin_email=admin.email
+    )
+    assert [p["message"] for p in huge_header.problems] == [
+        "This is not valid CSV (field larger than field limit (131072))."
+    ]
+
+
+async def test_the_admin_importing_cannot_demote_themselves(client_factory, admin) -> None:
+    client = await signed_in(await client_factory(), admin.email)
+    response = await upload(client, "name,email,role\nAda Admin,ADMIN@example.com,employee\nBo,bo@example.com,admin\n")
+    assert response.status_code == 303
+    import_id = int(response.headers["location"].rsplit("/", 1)[1])
+    item = await imports.get_import(import_id)
+    assert item["problems"] == [
+        {"row": 2, "column": "role", "message": "You can't take away your own admin role; ask another admin."}
+    ]
+    assert "take away your own admin role" in (await client.get(f"/admin/import/{import_id}")).text
+    assert (await post_form(client, f"/admin/import/{import_id}/run")).status_code == 409
+    assert (await Employee.objects().get(Employee.email == admin.email)).role == Role.ADMIN
+    unchanged = await upload(client, "name,email,role\nAda Admin,admin@example.com,admin\n")
+    assert unchanged.status_code == 303
+    assert (await imports.get_import(int(unchanged.headers["location"].rsplit("/", 1)[1])))["problems"] == []
 
 
 async def _import(client, run_worker, content: str, kind: str = "people") -> dict:
