@@ -15,7 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.flash import FlashConfig, FlashPlugin
-from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
@@ -41,7 +41,7 @@ from app.people.controllers import AuthController, DepartmentController, PeopleC
 from app.requests.controllers import RequestController
 from app.settings import Settings, get_settings
 from app.web.auth import CurrentUserMiddleware, login_required, session_config
-from app.web.edge import RefuseNulMiddleware
+from app.web.edge import KudosRequest, RefuseNulMiddleware
 from app.web.errors import exception_handlers
 from app.web.pages import healthz, home
 from app.web.security import SecurityHeadersMiddleware
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             exclude=["^/api/", "^/unsubscribe/"],  # one-click unsubscribe: the signed token is the proof
         ),
         guards=[login_required],
-        request_class=HTMXRequest,
+        request_class=KudosRequest,
         plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
         template_config=template_config,
         exception_handlers=exception_handlers,

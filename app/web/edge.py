@@ -5,23 +5,28 @@ types one: a NUL byte in the path, the query string or any text field of a form 
 an error page, the JSON error for /api, a toast for HTMX — through the app's exception handlers. Uploaded files are
 left to the code that reads them (the CSV import reports a NUL byte as a bad file). JSON bodies are checked by the
 API, field by field.
+
+A JSON body that is not UTF-8, or nests deeper than the decoder's recursion limit, escapes Litestar's own "invalid
+JSON" 400 (it raises UnicodeDecodeError / RecursionError); `KudosRequest` turns both into that same 400.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from litestar import Request
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException
+from litestar.plugins.htmx import HTMXRequest
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
 
 NUL = "\x00"
 NUL_MESSAGE = "Text can't contain NUL characters (\\0). Remove them and try again."
+BAD_JSON_MESSAGE = "The body is not valid JSON: send UTF-8 text, nested at most a few hundred levels deep."
 FORM_TYPES = {RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART}
 
 
@@ -54,3 +59,13 @@ class RefuseNulMiddleware:
         ):
             raise ClientException(NUL_MESSAGE)
         await self.app(scope, receive, send)
+
+
+class KudosRequest(HTMXRequest):
+    """The app's request class: HTMX details, and an unreadable JSON body refused like any other invalid JSON."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise ClientException(BAD_JSON_MESSAGE) from exc
