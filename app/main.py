@@ -10,7 +10,6 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -44,7 +43,7 @@ from app.web.auth import CurrentUserMiddleware, login_required, session_config
 from app.web.edge import KudosRequest, RefuseNulMiddleware
 from app.web.errors import exception_handlers
 from app.web.pages import healthz, home
-from app.web.security import SecurityHeadersMiddleware
+from app.web.security import SecurityHeaders
 from app.web.templating import template_config
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -127,10 +126,10 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
         ],
         lifespan=[lifespan],
+        before_send=[SecurityHeaders(hsts=settings.production)],
         state=State({"redis": redis}),
         stores={"sessions": RedisStore(redis, namespace="kudos:sessions", handle_client_shutdown=False)},
         middleware=[
-            DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.production),
             sessions.middleware,
             CurrentUserMiddleware,
             RefuseNulMiddleware,

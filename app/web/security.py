@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from litestar.datastructures import MutableScopeHeaders
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import Message, Scope
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -25,9 +25,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
+class SecurityHeaders:
+    """An app-level `before_send` hook, so every response carries the headers — also the 404 and 405 that routing
+    answers before any middleware runs. A header a handler set itself (the mail preview's policy) is kept."""
+
+    def __init__(self, *, hsts: bool) -> None:
         self.headers = {
             "content-security-policy": CONTENT_SECURITY_POLICY,
             "x-content-type-options": "nosniff",
@@ -39,17 +41,9 @@ class SecurityHeadersMiddleware:
         if hsts:
             self.headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in self.headers.items():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    async def __call__(self, message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableScopeHeaders.from_message(message)
+            for name, value in self.headers.items():
+                if name not in headers:
+                    headers[name] = value

@@ -179,6 +179,18 @@ async def test_unknown_path_is_a_404_page(client) -> None:
     assert "Page not found" in response.text
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/no/such/page", 404), ("GET", "/static/nope.css", 404), ("DELETE", "/login", 405), ("GET", "/", 303)],
+)
+async def test_every_answer_carries_the_security_headers(client, method: str, path: str, status: int) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
 async def test_htmx_errors_come_back_as_a_toast(client, org) -> None:
     await signed_in(client, "olu@example.com")
     response = await client.get("/admin", headers=HTMX)
