@@ -23,6 +23,7 @@ from app.people.services import CurrentUser
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.web.auth import admin_only, end_sessions
+from app.web.security import NO_STORE
 from app.web.templating import render
 
 
@@ -151,7 +152,7 @@ class AdminPeopleController(Controller):
     async def reactivate(self, request: HTMXRequest, person_id: FromPath[int]) -> Response:
         return await self._set_active(request, person_id, True)
 
-    @post("/{person_id:int}/password-link")
+    @post("/{person_id:int}/password-link", cache_control=NO_STORE)
     async def password_link(self, request: HTMXRequest, person_id: FromPath[int]) -> Template:
         """Shows the new link once (it is not stored, only its hash), on the person's page."""
         person = await self._person(person_id)
@@ -167,6 +168,7 @@ class PasswordLinkController(Controller):
 
     path = "/password"
     opt = {"public": True}
+    cache_control = NO_STORE  # the address itself is the secret
 
     async def _page(
         self, request: HTMXRequest, token: str, *, errors: Mapping[str, str] | None = None, status_code: int = 200

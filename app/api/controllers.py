@@ -19,6 +19,7 @@ from app.api import tokens, webhooks
 from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.web.auth import admin_only
+from app.web.security import NO_STORE
 from app.web.templating import render
 
 
@@ -39,7 +40,7 @@ class TokenAdminController(Controller):
     async def index(self, request: HTMXRequest) -> Template:
         return await self._page(request)
 
-    @post("/", name="admin.tokens.create", status_code=HTTP_201_CREATED)
+    @post("/", name="admin.tokens.create", status_code=HTTP_201_CREATED, cache_control=NO_STORE)
     async def create(self, request: HTMXRequest) -> Template:
         user: CurrentUser = request.scope["user"]
         data = await request.form()
@@ -79,7 +80,7 @@ class WebhookAdminController(Controller):
     async def index(self, request: HTMXRequest) -> Template:
         return await self._page(request)
 
-    @post("/", name="admin.webhooks.create", status_code=HTTP_201_CREATED)
+    @post("/", name="admin.webhooks.create", status_code=HTTP_201_CREATED, cache_control=NO_STORE)
     async def create(self, request: HTMXRequest) -> Template:
         user: CurrentUser = request.scope["user"]
         data = await request.form()

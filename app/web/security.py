@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import CacheControlHeader, MutableScopeHeaders
 
 if TYPE_CHECKING:
     from litestar.types import Message, Scope
@@ -23,6 +23,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
     ]
 )
+
+
+# For a route whose answer shows a secret (a new API token or webhook secret, a password link): no browser or proxy
+# keeps a copy, so the back button or a shared machine's cache cannot show it again.
+NO_STORE = CacheControlHeader(no_store=True)
 
 
 class SecurityHeaders:

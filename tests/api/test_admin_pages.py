@@ -20,6 +20,7 @@ async def test_a_token_is_shown_once_and_listed_without_it(client, org) -> None:
         client, "/admin/tokens", {"name": "Helpdesk sync", "scopes": ["requests:write", "read"], "rate_limit": "60"}
     )
     assert response.status_code == 201
+    assert response.headers["cache-control"] == "no-store"  # the secret stays out of every cache
     token = re.search(r'value="(kudos_[0-9a-f]{8}_[^"]+)"', response.text).group(1)
     assert "will not show it again" in response.text
     row = await ApiToken.select().first()
@@ -74,6 +75,7 @@ async def test_a_webhook_secret_is_shown_once_and_deliveries_are_listed(client, 
         {"name": "#kudos", "url": "https://hooks.example.com/T1/B2", "events": ["kudos.given", "badge.earned"]},
     )
     assert response.status_code == 201
+    assert response.headers["cache-control"] == "no-store"
     secret = re.search(r'value="(whsec_[^"]+)"', response.text).group(1)
     hook = await Webhook.select().first()
     assert hook["secret"] == secret

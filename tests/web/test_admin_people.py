@@ -161,6 +161,7 @@ async def test_a_password_link_works_once(client_factory, org) -> None:
 
     response = await post_form(admin, f"/admin/people/{ravi.id}/password-link")
     assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
     url = re.search(r'value="(http://testserver/password/[^"]+)"', response.text).group(1)
     path = url.removeprefix("http://testserver")
     stored = await PasswordReset.select(PasswordReset.token_hash).first()
@@ -169,6 +170,7 @@ async def test_a_password_link_works_once(client_factory, org) -> None:
     visitor = await client_factory()
     page = await visitor.get(path)
     assert page.status_code == 200 and "Ravi Patel" in page.text
+    assert page.headers["cache-control"] == "no-store"
     mismatch = await post_form(visitor, path, {"password": "a new long password", "confirm": "something else"})
     assert mismatch.status_code == 422 and "not the same" in mismatch.text
     short = await post_form(visitor, path, {"password": "short", "confirm": "short"})
