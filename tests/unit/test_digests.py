@@ -41,9 +41,13 @@ def test_a_token_names_one_person_and_one_kind() -> None:
         lambda t: "not a token",
         lambda t: "",
         lambda t: "%%%.%%%",
+        lambda t: t.split(".")[0] + "==." + t.split(".")[1],  # the same bytes, padded
+        lambda t: t.split(".")[0] + "." + t.split(".")[1] + "=",  # a padded signature
+        lambda t: t.split(".")[0][:-1] + chr(ord(t.split(".")[0][-1]) + 1) + "." + t.split(".")[1],  # unused bits set
     ],
 )
 def test_tampered_tokens_are_refused(tamper) -> None:
+    assert make_token(42, DigestKind.MANAGER).split(".")[0] == "NDIubWFuYWdlcg"  # 10 bytes: 4 unused bits
     assert read_token(tamper(make_token(42, DigestKind.MANAGER))) is None
 
 
