@@ -63,7 +63,7 @@ class AuthController(Controller):
         if user is None:
             await throttle.record_failure(email, address)
             return await render(request, "pages/people/login.html", context, status_code=400)
-        await throttle.reset(email)
+        await throttle.reset(email, address)
         await start_session(request, user)
         return Redirect(next_url, status_code=303)
 

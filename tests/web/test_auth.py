@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import uvicorn
 
 from app.main import create_app
 from app.people.tables import Role
+from app.web.auth import LoginThrottle
 from tests.factories import PASSWORD, make_employee
 from tests.helpers import HTMX, login, post_form, signed_in
 
@@ -77,6 +79,59 @@ async def test_repeated_failures_are_throttled_across_app_instances(client_facto
     assert int(blocked.headers["retry-after"]) > 0
     assert "kudos_session" not in blocked.cookies
     await other_app.state.redis.aclose()
+
+
+def from_address(app, address: str, **headers: str) -> httpx.AsyncClient:
+    """A client whose requests come from `address` (through `app`, which may be wrapped)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+
+
+async def test_failures_from_one_address_lock_only_the_email_tried(app) -> None:
+    """Behind one NAT or load balancer address, a colleague's failures (or a few people's) lock nobody else."""
+    await make_employee(email="target@example.com")
+    await make_employee(email="colleague@example.com")
+    async with from_address(app, "10.1.1.1") as office, from_address(app, "10.2.2.2") as home:
+        for n in range(30):  # thirty mistyped emails from the office: the old per-address lock
+            assert (await login(office, f"typo{n}@example.com", "guess")).status_code == 400
+        for _ in range(5):
+            assert (await login(office, "target@example.com", "guess")).status_code == 400
+        assert (await login(office, "target@example.com")).status_code == 429  # this email from this address
+        assert (await login(home, "target@example.com")).status_code == 303  # the same person, elsewhere
+        assert (await login(office, "colleague@example.com")).status_code == 303  # the rest of the office
+
+
+async def test_many_failures_from_anywhere_lock_an_email_and_an_address_has_a_ceiling(app, redis) -> None:
+    throttle = LoginThrottle(redis, per_pair=5, per_email=6, per_address=8)
+    for n in range(6):
+        await throttle.record_failure("target@example.com", f"10.0.0.{n}")
+    assert await throttle.retry_after("target@example.com", "10.9.9.9") > 0  # guessing spread over addresses
+    assert await throttle.retry_after("other@example.com", "10.0.0.1") == 0
+    for n in range(8):
+        await throttle.record_failure(f"user{n}@example.com", "10.5.5.5")
+    assert await throttle.retry_after("anyone@example.com", "10.5.5.5") > 0  # spraying from one address
+    await throttle.reset("anyone@example.com", "10.5.5.5")
+    assert await throttle.retry_after("anyone@example.com", "10.5.5.5") > 0  # a success does not lift the ceiling
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_address_counts(app, redis, monkeypatch) -> None:
+    """`FORWARDED_ALLOW_IPS` names the proxy, as `kudos web`/`kudos serve` run uvicorn: its X-Forwarded-For is used."""
+    await make_employee(email="target@example.com")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.1")
+    config = uvicorn.Config(app, proxy_headers=True, log_config=None)
+    config.load()
+    async with (
+        from_address(config.loaded_app, "10.0.0.1", **{"X-Forwarded-For": "203.0.113.9"}) as guesser,
+        from_address(config.loaded_app, "10.0.0.1", **{"X-Forwarded-For": "198.51.100.4"}) as owner,
+        from_address(config.loaded_app, "10.0.0.2", **{"X-Forwarded-For": "198.51.100.4"}) as untrusted,
+    ):
+        for _ in range(5):
+            assert (await login(guesser, "target@example.com", "guess")).status_code == 400
+        assert await redis.get("kudos:login-fail:pair:203.0.113.9:target@example.com") == b"5"
+        assert (await login(guesser, "target@example.com")).status_code == 429
+        assert (await login(owner, "target@example.com")).status_code == 303
+        await login(untrusted, "nobody@example.com", "guess")  # a header from an untrusted peer is ignored
+        assert await redis.get("kudos:login-fail:pair:10.0.0.2:nobody@example.com") == b"1"
 
 
 async def test_successful_login_resets_the_email_counter(client) -> None:
