@@ -54,6 +54,12 @@ def absolute(path: str) -> str:
     return get_settings().base_url + path
 
 
+def slack_escape(text: str) -> str:
+    """User text inside a webhook's `text`: Slack (and Teams) read `<…>` as links and mentions (`<!channel>`,
+    `<https://evil.example|re-enter your password>`), so `&`, `<` and `>` are escaped as Slack documents."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The `X-Kudos-Signature` value for `body` sent at `timestamp`."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -76,8 +82,8 @@ async def emit(event: str, payload: dict[str, Any], *, at: datetime | None = Non
     """Record `event` for every webhook subscribed to it and enqueue their deliveries; returns how many.
 
     Call it inside the transaction of the action the event reports: the deliveries exist if and only if the action
-    commits. `payload` holds JSON types and must have `text`, the human sentence (Slack mrkdwn links allowed); the
-    body sent is `{"event": …, "created_at": …, **payload}`.
+    commits. `payload` holds JSON types and must have `text`, the human sentence (Slack mrkdwn links allowed, every
+    user-provided part passed through `slack_escape`); the body sent is `{"event": …, "created_at": …, **payload}`.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from app.api.webhooks import absolute, emit
+from app.api.webhooks import absolute, emit, slack_escape
 from app.audit.services import record as audit
 from app.awards.calendar import REMIND_BEFORE, Calendar, get_calendar
 from app.awards.tables import (
@@ -783,7 +783,9 @@ async def announce(admin: CurrentUser, cycle_id: int, *, at: datetime | None = N
 async def _announce_webhook(cycle: Cycle, winners: list[dict], *, at: datetime) -> None:
     """The `award.announced` webhook event, inside the announcement's transaction."""
     url = absolute(f"/awards/{cycle.id}")
-    lines = "; ".join(f"{w['category_name']}: <{absolute(w['url'])}|{w['name']}>" for w in winners)
+    lines = "; ".join(
+        f"{slack_escape(w['category_name'])}: <{absolute(w['url'])}|{slack_escape(w['name'])}>" for w in winners
+    )
     await emit(
         "award.announced",
         {

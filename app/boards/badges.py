@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from app.api.webhooks import absolute, emit
+from app.api.webhooks import absolute, emit, slack_escape
 from app.boards import levels
 from app.boards.tables import BadgeAward
 from app.notifications.services import notify
@@ -339,7 +339,8 @@ async def _announce(awards: list[Award], *, at: datetime) -> None:
         await emit(
             "badge.earned",
             {
-                "text": f"{name} earned the badge {title}: {award.badge.achieved_for(award.level)}. <{url}|See badges>",
+                "text": f"{slack_escape(name)} earned the badge {title}: {award.badge.achieved_for(award.level)}. "
+                f"<{url}|See badges>",
                 "badge": {
                     "slug": award.badge.slug,
                     "name": award.badge.name,

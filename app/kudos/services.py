@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.api.webhooks import absolute, emit
+from app.api.webhooks import absolute, emit, slack_escape
 from app.audit.services import record as audit
 from app.boards.badges import award_after_kudos, recent_awards
 from app.kudos import allowance
@@ -259,12 +259,13 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
 async def _announce(giver: CurrentUser, kudos_id: int, cleaned: dict, request_id: int | None, *, at: datetime) -> None:
     """The `kudos.given` webhook event of a public kudos (inside give_kudos's transaction)."""
     url = absolute(f"/kudos/{kudos_id}")
-    names = ", ".join(cleaned["names"])
+    names = slack_escape(", ".join(cleaned["names"]))
     points = f" (+{cleaned['points']} points)" if cleaned["points"] else ""
+    said = slack_escape(excerpt(cleaned["message"], 200))
     await emit(
         "kudos.given",
         {
-            "text": f"{giver.name} thanked {names}{points}: “{excerpt(cleaned['message'], 200)}” <{url}|View kudos>",
+            "text": f"{slack_escape(giver.name)} thanked {names}{points}: “{said}” <{url}|View kudos>",
             "kudos": {
                 "id": kudos_id,
                 "url": url,

@@ -21,6 +21,7 @@ from app.jobs.tables import JobOutbox
 from app.jobs.worker import redis_settings
 from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
+from tests.factories import make_employee
 
 
 @dataclass
@@ -103,6 +104,23 @@ async def test_a_public_kudos_emits_one_delivery_per_subscribed_webhook_with_its
     assert body["kudos"]["recipients"] == [{"id": org["ravi"].id, "name": "Ravi Patel"}]
     jobs = await JobOutbox.select(JobOutbox.function, JobOutbox.kwargs).where(JobOutbox.function == "deliver_webhook")
     assert [json.loads(j["kwargs"]) for j in jobs] == [{"delivery_id": deliveries[0]["id"]}]
+
+
+async def test_user_text_cannot_become_slack_markup(org) -> None:
+    """A message or a name cannot notify the whole channel or dress up a phishing link: `&`, `<`, `>` are escaped."""
+    await _register(org, "http://127.0.0.1:9/a", ["kudos.given", "badge.earned"])
+    shouty = await make_employee("<!channel> & co", email="shouty@example.com", department=org["it"])
+    giver = await load_current_user(org["ana"].id)
+    message = "<!channel> <https://evil.example|re-enter your password>"
+    await give_kudos(giver, GiveForm(recipient_ids=[shouty.id], message=message, points="5", visibility="public"))
+    texts = [json.loads(d["body"])["text"] for d in await WebhookDelivery.select(WebhookDelivery.body)]
+    kudos_text = next(t for t in texts if "thanked" in t)
+    assert "“&lt;!channel&gt; &lt;https://evil.example|re-enter your password&gt;”" in kudos_text
+    assert "thanked &lt;!channel&gt; &amp; co" in kudos_text
+    assert any(t.startswith("&lt;!channel&gt; &amp; co earned the badge") for t in texts)
+    for text in texts:  # the only markup left is the app's own link
+        assert "<!" not in text and text.count("<") == 1 and "<https://evil" not in text
+    assert webhooks.slack_escape("a & <b> > c") == "a &amp; &lt;b&gt; &gt; c"
 
 
 async def test_private_kudos_are_never_sent_and_badges_are(org) -> None:
