@@ -37,6 +37,7 @@ class Settings:
     org_name: str
     digest_time: time = time(8, 0)  # when monthly digests start on the 1st, organisation time
     digest_lease_seconds: int = 300  # a digest claimed this long ago by a worker that vanished is sent again
+    webhook_allow_private: bool = False  # webhooks may go to loopback/private/link-local addresses (a LAN chat server)
 
     @property
     def production(self) -> bool:
@@ -135,6 +136,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         org_name=environ.get("KUDOS_ORG_NAME", "Kudos"),
         digest_time=_clock(environ.get("KUDOS_DIGEST_TIME", "08:00"), "KUDOS_DIGEST_TIME"),
         digest_lease_seconds=int(environ.get("KUDOS_DIGEST_LEASE_SECONDS", "300")),
+        webhook_allow_private=_flag(environ.get("KUDOS_WEBHOOK_ALLOW_PRIVATE")),
     )
 
 

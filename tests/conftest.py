@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -138,6 +138,40 @@ async def clean_state(db_pool: None, redis) -> AsyncIterator[None]:
         await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     await redis.flushdb()
     yield
+
+
+# Webhook destinations are resolved by app.api.egress.resolve; in tests a stub answers instead, so no test sends a
+# DNS query (or anything else) beyond loopback. Names under example.com get a public address; localhost is loopback.
+STUB_PUBLIC_ADDRESS = "93.184.216.34"
+
+
+async def stub_resolve(host: str, port: int) -> list[str]:
+    import socket
+
+    if host == "localhost" or host.endswith(".localhost"):
+        return ["127.0.0.1", "::1"]
+    if host == "example.com" or host.endswith(".example.com"):
+        return [STUB_PUBLIC_ADDRESS]
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+@pytest.fixture(autouse=True)
+def offline_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.api import egress
+
+    monkeypatch.setattr(egress, "resolve", stub_resolve)
+
+
+@pytest.fixture
+def allow_private_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """KUDOS_WEBHOOK_ALLOW_PRIVATE=true: for tests whose webhook receiver is a local server on 127.0.0.1."""
+    from app.settings import get_settings
+
+    monkeypatch.setenv("KUDOS_WEBHOOK_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("KUDOS_WEBHOOK_ALLOW_PRIVATE")
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.api import egress
 from app.api.tables import DeliveryStatus, Webhook, WebhookDelivery
 from app.audit.services import record as audit
 from app.jobs.outbox import add_job
@@ -149,14 +150,16 @@ async def deliver(delivery_id: int, client: httpx.AsyncClient | None = None) -> 
     try:
         if client is None:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as own:
-                response = await own.post(delivery["url"], content=body, headers=headers)
+                response = await egress.post(own, delivery["url"], content=body, headers=headers)
         else:
-            response = await client.post(delivery["url"], content=body, headers=headers)
+            response = await egress.post(client, delivery["url"], content=body, headers=headers)
         code = response.status_code
-        if not 200 <= code < 300:
-            error = f"HTTP {code}: {response.text[:200]}"
+        if not 200 <= code < 300:  # the status and its standard reason only: the answer is not Kudos's to show
+            error = f"HTTP {code} {httpx.codes.get_reason_phrase(code)}".strip()
+    except egress.Refused as exc:
+        error = f"Not sent: {exc.message}"
     except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        error = type(exc).__name__
     if not error:
         return await _finish(delivery_id, attempts, DeliveryStatus.DELIVERED, code=code)
     if attempts >= MAX_ATTEMPTS:
@@ -218,6 +221,11 @@ async def register(
     if not admin.is_admin:
         raise RuleViolation("Only admins can register webhooks.", status_code=403)
     cleaned, errors = _clean(name, url, events)
+    if "url" not in errors:
+        try:
+            await egress.check(cleaned["url"])
+        except egress.Refused as exc:
+            errors["url"] = exc.message
     if errors:
         raise RuleViolation(errors)
     secret = "whsec_" + secrets.token_urlsafe(32)

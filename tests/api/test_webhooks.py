@@ -23,6 +23,9 @@ from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
 from tests.factories import make_employee
 
+# The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
+pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
+
 
 @dataclass
 class Receiver:
@@ -194,7 +197,7 @@ async def test_a_delivery_gives_up_after_the_last_attempt(org, receiver, monkeyp
     assert (last.status, last.retry_in) == (DeliveryStatus.FAILED, None)
     row = await WebhookDelivery.select().first()
     assert (row["status"], row["attempts"], row["last_status_code"]) == (DeliveryStatus.FAILED, 3, 503)
-    assert row["last_error"] == "HTTP 503: ok"
+    assert row["last_error"] == "HTTP 503 Service Unavailable"  # not the answer's body
     assert (await webhooks.deliver(delivery_id)).status == DeliveryStatus.FAILED  # no fourth attempt
     assert len(receiver.received) == 3
 
@@ -206,5 +209,5 @@ async def test_an_unreachable_url_is_an_error_to_retry(org, receiver) -> None:
     attempt = await webhooks.deliver(delivery_id)
     assert attempt.status == DeliveryStatus.RETRYING
     row = await WebhookDelivery.select(WebhookDelivery.last_error, WebhookDelivery.next_attempt_at).first()
-    assert row["last_error"].startswith("ConnectError")
+    assert row["last_error"] == "ConnectError"
     assert row["next_attempt_at"] is not None

@@ -176,7 +176,9 @@ async def world():
     kudos = await give_kudos(giver, GiveForm(recipient_ids=[colleague.id], message="Thanks!", points="1"))
     admin = await load_current_user((await make_employee(role=Role.ADMIN)).id)
     token, _ = await tokens.create_token(admin, name="World", scopes=["read"])
-    webhook, _ = await webhooks.register(admin, name="World", url="http://127.0.0.1:9/hook", events=["badge.earned"])
+    webhook, _ = await webhooks.register(
+        admin, name="World", url="https://hooks.example.com/h", events=["badge.earned"]
+    )
     awards = await award_world(person.id)
     service = await make_service(department, "Invoices")
     value = CompanyValue(name="Teamwork")
