@@ -389,8 +389,37 @@ SECTIONS: dict[DigestKind, dict[str, Section]] = {
 }
 
 
-async def build_contexts(kind: DigestKind, period: DigestPeriod, people: list[Person]) -> dict[int, dict[str, Any]]:
-    """Every section of `kind` for every person of the batch: {employee_id: {section name: value or None}}."""
+async def build_contexts(
+    kind: DigestKind, period: DigestPeriod, people: list[Person], *, reader_id: int | None = None
+) -> dict[int, dict[str, Any]]:
+    """Every section of `kind` for every person of the batch: {employee_id: {section name: value or None}}.
+
+    `reader_id` is whoever will read these digests when it is not their recipients (an admin's preview): private
+    kudos messages are then withheld from them (SPEC F3), as on every page."""
     sections = SECTIONS[kind]
     values = {name: await section(period, people) for name, section in sections.items()}
+    if reader_id is not None and "kudos" in values:
+        await withhold_private(values["kudos"], reader_id)
     return {person.id: {name: values[name].get(person.id) for name in sections} for person in people}
+
+
+async def withhold_private(received: dict[int, dict], reader_id: int) -> None:
+    """Blank the message of each private kudos `reader_id` may not read: only its giver, its recipients and their
+    managers may (SPEC F3). The entry stays, so the reader sees that a private kudos from its giver is there."""
+    managers = {
+        row["id"]: row["manager"]
+        for row in await Employee.select(Employee.id, Employee.manager).where(Employee.id.is_in(list(received) or [0]))
+    }
+    for recipient, entry in received.items():
+        if reader_id in {recipient, managers.get(recipient)}:
+            continue
+        entry["items"] = [
+            item if item["visibility"] != "private" or item["giver_id"] == reader_id else {**item, "message": None}
+            for item in entry["items"]
+        ]
+
+
+def private_messages(values: dict[str, Any]) -> int:
+    """How many private kudos messages a digest shows (for the outbox's marker)."""
+    received = values.get("kudos") or {"items": []}
+    return sum(1 for item in received["items"] if item["visibility"] == "private" and item["message"] is not None)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -16,6 +17,7 @@ from litestar.response import Redirect, Template
 
 from app.digests import services
 from app.digests.content import DigestPeriod
+from app.digests.delivery import PRIVATE_HEADER
 from app.mail.backends import list_outbox, read_outbox
 from app.people.services import CurrentUser
 from app.rules import RuleViolation
@@ -30,6 +32,7 @@ MAIL_HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:
 MONTHS_OFFERED = 12
 NO_RUN = "There is no digest run for that month."
 NO_MESSAGE = "There is no such message in the outbox."
+PRIVATE_MAIL = "This message shows private kudos: only its recipient can read it."
 
 
 def _user(request: HTMXRequest) -> CurrentUser:
@@ -111,7 +114,7 @@ class DigestAdminController(Controller):
         """Any person's digest as it would be sent: the HTML in a sandboxed frame, and the plain text."""
         values = {"person": person, "month": month, "kind": kind}
         try:
-            found = await services.preview(person, month, kind)
+            found = await services.preview(person, month, kind, reader=_user(request))
         except RuleViolation as exc:
             return await self._index(request, errors=exc.errors, values=values)
         return await render(
@@ -122,10 +125,10 @@ class DigestAdminController(Controller):
 
     @get("/preview/html", name="admin.digests.preview.html")
     async def preview_html(
-        self, person: FromQuery[str] = "", month: FromQuery[str] = "", kind: FromQuery[str] = ""
+        self, request: HTMXRequest, person: FromQuery[str] = "", month: FromQuery[str] = "", kind: FromQuery[str] = ""
     ) -> Response:
         try:
-            found = await services.preview(person, month, kind)
+            found = await services.preview(person, month, kind, reader=_user(request))
         except RuleViolation as exc:
             raise NotFoundException(exc.message) from exc
         return _mail_html(found.mail.html or "")
@@ -163,6 +166,11 @@ class DigestAdminController(Controller):
             return await self._run(request, period, error=exc.message, status_code=exc.status_code)
         flash(request, f"{count} failed digests will be sent again.", category="success")
         return Redirect(f"/admin/digests/{period:%Y-%m}", status_code=303)
+
+
+def _withheld(message: EmailMessage, reader: CurrentUser) -> bool:
+    """A mail showing private kudos messages is for its recipient's eyes only (SPEC F3), not every admin's."""
+    return message[PRIVATE_HEADER] is not None and parseaddr(str(message["To"] or ""))[1].lower() != reader.email
 
 
 def _parts(message: EmailMessage) -> tuple[str | None, str | None]:
@@ -203,7 +211,8 @@ class OutboxController(Controller):
     @get("/{name:str}", name="admin.outbox.message")
     async def message(self, request: HTMXRequest, name: FromPath[str]) -> Template:
         message = _read(name)
-        text, html = _parts(message)
+        withheld = _withheld(message, _user(request))
+        text, html = (None, None) if withheld else _parts(message)
         headers = [
             (header, str(message[header]))
             for header in ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
@@ -212,12 +221,22 @@ class OutboxController(Controller):
         return await render(
             request,
             "pages/admin/outbox/message.html",
-            {"name": name, "subject": str(message["Subject"] or ""), "headers": headers, "text": text, "html": html},
+            {
+                "name": name,
+                "subject": str(message["Subject"] or ""),
+                "headers": headers,
+                "text": text,
+                "html": html,
+                "withheld": withheld,
+            },
         )
 
     @get("/{name:str}/html", name="admin.outbox.html")
-    async def html(self, name: FromPath[str]) -> Response:
-        _, html = _parts(_read(name))
+    async def html(self, request: HTMXRequest, name: FromPath[str]) -> Response:
+        message = _read(name)
+        if _withheld(message, _user(request)):
+            raise PermissionDeniedException(PRIVATE_MAIL)
+        _, html = _parts(message)
         if html is None:
             raise NotFoundException("This message has no HTML part.")
         return _mail_html(html)

@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any, Protocol
 
-from app.digests.content import SECTIONS, DigestPeriod, Person, build_contexts, load_people
+from app.digests.content import SECTIONS, DigestPeriod, Person, build_contexts, load_people, private_messages
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind
 from app.digests.tokens import make_token
 from app.mail.message import Mail, build_messages
@@ -74,6 +74,11 @@ def unsubscribe_url(employee_id: int, kind: DigestKind) -> str:
     return f"{get_settings().base_url}/unsubscribe/{make_token(employee_id, kind)}"
 
 
+# Marks a mail that shows private kudos messages (their count, never their text): the outbox viewer shows such a
+# mail's body only to its recipient.
+PRIVATE_HEADER = "X-Kudos-Private-Kudos"
+
+
 def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values: dict[str, Any]) -> Mail:
     """One person's digest as a Mail: HTML and text parts, unsubscribe headers, the stable Message-ID."""
     settings = get_settings()
@@ -98,17 +103,21 @@ def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
+            **({PRIVATE_HEADER: str(private)} if (private := private_messages(values)) else {}),
         },
         message_id=message_id(person.id, period.month, kind),
     )
 
 
-async def render_for(kind: DigestKind, month: date, employee_ids: list[int]) -> dict[int, Mail]:
-    """The digests of `kind` for these people (in one pass of each section), by employee id."""
+async def render_for(
+    kind: DigestKind, month: date, employee_ids: list[int], *, reader_id: int | None = None
+) -> dict[int, Mail]:
+    """The digests of `kind` for these people (in one pass of each section), by employee id; as `reader_id` may
+    read them when that is someone else than their recipients (see `build_contexts`)."""
     period = DigestPeriod.of(month)
     people = await load_people(employee_ids)
     ordered = [people[i] for i in employee_ids if i in people]
-    contexts = await build_contexts(kind, period, ordered)
+    contexts = await build_contexts(kind, period, ordered, reader_id=reader_id)
     return {person.id: render_digest(kind, period, person, contexts[person.id]) for person in ordered}
 
 

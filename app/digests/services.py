@@ -288,8 +288,9 @@ def parse_kind(text: str) -> DigestKind:
         raise RuleViolation({"kind": "Choose the monthly digest or the manager digest."}) from exc
 
 
-async def preview(person_text: str, month_text: str, kind_text: str) -> Preview:
-    """Any person's digest for a month, rendered exactly as it would be sent (nothing is recorded or sent)."""
+async def preview(person_text: str, month_text: str, kind_text: str, *, reader: CurrentUser) -> Preview:
+    """Any person's digest for a month, rendered as it would be sent (nothing is recorded or sent) — but as `reader`
+    may see it: another person's private kudos show who sent them, not their messages (SPEC F3)."""
     errors: dict[str, str] = {}
     found: dict[str, Any] = {}
     for name, parse, raw in (("person", None, person_text), ("month", parse_month, month_text)):
@@ -304,7 +305,7 @@ async def preview(person_text: str, month_text: str, kind_text: str) -> Preview:
     if errors:
         raise RuleViolation(errors)
     person, month = found["person"], found["month"]
-    mail = (await render_for(kind, month, [person["id"]]))[person["id"]]
+    mail = (await render_for(kind, month, [person["id"]], reader_id=reader.id))[person["id"]]
     eligible = await Employee.raw(
         f"SELECT 1 FROM employee e WHERE e.id = {{}} AND {eligible_sql(kind)}",  # noqa: S608 — fixed SQL
         person["id"],

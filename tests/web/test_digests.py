@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from app.digests.delivery import deliver
+from app.digests.delivery import PRIVATE_HEADER, deliver, render_for
 from app.digests.services import Trigger, start_run
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind, DigestOptOut, DigestRun
 from app.digests.tokens import make_token
 from app.mail.backends import get_backend, list_outbox
-from app.people.tables import Role
+from app.people.tables import Employee, Role
 from app.settings import get_settings
 from tests.digest_org import small_org
 from tests.factories import make_employee
@@ -161,3 +161,55 @@ async def test_settings_turn_each_digest_on_and_off(client) -> None:
     assert await DigestOptOut.count() == 0
     await post_form(client, "/me/settings", {"section": "boards", "show_on_boards": "1"})  # other sections only
     assert await DigestOptOut.count() == 0
+
+
+PRIVATE = "Private thanks for covering my shift."
+
+
+async def test_an_admin_previewing_someone_elses_digest_does_not_read_their_private_kudos(client) -> None:
+    org = await small_org()
+    await _admin(client)
+    query = f"person=ann@example.com&month={org.month:%Y-%m}&kind=employee"
+    page = await client.get(f"/admin/digests/preview?{query}")
+    assert page.status_code == 200
+    assert PRIVATE not in page.text
+    assert "A private kudos from Ben" in page.text and "can read its message" in page.text
+    html = await client.get(f"/admin/digests/preview/html?{query}")
+    assert PRIVATE not in html.text and "A private kudos from Ben" in html.text
+    assert "Thanks for rescuing my" in html.text  # public kudos are shown as sent
+
+
+async def test_private_kudos_stay_in_the_mail_of_those_who_may_read_them() -> None:
+    org = await small_org()
+    mine = (await render_for(DigestKind.EMPLOYEE, org.month, [org.ann.id]))[org.ann.id]
+    assert PRIVATE in mine.text and PRIVATE in (mine.html or "")
+    assert mine.headers[PRIVATE_HEADER] == "1"
+    for reader in (org.ann, org.ben, org.mia):  # the recipient, the giver, the recipient's manager
+        seen = (await render_for(DigestKind.EMPLOYEE, org.month, [org.ann.id], reader_id=reader.id))[org.ann.id]
+        assert PRIVATE in seen.text
+    other = (await render_for(DigestKind.EMPLOYEE, org.month, [org.ann.id], reader_id=org.carl.id))[org.ann.id]
+    assert PRIVATE not in other.text and PRIVATE not in (other.html or "")
+    assert PRIVATE_HEADER not in other.headers
+
+
+async def test_the_outbox_shows_a_mail_with_private_kudos_only_to_its_recipient(client_factory) -> None:
+    org = await small_org()
+    await start_run(org.month, trigger=Trigger.CLI)
+    async with get_backend(get_settings()) as backend:
+        await deliver(backend)
+    name = next(
+        e.name
+        for e in list_outbox(get_settings().outbox_dir)
+        if e.to.endswith("<ann@example.com>") and "recognition" in e.subject.lower()
+    )
+    admin = await _admin(await client_factory())
+    message = await admin.get(f"/admin/outbox/{name}")
+    assert message.status_code == 200
+    assert PRIVATE not in message.text and "its text is not shown here" in message.text
+    assert "<iframe" not in message.text
+    html = await admin.get(f"/admin/outbox/{name}/html")
+    assert html.status_code == 403 and PRIVATE not in html.text
+    await Employee.update({Employee.role: Role.ADMIN}).where(Employee.id == org.ann.id)
+    ann = await signed_in(await client_factory(), org.ann.email)
+    assert PRIVATE in (await ann.get(f"/admin/outbox/{name}")).text
+    assert PRIVATE in (await ann.get(f"/admin/outbox/{name}/html")).text
