@@ -40,9 +40,13 @@ async def _form_has_nul(scope: Scope, receive: Receive) -> bool:
     if request.content_type[0] not in FORM_TYPES:
         return False
     form = await request.form()
-    return any(
-        has_nul(key) or (not isinstance(value, UploadFile) and has_nul(str(value))) for key, value in form.multi_items()
-    )
+    items = form.multi_items()
+    if not any(has_nul(key) or (not isinstance(value, UploadFile) and has_nul(str(value))) for key, value in items):
+        return False
+    for _, value in items:  # refused before a handler could read (and close) the uploaded files
+        if isinstance(value, UploadFile):
+            await value.close()
+    return True
 
 
 class RefuseNulMiddleware:

@@ -80,15 +80,20 @@ async def test_unknown_runs_are_404(client) -> None:
     assert (await post_form(client, "/admin/digests/2020-01/retry")).status_code == 404
 
 
-async def test_preview_shows_html_in_a_sandboxed_frame_and_the_text(client) -> None:
+async def _ann_preview(client):
+    """An admin's preview of Ann's digest for last month: the page and its HTML frame."""
     org = await small_org()
     await _admin(client)
     query = f"person=ann@example.com&month={org.month:%Y-%m}&kind=employee"
     page = await client.get(f"/admin/digests/preview?{query}")
     assert page.status_code == 200
+    return page, await client.get(f"/admin/digests/preview/html?{query}")
+
+
+async def test_preview_shows_html_in_a_sandboxed_frame_and_the_text(client) -> None:
+    page, html = await _ann_preview(client)
     assert "<iframe" in page.text and "sandbox" in page.text and "They receive this digest." in page.text
     assert "Thanks for rescuing my &lt;b&gt;laptop&lt;/b&gt; &amp; data!" in page.text  # text part, escaped
-    html = await client.get(f"/admin/digests/preview/html?{query}")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     policy = html.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "sandbox" in policy and "script-src" not in policy
@@ -167,14 +172,9 @@ PRIVATE = "Private thanks for covering my shift."
 
 
 async def test_an_admin_previewing_someone_elses_digest_does_not_read_their_private_kudos(client) -> None:
-    org = await small_org()
-    await _admin(client)
-    query = f"person=ann@example.com&month={org.month:%Y-%m}&kind=employee"
-    page = await client.get(f"/admin/digests/preview?{query}")
-    assert page.status_code == 200
+    page, html = await _ann_preview(client)
     assert PRIVATE not in page.text
     assert "A private kudos from Ben" in page.text and "can read its message" in page.text
-    html = await client.get(f"/admin/digests/preview/html?{query}")
     assert PRIVATE not in html.text and "A private kudos from Ben" in html.text
     assert "Thanks for rescuing my" in html.text  # public kudos are shown as sent
 
