@@ -30,8 +30,8 @@ BAD_JSON_MESSAGE = "The body is not valid JSON: send UTF-8 text, nested at most 
 FORM_TYPES = {RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART}
 
 
-def has_nul(text: str | bytes) -> bool:
-    return (NUL.encode() if isinstance(text, bytes) else NUL) in text
+def has_nul(text: str) -> bool:
+    return NUL in text
 
 
 async def _form_has_nul(scope: Scope, receive: Receive) -> bool:
