@@ -62,7 +62,8 @@ async def _release(connection: asyncpg.Connection) -> None:
 def _discard(connection: Any, exc: BaseException) -> None:
     """Close a pooled connection PostgreSQL has dropped, so the pool opens a fresh one in its place."""
     log.warning("replacing a dropped database connection (%s: %s)", type(exc).__name__, exc)
-    connection.terminate()
+    with contextlib.suppress(pg.InterfaceError):  # the pool already took back a connection that closed itself
+        connection.terminate()
 
 
 class ResilientTransaction(PostgresTransaction):

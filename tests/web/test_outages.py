@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from app.kudos.tables import Kudos
 from app.settings import get_settings
 from tests.factories import make_employee
 from tests.helpers import HTMX, post_form, signed_in
+from tests.lifespan import lifespan_running
 from tests.plugins.smtp import free_port
 
 
@@ -88,20 +88,11 @@ async def app_without_redis(db_pool: None) -> AsyncIterator[httpx.AsyncClient]:
     from app.main import create_app
 
     settings = dataclasses.replace(get_settings(), redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    application = create_app(settings, manage_pool=False)
-    ready, stop = asyncio.Event(), asyncio.Event()
-
-    async def run() -> None:
-        async with application.lifespan():
-            ready.set()
-            await stop.wait()
-
-    task = asyncio.create_task(run())
-    await ready.wait()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as c:
-        yield c
-    stop.set()
-    await task
+    async with (
+        lifespan_running(create_app(settings, manage_pool=False)) as application,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as client,
+    ):
+        yield client
 
 
 async def test_every_page_answers_503_with_a_friendly_page_when_redis_is_down(app_without_redis, caplog) -> None:
