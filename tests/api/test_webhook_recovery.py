@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from arq.connections import RedisSettings, create_pool
+from arq.constants import in_progress_key_prefix
 
 from app.api import webhooks
 from app.api.tables import DeliveryStatus, Webhook, WebhookDelivery
@@ -103,6 +104,29 @@ async def test_a_database_error_inside_the_job_is_a_retry_not_a_failure(
     assert worker.jobs_failed == 0 and worker.jobs_retried >= 1
     assert len(calls) == 2
     assert await statuses() == {"delivered": 1}
+
+
+async def test_a_jobs_in_progress_lock_lasts_its_own_timeout_not_the_longest_jobs(org, run_worker, redis) -> None:
+    """arq locks a running job for the longest timeout of all (the digest job's hour): a webhook job killed with its
+    worker would block its delivery that long. The lock seen while the job runs is the webhook job's own."""
+    locks: dict[str, int] = {}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for key in await redis.keys(in_progress_key_prefix + "outbox-*"):
+            locks[key.decode()] = await redis.pttl(key)
+        await Receiver().handle(reader, writer)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hooks"
+    await Webhook.insert(Webhook(name="Receiver", url=url, events=["kudos.given"], secret="s", created_at=now()))
+    await thank(org)
+    pool = await create_pool(redis_settings())
+    await drain(pool)
+    await pool.aclose()
+    await run_worker()
+    server.close()
+    assert len(locks) == 1
+    assert 0 < next(iter(locks.values())) <= (webhooks.JOB_TIMEOUT_SECONDS + jobs.LOCK_MARGIN_SECONDS) * 1000
 
 
 # ------------------------------------------------------------------------------ killing servers under a stream
