@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import Retry, cron
-from arq.connections import RedisSettings
+from arq.connections import RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix
 from arq.worker import Function, Worker, func, get_kwargs
 from piccolo.engine import engine_finder
@@ -211,10 +211,26 @@ REDIS_RETRY_SECONDS = 1.0
 
 
 class DurableWorker(Worker):
-    """An arq worker that outlives Redis: arq's main loop ends on the first Redis error; this one logs the outage,
-    polls again every REDIS_RETRY_SECONDS and carries on when Redis answers (jobs in flight finish meanwhile)."""
+    """An arq worker that outlives Redis: arq's main loop ends on the first Redis error (and arq gives up starting
+    after five seconds without Redis); this one logs the outage, polls again every REDIS_RETRY_SECONDS and carries
+    on when Redis answers (jobs in flight finish meanwhile)."""
 
     redis_lost = False
+
+    async def main(self) -> None:
+        while self._pool is None:  # started while Redis is down: wait for it rather than exit
+            try:
+                self._pool = await create_pool(
+                    self.redis_settings,
+                    job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer,
+                    default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms,
+                )
+            except (RedisError, OSError) as exc:
+                log.warning("cannot reach Redis (%s: %s); waiting for it", type(exc).__name__, exc)
+                await asyncio.sleep(REDIS_RETRY_SECONDS)
+        await super().main()
 
     async def _poll_iteration(self) -> None:
         try:

@@ -4,6 +4,7 @@ Redis killed, every PostgreSQL connection terminated — each delivery ends deli
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import tempfile
 import time
 from collections import Counter
@@ -183,6 +184,36 @@ async def stream_under_outage(org, receiver, redis_url: str, outage, *, kudos: i
         "sent": len(seen),
         "duplicated": sum(n - 1 for n in seen.values()),
     }
+
+
+async def test_the_worker_waits_for_redis_at_start_and_when_it_goes_away_then_carries_on(
+    org, hook, receiver, own_redis, quick_recovery, caplog
+) -> None:
+    own_redis.stop()
+    settings = dataclasses.replace(RedisSettings.from_dsn(own_redis.url), conn_retries=0)  # no arq retries first
+    worker = jobs.build_worker(redis_settings=settings, handle_signals=False)
+    task = asyncio.create_task(worker.async_run())
+    try:
+        await asyncio.sleep(1.5)  # arq alone would have given up (or, running, exited on the first poll)
+        assert not task.done()
+        own_redis.start()
+        await thank(org, 1)
+        async with asyncio.timeout(20):
+            while (await statuses()) != {"delivered": 1}:  # noqa: ASYNC110 — polling the database
+                await asyncio.sleep(0.1)
+        own_redis.stop()
+        await asyncio.sleep(1.5)
+        assert not task.done()
+        own_redis.start()
+        await thank(org, 2)
+        async with asyncio.timeout(20):
+            while (await statuses()) != {"delivered": 2}:  # noqa: ASYNC110 — polling the database
+                await asyncio.sleep(0.1)
+    finally:
+        await worker.close()
+        task.cancel()
+    assert "cannot reach Redis" in caplog.text
+    assert "lost Redis" in caplog.text and "Redis is back" in caplog.text
 
 
 async def test_killing_redis_under_a_stream_loses_no_delivery(org, hook, receiver, own_redis, quick_recovery) -> None:
