@@ -120,7 +120,7 @@ def handle_server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-UNAVAILABLE_MESSAGE = "Kudos is briefly unavailable. Nothing you did was lost; please try again in a minute."
+UNAVAILABLE_MESSAGE = "Some of the services behind Kudos are not answering just now. Please try again in a minute."
 RETRY_AFTER_SECONDS = 30
 
 
