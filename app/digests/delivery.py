@@ -239,7 +239,6 @@ async def send_claimed(rows: list[dict], backend: MailBackend, token: str) -> Ou
     outcome.skipped = len(rows) - len(live)
     sender = get_settings().mail_from
     renew_every = get_settings().digest_lease_seconds / 4
-    renewed = time.monotonic()
     groups: dict[tuple[DigestKind, date], list[dict]] = {}
     for row in live:
         groups.setdefault((DigestKind(row["kind"]), row["period"]), []).append(row)
@@ -253,6 +252,8 @@ async def send_claimed(rows: list[dict], backend: MailBackend, token: str) -> Ou
                 await _mark_failed(row, token, _describe(exc))
             outcome.failed += len(group)
             continue
+        await _renew(token)  # every claim reaps: the lease must not run out because a slow batch took long to render
+        renewed = time.monotonic()
         for row in group:
             message = messages.get(row["employee"])
             try:
