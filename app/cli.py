@@ -93,6 +93,15 @@ def _loaded_demo(counts: dict[str, int]) -> list[str]:
     return lines
 
 
+WORKER_STOP_SECONDS = 20
+
+
+def _ignore_stop_signals() -> None:
+    """From here on Ctrl-C and SIGTERM are ignored: the process is already stopping."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 async def _serve(host: str, port: int, settings: Settings, started: float) -> None:
     import uvicorn
 
@@ -146,8 +155,15 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
     try:
         await server.serve()
     finally:
+        # Stopping is not interruptible: another Ctrl-C here used to abort it and leave the embedded servers running.
+        _ignore_stop_signals()
         announcer.cancel()
-        await worker.close()
+        try:
+            # cancels the jobs in flight (arq runs them again later); one that ignores it is not waited for long
+            await asyncio.wait_for(worker.close(), WORKER_STOP_SECONDS)
+        except (asyncio.CancelledError, TimeoutError) as exc:
+            log.warning("the worker did not stop cleanly (%s); stopping anyway", type(exc).__name__)
+        worker_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker_task
         await close_pool()
@@ -162,7 +178,10 @@ def serve(host: str, port: int) -> None:
     # Until the web server takes over signal handling, treat SIGTERM like Ctrl-C so clean-up still runs.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with _services() as settings:
-        asyncio.run(_serve(host, port, settings, started))
+        try:
+            asyncio.run(_serve(host, port, settings, started))
+        finally:
+            _ignore_stop_signals()  # while the embedded servers stop
     click.echo("Kudos stopped.")
 
 
@@ -181,6 +200,8 @@ def web(host: str, port: int, workers: int) -> None:
 @main.command()
 def worker() -> None:
     """Run an arq worker (production; needs DATABASE_URL and REDIS_URL). Several may run at once."""
+    from redis.exceptions import RedisError
+
     from app.jobs.worker import build_worker
 
     _require_servers(_settings())
@@ -190,7 +211,8 @@ def worker() -> None:
         try:
             await job_worker.async_run()
         finally:
-            await job_worker.close()
+            with contextlib.suppress(RedisError, OSError):  # stopping while Redis is down: nothing left to tell it
+                await job_worker.close()
 
     with contextlib.suppress(asyncio.CancelledError):
         asyncio.run(run())

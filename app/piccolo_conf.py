@@ -1,11 +1,11 @@
 """Piccolo's configuration: the engine from settings and the registry of the domain apps."""
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.postgres import PostgresEngine
 
+from app.db import ResilientEngine
 from app.settings import get_settings
 
-DB = PostgresEngine(
+DB = ResilientEngine(
     config={"dsn": get_settings().database_url or "postgresql:///kudos"},
     extensions=(),
     log_queries=False,

@@ -180,7 +180,9 @@ def embedded_services(data_dir: Path, *, postgres: bool, redis: bool) -> Iterato
             log.info("embedded Redis ready (%s)", redis_server.socket)
         yield database_url, redis_url
     finally:
-        if redis_server is not None:
-            redis_server.stop()
-        if pg_server is not None:
-            pg_server.stop()
+        try:
+            if redis_server is not None:
+                redis_server.stop()
+        finally:
+            if pg_server is not None:
+                pg_server.stop()

@@ -21,6 +21,8 @@ import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.lifespan import lifespan_running
+
 # No example database under the working tree: a failing case is printed, and runs stay independent.
 hypothesis_settings.register_profile("kudos", database=None)
 hypothesis_settings.load_profile("kudos")
@@ -179,19 +181,8 @@ async def app(db_pool: None) -> AsyncIterator[object]:
     """The application with its lifespan entered and exited in one task on the test loop."""
     from app.main import create_app
 
-    application = create_app(manage_pool=False)
-    ready, stop = asyncio.Event(), asyncio.Event()
-
-    async def run() -> None:
-        async with application.lifespan():
-            ready.set()
-            await stop.wait()
-
-    task = asyncio.create_task(run())
-    await ready.wait()
-    yield application
-    stop.set()
-    await task
+    async with lifespan_running(create_app(manage_pool=False)) as application:
+        yield application
 
 
 ClientFactory = Callable[[], Awaitable[httpx.AsyncClient]]

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from piccolo.engine import engine_finder
@@ -23,6 +24,7 @@ from app.admin.departments import SLUG_MAX, slugify
 from app.admin.people import NAME_MAX, OWN_ADMIN_ROLE, email_problem, require_admin
 from app.admin.tables import CsvImport, ImportKind, ImportStatus
 from app.audit.services import record as audit
+from app.db import UNAVAILABLE
 from app.jobs.outbox import add_job
 from app.paging import valid_id
 from app.people.services import CurrentUser, normalise_email
@@ -40,6 +42,8 @@ COLUMNS = {
     ImportKind.DEPARTMENTS: {"required": ("name",), "optional": ("slug", "parent", "description")},
 }
 JOB = "run_import"
+JOB_TIMEOUT_SECONDS = 1800  # the arq job's own timeout: 10,000 rows in batches of BATCH
+STALE = timedelta(seconds=30)  # a queued or running import whose job gave no sign of life for this long lost it
 
 
 @dataclass(slots=True)
@@ -426,7 +430,13 @@ async def start(admin: CurrentUser, import_id: int) -> None:
             )
         # From here on the counts are what the job did, no longer what the dry run expected.
         await CsvImport.update(
-            {CsvImport.status: ImportStatus.QUEUED, CsvImport.created: 0, CsvImport.updated: 0, CsvImport.unchanged: 0}
+            {
+                CsvImport.status: ImportStatus.QUEUED,
+                CsvImport.created: 0,
+                CsvImport.updated: 0,
+                CsvImport.unchanged: 0,
+                CsvImport.heartbeat_at: now(),
+            }
         ).where(CsvImport.id == import_id)
         await add_job(JOB, import_id=import_id)
         await audit(
@@ -444,7 +454,12 @@ async def start(admin: CurrentUser, import_id: int) -> None:
 
 async def run(import_id: int) -> str:
     """Apply a queued import in batches, each batch in its own transaction together with the progress and report
-    it adds, so a retried job resumes after the last committed batch. Returns the final status."""
+    it adds, so a retried job resumes after the last committed batch. Returns the final status.
+
+    Each batch also records a heartbeat; `sweep()` gives an import whose heartbeat stopped a new job. Two runs of one
+    import take turns on its row lock and each applies only the batch after the last committed one, so a job
+    believed lost that was merely slow does no harm. A database outage ends the job for arq to retry (the import
+    stays running); any other error fails the import with a message."""
     item = (
         await CsvImport.select(
             CsvImport.kind, CsvImport.content, CsvImport.status, CsvImport.created_by.email.as_alias("admin_email")
@@ -454,9 +469,9 @@ async def run(import_id: int) -> str:
     )
     if item is None or item["status"] not in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
         return item["status"] if item else "missing"
-    await CsvImport.update({CsvImport.status: ImportStatus.RUNNING, CsvImport.started_at: now()}).where(
-        (CsvImport.id == import_id) & (CsvImport.status == ImportStatus.QUEUED)
-    )
+    await CsvImport.update(
+        {CsvImport.status: ImportStatus.RUNNING, CsvImport.started_at: now(), CsvImport.heartbeat_at: now()}
+    ).where((CsvImport.id == import_id) & (CsvImport.status == ImportStatus.QUEUED))
     try:
         plan = await make_plan(ImportKind(item["kind"]), item["content"], admin_email=item["admin_email"])
         if plan.problems:
@@ -467,7 +482,11 @@ async def run(import_id: int) -> str:
             )
         while True:
             async with engine_finder().transaction():
-                locked = await CsvImport.raw("SELECT processed FROM csv_import WHERE id = {} FOR UPDATE", import_id)
+                locked = await CsvImport.raw(
+                    "SELECT processed, status FROM csv_import WHERE id = {} FOR UPDATE", import_id
+                )
+                if locked[0]["status"] != ImportStatus.RUNNING:  # another run of this import finished it
+                    return locked[0]["status"]
                 done = locked[0]["processed"]
                 batch = plan.rows[done : done + BATCH]
                 if not batch:
@@ -479,12 +498,15 @@ async def run(import_id: int) -> str:
                     report = await _apply_departments(batch)
                 await CsvImport.raw(
                     "UPDATE csv_import SET processed = processed + {}, created = created + {}, updated = updated + {}, "
-                    "unchanged = unchanged + {}, report = report || {}::jsonb WHERE id = {}",
+                    "unchanged = unchanged + {}, report = report || {}::jsonb, heartbeat_at = {} WHERE id = {}",
                     len(batch),
                     *[sum(1 for r in report if r["outcome"] == o) for o in ("created", "updated", "unchanged")],
                     json.dumps(report),
+                    now(),
                     import_id,
                 )
+    except UNAVAILABLE:
+        raise
     except Exception as exc:
         message = exc.message if isinstance(exc, RuleViolation) else "The import stopped on an unexpected error."
         if not isinstance(exc, RuleViolation):
@@ -493,6 +515,24 @@ async def run(import_id: int) -> str:
             {CsvImport.status: ImportStatus.FAILED, CsvImport.error: message, CsvImport.finished_at: now()}
         ).where(CsvImport.id == import_id)
         return ImportStatus.FAILED
+
+
+async def sweep(*, stale: timedelta | None = None) -> int:
+    """Give every queued or running import whose job stopped beating (its worker was killed, its job was lost with
+    Redis) a new job, through the job outbox; how many. It resumes after its last committed batch."""
+    moment = now()
+    async with engine_finder().transaction():
+        rows = await CsvImport.raw(
+            "UPDATE csv_import SET heartbeat_at = {} WHERE status = ANY({}) "
+            "AND coalesce(heartbeat_at, started_at, created_at) < {} RETURNING id",
+            moment,
+            [ImportStatus.QUEUED.value, ImportStatus.RUNNING.value],
+            moment - (stale or STALE),
+        )
+        for row in rows:
+            log.warning("import %s lost its job: starting it again", row["id"])
+            await add_job(JOB, import_id=row["id"])
+    return len(rows)
 
 
 async def _finish(import_id: int) -> None:

@@ -51,3 +51,4 @@ class CsvImport(Table):
     created_at = Timestamptz()
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
+    heartbeat_at = Timestamptz(null=True, default=None)  # the job's last sign of life (see imports.sweep)

@@ -2,6 +2,13 @@
 the event's own transaction and enqueues its job (through the outbox), and `deliver()` — run by the arq job
 `deliver_webhook` — POSTs it, signed, retrying with exponential backoff. No HTTP server code here.
 
+The delivery row, not the arq job, is the record of what must be sent (ENGINEERING rule 15). An attempt first
+claims its row with one conditional UPDATE: only a `pending`/`retrying` row that is due, and it moves the row's
+`next_attempt_at` a lease ahead, so two jobs for one delivery (a job lost with Redis and re-enqueued by the sweeper,
+then found again) never both send it. `sweep()`, run by the worker every half minute, hands rows overdue by
+SWEEP_GRACE to new jobs whatever happened to their old ones (Redis lost, a worker killed mid-attempt, a retry given
+up by arq): each delivery ends delivered or failed, and only an attempt in flight at a crash can be sent twice.
+
 Events (`EVENTS`): `kudos.given` (a public kudos; private ones are never sent), `badge.earned`, `award.announced`.
 Every body is JSON with `event`, `created_at`, a Slack-compatible `text` (Slack and Teams incoming webhooks show it
 as it is) and the event's own fields.
@@ -44,6 +51,9 @@ URL_MAX = 1000
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 30.0  # waits 30 s, 1 min, 2 min, 4 min, 8 min between the six attempts
 TIMEOUT_SECONDS = 10.0
+JOB_TIMEOUT_SECONDS = 30  # the arq job's own timeout: one HTTP attempt plus its two statements
+LEASE = timedelta(seconds=JOB_TIMEOUT_SECONDS * 2)  # a claimed attempt no job finished within this is sent again
+SWEEP_GRACE = timedelta(seconds=60)  # a due delivery still waiting this much later has lost its job
 ERROR_MAX = 500
 DELIVERIES_SHOWN = 50
 SIGNATURE_HEADER = "X-Kudos-Signature"
@@ -100,7 +110,10 @@ async def emit(event: str, payload: dict[str, Any], *, at: datetime | None = Non
         separators=(",", ":"),
     )
     rows = await WebhookDelivery.insert(
-        *[WebhookDelivery(webhook=hook["id"], event=event, body=body, created_at=moment) for hook in hooks]
+        *[
+            WebhookDelivery(webhook=hook["id"], event=event, body=body, created_at=moment, next_attempt_at=moment)
+            for hook in hooks
+        ]
     ).returning(WebhookDelivery.id)
     for row in rows:
         await add_job("deliver_webhook", delivery_id=row["id"])
@@ -123,15 +136,23 @@ def backoff(attempts: int) -> float:
     return RETRY_BASE_SECONDS * 2 ** (attempts - 1)
 
 
+WAITING = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
+_CLAIM_SQL = """
+UPDATE webhook_delivery d SET next_attempt_at = {}
+FROM webhook w
+WHERE d.id = {} AND w.id = d.webhook AND d.status = ANY({}) AND coalesce(d.next_attempt_at, d.created_at) <= {}
+RETURNING d.id, d.event, d.body, d.attempts, w.url, w.secret, w.removed_at
+"""
+
+
 async def deliver(delivery_id: int, client: httpx.AsyncClient | None = None) -> Attempt:
-    """Make one attempt at delivery `delivery_id` (a no-op for one already delivered or given up)."""
-    rows = await WebhookDelivery.raw(
-        "SELECT d.id, d.event, d.body, d.status, d.attempts, w.url, w.secret, w.removed_at "
-        "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook WHERE d.id = {}",
-        delivery_id,
-    )
-    if not rows or rows[0]["status"] in {DeliveryStatus.DELIVERED, DeliveryStatus.FAILED}:
-        return Attempt(DeliveryStatus(rows[0]["status"]) if rows else DeliveryStatus.FAILED)
+    """Make one attempt at delivery `delivery_id` if it is due and no other attempt holds it; otherwise a no-op that
+    reports its status (another job, or the sweeper's, makes the next attempt)."""
+    moment = now()
+    rows = await WebhookDelivery.raw(_CLAIM_SQL, moment + LEASE, delivery_id, list(WAITING), moment)
+    if not rows:
+        found = await WebhookDelivery.select(WebhookDelivery.status).where(WebhookDelivery.id == delivery_id).first()
+        return Attempt(DeliveryStatus(found["status"]) if found else DeliveryStatus.FAILED)
     delivery = rows[0]
     attempts = delivery["attempts"] + 1
     if delivery["removed_at"] is not None:
@@ -183,6 +204,27 @@ async def _finish(
         }
     ).where(WebhookDelivery.id == delivery_id)
     return Attempt(status, retry_in)
+
+
+_SWEEP_SQL = """
+UPDATE webhook_delivery SET next_attempt_at = {}
+WHERE status = ANY({}) AND coalesce(next_attempt_at, created_at) <= {}
+RETURNING id
+"""
+
+
+async def sweep(*, grace: timedelta | None = None) -> int:
+    """Give every delivery that is waiting, and overdue by `grace`, a new job (through the job outbox); how many.
+
+    Its old job was lost with Redis, died with its worker, or ran out of tries on a database error. The row's due
+    time is reset to now, so a row whose new job is also slow is handed over again only after another `grace`.
+    """
+    moment = now()
+    async with WebhookDelivery._meta.db.transaction():
+        rows = await WebhookDelivery.raw(_SWEEP_SQL, moment, list(WAITING), moment - (grace or SWEEP_GRACE))
+        for row in rows:
+            await add_job("deliver_webhook", delivery_id=row["id"])
+    return len(rows)
 
 
 # ------------------------------------------------------------------------------------------------------- managing

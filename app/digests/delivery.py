@@ -4,9 +4,10 @@ The delivery table is the work queue. A worker claims up to `batch` due pending 
 (`FOR UPDATE SKIP LOCKED`, so workers never claim the same row) and marks them `sending` with its token, which
 commits at once. It then renders the batch (each section one query for the whole batch) and sends each message,
 marking each row `sent` right after the server accepted it. A worker killed in the middle leaves its rows in
-`sending`; once their claim is older than the lease (`KUDOS_DIGEST_LEASE_SECONDS`) the reaper returns them to
-`pending` and another worker sends them. Only a message the server accepted whose row was not yet marked can go
-out twice — at most one per sending loop at the moment of the kill.
+`sending`; once their claim is older than the lease (`KUDOS_DIGEST_LEASE_SECONDS`) the next claim by any worker
+returns them to `pending` first (every claim reaps) and, since they keep their place in the queue (due time, then
+id), takes them before the rows nobody has tried yet. Only a message the server accepted whose row was not yet
+marked can go out twice — at most one per sending loop at the moment of the kill.
 
 A failed send goes back to `pending` with a growing delay (1, 4, 16, 64 minutes) and after MAX_ATTEMPTS ends
 `failed` with the error kept; an admin can retry failed rows. The Message-ID is stable per (person, period,
@@ -144,6 +145,8 @@ RETURNING d.id, d.employee, d.period, d.kind, d.attempts
 
 
 async def claim(token: str, *, batch: int) -> list[dict]:
+    """Up to `batch` due rows for the loop `token`, the ones a stopped worker had claimed first."""
+    await reap()
     moment = now()
     rows = await DigestDelivery.raw(_CLAIM_SQL, moment, token, moment, batch)
     return sorted(rows, key=lambda row: row["id"])
@@ -153,7 +156,7 @@ _REAP_SQL = """
 UPDATE digest_delivery
 SET status = CASE WHEN attempts >= {} THEN 'failed' ELSE 'pending' END,
     last_error = CASE WHEN attempts >= {} THEN {} ELSE last_error END,
-    next_attempt_at = {}, claimed_at = NULL, claimed_by = NULL
+    claimed_at = NULL, claimed_by = NULL
 WHERE status = 'sending' AND claimed_at < {}
 RETURNING id
 """
@@ -161,10 +164,10 @@ STOPPED = "The worker stopped while sending this digest (every attempt)."
 
 
 async def reap(*, lease: timedelta | None = None) -> int:
-    """Return rows claimed longer ago than the lease (their worker died) to pending; how many."""
+    """Return rows claimed longer ago than the lease (their worker died) to pending, in their old place in the queue
+    (their due time is unchanged); how many."""
     lease = lease if lease is not None else timedelta(seconds=get_settings().digest_lease_seconds)
-    moment = now()
-    rows = await DigestDelivery.raw(_REAP_SQL, MAX_ATTEMPTS, MAX_ATTEMPTS, STOPPED, moment, moment - lease)
+    rows = await DigestDelivery.raw(_REAP_SQL, MAX_ATTEMPTS, MAX_ATTEMPTS, STOPPED, now() - lease)
     if rows:
         log.warning("returned %d digests stuck in sending to the queue", len(rows))
     return len(rows)
@@ -245,7 +248,6 @@ async def send_claimed(rows: list[dict], backend: MailBackend, token: str) -> Ou
     outcome.skipped = len(rows) - len(live)
     sender = get_settings().mail_from
     renew_every = get_settings().digest_lease_seconds / 4
-    renewed = time.monotonic()
     groups: dict[tuple[DigestKind, date], list[dict]] = {}
     for row in live:
         groups.setdefault((DigestKind(row["kind"]), row["period"]), []).append(row)
@@ -259,6 +261,8 @@ async def send_claimed(rows: list[dict], backend: MailBackend, token: str) -> Ou
                 await _mark_failed(row, token, _describe(exc))
             outcome.failed += len(group)
             continue
+        await _renew(token)  # every claim reaps: the lease must not run out because a slow batch took long to render
+        renewed = time.monotonic()
         for row in group:
             message = messages.get(row["employee"])
             try:
@@ -282,7 +286,6 @@ async def deliver(backend: MailBackend, *, batch: int | None = None) -> Outcome:
     """Send due digests until none is left: the body of the worker's delivery job."""
     token = worker_token()
     total = Outcome()
-    await reap()
     while rows := await claim(token, batch=batch or BATCH):
         total.add(await send_claimed(rows, backend, token))
     return total

@@ -1,29 +1,70 @@
 """arq worker: settings, cron schedule and thin job functions that call services.
 
-Cron only triggers; state lives in PostgreSQL, so a missed or repeated run does no harm.
+Cron only triggers; state lives in PostgreSQL, so a missed or repeated run does no harm. Every job is `durable`:
+PostgreSQL unreachable or a dropped connection is a retry a few seconds later, not a failed job, and the job's
+in-progress lock in Redis lasts its own timeout (arq would hold every job's for the longest one, an hour).
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import Retry, cron
-from arq.connections import RedisSettings
-from arq.worker import Worker, create_worker, func
+from arq.connections import RedisSettings, create_pool
+from arq.constants import in_progress_key_prefix
+from arq.worker import Function, Worker, func, get_kwargs
 from piccolo.engine import engine_finder
+from redis.exceptions import RedisError
 
 from app.admin import imports
 from app.api import webhooks
 from app.awards import services as awards
-from app.db import close_pool, start_pool
+from app.db import UNAVAILABLE, close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
 from app.web.health import record_heartbeat
+
+log = logging.getLogger("kudos.jobs")
+
+DATABASE_RETRY_SECONDS = 5.0
+LOCK_MARGIN_SECONDS = 10  # arq's own margin over a job's timeout
+JobFunction = Callable[..., Awaitable[Any]]
+
+
+def durable(coroutine: JobFunction, *, timeout: float = 300) -> JobFunction:
+    """`coroutine` as a job: its in-progress lock cut to its own timeout, and a database outage a retry."""
+
+    @functools.wraps(coroutine)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if "job_id" in ctx:
+            lock = in_progress_key_prefix + ctx["job_id"]
+            await ctx["redis"].pexpire(lock, int((timeout + LOCK_MARGIN_SECONDS) * 1000))
+        try:
+            return await coroutine(ctx, *args, **kwargs)
+        except UNAVAILABLE as exc:
+            log.warning("%s: the database is unavailable (%s); retrying", coroutine.__name__, type(exc).__name__)
+            raise Retry(defer=DATABASE_RETRY_SECONDS) from exc
+
+    return run
+
+
+def job(coroutine: JobFunction, *, timeout: float = 300, **options: Any) -> Function:
+    """An arq function for `coroutine`, durable, with its own timeout."""
+    return func(durable(coroutine, timeout=timeout), timeout=timeout, **options)
+
+
+def scheduled(function: Function, **when: Any) -> Any:
+    """A cron trigger for a job function, with that function's timeout; one run at a time."""
+    return cron(function.coroutine, timeout=function.timeout_s, unique=True, **when)
 
 
 async def health_check(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +81,8 @@ async def drain_outbox(ctx: dict[str, Any]) -> int:
 
 
 async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
-    """One attempt at a webhook delivery; a failure is retried by arq after the delivery's backoff."""
+    """One attempt at a webhook delivery; a failure is retried by arq after the delivery's backoff (and by the
+    sweeper if this job is lost)."""
     attempt = await webhooks.deliver(delivery_id)
     if attempt.retry_in is not None:
         raise Retry(defer=attempt.retry_in)
@@ -63,6 +105,15 @@ async def close_award_cycles(ctx: dict[str, Any]) -> list[int]:
 
 
 AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five minutes and at start-up
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Give webhook deliveries and imports that lost their job a new one, and hand them to arq now."""
+    found = {"webhooks": await webhooks.sweep(), "imports": await imports.sweep()}
+    if any(found.values()):
+        log.warning("re-enqueued work that had lost its job: %s", found)
+        await drain(ctx["redis"])
+    return found
 
 
 async def run_import(ctx: dict[str, Any], import_id: int) -> str:
@@ -105,41 +156,105 @@ def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
 
+HEALTH_CHECK = job(health_check, timeout=30)
+DRAIN_OUTBOX = job(drain_outbox, timeout=60)
+# Attempts are counted on the delivery row; arq's tries only bound a run of database outages (the sweeper follows).
+DELIVER_WEBHOOK = job(deliver_webhook, timeout=webhooks.JOB_TIMEOUT_SECONDS, max_tries=webhooks.MAX_ATTEMPTS * 4)
+OPEN_AWARD_CYCLE = job(open_award_cycle, timeout=120)
+SEND_NOMINATION_REMINDERS = job(send_nomination_reminders)
+CLOSE_AWARD_CYCLES = job(close_award_cycles, timeout=120)
+SWEEP = job(sweep, timeout=60)
+RUN_IMPORT = job(run_import, timeout=imports.JOB_TIMEOUT_SECONDS)
+SCHEDULE_DIGESTS = job(schedule_digests)
+# A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
+DELIVER_DIGESTS = job(deliver_digests, timeout=3600)
+
+
 class WorkerSettings:
     functions = [
-        health_check,
-        drain_outbox,
-        func(deliver_webhook, max_tries=webhooks.MAX_ATTEMPTS),
-        open_award_cycle,
-        send_nomination_reminders,
-        close_award_cycles,
-        run_import,
-        schedule_digests,
-        # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
-        func(deliver_digests, timeout=3600),
+        HEALTH_CHECK,
+        DRAIN_OUTBOX,
+        DELIVER_WEBHOOK,
+        OPEN_AWARD_CYCLE,
+        SEND_NOMINATION_REMINDERS,
+        CLOSE_AWARD_CYCLES,
+        SWEEP,
+        RUN_IMPORT,
+        SCHEDULE_DIGESTS,
+        DELIVER_DIGESTS,
     ]
     cron_jobs = [
-        cron(health_check, second=0, run_at_startup=True, unique=True),
-        cron(drain_outbox, second=set(range(0, 60, 10)), unique=True),
-        cron(open_award_cycle, minute=AWARD_TICKS, second=0, run_at_startup=True, unique=True),
-        cron(send_nomination_reminders, minute=AWARD_TICKS, second=20, run_at_startup=True, unique=True),
-        cron(close_award_cycles, minute=AWARD_TICKS, second=40, run_at_startup=True, unique=True),
-        cron(
-            schedule_digests,
+        scheduled(HEALTH_CHECK, second=0, run_at_startup=True),
+        scheduled(DRAIN_OUTBOX, second=set(range(0, 60, 10))),
+        scheduled(OPEN_AWARD_CYCLE, minute=AWARD_TICKS, second=0, run_at_startup=True),
+        scheduled(SEND_NOMINATION_REMINDERS, minute=AWARD_TICKS, second=20, run_at_startup=True),
+        scheduled(CLOSE_AWARD_CYCLES, minute=AWARD_TICKS, second=40, run_at_startup=True),
+        scheduled(SWEEP, second=set(range(5, 60, 15)), run_at_startup=True),
+        scheduled(
+            SCHEDULE_DIGESTS,
             day=1,
             hour=get_settings().digest_time.hour,
             minute=get_settings().digest_time.minute,
             second=0,
             run_at_startup=True,
-            unique=True,
         ),
-        cron(deliver_digests, second=30, run_at_startup=True, unique=True, timeout=3600),
+        scheduled(DELIVER_DIGESTS, second=30, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
     max_jobs = 10
     job_timeout = 300
     keep_result = 3600
+
+
+REDIS_RETRY_SECONDS = 1.0
+
+
+class DurableWorker(Worker):
+    """An arq worker that outlives Redis: arq's main loop ends on the first Redis error (and arq gives up starting
+    after five seconds without Redis); this one logs the outage, polls again every REDIS_RETRY_SECONDS and carries
+    on when Redis answers (jobs in flight finish meanwhile)."""
+
+    redis_lost = False
+
+    async def main(self) -> None:
+        while self._pool is None:  # started while Redis is down: wait for it rather than exit
+            try:
+                self._pool = await create_pool(
+                    self.redis_settings,
+                    job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer,
+                    default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms,
+                )
+            except (RedisError, OSError) as exc:
+                log.warning("cannot reach Redis (%s: %s); waiting for it", type(exc).__name__, exc)
+                await asyncio.sleep(REDIS_RETRY_SECONDS)
+        await super().main()
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisError, OSError) as exc:
+            if not self.redis_lost:
+                log.warning("lost Redis (%s: %s); waiting for it to come back", type(exc).__name__, exc)
+            self.redis_lost = True
+            await asyncio.sleep(REDIS_RETRY_SECONDS)
+        else:
+            if self.redis_lost:
+                log.warning("Redis is back; the worker carries on")
+            self.redis_lost = False
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        for job_id in job_ids:
+            try:
+                await super().start_jobs([job_id])
+            except (RedisError, OSError):
+                # arq counted the job as started before Redis failed it: give its slot back, or after `max_jobs`
+                # such failures the worker would never start another job.
+                self.job_counter -= 1
+                self.sem.release()
+                raise
 
 
 def build_worker(**overrides: Any) -> Worker:
@@ -149,7 +264,7 @@ def build_worker(**overrides: Any) -> Worker:
         "timezone": get_settings().tz,
         # arq keeps each cron job's next run on the CronJob object: every worker needs its own copies, or a second
         # worker in the same process (tests, tools) would skip the run-at-startup jobs the first one already ran.
-        "cron_jobs": [copy.copy(job) for job in WorkerSettings.cron_jobs],
+        "cron_jobs": [copy.copy(trigger) for trigger in WorkerSettings.cron_jobs],
     }
     options.update(overrides)
-    return create_worker(WorkerSettings, **options)
+    return DurableWorker(**{**get_kwargs(WorkerSettings), **options})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import Empty
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
@@ -20,6 +22,8 @@ from app.people.tables import Role
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
+
+log = logging.getLogger("kudos.web")
 
 SESSION_USER_KEY = "uid"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -53,7 +57,12 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             scope_session = Empty
         if scope_session is not Empty and not rotated and scope_session == connection.scope.get(_LOADED):
             return
-        await super().store_in_message(scope_session, message, connection)
+        try:
+            await super().store_in_message(scope_session, message, connection)
+        except RedisError as exc:
+            # The response reports work already committed: answer it, losing only its flash message (or a
+            # sign-in, which then asks again), rather than turning a done action into an error page.
+            log.warning("could not save the session: %s: %s", type(exc).__name__, exc)
 
 
 def session_config(*, secure: bool) -> ServerSideSessionConfig:

@@ -9,8 +9,14 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from redis.exceptions import RedisError
 
+from app.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from app.rules import RuleViolation
 from app.web.templating import wants_fragment
 
@@ -25,6 +31,7 @@ TITLES = {
     409: "That conflicts with the current state",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "Kudos is briefly unavailable",
 }
 CSRF_FAILED = "CSRF token verification failed"
 CSRF_MESSAGE = "This form has expired or was sent from elsewhere. Reload the page and try again."
@@ -113,7 +120,28 @@ def handle_server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+UNAVAILABLE_MESSAGE = "Some of the services behind Kudos are not answering just now. Please try again in a minute."
+RETRY_AFTER_SECONDS = 30
+
+
+def handle_unavailable(request: Request, exc: Exception) -> Response:
+    """PostgreSQL or Redis cannot be reached: a 503 the browser (or client) may retry, and one log line."""
+    log.warning("unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    response = error_response(request, HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+# Outages are looked up by exception class: PostgreSQL's connection errors (OSError only as a refused or reset
+# connection, not a file error) and any Redis error.
+OUTAGES: tuple[type[Exception], ...] = (
+    *(cls for cls in DATABASE_UNAVAILABLE if cls is not OSError),  # type: ignore[misc]
+    ConnectionError,
+    RedisError,
+)
+
 exception_handlers = {
     HTTPException: handle_http_exception,
     HTTP_500_INTERNAL_SERVER_ERROR: handle_server_error,
+    **dict.fromkeys(OUTAGES, handle_unavailable),
 }

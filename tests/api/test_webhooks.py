@@ -21,6 +21,7 @@ from app.jobs.tables import JobOutbox
 from app.jobs.worker import redis_settings
 from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
+from app.timeutil import now
 from tests.factories import make_employee
 
 # The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
@@ -82,6 +83,11 @@ async def _thank(org, *, visibility: str = "public") -> int:
         recipient_ids=[org["ravi"].id], message="Thanks for the VPN fix!", points="5", visibility=visibility
     )
     return (await give_kudos(giver, form)).kudos_id
+
+
+async def make_due(delivery_id: int) -> None:
+    """As if the delivery's backoff had passed."""
+    await WebhookDelivery.update({WebhookDelivery.next_attempt_at: now()}).where(WebhookDelivery.id == delivery_id)
 
 
 def receiver_checks(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -191,8 +197,11 @@ async def test_a_delivery_gives_up_after_the_last_attempt(org, receiver, monkeyp
     delivery_id = (await WebhookDelivery.select(WebhookDelivery.id).first())["id"]
     first = await webhooks.deliver(delivery_id)
     assert (first.status, first.retry_in) == (DeliveryStatus.RETRYING, webhooks.RETRY_BASE_SECONDS)
+    assert (await webhooks.deliver(delivery_id)).retry_in is None  # not due yet: no attempt
+    await make_due(delivery_id)
     second = await webhooks.deliver(delivery_id)
     assert second.retry_in == webhooks.RETRY_BASE_SECONDS * 2  # exponential backoff
+    await make_due(delivery_id)
     last = await webhooks.deliver(delivery_id)
     assert (last.status, last.retry_in) == (DeliveryStatus.FAILED, None)
     row = await WebhookDelivery.select().first()

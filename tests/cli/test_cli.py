@@ -159,3 +159,23 @@ async def test_boards_rebuild_check_fails_on_a_difference_and_rebuild_repairs_it
     assert _run("boards", "rebuild").returncode == 0
     assert _run("boards", "rebuild", "--check").returncode == 0
     assert {row["points"] for row in await PersonPeriod.select().where(PersonPeriod.employee == ravi.id)} == {4}
+
+
+def test_ctrl_c_while_start_up_jobs_run_stops_both_embedded_servers(tmp_path: Path) -> None:
+    """Ctrl-C as soon as the worker starts its start-up jobs, then again and again like an impatient operator until
+    `serve` exits: the worker's jobs are cancelled, and neither embedded server outlives `serve`."""
+    data_dir = tmp_path / "data"
+    process = _start_serve(data_dir, _free_port())
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "→ cron:" in line:  # a start-up job has just started
+            break
+    assert _servers_on(data_dir), "".join(lines)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:  # Ctrl-C, Ctrl-C, Ctrl-C … until it exits
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    output, _ = process.communicate(timeout=10)
+    assert _servers_on(data_dir) == [], "".join(lines) + output

@@ -146,6 +146,18 @@ async def test_the_reaper_returns_stale_claims_and_fails_rows_that_keep_killing_
     assert len(failed) == 1 and failed[0].last_error == delivery.STOPPED
 
 
+async def test_every_claim_reaps_first_and_a_dead_workers_rows_go_out_before_the_rest() -> None:
+    org = await small_org()
+    await start_run(org.month, trigger=Trigger.CLI)
+    dead = await claim("dead-worker", batch=2)
+    await DigestDelivery.update({DigestDelivery.claimed_at: now() - timedelta(hours=1)}).where(
+        DigestDelivery.claimed_by == "dead-worker"
+    )
+    live = await claim("live-worker", batch=3)  # no separate reaper run, no waiting for the next minute
+    assert [row["id"] for row in live][:2] == [row["id"] for row in dead]
+    assert {row["attempts"] for row in live[:2]} == {2}
+
+
 async def test_nobody_inactive_opted_out_or_joined_later_gets_one_even_if_it_changes_after_planning(
     smtp_settings: SmtpServer, run_worker
 ) -> None:

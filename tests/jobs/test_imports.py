@@ -246,3 +246,40 @@ async def test_the_job_refuses_a_file_that_no_longer_fits(admin) -> None:
     assert await imports.run(import_id) == ImportStatus.FAILED
     item = await imports.get_import(import_id)
     assert "Unknown department “IT”" in item["error"] and await Employee.count() == 1
+
+
+async def test_an_import_whose_job_died_mid_way_is_restarted_by_the_sweeper_after_its_last_batch(
+    admin, run_worker, monkeypatch
+) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    monkeypatch.setattr(imports, "BATCH", 2)
+    monkeypatch.setattr(imports, "STALE", timedelta(milliseconds=300))
+    content = "name,email\n" + "".join(f"Person {n},p{n}@example.com\n" for n in range(6))
+    import_id = await imports.check_upload(admin, "people", "people.csv", content.encode())
+    await imports.start(admin, import_id)
+    await JobOutbox.update({JobOutbox.enqueued_at: imports.now()}, force=True)  # its job is lost with its worker
+
+    real_apply, stuck = imports._apply_people, asyncio.Event()
+
+    async def dies_in_the_second_batch(batch):
+        if (await CsvImport.select(CsvImport.processed).first())["processed"] >= 2:
+            stuck.set()
+            await asyncio.Event().wait()  # the worker is killed here
+        return await real_apply(batch)
+
+    monkeypatch.setattr(imports, "_apply_people", dies_in_the_second_batch)
+    job = asyncio.create_task(imports.run(import_id))
+    await asyncio.wait_for(stuck.wait(), 10)
+    job.cancel()
+    item = await imports.get_import(import_id)
+    assert (item["status"], item["processed"]) == (ImportStatus.RUNNING, 2)
+    monkeypatch.setattr(imports, "_apply_people", real_apply)
+
+    await asyncio.sleep(0.4)  # no sign of life for longer than STALE
+    await run_worker()  # its start-up sweep restarts the import
+    item = await imports.get_import(import_id)
+    assert (item["status"], item["processed"], item["created"]) == (ImportStatus.DONE, 6, 6)
+    assert sorted(entry["row"] for entry in item["report"]) == list(range(2, 8))  # every row once
+    assert await Employee.count().where(Employee.email.like("p%@example.com")) == 6
