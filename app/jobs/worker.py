@@ -9,6 +9,7 @@ import copy
 import time
 from typing import Any
 
+import asyncpg
 from arq import Retry, cron
 from arq.connections import RedisSettings
 from arq.worker import Worker, create_worker, func
@@ -20,6 +21,8 @@ from app.awards import services as awards
 from app.db import close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests
+from app.events import HANDLE_EVENT_JOB, run_stored
+from app.handlers import register_all
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
@@ -45,6 +48,17 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
     if attempt.retry_in is not None:
         raise Retry(defer=attempt.retry_in)
     return attempt.status
+
+
+EVENT_ATTEMPTS = 10
+
+
+async def handle_event(ctx: dict[str, Any], handler: str, event: str, payload: dict[str, Any]) -> bool:
+    """Run one stored event handler (app/events.py), exactly once; a database error is a retry, not a failure."""
+    try:
+        return await run_stored(handler, event, payload)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from exc
 
 
 async def open_award_cycle(ctx: dict[str, Any]) -> int | None:
@@ -84,6 +98,7 @@ async def deliver_digests(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    register_all()
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = engine_finder().pool is None
     if ctx["owns_pool"]:
@@ -110,6 +125,7 @@ class WorkerSettings:
         health_check,
         drain_outbox,
         func(deliver_webhook, max_tries=webhooks.MAX_ATTEMPTS),
+        func(handle_event, name=HANDLE_EVENT_JOB, max_tries=EVENT_ATTEMPTS),
         open_award_cycle,
         send_nomination_reminders,
         close_award_cycles,
