@@ -26,6 +26,7 @@ from app.handlers import register_all
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
+from app.surveys import services as surveys
 from app.web.health import record_heartbeat
 
 
@@ -74,6 +75,12 @@ async def send_nomination_reminders(ctx: dict[str, Any]) -> int:
 async def close_award_cycles(ctx: dict[str, Any]) -> list[int]:
     """Close nominations whose deadline has passed (idempotent)."""
     return await awards.close_due_cycles()
+
+
+async def advance_surveys(ctx: dict[str, Any]) -> dict[str, list[int]]:
+    """Open, remind and close survey rounds that are due (idempotent; state in PostgreSQL)."""
+    done = await surveys.advance()
+    return {"opened": done.opened, "reminded": done.reminded, "closed": done.closed}
 
 
 AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five minutes and at start-up
@@ -129,6 +136,7 @@ class WorkerSettings:
         open_award_cycle,
         send_nomination_reminders,
         close_award_cycles,
+        advance_surveys,
         run_import,
         schedule_digests,
         # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
@@ -140,6 +148,7 @@ class WorkerSettings:
         cron(open_award_cycle, minute=AWARD_TICKS, second=0, run_at_startup=True, unique=True),
         cron(send_nomination_reminders, minute=AWARD_TICKS, second=20, run_at_startup=True, unique=True),
         cron(close_award_cycles, minute=AWARD_TICKS, second=40, run_at_startup=True, unique=True),
+        cron(advance_surveys, minute=AWARD_TICKS, second=50, run_at_startup=True, unique=True),
         cron(
             schedule_digests,
             day=1,
