@@ -42,6 +42,7 @@ from app.notifications.controllers import NotificationController
 from app.people.controllers import AuthController, DepartmentController, PeopleController
 from app.requests.controllers import RequestController
 from app.settings import Settings, get_settings
+from app.surveys.controllers import SurveyAdminController, SurveyController
 from app.web.auth import CurrentUserMiddleware, login_required, session_config
 from app.web.errors import exception_handlers
 from app.web.pages import healthz, home
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             OutboxController,
             UnsubscribeController,
             FeedbackController,
+            SurveyController,
+            SurveyAdminController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
