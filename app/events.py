@@ -26,17 +26,20 @@ import msgspec
 from piccolo.engine import engine_finder
 
 from app.jobs.outbox import add_job
-from app.jobs.tables import EventReceipt
+from app.jobs.tables import EventReceipt, JobOutbox
+from app.timeutil import now
 
 HANDLE_EVENT_JOB = "handle_event"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """Base of every domain event. `event_id` identifies one publication (for exactly-once handling)."""
+    """Base of every domain event. `event_id` identifies one publication (for exactly-once handling); `at` is when
+    it happened (set by `publish` when the service did not), so a handler run later dates its effects right."""
 
     name: ClassVar[str] = "event"
     event_id: str = ""
+    at: datetime | None = None
 
 
 # --------------------------------------------------------------------------------------------- feedback (F14)
@@ -126,6 +129,7 @@ class Registry:
     def __init__(self) -> None:
         self._by_event: dict[type[Event], list[Registration]] = {}
         self._by_name: dict[str, Registration] = {}
+        self.ready = False  # set once every domain registered (app.handlers.register_all)
 
     def register(self, event: type[Event], handler: Handler, *, inline: bool = False) -> None:
         """React to `event` with `handler` (again: no effect); `inline` runs it in the publisher's transaction."""
@@ -156,8 +160,10 @@ async def publish(event: Event) -> Event:
     Returns the event with its id."""
     if engine_finder().current_transaction.get() is None:
         raise RuntimeError(f"publish({type(event).__name__}) outside a transaction")
-    if not event.event_id:
-        event = replace(event, event_id=uuid.uuid4().hex)
+    if not registry.ready:  # a process that skipped start-up would drop every reaction silently: fail instead
+        raise RuntimeError("publish() before the handlers were registered (call app.handlers.register_all)")
+    if not event.event_id or event.at is None:
+        event = replace(event, event_id=event.event_id or uuid.uuid4().hex, at=event.at or now())
     for registration in registry.handlers_for(type(event)):
         if registration.inline:
             await registration.handler(event)
@@ -185,3 +191,23 @@ async def run_stored(handler: str, event: str, payload: dict[str, Any]) -> bool:
             return False
         await registration.handler(fact)
     return True
+
+
+async def run_recorded(*, handed_over_too: bool = False) -> int:
+    """Run, here and now, the stored handlers the worker has not been handed yet (and mark them handed over), in
+    outbox order; returns how many ran. For loading data without a worker (the demo) and for tests
+    (`handed_over_too` runs every stored handler again: each still runs at most once)."""
+    wanted = JobOutbox.function == HANDLE_EVENT_JOB
+    if not handed_over_too:
+        wanted &= JobOutbox.enqueued_at.is_null()
+    rows = (
+        await JobOutbox.select(JobOutbox.id, JobOutbox.kwargs)
+        .where(wanted)
+        .order_by(JobOutbox.id)
+        .output(load_json=True)
+    )
+    ran = 0
+    for row in rows:
+        ran += await run_stored(**row["kwargs"])
+        await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id == row["id"])
+    return ran

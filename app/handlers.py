@@ -12,3 +12,4 @@ def register_all() -> None:
     """Register every handler (idempotent: registering again changes nothing)."""
     for domain in (notifications, boards):
         domain.register(registry)
+    registry.ready = True

@@ -10,11 +10,11 @@ from app.timeutil import now
 
 async def feedback_given(event: FeedbackGiven) -> None:
     if event.ask_id is not None:  # "Feedback giver" counts answers to asks; unprompted feedback earns nothing
-        await award_after_feedback(answered_by=[event.author_id], at=now())
+        await award_after_feedback(answered_by=[event.author_id], at=event.at or now())
 
 
 async def feedback_requested(event: FeedbackRequested) -> None:
-    await award_after_feedback(asked_by=[event.asker_id], at=now())
+    await award_after_feedback(asked_by=[event.asker_id], at=event.at or now())
 
 
 def register(registry: Registry) -> None:

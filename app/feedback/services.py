@@ -321,7 +321,7 @@ async def ask_for_feedback(actor: Actor, data: AskInput, *, at: datetime | None 
         ).returning(FeedbackAsk.id)
         ask_id = rows[0]["id"]
         await FeedbackAskee.insert(*[FeedbackAskee(ask=ask_id, recipient=person) for person in people])
-        await publish(FeedbackRequested(ask_id=ask_id, asker_id=actor.id, recipient_ids=tuple(people)))
+        await publish(FeedbackRequested(ask_id=ask_id, asker_id=actor.id, recipient_ids=tuple(people), at=moment))
     return ask_id
 
 
@@ -388,10 +388,10 @@ async def _asks(ids: list[int], at: datetime | None = None) -> list[Ask]:
     ]
 
 
-async def ask_for_answer(actor: Actor, ask_id: int) -> tuple[Ask, AskStatus]:
+async def ask_for_answer(actor: Actor, ask_id: int, *, at: datetime | None = None) -> tuple[Ask, AskStatus]:
     """An ask as one of the people asked sees it, with their own status. 404 when there is no such ask, 403 when
     it was not addressed to `actor` (the asker may see it too, as its owner)."""
-    asks = await _asks([ask_id]) if valid_id(ask_id) else []
+    asks = await _asks([ask_id], at) if valid_id(ask_id) else []
     if not asks:
         raise RuleViolation("There is no request for feedback with that number.", status_code=404)
     ask = asks[0]
@@ -429,7 +429,7 @@ async def answer(
     """Answer an ask addressed to `actor` (one answer per question, each 1-2,000 characters); returns the feedback
     item's id. Publishes FeedbackGiven."""
     moment = at or now()
-    ask, status = await ask_for_answer(actor, ask_id)
+    ask, status = await ask_for_answer(actor, ask_id, at=moment)
     _check_open(ask, status)
     texts = [_clean(a) for a in answers] + [""] * max(0, len(ask.questions) - len(answers))
     errors = {f"answer-{n}": TEXT_RULE for n, text in enumerate(texts[: len(ask.questions)]) if not _text_ok(text)}
@@ -449,7 +449,9 @@ async def answer(
         ).returning(Feedback.id)
         feedback_id = rows[0]["id"]
         await publish(
-            FeedbackGiven(feedback_id=feedback_id, author_id=actor.id, subject_id=ask.asker.id, ask_id=ask.id)
+            FeedbackGiven(
+                feedback_id=feedback_id, author_id=actor.id, subject_id=ask.asker.id, ask_id=ask.id, at=moment
+            )
         )
     return feedback_id
 
@@ -457,11 +459,11 @@ async def answer(
 async def decline(actor: Actor, ask_id: int, *, at: datetime | None = None) -> None:
     """Decline an ask addressed to `actor`; the asker is told. Publishes FeedbackDeclined."""
     moment = at or now()
-    ask, status = await ask_for_answer(actor, ask_id)
+    ask, status = await ask_for_answer(actor, ask_id, at=moment)
     _check_open(ask, status)
     async with FeedbackAskee._meta.db.transaction():
         await _respond(ask.id, actor.id, AskStatus.DECLINED, moment)
-        await publish(FeedbackDeclined(ask_id=ask.id, asker_id=ask.asker.id, recipient_id=actor.id))
+        await publish(FeedbackDeclined(ask_id=ask.id, asker_id=ask.asker.id, recipient_id=actor.id, at=moment))
 
 
 async def give(actor: Actor, data: GiveInput, *, at: datetime | None = None) -> int:
@@ -494,7 +496,7 @@ async def give(actor: Actor, data: GiveInput, *, at: datetime | None = None) -> 
             )
         ).returning(Feedback.id)
         feedback_id = rows[0]["id"]
-        await publish(FeedbackGiven(feedback_id=feedback_id, author_id=actor.id, subject_id=subject["id"]))
+        await publish(FeedbackGiven(feedback_id=feedback_id, author_id=actor.id, subject_id=subject["id"], at=moment))
     return feedback_id
 
 

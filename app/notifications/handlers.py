@@ -32,6 +32,7 @@ async def feedback_requested(event: FeedbackRequested) -> None:
         actor_id=event.asker_id,
         action_label="Answer",
         action_url=f"/feedback/asks/{event.ask_id}",
+        at=event.at,
     )
 
 
@@ -43,6 +44,7 @@ async def feedback_given(event: FeedbackGiven) -> None:
         text=f"{await _name(event.author_id)} {verb}.",
         url=f"/feedback/{event.feedback_id}",
         actor_id=event.author_id,
+        at=event.at,
     )
 
 
@@ -53,6 +55,7 @@ async def feedback_declined(event: FeedbackDeclined) -> None:
         text=f"{await _name(event.recipient_id)} declined your request for feedback.",
         url="/feedback",
         actor_id=event.recipient_id,
+        at=event.at,
     )
 
 
@@ -64,6 +67,7 @@ async def survey_opened(event: SurveyRoundOpened) -> None:
         url="/surveys",
         action_label="Answer",
         action_url="/surveys",
+        at=event.at,
     )
 
 
@@ -75,6 +79,7 @@ async def survey_reminder(event: SurveyReminderDue) -> None:
         url="/surveys",
         action_label="Answer",
         action_url="/surveys",
+        at=event.at,
     )
 
 

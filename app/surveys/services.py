@@ -263,7 +263,10 @@ async def open_due(at: datetime) -> list[int]:
                 await SurveyInvite.raw(_INVITE_CUSTOMERS_SQL, row["id"], start, end)
             await publish(
                 SurveyRoundOpened(
-                    round_id=row["id"], participant_ids=await _participants(row["id"]), closes_at=row["closes_at"]
+                    round_id=row["id"],
+                    participant_ids=await _participants(row["id"]),
+                    closes_at=row["closes_at"],
+                    at=at,
                 )
             )
             opened.append(row["id"])
@@ -284,7 +287,9 @@ async def remind_due(at: datetime) -> list[int]:
         for row in rows:
             people = await _participants(row["id"], only_unanswered=True)
             if people:
-                await publish(SurveyReminderDue(round_id=row["id"], participant_ids=people, closes_at=row["closes_at"]))
+                await publish(
+                    SurveyReminderDue(round_id=row["id"], participant_ids=people, closes_at=row["closes_at"], at=at)
+                )
             reminded.append(row["id"])
     return reminded
 
@@ -337,7 +342,7 @@ async def close_due(at: datetime) -> list[int]:
         for row in rows:
             shown = await _compute_results(row["id"], names)
             await SurveyAnswer.delete().where(SurveyAnswer.round == row["id"])
-            await publish(SurveyRoundClosed(round_id=row["id"], department_ids=tuple(shown)))
+            await publish(SurveyRoundClosed(round_id=row["id"], department_ids=tuple(shown), at=at))
             closed.append(row["id"])
     return closed
 

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 
 from app.boards.tables import BadgeAward
+from app.digests.delivery import render_for
+from app.digests.tables import DigestKind
 from app.feedback import services
 from app.feedback.services import AskInput, GiveInput
 from app.feedback.tables import AskStatus, Feedback, FeedbackAsk, FeedbackAskee
@@ -17,6 +19,7 @@ from app.notifications.tables import Kind, Notification
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
 from app.rules import RuleViolation
+from app.timeutil import month_of, next_month, now
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_request
 
@@ -321,3 +324,21 @@ async def test_listener_and_feedback_giver_badges(team) -> None:
         await services.give(await user(team["cat"]), GiveInput(subject=team["ann"].id, text="Nice"))
     await run_stored_events()
     assert await BadgeAward.count().where(BadgeAward.employee == team["cat"].id) == 0
+
+
+# ---------------------------------------------------------------------------------------------------- digests
+
+
+async def test_digests_count_feedback_without_text(team) -> None:
+    await ask(team["bob"], team["ann"])
+    await ask(team["cat"], team["ann"])
+    await services.give(await user(team["bob"]), GiveInput(subject=team["ann"].id, text="Secret words"))
+    month = month_of(now())
+    # this month's digest, as if the month had ended: the asks are due after it, so they still wait for Ann
+    await FeedbackAsk.update({FeedbackAsk.due_on: next_month(month) + timedelta(days=3)}).where(FeedbackAsk.id > 0)
+    mail = (await render_for(DigestKind.EMPLOYEE, month, [team["ann"].id]))[team["ann"].id]
+    assert "2 colleagues asked for your feedback - answer" in mail.text
+    assert "You received 1 feedback item" in mail.text
+    assert "Secret words" not in mail.text and "Secret words" not in mail.html
+    manager = (await render_for(DigestKind.MANAGER, month, [team["boss"].id]))[team["boss"].id]
+    assert "your team of 1 received 1 feedback item and gave 0" in manager.text
