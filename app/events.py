@@ -117,7 +117,7 @@ Handler = Callable[[Any], Awaitable[object]]
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    name: str  # module.function: the outbox row names the handler by it
+    name: str  # "event:module.function": the outbox row names the handler by it
     event: type[Event]
     handler: Handler
     inline: bool
@@ -133,7 +133,7 @@ class Registry:
 
     def register(self, event: type[Event], handler: Handler, *, inline: bool = False) -> None:
         """React to `event` with `handler` (again: no effect); `inline` runs it in the publisher's transaction."""
-        name = f"{handler.__module__}.{handler.__qualname__}"
+        name = f"{event.name}:{handler.__module__}.{handler.__qualname__}"
         if name in self._by_name:
             return
         registration = Registration(name=name, event=event, handler=handler, inline=inline)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, get, post
@@ -24,6 +24,7 @@ from app.feedback.tables import AskStatus, SubjectKind
 from app.paging import parse_id
 from app.people.services import CurrentUser, search_directory
 from app.rules import RuleViolation
+from app.web.forms import field_date, field_text
 from app.web.templating import render
 
 MAX_FREE_QUESTIONS = services.MAX_QUESTIONS
@@ -33,32 +34,21 @@ def _user(request: HTMXRequest) -> CurrentUser:
     return request.scope["user"]
 
 
-def _text(form: Mapping[str, Any], name: str) -> str:
-    return str(form.get(name) or "")
-
-
 def _ids(values: list[Any]) -> tuple[int, ...]:
     return tuple(i for i in (parse_id(v) for v in values) if i is not None)
 
 
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
-    except ValueError:
-        return None
-
-
 def parse_ask(form: Any) -> AskInput:
-    kind = _text(form, "subject_kind") or SubjectKind.NONE
+    kind = field_text(form, "subject_kind") or SubjectKind.NONE
     return AskInput(
         people=_ids(form.getall("people", [])),
         subject_kind=kind,
         subject_request=parse_id(form.get("subject_request")),
         subject_department=parse_id(form.get("subject_department")),
-        subject_text=_text(form, "subject_text"),
-        template=_text(form, "template"),
+        subject_text=field_text(form, "subject_text"),
+        template=field_text(form, "template"),
         questions=tuple(str(q) for q in form.getall("question", []))[: MAX_FREE_QUESTIONS + 1],
-        due_on=_date(_text(form, "due_on")),
+        due_on=field_date(form, "due_on"),
     )
 
 
@@ -256,7 +246,7 @@ class FeedbackController(Controller):
         form = await request.form()
         values = GiveInput(
             subject=parse_id(form.get("subject")),
-            text=_text(form, "text"),
+            text=field_text(form, "text"),
             share_with_manager=form.get("share") == "on",
         )
         try:

@@ -59,23 +59,24 @@ async def feedback_declined(event: FeedbackDeclined) -> None:
     )
 
 
-async def survey_opened(event: SurveyRoundOpened) -> None:
-    await notify(
-        event.participant_ids,
+SURVEY_TEXTS = {
+    SurveyRoundOpened: (
         Kind.SURVEY_OPEN,
-        text="How did the departments you used serve you? A short service survey is open.",
-        url="/surveys",
-        action_label="Answer",
-        action_url="/surveys",
-        at=event.at,
-    )
+        "How did the departments you used serve you? A short service survey is open.",
+    ),
+    SurveyReminderDue: (
+        Kind.SURVEY_REMINDER,
+        "The service survey closes soon: your answers are anonymous and help the departments you used.",
+    ),
+}
 
 
-async def survey_reminder(event: SurveyReminderDue) -> None:
+async def survey_invitation(event: SurveyRoundOpened | SurveyReminderDue) -> None:
+    kind, text = SURVEY_TEXTS[type(event)]
     await notify(
         event.participant_ids,
-        Kind.SURVEY_REMINDER,
-        text="The service survey closes soon: your answers are anonymous and help the departments you used.",
+        kind,
+        text=text,
         url="/surveys",
         action_label="Answer",
         action_url="/surveys",
@@ -87,5 +88,5 @@ def register(registry: Registry) -> None:
     registry.register(FeedbackRequested, feedback_requested)
     registry.register(FeedbackGiven, feedback_given)
     registry.register(FeedbackDeclined, feedback_declined)
-    registry.register(SurveyRoundOpened, survey_opened)
-    registry.register(SurveyReminderDue, survey_reminder)
+    registry.register(SurveyRoundOpened, survey_invitation)
+    registry.register(SurveyReminderDue, survey_invitation)

@@ -4,7 +4,6 @@ leads, and the admins' schedule."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from litestar import Controller, get, post
@@ -20,6 +19,7 @@ from app.surveys import services
 from app.surveys.services import AnswerInput, RoundInput
 from app.surveys.tables import Audience
 from app.web.auth import admin_only
+from app.web.forms import field_date, field_text
 from app.web.templating import render, wants_fragment
 
 
@@ -27,34 +27,23 @@ def _user(request: HTMXRequest) -> CurrentUser:
     return request.scope["user"]
 
 
-def _text(form: Mapping[str, Any], name: str) -> str:
-    return str(form.get(name) or "")
-
-
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
-    except ValueError:
-        return None
-
-
 def parse_answer(form: Mapping[str, Any]) -> AnswerInput:
     return AnswerInput(
-        satisfaction=services.parse_score(_text(form, "satisfaction"), 1, 5),
-        ease=services.parse_score(_text(form, "ease"), 1, 5),
-        recommend=services.parse_score(_text(form, "recommend"), 0, 10),
-        comment=_text(form, "comment"),
+        satisfaction=services.parse_score(field_text(form, "satisfaction"), 1, 5),
+        ease=services.parse_score(field_text(form, "ease"), 1, 5),
+        recommend=services.parse_score(field_text(form, "recommend"), 0, 10),
+        comment=field_text(form, "comment"),
     )
 
 
 def parse_round(form: Mapping[str, Any]) -> RoundInput:
     return RoundInput(
-        title=_text(form, "title"),
-        audience=_text(form, "audience"),
-        period_start=_date(_text(form, "period_start")),
-        period_end=_date(_text(form, "period_end")),
-        opens_on=_date(_text(form, "opens_on")),
-        closes_on=_date(_text(form, "closes_on")),
+        title=field_text(form, "title"),
+        audience=field_text(form, "audience"),
+        period_start=field_date(form, "period_start"),
+        period_end=field_date(form, "period_end"),
+        opens_on=field_date(form, "opens_on"),
+        closes_on=field_date(form, "closes_on"),
     )
 
 

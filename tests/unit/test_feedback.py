@@ -16,20 +16,13 @@ from app.handlers import register_all
 from app.jobs.tables import JobOutbox
 from app.kudos.tables import LedgerEntry
 from app.notifications.tables import Kind, Notification
-from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.timeutil import month_of, next_month, now
 from tests.events import run_stored_events
-from tests.factories import make_department, make_employee, make_request
+from tests.factories import as_user, make_department, make_employee, make_request
 
 register_all()
-
-
-async def user(employee) -> CurrentUser:
-    found = await load_current_user(employee.id)
-    assert found is not None
-    return found
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def due(days: int = 7):
 
 async def ask(asker, *people, **options) -> int:
     data = AskInput(people=tuple(p.id for p in people), template="went-well", due_on=due(), **options)
-    return await services.ask_for_feedback(await user(asker), data)
+    return await services.ask_for_feedback(await as_user(asker), data)
 
 
 async def counts() -> tuple[int, int, int, int]:
@@ -74,12 +67,12 @@ async def test_ask_answer_read_notifies_through_events(team) -> None:
     assert {row["recipient"] for row in asked} == {team["bob"].id, team["cat"].id}
     assert {row["url"] for row in asked} == {f"/feedback/asks/{ask_id}"}
 
-    bob = await user(team["bob"])
+    bob = await as_user(team["bob"])
     overview = await services.overview(bob)
     assert [a.id for a in overview.waiting] == [ask_id]
     feedback_id = await services.answer(bob, ask_id, ("Clear plans.", "Shorter meetings."))
     await run_stored_events()
-    ann = await user(team["ann"])
+    ann = await as_user(team["ann"])
     item = await services.get_feedback(ann, feedback_id)
     assert item is not None and item.answers == (
         ("What went well?", "Clear plans."),
@@ -107,22 +100,22 @@ async def test_stored_handlers_run_exactly_once(team) -> None:
 
 async def test_decline_tells_the_asker(team) -> None:
     ask_id = await ask(team["ann"], team["bob"])
-    await services.decline(await user(team["bob"]), ask_id)
+    await services.decline(await as_user(team["bob"]), ask_id)
     await run_stored_events()
     rows = await Notification.select(Notification.recipient).where(Notification.kind == Kind.FEEDBACK_DECLINED)
     assert [row["recipient"] for row in rows] == [team["ann"].id]
     with pytest.raises(RuleViolation) as refused:
-        await services.answer(await user(team["bob"]), ask_id, ("Too late", "Still"))
+        await services.answer(await as_user(team["bob"]), ask_id, ("Too late", "Still"))
     assert refused.value.status_code == 409
 
 
 async def test_give_unprompted_with_manager_sharing(team) -> None:
-    bob = await user(team["bob"])
+    bob = await as_user(team["bob"])
     private = await services.give(bob, GiveInput(subject=team["ann"].id, text="Great demo today."))
     shared = await services.give(
         bob, GiveInput(subject=team["ann"].id, text="Calm under pressure.", share_with_manager=True)
     )
-    boss = await user(team["boss"])
+    boss = await as_user(team["boss"])
     assert await services.get_feedback(boss, private) is None
     item = await services.get_feedback(boss, shared)
     assert item is not None and item.shared_with_manager
@@ -135,37 +128,37 @@ async def test_give_unprompted_with_manager_sharing(team) -> None:
 
 
 async def test_only_subject_author_and_shared_manager_read_feedback(team) -> None:
-    feedback_id = await services.give(await user(team["bob"]), GiveInput(subject=team["ann"].id, text="Thanks!"))
-    assert await services.get_feedback(await user(team["ann"]), feedback_id) is not None  # the subject
-    assert await services.get_feedback(await user(team["bob"]), feedback_id) is not None  # the author
-    assert await services.get_feedback(await user(team["cat"]), feedback_id) is None  # a colleague
-    assert await services.get_feedback(await user(team["boss"]), feedback_id) is None  # the manager: not shared
-    assert await services.get_feedback(await user(team["admin"]), feedback_id) is None  # an admin: never
+    feedback_id = await services.give(await as_user(team["bob"]), GiveInput(subject=team["ann"].id, text="Thanks!"))
+    assert await services.get_feedback(await as_user(team["ann"]), feedback_id) is not None  # the subject
+    assert await services.get_feedback(await as_user(team["bob"]), feedback_id) is not None  # the author
+    assert await services.get_feedback(await as_user(team["cat"]), feedback_id) is None  # a colleague
+    assert await services.get_feedback(await as_user(team["boss"]), feedback_id) is None  # the manager: not shared
+    assert await services.get_feedback(await as_user(team["admin"]), feedback_id) is None  # an admin: never
     for reader in ("cat", "boss", "admin"):
-        overview = await services.overview(await user(team[reader]))
+        overview = await services.overview(await as_user(team[reader]))
         texts = [i for i in (*overview.received, *overview.given, *overview.shared_with_me)]
         assert texts == []
 
 
 async def test_admins_see_counts_only(team) -> None:
     ask_id = await ask(team["ann"], team["bob"], team["cat"])
-    await services.answer(await user(team["bob"]), ask_id, ("a", "b"))
-    await services.decline(await user(team["cat"]), ask_id)
-    await services.give(await user(team["bob"]), GiveInput(subject=team["cat"].id, text="Nice"))
-    found = await services.organisation_counts(await user(team["admin"]))
+    await services.answer(await as_user(team["bob"]), ask_id, ("a", "b"))
+    await services.decline(await as_user(team["cat"]), ask_id)
+    await services.give(await as_user(team["bob"]), GiveInput(subject=team["cat"].id, text="Nice"))
+    found = await services.organisation_counts(await as_user(team["admin"]))
     figures = (found.items, found.unprompted, found.asks, found.asked, found.answered, found.declined)
     assert figures == (2, 1, 1, 2, 1, 1)
     with pytest.raises(RuleViolation) as refused:
-        await services.organisation_counts(await user(team["boss"]))
+        await services.organisation_counts(await as_user(team["boss"]))
     assert refused.value.status_code == 403
 
 
 async def test_another_managers_report_is_not_shared_with_me(team) -> None:
     other_boss = await make_employee("Otto Other", role=Role.MANAGER)
     feedback_id = await services.give(
-        await user(team["bob"]), GiveInput(subject=team["ann"].id, text="Shared", share_with_manager=True)
+        await as_user(team["bob"]), GiveInput(subject=team["ann"].id, text="Shared", share_with_manager=True)
     )
-    assert await services.get_feedback(await user(other_boss), feedback_id) is None
+    assert await services.get_feedback(await as_user(other_boss), feedback_id) is None
 
 
 # ------------------------------------------------------------------------------------------------- bad input
@@ -209,7 +202,7 @@ async def test_bad_asks_are_refused_and_change_nothing(team, change, field, stat
         values["due_on"] = due(services.MAX_DUE_DAYS + 1)
     before = await counts()
     with pytest.raises(RuleViolation) as refused:
-        await services.ask_for_feedback(await user(team["ann"]), AskInput(**values))
+        await services.ask_for_feedback(await as_user(team["ann"]), AskInput(**values))
     assert refused.value.status_code == status
     assert field in refused.value.errors
     assert await counts() == before
@@ -241,7 +234,7 @@ async def test_rate_limit_of_open_asks_per_week(team) -> None:
     assert await counts() == before
     # closing one makes room
     first = (await FeedbackAsk.select(FeedbackAsk.id).order_by(FeedbackAsk.id).first())["id"]
-    await services.close_ask(await user(team["ann"]), first)
+    await services.close_ask(await as_user(team["ann"]), first)
     await ask(team["ann"], team["bob"])
 
 
@@ -250,11 +243,11 @@ async def test_bad_answers_are_refused(team, text) -> None:
     ask_id = await ask(team["ann"], team["bob"])
     before = await counts()
     with pytest.raises(RuleViolation) as refused:
-        await services.answer(await user(team["bob"]), ask_id, ("Fine", text))
+        await services.answer(await as_user(team["bob"]), ask_id, ("Fine", text))
     assert refused.value.errors == {"answer-1": services.TEXT_RULE}
     assert await counts() == before
     with pytest.raises(RuleViolation):
-        await services.give(await user(team["bob"]), GiveInput(subject=team["ann"].id, text=text))
+        await services.give(await as_user(team["bob"]), GiveInput(subject=team["ann"].id, text=text))
     assert await counts() == before
 
 
@@ -262,20 +255,20 @@ async def test_answering_someone_elses_or_a_closed_ask(team) -> None:
     ask_id = await ask(team["ann"], team["bob"])
     for outsider in ("cat", "boss", "admin", "ann"):
         with pytest.raises(RuleViolation) as refused:
-            await services.answer(await user(team[outsider]), ask_id, ("a", "b"))
+            await services.answer(await as_user(team[outsider]), ask_id, ("a", "b"))
         assert refused.value.status_code == 403
         with pytest.raises(RuleViolation):
-            await services.decline(await user(team[outsider]), ask_id)
+            await services.decline(await as_user(team[outsider]), ask_id)
     with pytest.raises(RuleViolation) as missing:
-        await services.answer(await user(team["bob"]), 987654, ("a", "b"))
+        await services.answer(await as_user(team["bob"]), 987654, ("a", "b"))
     assert missing.value.status_code == 404
     with pytest.raises(RuleViolation) as not_asker:
-        await services.close_ask(await user(team["bob"]), ask_id)
+        await services.close_ask(await as_user(team["bob"]), ask_id)
     assert not_asker.value.status_code == 404
-    await services.close_ask(await user(team["ann"]), ask_id)
+    await services.close_ask(await as_user(team["ann"]), ask_id)
     before = await counts()
     with pytest.raises(RuleViolation) as closed:
-        await services.answer(await user(team["bob"]), ask_id, ("a", "b"))
+        await services.answer(await as_user(team["bob"]), ask_id, ("a", "b"))
     assert closed.value.status_code == 409
     assert await counts() == before
 
@@ -284,9 +277,9 @@ async def test_an_ask_past_its_due_date_is_closed(team) -> None:
     ask_id = await ask(team["ann"], team["bob"])
     await FeedbackAsk.update({FeedbackAsk.due_on: services.today() - timedelta(days=1)}).where(FeedbackAsk.id == ask_id)
     with pytest.raises(RuleViolation) as closed:
-        await services.answer(await user(team["bob"]), ask_id, ("a", "b"))
+        await services.answer(await as_user(team["bob"]), ask_id, ("a", "b"))
     assert closed.value.status_code == 409
-    assert (await services.overview(await user(team["bob"]))).waiting == ()
+    assert (await services.overview(await as_user(team["bob"]))).waiting == ()
 
 
 @pytest.mark.parametrize("who", ["self", "unknown", "inactive", "none"])
@@ -299,7 +292,7 @@ async def test_bad_give_subjects(team, who) -> None:
     }[who]
     before = await counts()
     with pytest.raises(RuleViolation) as refused:
-        await services.give(await user(team["bob"]), GiveInput(subject=subject, text="Hello"))
+        await services.give(await as_user(team["bob"]), GiveInput(subject=subject, text="Hello"))
     assert "subject" in refused.value.errors
     assert await counts() == before
 
@@ -311,7 +304,7 @@ async def test_listener_and_feedback_giver_badges(team) -> None:
     askers = [await make_employee() for _ in range(5)]
     for asker in askers:
         ask_id = await ask(asker, team["bob"])
-        await services.answer(await user(team["bob"]), ask_id, ("a", "b"))
+        await services.answer(await as_user(team["bob"]), ask_id, ("a", "b"))
     for _ in range(3):
         await ask(team["ann"], team["cat"])
     await run_stored_events()
@@ -321,7 +314,7 @@ async def test_listener_and_feedback_giver_badges(team) -> None:
     assert (team["cat"].id, "feedback-giver") not in badges
     # unprompted feedback does not count towards Feedback giver
     for _ in range(5):
-        await services.give(await user(team["cat"]), GiveInput(subject=team["ann"].id, text="Nice"))
+        await services.give(await as_user(team["cat"]), GiveInput(subject=team["ann"].id, text="Nice"))
     await run_stored_events()
     assert await BadgeAward.count().where(BadgeAward.employee == team["cat"].id) == 0
 
@@ -332,7 +325,7 @@ async def test_listener_and_feedback_giver_badges(team) -> None:
 async def test_digests_count_feedback_without_text(team) -> None:
     await ask(team["bob"], team["ann"])
     await ask(team["cat"], team["ann"])
-    await services.give(await user(team["bob"]), GiveInput(subject=team["ann"].id, text="Secret words"))
+    await services.give(await as_user(team["bob"]), GiveInput(subject=team["ann"].id, text="Secret words"))
     month = month_of(now())
     # this month's digest, as if the month had ended: the asks are due after it, so they still wait for Ann
     await FeedbackAsk.update({FeedbackAsk.due_on: next_month(month) + timedelta(days=3)}).where(FeedbackAsk.id > 0)

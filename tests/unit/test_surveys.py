@@ -8,7 +8,6 @@ import pytest
 
 from app.handlers import register_all
 from app.notifications.tables import Kind, Notification
-from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.surveys import services
@@ -16,15 +15,9 @@ from app.surveys.services import AnswerInput, RoundInput
 from app.surveys.tables import RoundStatus, SurveyAnswer, SurveyInvite, SurveyResult, SurveyRound
 from app.timeutil import local_date, now
 from tests.events import run_stored_events
-from tests.factories import make_department, make_employee, make_lead, make_request
+from tests.factories import as_user, make_department, make_employee, make_lead, make_request
 
 register_all()
-
-
-async def user(employee) -> CurrentUser:
-    found = await load_current_user(employee.id)
-    assert found is not None
-    return found
 
 
 @pytest.fixture
@@ -53,7 +46,7 @@ async def schedule(org, *, audience: str = "customers", days: int = 7) -> int:
         opens_on=today,
         closes_on=today + timedelta(days=days),
     )
-    return await services.schedule_round(await user(org["admin"]), data)
+    return await services.schedule_round(await as_user(org["admin"]), data)
 
 
 def answer(satisfaction: int = 4, ease: int = 4, recommend: int = 9, comment: str = "") -> AnswerInput:
@@ -77,21 +70,21 @@ async def test_round_opens_with_the_departments_internal_customers(org) -> None:
     await run_stored_events()
     told = await Notification.select(Notification.recipient).where(Notification.kind == Kind.SURVEY_OPEN)
     assert {row["recipient"] for row in told} == {c.id for c in org["customers"]}
-    mine = await services.my_surveys(await user(org["customers"][0]))
+    mine = await services.my_surveys(await as_user(org["customers"][0]))
     assert [d.name for d in mine[0].departments] == ["HR", "IT"]
 
 
 async def test_everyone_round_asks_about_every_other_department(org) -> None:
     await schedule(org, audience="everyone")
     await services.advance()
-    mine = await services.my_surveys(await user(org["lead"]))
+    mine = await services.my_surveys(await as_user(org["lead"]))
     assert [d.name for d in mine[0].departments] == ["Finance", "HR"]
 
 
 async def test_answers_can_change_until_close(org) -> None:
     round_id = await schedule(org)
     await services.advance()
-    me = await user(org["customers"][0])
+    me = await as_user(org["customers"][0])
     await services.submit_answer(me, round_id, org["it"].id, answer(2, 2, 3, "Slow"))
     await services.submit_answer(me, round_id, org["it"].id, answer(5, 5, 10, "Fixed it fast"))
     assert await SurveyAnswer.count() == 1
@@ -106,10 +99,10 @@ async def test_results_only_at_close_with_five_answers_and_no_trace_of_who_said_
     scores = [(5, 4, 10), (4, 4, 9), (3, 2, 6), (4, 5, 8), (5, 5, 10)]
     for person, (s, e, r) in zip(org["customers"], scores, strict=False):
         comment = f"{person.name.split()[0]} here: Lena Lead fixed it, mail lena@example.com"
-        await services.submit_answer(await user(person), round_id, org["it"].id, answer(s, e, r, comment))
+        await services.submit_answer(await as_user(person), round_id, org["it"].id, answer(s, e, r, comment))
     # a department lead comparing before and after one more answer learns nothing: nothing is shown while open
     before = await services.department_results(org["it"].id)
-    await services.submit_answer(await user(org["customers"][5]), round_id, org["it"].id, answer(1, 1, 0, "Awful"))
+    await services.submit_answer(await as_user(org["customers"][5]), round_id, org["it"].id, answer(1, 1, 0, "Awful"))
     after = await services.department_results(org["it"].id)
     assert before is None and after is None
     await services.advance(at=await close_at(round_id))
@@ -123,14 +116,14 @@ async def test_results_only_at_close_with_five_answers_and_no_trace_of_who_said_
     assert await SurveyAnswer.count() == 0
     assert await SurveyInvite.count().where(SurveyInvite.answered_at.is_not_null()) == 6
     assert "respondent" not in {c._meta.name for c in SurveyResult._meta.columns}
-    comments = await services.department_comments(await user(org["lead"]), org["it"].id)
+    comments = await services.department_comments(await as_user(org["lead"]), org["it"].id)
     texts = comments[0].comments
     assert len(texts) == 6
     assert all("Customer" not in t and "Lena" not in t and "@" not in t for t in texts)
     assert "[name] here: [name] [name] fixed it, mail [name]" in texts
     # the closed round takes no more answers, so its results never move
     with pytest.raises(RuleViolation) as late:
-        await services.submit_answer(await user(org["customers"][6]), round_id, org["it"].id, answer())
+        await services.submit_answer(await as_user(org["customers"][6]), round_id, org["it"].id, answer())
     assert late.value.status_code == 409
 
 
@@ -138,12 +131,12 @@ async def test_fewer_than_five_answers_show_nothing(org) -> None:
     round_id = await schedule(org)
     await services.advance()
     for person in org["customers"][:4]:
-        await services.submit_answer(await user(person), round_id, org["it"].id, answer(comment="Hi"))
+        await services.submit_answer(await as_user(person), round_id, org["it"].id, answer(comment="Hi"))
     await services.advance(at=await close_at(round_id))
     result = await services.department_results(org["it"].id)
     assert result is not None and not result.latest.shown
     assert (result.latest.satisfaction, result.latest.ease, result.latest.recommend_score) == (None, None, None)
-    assert (await services.department_comments(await user(org["admin"]), org["it"].id))[0].comments == ()
+    assert (await services.department_comments(await as_user(org["admin"]), org["it"].id))[0].comments == ()
     row = await SurveyResult.select().where(SurveyResult.department == org["it"].id).first()
     assert row["satisfaction"] is None and row["promoters"] == 0
 
@@ -153,11 +146,11 @@ async def test_comments_need_five_comments(org) -> None:
     await services.advance()
     for n, person in enumerate(org["customers"][:6]):
         await services.submit_answer(
-            await user(person), round_id, org["it"].id, answer(comment="Good" if n < 4 else "")
+            await as_user(person), round_id, org["it"].id, answer(comment="Good" if n < 4 else "")
         )
     await services.advance(at=await close_at(round_id))
     assert (await services.department_results(org["it"].id)).latest.shown
-    assert (await services.department_comments(await user(org["lead"]), org["it"].id))[0].comments == ()
+    assert (await services.department_comments(await as_user(org["lead"]), org["it"].id))[0].comments == ()
 
 
 async def test_change_since_the_last_round(org) -> None:
@@ -165,7 +158,7 @@ async def test_change_since_the_last_round(org) -> None:
         round_id = await schedule(org)
         await services.advance()
         for person in org["customers"][:5]:
-            await services.submit_answer(await user(person), round_id, org["it"].id, answer(satisfaction, 3, 9))
+            await services.submit_answer(await as_user(person), round_id, org["it"].id, answer(satisfaction, 3, 9))
         await services.advance(at=await close_at(round_id))
     result = await services.department_results(org["it"].id)
     assert result.latest.satisfaction == 5 and result.previous.satisfaction == 3
@@ -184,7 +177,7 @@ async def test_a_round_missed_entirely_is_opened_and_closed_when_the_worker_is_b
 async def test_one_reminder_before_the_deadline_to_those_who_have_not_answered(org) -> None:
     round_id = await schedule(org)
     await services.advance()
-    await services.submit_answer(await user(org["customers"][1]), round_id, org["it"].id, answer())
+    await services.submit_answer(await as_user(org["customers"][1]), round_id, org["it"].id, answer())
     soon = await close_at(round_id) - timedelta(hours=12)
     assert (await services.advance(at=soon)).reminded == [round_id]
     assert (await services.advance(at=soon + timedelta(hours=1))).reminded == []
@@ -201,10 +194,10 @@ async def test_only_invited_people_answer_and_only_about_their_departments(org) 
     await services.advance()
     for who, department in ((org["lead"], org["it"]), (org["customers"][1], org["hr"]), (org["admin"], org["it"])):
         with pytest.raises(RuleViolation) as refused:
-            await services.submit_answer(await user(who), round_id, department.id, answer())
+            await services.submit_answer(await as_user(who), round_id, department.id, answer())
         assert refused.value.status_code == 403
     with pytest.raises(RuleViolation):
-        await services.submit_answer(await user(org["customers"][0]), 0, org["it"].id, answer())
+        await services.submit_answer(await as_user(org["customers"][0]), 0, org["it"].id, answer())
     assert await SurveyAnswer.count() == 0
 
 
@@ -224,7 +217,7 @@ async def test_bad_answers_are_refused(org, data, field) -> None:
     round_id = await schedule(org)
     await services.advance()
     with pytest.raises(RuleViolation) as refused:
-        await services.submit_answer(await user(org["customers"][0]), round_id, org["it"].id, data)
+        await services.submit_answer(await as_user(org["customers"][0]), round_id, org["it"].id, data)
     assert refused.value.status_code == 422 and field in refused.value.errors
     assert await SurveyAnswer.count() == 0
     assert await SurveyInvite.count().where(SurveyInvite.answered_at.is_not_null()) == 0
@@ -234,7 +227,7 @@ async def test_scheduling_rules_and_roles(org) -> None:
     today = local_date(now())
     good = RoundInput("Q1", "customers", today, today, today, today)
     with pytest.raises(RuleViolation) as denied:
-        await services.schedule_round(await user(org["lead"]), good)
+        await services.schedule_round(await as_user(org["lead"]), good)
     assert denied.value.status_code == 403
     bad = [
         (RoundInput("", "customers", today, today, today, today), "title"),
@@ -246,17 +239,17 @@ async def test_scheduling_rules_and_roles(org) -> None:
     ]
     for data, field in bad:
         with pytest.raises(RuleViolation) as refused:
-            await services.schedule_round(await user(org["admin"]), data)
+            await services.schedule_round(await as_user(org["admin"]), data)
         assert field in refused.value.errors
     assert await SurveyRound.count() == 0
     with pytest.raises(RuleViolation):
-        await services.list_rounds(await user(org["lead"]))
+        await services.list_rounds(await as_user(org["lead"]))
 
 
 async def test_comments_are_for_the_departments_leads_and_admins(org) -> None:
     for who in (org["customers"][0], org["lead"]):
         with pytest.raises(RuleViolation) as refused:
-            await services.department_comments(await user(who), org["hr"].id)
+            await services.department_comments(await as_user(who), org["hr"].id)
         assert refused.value.status_code == 403
-    assert await services.department_comments(await user(org["lead"]), org["it"].id) == []
-    assert await services.department_comments(await user(org["admin"]), org["hr"].id) == []
+    assert await services.department_comments(await as_user(org["lead"]), org["it"].id) == []
+    assert await services.department_comments(await as_user(org["admin"]), org["hr"].id) == []
