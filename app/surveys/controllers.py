@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -66,8 +66,8 @@ class SurveyController(Controller):
         try:
             await services.submit_answer(user, round_id, department_id, data)
         except RuleViolation as exc:
-            if exc.status_code == 403:
-                raise PermissionDeniedException(exc.message) from exc
+            if exc.status_code == 404:
+                raise NotFoundException(exc.message) from exc
             return await self._card(
                 request, round_id, department_id, errors=exc.errors, values=form, status_code=exc.status_code
             )
@@ -117,7 +117,7 @@ class SurveyController(Controller):
         try:
             rounds = await services.department_comments(_user(request), department[0])
         except RuleViolation as exc:
-            raise PermissionDeniedException(exc.message) from exc
+            raise NotFoundException(exc.message) from exc
         return await render(
             request,
             "pages/surveys/comments.html",

@@ -458,7 +458,7 @@ async def submit_answer(
         )
     )
     if not invited:
-        raise RuleViolation("You were not asked about this department in this survey.", status_code=403)
+        raise RuleViolation("You were not asked about this department in this survey.", status_code=404)
     errors = _check_answer(data)
     if errors:
         raise RuleViolation(errors)
@@ -538,7 +538,9 @@ async def may_read_comments(actor: Actor, department_id: int) -> bool:
 async def department_comments(actor: Actor, department_id: int) -> list[Comments]:
     """The comments of a department's closed rounds (names removed, random order), for its leads and admins."""
     if not await may_read_comments(actor, department_id):
-        raise RuleViolation("Only the department's leads read its survey comments.", status_code=403)
+        raise RuleViolation(
+            "Survey comments are for the department's leads: there are none for you here.", status_code=404
+        )
     rows = await SurveyResult.raw(
         "SELECT r.title, r.closed_at, s.comments, s.answers FROM survey_result s JOIN survey_round r ON r.id = s.round "
         "WHERE s.department = {} AND r.status = 'closed' ORDER BY r.closed_at DESC, r.id DESC LIMIT 8",

@@ -70,7 +70,7 @@ async def test_answer_without_js_and_denials(client_factory, org) -> None:
     done = await post_form(me, url, {"satisfaction": "5", "ease": "5", "recommend": "10"})
     assert done.status_code == 303 and done.headers["location"] == "/surveys"
     lead = await as_(client_factory, org["lead"])
-    assert (await post_form(lead, url, {"satisfaction": "1", "ease": "1", "recommend": "0"})).status_code == 403
+    assert (await post_form(lead, url, {"satisfaction": "1", "ease": "1", "recommend": "0"})).status_code == 404
     assert "There is no survey for you right now" in (await lead.get("/surveys")).text
     assert await SurveyAnswer.count() == 1
 
@@ -115,7 +115,7 @@ async def test_department_page_results_and_comments(client_factory, org) -> None
     page = await customer.get("/departments/it")
     assert "5 of 6 internal customers answered (83%)" in page.text and "4.0 / 5" in page.text
     assert "Read the comments" not in page.text
-    assert (await customer.get("/surveys/departments/it/comments")).status_code == 403
+    assert (await customer.get("/surveys/departments/it/comments")).status_code == 404
     lead = await as_(client_factory, org["lead"])
     assert "Read the comments" in (await lead.get("/departments/it")).text
     comments = await lead.get("/surveys/departments/it/comments")
