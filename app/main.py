@@ -33,12 +33,15 @@ from app.awards.controllers import AwardsAdminController, AwardsController
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
 from app.digests.controllers import DigestAdminController, OutboxController, UnsubscribeController
+from app.feedback.controllers import FeedbackController
+from app.handlers import register_all
 from app.kudos.controllers import FeedController, KudosController
 from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
 from app.people.controllers import AuthController, DepartmentController, PeopleController
 from app.requests.controllers import RequestController
 from app.settings import Settings, get_settings
+from app.surveys.controllers import SurveyAdminController, SurveyController
 from app.web.auth import CurrentUserMiddleware, login_required, session_config
 from app.web.edge import KudosRequest, RefuseNulMiddleware
 from app.web.errors import exception_handlers
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
     """The application; `manage_pool=False` when the caller (`kudos serve`) owns the database pool."""
     settings = settings or get_settings()
     configure_logging()
+    register_all()
     redis = Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
 
     @asynccontextmanager
@@ -117,6 +121,9 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             DigestAdminController,
             OutboxController,
             UnsubscribeController,
+            FeedbackController,
+            SurveyController,
+            SurveyAdminController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

@@ -24,5 +24,7 @@ APP_REGISTRY = AppRegistry(
         "app.awards.piccolo_app",
         "app.admin.piccolo_app",
         "app.digests.piccolo_app",
+        "app.feedback.piccolo_app",
+        "app.surveys.piccolo_app",
     ]
 )

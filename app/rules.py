@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 
 class RuleViolation(Exception):
@@ -21,3 +22,13 @@ class RuleViolation(Exception):
     def message(self) -> str:
         """All messages as one sentence list, for toasts and JSON."""
         return " ".join(self.errors.values())
+
+
+class Actor(Protocol):
+    """Who is acting, as a domain service needs to know them (app.people.services.CurrentUser is one)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_admin(self) -> bool: ...

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from app.people.passwords import hash_password
+from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 
 PASSWORD = "correct horse battery"
@@ -104,3 +105,10 @@ async def make_request(
     elif status == "cancelled":
         await requests.cancel(requester.id, request_id)
     return request_id
+
+
+async def as_user(employee: Employee) -> CurrentUser:
+    """The person as the services see them when they act (signed in, active)."""
+    found = await load_current_user(employee.id)
+    assert found is not None
+    return found

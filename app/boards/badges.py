@@ -45,6 +45,8 @@ class Event(StrEnum):
     RECEIVED = "received"  # the recipients of a kudos
     RESOLVED = "resolved"  # the resolvers of a completed request
     WON = "won"  # the people who won a monthly award (app.awards)
+    ANSWERED_FEEDBACK = "answered_feedback"  # the author of feedback given in answer to an ask (app.feedback)
+    ASKED_FEEDBACK = "asked_feedback"  # the person who asked colleagues for feedback
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,26 @@ BADGES: tuple[Badge, ...] = (
         event=Event.WON,
         measure="awards_won",
     ),
+    Badge(
+        slug="feedback-giver",
+        name="Feedback giver",
+        description="Takes the time to answer colleagues who ask for feedback.",
+        rule="Answer {n} requests for feedback.",
+        achieved="{n} requests for feedback answered",
+        thresholds=(5,),
+        event=Event.ANSWERED_FEEDBACK,
+        measure="feedback_answered",
+    ),
+    Badge(
+        slug="listener",
+        name="Listener",
+        description="Asks colleagues how they could do better.",
+        rule="Ask colleagues for feedback {n} times.",
+        achieved="asked for feedback {n} times",
+        thresholds=(3,),
+        event=Event.ASKED_FEEDBACK,
+        measure="feedback_asked",
+    ),
 )
 BY_SLUG: dict[str, Badge] = {badge.slug: badge for badge in BADGES}
 REVOKE_RULE = "Badges stay earned even if a kudos behind them is later revoked."
@@ -215,6 +237,16 @@ async def _awards_won(ids: list[int], at: datetime) -> dict[int, dict[str, int]]
     return {row["person"]: {"awards_won": row["won"]} for row in rows}
 
 
+async def _feedback(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
+    """Feedback requests each person answered and asks they made (app.feedback's tables)."""
+    rows = await BadgeAward.raw(
+        "SELECT e.id, (SELECT count(*) FROM feedback f WHERE f.author = e.id AND f.ask IS NOT NULL) AS answered, "
+        "(SELECT count(*) FROM feedback_ask a WHERE a.asker = e.id) AS asked FROM employee e WHERE e.id = ANY({})",
+        ids,
+    )
+    return {row["id"]: {"feedback_answered": row["answered"], "feedback_asked": row["asked"]} for row in rows}
+
+
 # measure → (source, key in the source's figures)
 _MEASURES: dict[str, tuple[Source, str]] = {
     "given": (_lifetime, "given"),
@@ -223,6 +255,8 @@ _MEASURES: dict[str, tuple[Source, str]] = {
     "within_target": (_resolved, "within_target"),
     "weekly_streak": (_weekly_streak, "weekly_streak"),
     "awards_won": (_awards_won, "awards_won"),
+    "feedback_answered": (_feedback, "feedback_answered"),
+    "feedback_asked": (_feedback, "feedback_asked"),
 }
 
 
@@ -367,6 +401,13 @@ async def award_after_win(winner_ids: Iterable[int], *, at: datetime) -> list[Aw
 async def award_after_completion(resolver_ids: Iterable[int], *, at: datetime) -> list[Award]:
     """Badges earned by completing a request (call inside requests.complete's transaction)."""
     return await _award({Event.RESOLVED: set(resolver_ids)}, at=at)
+
+
+async def award_after_feedback(
+    *, answered_by: Iterable[int] = (), asked_by: Iterable[int] = (), at: datetime
+) -> list[Award]:
+    """Badges earned by answering or asking for feedback (app/boards/handlers.py, from the feedback events)."""
+    return await _award({Event.ANSWERED_FEEDBACK: set(answered_by), Event.ASKED_FEEDBACK: set(asked_by)}, at=at)
 
 
 # The longest run of consecutive giving weeks each person ever had (gaps and islands over the week rollups).

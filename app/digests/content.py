@@ -25,7 +25,7 @@ from app.boards.scorecards import department_scorecard, hours_label, percent_lab
 from app.boards.tables import Period
 from app.digests.tables import DigestKind
 from app.people.tables import Employee
-from app.timeutil import month_bounds, previous_month
+from app.timeutil import local_date, month_bounds, previous_month
 
 KUDOS_SHOWN = 10  # kudos received listed in full; the rest are counted
 THANK_BACK_SHOWN = 8
@@ -233,6 +233,24 @@ async def thank_back(period: DigestPeriod, people: list[Person]) -> dict[int, di
     return result
 
 
+# Peer feedback (app/feedback), counts only: a digest never carries feedback text.
+_FEEDBACK_SQL = """
+SELECT e.id,
+       (SELECT count(*) FROM feedback_askee k JOIN feedback_ask a ON a.id = k.ask
+        WHERE k.recipient = e.id AND k.status = 'waiting' AND a.closed_at IS NULL AND a.due_on >= {}) AS waiting,
+       (SELECT count(*) FROM feedback f WHERE f.subject = e.id AND f.created_at >= {} AND f.created_at < {})
+           AS received
+FROM employee e WHERE e.id = ANY({})
+"""
+
+
+async def feedback(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """How many colleagues wait for the person's feedback (asks still open when the month ended) and how many
+    feedback items they received in the month — counts only, no text in mail."""
+    rows = await Employee.raw(_FEEDBACK_SQL, local_date(period.end), period.start, period.end, _ids(people))
+    return {row["id"]: row for row in rows if row["waiting"] or row["received"]}
+
+
 # -------------------------------------------------------------------------------------------- manager sections
 
 # A manager's team: their active direct reports and the active members of the departments they lead, who had
@@ -292,6 +310,25 @@ FROM kudos_recipient kr JOIN kudos k ON k.id = kr.kudos
 WHERE kr.employee = ANY({}) AND k.revoked_at IS NULL AND k.created_at < {}
 GROUP BY kr.employee
 """
+
+
+_TEAM_FEEDBACK_SQL = """
+SELECT count(*) FILTER (WHERE f.subject = ANY({})) AS received, count(*) FILTER (WHERE f.author = ANY({})) AS given
+FROM feedback f WHERE f.created_at >= {} AND f.created_at < {} AND (f.subject = ANY({}) OR f.author = ANY({}))
+"""
+
+
+async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+    """The team's feedback activity in the month: items received and given (counts only)."""
+    result = {}
+    for manager, team in (await _teams(period, people)).items():
+        ids = [member["id"] for member in team]
+        if not ids:
+            continue
+        rows = await Employee.raw(_TEAM_FEEDBACK_SQL, ids, ids, period.start, period.end, ids, ids)
+        if rows[0]["received"] or rows[0]["given"]:
+            result[manager] = {"size": len(team), **rows[0]}
+    return result
 
 
 async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
@@ -376,10 +413,12 @@ EMPLOYEE_SECTIONS: dict[str, Section] = {
     "awards": awards_won,
     "requests": requests_completed,
     "thank_back": thank_back,
+    "feedback": feedback,
 }
 MANAGER_SECTIONS: dict[str, Section] = {
     "team": team_totals,
     "quiet": quiet_teammates,
+    "team_feedback": team_feedback,
     "scorecards": scorecards,
     "nominations": nominations,
 }

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from arq import Retry, cron
 from arq.connections import RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix
@@ -28,9 +29,12 @@ from app.awards import services as awards
 from app.db import UNAVAILABLE, close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests
+from app.events import HANDLE_EVENT_JOB, run_stored
+from app.handlers import register_all
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
+from app.surveys import services as surveys
 from app.web.health import record_heartbeat
 
 log = logging.getLogger("kudos.jobs")
@@ -89,6 +93,17 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
     return attempt.status
 
 
+EVENT_ATTEMPTS = 10
+
+
+async def handle_event(ctx: dict[str, Any], handler: str, event: str, payload: dict[str, Any]) -> bool:
+    """Run one stored event handler (app/events.py), exactly once; a database error is a retry, not a failure."""
+    try:
+        return await run_stored(handler, event, payload)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from exc
+
+
 async def open_award_cycle(ctx: dict[str, Any]) -> int | None:
     """Open the cycle for the month just ended once its nomination window begins (idempotent)."""
     return await awards.open_due_cycle()
@@ -102,6 +117,12 @@ async def send_nomination_reminders(ctx: dict[str, Any]) -> int:
 async def close_award_cycles(ctx: dict[str, Any]) -> list[int]:
     """Close nominations whose deadline has passed (idempotent)."""
     return await awards.close_due_cycles()
+
+
+async def advance_surveys(ctx: dict[str, Any]) -> dict[str, list[int]]:
+    """Open, remind and close survey rounds that are due (idempotent; state in PostgreSQL)."""
+    done = await surveys.advance()
+    return {"opened": done.opened, "reminded": done.reminded, "closed": done.closed}
 
 
 AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five minutes and at start-up
@@ -135,6 +156,7 @@ async def deliver_digests(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    register_all()
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = engine_finder().pool is None
     if ctx["owns_pool"]:
@@ -163,6 +185,8 @@ DELIVER_WEBHOOK = job(deliver_webhook, timeout=webhooks.JOB_TIMEOUT_SECONDS, max
 OPEN_AWARD_CYCLE = job(open_award_cycle, timeout=120)
 SEND_NOMINATION_REMINDERS = job(send_nomination_reminders)
 CLOSE_AWARD_CYCLES = job(close_award_cycles, timeout=120)
+ADVANCE_SURVEYS = job(advance_surveys, timeout=120)
+HANDLE_EVENT = job(handle_event, timeout=60, name=HANDLE_EVENT_JOB, max_tries=EVENT_ATTEMPTS)
 SWEEP = job(sweep, timeout=60)
 RUN_IMPORT = job(run_import, timeout=imports.JOB_TIMEOUT_SECONDS)
 SCHEDULE_DIGESTS = job(schedule_digests)
@@ -178,6 +202,8 @@ class WorkerSettings:
         OPEN_AWARD_CYCLE,
         SEND_NOMINATION_REMINDERS,
         CLOSE_AWARD_CYCLES,
+        ADVANCE_SURVEYS,
+        HANDLE_EVENT,
         SWEEP,
         RUN_IMPORT,
         SCHEDULE_DIGESTS,
@@ -189,6 +215,7 @@ class WorkerSettings:
         scheduled(OPEN_AWARD_CYCLE, minute=AWARD_TICKS, second=0, run_at_startup=True),
         scheduled(SEND_NOMINATION_REMINDERS, minute=AWARD_TICKS, second=20, run_at_startup=True),
         scheduled(CLOSE_AWARD_CYCLES, minute=AWARD_TICKS, second=40, run_at_startup=True),
+        scheduled(ADVANCE_SURVEYS, minute=AWARD_TICKS, second=50, run_at_startup=True),
         scheduled(SWEEP, second=set(range(5, 60, 15)), run_at_startup=True),
         scheduled(
             SCHEDULE_DIGESTS,

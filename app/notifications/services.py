@@ -22,6 +22,11 @@ KIND_LABELS = {
     Kind.AWARD_WON: "Award won",
     Kind.NOMINATION_REMINDER: "Nomination reminder",
     Kind.AWARD_REVIEW: "Awards to review",
+    Kind.FEEDBACK_REQUESTED: "Feedback asked",
+    Kind.FEEDBACK_RECEIVED: "Feedback received",
+    Kind.FEEDBACK_DECLINED: "Feedback declined",
+    Kind.SURVEY_OPEN: "Service survey",
+    Kind.SURVEY_REMINDER: "Service survey reminder",
 }
 
 

@@ -17,6 +17,11 @@ class Kind(StrEnum):
     AWARD_WON = "award_won"
     NOMINATION_REMINDER = "nomination_reminder"
     AWARD_REVIEW = "award_review"
+    FEEDBACK_REQUESTED = "feedback_requested"
+    FEEDBACK_RECEIVED = "feedback_received"
+    FEEDBACK_DECLINED = "feedback_declined"
+    SURVEY_OPEN = "survey_open"
+    SURVEY_REMINDER = "survey_reminder"
 
 
 class Notification(Table):

@@ -16,6 +16,7 @@ from app.boards.scorecards import department_scorecard
 from app.kudos.services import recent_public
 from app.paging import parse_page
 from app.people import services
+from app.surveys import services as surveys
 from app.web.auth import LoginThrottle, minutes, safe_next, start_session
 from app.web.templating import render
 
@@ -124,5 +125,7 @@ class DepartmentController(Controller):
             "department": department,
             "scorecard": scorecard,
             "awards": await awards_for_department(department["id"]),
+            "survey": await surveys.department_results(department["id"]),
+            "may_read_comments": await surveys.may_read_comments(request.scope["user"], department["id"]),
         }
         return await render(request, "pages/people/department.html", context)

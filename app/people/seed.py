@@ -102,4 +102,7 @@ async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True
         from app.demo.awards import seed_awards
 
         counts |= await seed_awards()
+        from app.demo.feedback import seed_feedback
+
+        counts |= await seed_feedback()
     return counts

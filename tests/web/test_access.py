@@ -144,6 +144,21 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/admin/outbox/{name:str}/html"): ("/admin/outbox/{outbox_message}/html", ADMIN),
     ("GET", "/unsubscribe/{token:str}"): ("/unsubscribe/{unsubscribe_token}", PUBLIC),
     ("POST", "/unsubscribe/{token:str}"): ("/unsubscribe/{unsubscribe_token}", PUBLIC),
+    ("GET", "/feedback"): ("/feedback", SIGNED_IN),
+    ("GET", "/feedback/{feedback_id:int}"): ("/feedback/1", SIGNED_IN),
+    ("GET", "/feedback/ask"): ("/feedback/ask", SIGNED_IN),
+    ("POST", "/feedback/ask"): ("/feedback/ask", SIGNED_IN),
+    ("GET", "/feedback/asks/{ask_id:int}"): ("/feedback/asks/1", SIGNED_IN),
+    ("POST", "/feedback/asks/{ask_id:int}/answer"): ("/feedback/asks/1/answer", SIGNED_IN),
+    ("POST", "/feedback/asks/{ask_id:int}/decline"): ("/feedback/asks/1/decline", SIGNED_IN),
+    ("POST", "/feedback/asks/{ask_id:int}/close"): ("/feedback/asks/1/close", SIGNED_IN),
+    ("GET", "/feedback/give"): ("/feedback/give", SIGNED_IN),
+    ("POST", "/feedback/give"): ("/feedback/give", SIGNED_IN),
+    ("GET", "/surveys"): ("/surveys", SIGNED_IN),
+    ("POST", "/surveys/{round_id:int}/departments/{department_id:int}"): ("/surveys/1/departments/1", SIGNED_IN),
+    ("GET", "/surveys/departments/{slug:str}/comments"): ("/surveys/departments/{slug}/comments", SIGNED_IN),
+    ("GET", "/admin/surveys"): ("/admin/surveys", ADMIN),
+    ("POST", "/admin/surveys"): ("/admin/surveys", ADMIN),
 }
 # Public routes that answer something other than 200/400 to anyone: the schema's catch-all is a "not found" page.
 PUBLIC_STATUS = {("GET", "/schema/{path:str}"): 404}
@@ -303,6 +318,16 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/admin/allowances"): {422},
     ("POST", "/admin/digests"): {422},
     ("POST", "/admin/digests/{month:str}/retry"): {409},
+    ("GET", "/feedback/{feedback_id:int}"): {404},
+    ("GET", "/feedback/asks/{ask_id:int}"): {404},
+    ("POST", "/feedback/ask"): {422},
+    ("POST", "/feedback/asks/{ask_id:int}/answer"): {404},
+    ("POST", "/feedback/asks/{ask_id:int}/decline"): {404},
+    ("POST", "/feedback/asks/{ask_id:int}/close"): {404},
+    ("POST", "/feedback/give"): {422},
+    ("POST", "/surveys/{round_id:int}/departments/{department_id:int}"): {404},
+    ("GET", "/surveys/departments/{slug:str}/comments"): {200, 404},  # leads and admins read them
+    ("POST", "/admin/surveys"): {422},
 }
 
 

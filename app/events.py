@@ -1,0 +1,213 @@
+"""Domain events: small typed facts a service publishes, and the registry of the handlers that react to them.
+
+A service decides and records its own change, then `publish()`es what happened, inside its transaction. It
+imports no other domain's services: the domains that care register a handler (in their own `handlers.py`; all of
+them are registered once at start-up by `app.handlers.register_all`, in the web app and in the worker).
+
+- An **inline** handler runs at once, in the publisher's transaction: for figures that must agree with the event.
+- Any other handler is recorded in the job outbox (`app/jobs/outbox.py`, table `job_outbox`) in the same
+  transaction — so it runs if and only if the event committed — and the worker runs it later with the job
+  `handle_event` (`run_stored`). Each stored run carries the event's id; the handler's effects are written in one
+  transaction together with a row of `event_receipt`, unique on (event id, handler), so a job that runs twice (a
+  retry after a lost connection, a worker killed after commit) changes nothing the second time.
+
+Events carry ids and plain values, never URLs or rows: the web layer turns ids into links.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, ClassVar
+
+import msgspec
+from piccolo.engine import engine_finder
+
+from app.jobs.outbox import add_job
+from app.jobs.tables import EventReceipt, JobOutbox
+from app.timeutil import now
+
+HANDLE_EVENT_JOB = "handle_event"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every domain event. `event_id` identifies one publication (for exactly-once handling); `at` is when
+    it happened (set by `publish` when the service did not), so a handler run later dates its effects right."""
+
+    name: ClassVar[str] = "event"
+    event_id: str = ""
+    at: datetime | None = None
+
+
+# --------------------------------------------------------------------------------------------- feedback (F14)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedbackRequested(Event):
+    name: ClassVar[str] = "feedback.requested"
+    ask_id: int
+    asker_id: int
+    recipient_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedbackGiven(Event):
+    """Feedback was written: unprompted (`ask_id` None) or in answer to an ask."""
+
+    name: ClassVar[str] = "feedback.given"
+    feedback_id: int
+    author_id: int
+    subject_id: int
+    ask_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedbackDeclined(Event):
+    name: ClassVar[str] = "feedback.declined"
+    ask_id: int
+    asker_id: int
+    recipient_id: int
+
+
+# ---------------------------------------------------------------------------------------------- surveys (F15)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveyRoundOpened(Event):
+    name: ClassVar[str] = "survey.opened"
+    round_id: int
+    participant_ids: tuple[int, ...]
+    closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveyReminderDue(Event):
+    """The round closes soon: `participant_ids` have not answered about every department they were asked about."""
+
+    name: ClassVar[str] = "survey.reminder_due"
+    round_id: int
+    participant_ids: tuple[int, ...]
+    closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveyRoundClosed(Event):
+    name: ClassVar[str] = "survey.closed"
+    round_id: int
+    department_ids: tuple[int, ...]  # departments whose results can be shown (enough answers)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.name: cls
+    for cls in (
+        FeedbackRequested,
+        FeedbackGiven,
+        FeedbackDeclined,
+        SurveyRoundOpened,
+        SurveyReminderDue,
+        SurveyRoundClosed,
+    )
+}
+
+Handler = Callable[[Any], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    name: str  # "event:module.function": the outbox row names the handler by it
+    event: type[Event]
+    handler: Handler
+    inline: bool
+
+
+class Registry:
+    """Which handlers react to which event."""
+
+    def __init__(self) -> None:
+        self._by_event: dict[type[Event], list[Registration]] = {}
+        self._by_name: dict[str, Registration] = {}
+        self.ready = False  # set once every domain registered (app.handlers.register_all)
+
+    def register(self, event: type[Event], handler: Handler, *, inline: bool = False) -> None:
+        """React to `event` with `handler` (again: no effect); `inline` runs it in the publisher's transaction."""
+        name = f"{event.name}:{handler.__module__}.{handler.__qualname__}"
+        if name in self._by_name:
+            return
+        registration = Registration(name=name, event=event, handler=handler, inline=inline)
+        self._by_name[name] = registration
+        self._by_event.setdefault(event, []).append(registration)
+
+    def handlers_for(self, event: type[Event]) -> list[Registration]:
+        return list(self._by_event.get(event, []))
+
+    def get(self, name: str) -> Registration | None:
+        return self._by_name.get(name)
+
+
+registry = Registry()
+
+
+def _payload(event: Event) -> dict[str, Any]:
+    return msgspec.to_builtins(event)
+
+
+async def publish(event: Event) -> Event:
+    """Run the inline handlers of `event` and record the others in the job outbox. Call it inside the publishing
+    service's transaction (refused otherwise: an event that is not part of a transaction could be half-done).
+    Returns the event with its id."""
+    if engine_finder().current_transaction.get() is None:
+        raise RuntimeError(f"publish({type(event).__name__}) outside a transaction")
+    if not registry.ready:  # a process that skipped start-up would drop every reaction silently: fail instead
+        raise RuntimeError("publish() before the handlers were registered (call app.handlers.register_all)")
+    if not event.event_id or event.at is None:
+        event = replace(event, event_id=event.event_id or uuid.uuid4().hex, at=event.at or now())
+    for registration in registry.handlers_for(type(event)):
+        if registration.inline:
+            await registration.handler(event)
+        else:
+            await add_job(HANDLE_EVENT_JOB, handler=registration.name, event=event.name, payload=_payload(event))
+    return event
+
+
+async def run_stored(handler: str, event: str, payload: dict[str, Any]) -> bool:
+    """Run one stored handler for one stored event, once: returns False when it had already run (or when the
+    handler or event is unknown to this version — nothing to do). The handler's effects and the receipt commit
+    together."""
+    registration = registry.get(handler)
+    event_type = EVENT_TYPES.get(event)
+    if registration is None or event_type is None:
+        return False
+    fact = msgspec.convert(payload, event_type)
+    async with EventReceipt._meta.db.transaction():
+        first = (
+            await EventReceipt.insert(EventReceipt(event_id=fact.event_id, handler=handler))
+            .on_conflict(target=(EventReceipt.event_id, EventReceipt.handler), action="DO NOTHING")
+            .returning(EventReceipt.id)
+        )
+        if not first:
+            return False
+        await registration.handler(fact)
+    return True
+
+
+async def run_recorded(*, handed_over_too: bool = False) -> int:
+    """Run, here and now, the stored handlers the worker has not been handed yet (and mark them handed over), in
+    outbox order; returns how many ran. For loading data without a worker (the demo) and for tests
+    (`handed_over_too` runs every stored handler again: each still runs at most once)."""
+    wanted = JobOutbox.function == HANDLE_EVENT_JOB
+    if not handed_over_too:
+        wanted &= JobOutbox.enqueued_at.is_null()
+    rows = (
+        await JobOutbox.select(JobOutbox.id, JobOutbox.kwargs)
+        .where(wanted)
+        .order_by(JobOutbox.id)
+        .output(load_json=True)
+    )
+    ran = 0
+    for row in rows:
+        ran += await run_stored(**row["kwargs"])
+        await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id == row["id"])
+    return ran

@@ -1,0 +1,15 @@
+"""The one place where every domain's event handlers are registered (app/events.py), at start-up of the web app
+and of the worker."""
+
+from __future__ import annotations
+
+from app.boards import handlers as boards
+from app.events import registry
+from app.notifications import handlers as notifications
+
+
+def register_all() -> None:
+    """Register every handler (idempotent: registering again changes nothing)."""
+    for domain in (notifications, boards):
+        domain.register(registry)
+    registry.ready = True

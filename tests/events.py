@@ -1,0 +1,12 @@
+"""Run what the worker would: the event handlers recorded in the job outbox (app/events.py)."""
+
+from __future__ import annotations
+
+from app.events import run_recorded
+from app.handlers import register_all
+
+
+async def run_stored_events() -> int:
+    """Run every stored event handler, in outbox order; returns how many ran (a second call runs none)."""
+    register_all()
+    return await run_recorded(handed_over_too=True)

@@ -1,0 +1,88 @@
+"""Domain events (app/events.py) through the job outbox and a real burst worker: exactly once, retried on database
+errors, never run for a rolled-back transaction."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from arq import Retry
+from arq.connections import create_pool
+from piccolo.engine import engine_finder
+
+from app import events
+from app.events import FeedbackRequested, publish
+from app.feedback import services as feedback
+from app.feedback.services import AskInput
+from app.handlers import register_all
+from app.jobs import worker
+from app.jobs.outbox import drain
+from app.jobs.tables import EventReceipt, JobOutbox
+from app.notifications.tables import Kind, Notification
+from app.people.services import load_current_user
+from app.surveys import services as surveys
+from tests.events import run_stored_events
+from tests.factories import make_employee
+
+register_all()
+
+
+@pytest.fixture
+async def arq_redis():
+    pool = await create_pool(worker.redis_settings())
+    yield pool
+    await pool.aclose()
+
+
+async def test_an_event_of_a_rolled_back_transaction_is_never_handled() -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with engine_finder().transaction():
+            await publish(FeedbackRequested(ask_id=1, asker_id=1, recipient_ids=(2,)))
+            raise Boom
+    assert await JobOutbox.count() == 0
+
+
+async def test_publishing_outside_a_transaction_is_refused() -> None:
+    with pytest.raises(RuntimeError):
+        await publish(FeedbackRequested(ask_id=1, asker_id=1, recipient_ids=(2,)))
+
+
+async def test_the_worker_runs_stored_handlers_once(arq_redis, run_worker) -> None:
+    ann = await make_employee("Ann Asker")
+    bob = await make_employee("Bob Answer")
+    actor = await load_current_user(ann.id)
+    await feedback.ask_for_feedback(
+        actor, AskInput(people=(bob.id,), template="went-well", due_on=feedback.today() + timedelta(days=3))
+    )
+    assert await drain(arq_redis) == 2  # notifications and badges: one outbox row per handler
+    done = await run_worker()
+    assert done.jobs_failed == 0
+    assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 1
+    assert await EventReceipt.count() == 2
+    # the same stored jobs run again (a worker killed after commit, a lost result): nothing happens twice
+    assert await run_stored_events() == 0
+    assert await Notification.count() == 1
+
+
+async def test_a_database_error_is_a_retry(monkeypatch) -> None:
+    async def broken(*args: object) -> bool:
+        raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+
+    monkeypatch.setattr(worker, "run_stored", broken)
+    with pytest.raises(Retry):
+        await worker.handle_event({"job_try": 1}, handler="x", event="feedback.requested", payload={})
+
+
+async def test_unknown_handlers_or_events_are_skipped() -> None:
+    assert await events.run_stored("nowhere.handler", "feedback.requested", {}) is False
+
+
+async def test_the_survey_job_advances_rounds(run_worker, arq_redis) -> None:
+    await arq_redis.enqueue_job("advance_surveys")
+    done = await run_worker()
+    assert done.jobs_failed == 0
+    assert (await surveys.advance()).opened == []
