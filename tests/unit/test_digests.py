@@ -16,6 +16,7 @@ from app.digests.tables import DigestDelivery, DigestKind, DigestOptOut, DigestR
 from app.digests.tokens import make_token, read_token
 from app.jobs.tables import JobOutbox
 from app.mail.backends import list_outbox
+from app.people.services import load_current_user
 from app.people.tables import Employee
 from app.rules import RuleViolation
 from app.settings import SettingsError, get_settings, load_settings
@@ -152,13 +153,14 @@ async def test_unsubscribe_changes_only_the_tokens_person_and_kind() -> None:
 
 async def test_preview_renders_any_persons_digest_and_says_whether_they_get_it() -> None:
     org = await small_org()
-    shown = await services.preview("eve@example.com", f"{org.month:%Y-%m}", "employee")
+    reader = await load_current_user(org.mia.id)
+    shown = await services.preview("eve@example.com", f"{org.month:%Y-%m}", "employee", reader=reader)
     assert not shown.eligible  # joined after the month ended
-    shown = await services.preview(str(org.mia.id), f"{org.month:%Y-%m}", "manager")
+    shown = await services.preview(str(org.mia.id), f"{org.month:%Y-%m}", "manager", reader=reader)
     assert shown.eligible and "Gus Quiet" in shown.mail.text
     assert await DigestDelivery.count() == 0  # a preview records nothing
     with pytest.raises(RuleViolation) as refused:
-        await services.preview("nobody@example.com", "2026-99", "weekly")
+        await services.preview("nobody@example.com", "2026-99", "weekly", reader=reader)
     assert set(refused.value.errors) == {"person", "month", "kind"}
 
 
