@@ -29,7 +29,7 @@ from app.requests.tables import Request
 from app.settings import get_settings
 
 ROLES = ("signed-out", "employee", "manager", "admin")
-LOGINS = {"employee": DEMO_LOGINS[Role.EMPLOYEE], "manager": DEMO_LOGINS[Role.MANAGER], "admin": DEMO_LOGINS[Role.ADMIN]}
+LOGINS = {role.value: DEMO_LOGINS[role] for role in (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN)}
 PASSWORD = DEMO_PASSWORD
 
 # GET routes that are not pages a person reads: fragments, mail bodies shown in an iframe, API, files.
@@ -42,6 +42,7 @@ NOT_PAGES = {
     "/admin/digests/preview/html",  # a mail body, shown in an iframe
     "/admin/outbox/{name:str}/html",  # a mail body, shown in an iframe
     "/static/{file_path:path}",
+    "/admin/digests/{month:str}",  # a digest run's page: the demo has no run (its layout is the run list's)
 }
 SIGNED_OUT = ("/login", "/password/{token:str}", "/unsubscribe/{token:str}")
 PARAM = re.compile(r"\{(\w+):\w+\}")
@@ -125,6 +126,8 @@ async def site_pages(app: Litestar) -> list[SitePage]:
         else:
             values = [""]
         paths = [PARAM.sub(value, template) for value in values]
+        if template == "/admin/digests/preview":  # the preview of one person's digest for a month
+            paths = [f"{template}?person={LOGINS['employee']}&month={ids['month'][0]}&kind=employee"]
         if template in SIGNED_OUT:
             roles: tuple[str, ...] = ("signed-out",)
         elif template.startswith("/admin"):
