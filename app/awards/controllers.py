@@ -74,12 +74,14 @@ async def picker_context(user: CurrentUser, form: NominationForm, query: str, cy
             for d in await list_departments()
             if query.lower() in d["name"].lower()
         ]
+    chosen_matches = chosen is not None and any(m["token"] == chosen["token"] for m in matches)
     matches = [m for m in matches if chosen is None or m["token"] != chosen["token"]]
     return {
         "kind": kind,
         "chosen": chosen,
         "query": query,
         "matches": matches,
+        "chosen_matches": chosen_matches,  # the search found the chosen nominee: no "nothing matches" under them
         "evidence": await services.evidence_options(chosen, cycle),
         "checked_evidence": set(form.evidence_ids),
     }

@@ -116,7 +116,7 @@ class KudosController(Controller):
             "chosen": [chosen[i] for i in chosen_ids if i in chosen],
             "picker": await picker_context(user, q, chosen_ids),
         }
-        return Template("fragments/kudos/picker_lists.html", context=context, headers={"Vary": "HX-Request"})
+        return Template("fragments/kudos/picker_results.html", context=context, headers={"Vary": "HX-Request"})
 
     @post("/", name="give.post")
     async def give(self, request: HTMXRequest) -> Template | Redirect | ClientRedirect:

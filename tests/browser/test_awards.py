@@ -70,3 +70,49 @@ async def test_nominate_from_the_shortlist_pick_announce_and_see_it(
         await expect(tab.locator("#awards")).to_contain_text("Service Star")
     finally:
         await winner.close()
+
+
+async def test_choosing_a_nominee_is_an_explicit_action(page: Page) -> None:
+    """Moving through the matches changes nothing (WCAG 3.2.2); Choose does, and the focus stays in the picker."""
+    world = await build_world()
+    moment = now()
+    month = previous_month(month_of(moment))
+    await thank(world.ana, [world.ravi], 20, month_bounds(month)[0] + timedelta(days=10), "Rescued the quarter close")
+    await services.create_cycle(month, moment - timedelta(days=1), moment + timedelta(days=3), at=moment)
+    await sign_in(page, "max@example.com")
+    await page.goto("/awards")
+
+    search = page.get_by_label("Find a person or department to nominate")
+    await search.fill("Ravi")
+    choose = page.get_by_role("button", name="Choose Ravi Patel")
+    await expect(choose).to_be_visible()
+    # the matches come after the search box
+    assert await page.evaluate(
+        "document.querySelector('#nominate-q').compareDocumentPosition(document.querySelector('.matches'))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+    await search.press("Tab")  # the Find button, then the match: pressing keys on the way picks no one
+    await page.keyboard.press("Tab")
+    await expect(choose).to_be_focused()
+    await page.keyboard.press("ArrowDown")
+    await expect(choose).to_be_focused()
+    await expect(page.locator("#nominee-picker .chosen")).to_have_count(0)
+
+    await page.keyboard.press("Enter")
+    chosen = page.get_by_role("radio", name=re.compile("Ravi Patel"))
+    await expect(chosen).to_be_checked()
+    await expect(chosen).to_be_focused()  # the control that replaced the one pressed, not <body>
+    await expect(page.get_by_role("checkbox", name=re.compile("Rescued the quarter close"))).to_be_visible()
+    # the search still says "Ravi": no "No person matches" under the chosen Ravi
+    await expect(page.locator("#nominee-picker")).not_to_contain_text("No person matches")
+    # the chosen name does not wrap mid-name on a phone
+    await page.set_viewport_size({"width": 320, "height": 640})
+    name = page.locator("#nominee-picker .chosen .chip-name")
+    box = await name.bounding_box()
+    assert box is not None and box["height"] < 30
+
+    # choosing someone else replaces the chosen nominee
+    await search.fill("Olu")
+    await page.get_by_role("button", name="Choose Olu Bello").click()
+    await expect(page.get_by_role("radio", name=re.compile("Olu Bello"))).to_be_checked()
+    await expect(page.get_by_role("radio", name=re.compile("Ravi Patel"))).to_have_count(0)

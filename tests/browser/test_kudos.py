@@ -29,12 +29,19 @@ async def test_give_kudos_from_the_home_box_without_a_page_load(page: Page) -> N
 
     box = page.locator("#box-form")
     await box.get_by_label("Find people to thank").fill("rav")
+    # what the search found is announced: the status region was on the page before the search
+    await expect(page.locator("#picker-status[role=status]")).to_have_text(
+        "1 person matches “rav”: tick the ones to thank."
+    )
     await box.get_by_role("checkbox", name=re.compile("Ravi Resolver")).check()
     await box.get_by_label("What did they do?").fill("Fixed the VPN in five minutes flat.")
     await box.get_by_label("Points for each person").fill("20")
     await box.get_by_role("button", name="Send kudos").click()
 
-    await expect(page.locator("#box-form")).to_contain_text("Your kudos to Ravi Resolver is on its way.")
+    # the notice lands in the live region that was there before the swap, and takes the focus
+    notice = page.locator("#flash[role=status] .flash-success")
+    await expect(notice).to_contain_text("Your kudos to Ravi Resolver is on its way.")
+    await expect(notice).to_be_focused()
     first_card = page.locator("#feed-list > li").first
     await expect(first_card).to_contain_text("Fixed the VPN in five minutes flat.")
     await expect(page.locator("#header-allowance")).to_contain_text("80/100")
@@ -46,6 +53,7 @@ async def test_give_kudos_from_the_home_box_without_a_page_load(page: Page) -> N
     await box.get_by_label("What did they do?").fill("No one chosen")
     await box.get_by_role("button", name="Send kudos").click()
     await expect(page.locator("#box-recipients-error")).to_have_text("Choose at least one person to thank.")
+    await expect(box.get_by_label("Find people to thank")).to_be_focused()  # the first invalid field
     await expect(box.get_by_label("What did they do?")).to_have_value("No one chosen")
     assert await Kudos.count() == 1
     # the browser logs the refused POST's status; anything else (CSP, htmx) would be a defect

@@ -26,6 +26,10 @@ async def test_complete_a_request_then_thank_it_from_the_notification(
     await page.goto("/requests?box=queue")
     await page.get_by_role("link", name="Laptop will not boot").click()
     await page.get_by_role("button", name="Claim this request").click()
+    # the notice is announced (a live region that was there before the swap) and focused, not <body>
+    notice = page.locator("#flash[role=status] .flash-success")
+    await expect(notice).to_have_text("You are working on this request.")
+    await expect(notice).to_be_focused()
     await page.get_by_role("button", name="Mark as completed").click()
     await expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
 

@@ -43,7 +43,12 @@ async def test_each_role_signs_in_and_sees_its_nav(page: Page, live_server: str,
         response = await page.goto("/admin")
         assert response is not None and response.status == 403
 
-    await nav.get_by_role("button", name="Sign out").click()
+    # the user's name opens a menu with their profile, their settings and signing out
+    await page.locator(".user-menu summary").click()
+    menu = page.locator(".user-menu")
+    await expect(menu.get_by_role("link", name="Settings")).to_have_attribute("href", "/me/settings")
+    await expect(menu.get_by_role("link", name="Profile")).to_have_attribute("href", f"/people/{person.id}")
+    await menu.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(f"{live_server}/login?signed_out=1")
     await page.goto("/")
     await expect(page).to_have_url(f"{live_server}/login?next=%2F")

@@ -61,6 +61,18 @@ async def test_nominee_search_fragment_and_no_js_find(client, world: World) -> N
     assert f'value="d{world.it.id}"' in departments.text and "you lead it" in departments.text
     chosen = await client.get(f"/awards/nominees?category={world.star}&nominee=p{world.ravi.id}", headers=HTMX)
     assert "checked" in chosen.text and "Evidence (optional)" in chosen.text
+    # choosing is a button, not a radio that re-renders on change (WCAG 3.2.2)
+    assert 'hx-trigger="change"' not in fragment.text and f'value="p{world.ravi.id}" formaction=' in fragment.text
+    # the search finds only the chosen Ravi: no "No person matches" under them
+    again = await client.get(f"/awards/nominees?category={world.star}&q=ravi&nominee=p{world.ravi.id}", headers=HTMX)
+    assert "No person matches" not in again.text and "data-focus-after-swap" in again.text
+    nobody = await client.get(f"/awards/nominees?category={world.star}&q=zzz", headers=HTMX)
+    assert "No person matches “zzz”." in nobody.text
+    # without JavaScript, a Choose button sends its nominee ahead of the chosen one's radio: the new one wins
+    switched = await client.get(
+        f"/awards/nominees?category={world.star}&q=olu&nominee=p{world.olu.id}&nominee=p{world.ravi.id}"
+    )
+    assert f'value="p{world.olu.id}" checked' in switched.text
     page = await client.get(f"/awards/nominees?category={world.star}&q=rav")
     assert page.status_code == 200 and "<html" in page.text and "Ravi Patel" in page.text
 

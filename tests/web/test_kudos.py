@@ -101,6 +101,13 @@ async def test_recipient_search_as_you_type_returns_only_the_lists(client, org) 
     assert f'value="{org["ravi"].id}" checked' in response.text  # kept as chosen
     assert f'value="{org["other"].id}">' in response.text and f'value="{org["boss"].id}">' in response.text
     assert f'value="{org["giver"].id}"' not in response.text  # never yourself
+    # what was found, for the live region that is on the page before the search (swapped out of band)
+    status = r'<p id="picker-status"[^>]*role="status" hx-swap-oob="innerHTML">\d+ people match “o”'
+    assert re.search(status, response.text)
+    nobody = await client.get("/kudos/recipients", params={"q": "zzz"}, headers=HTMX)
+    assert "No one else matches “zzz”." in nobody.text
+    page = await client.get("/kudos/new")
+    assert re.search(r'<p id="picker-status"[^>]*role="status">\s*</p>', page.text)  # there before any search
 
 
 async def test_giving_without_javascript_redirects_with_a_flash(client, org) -> None:
