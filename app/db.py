@@ -122,7 +122,8 @@ class ResilientTransaction(PostgresTransaction):
 class ResilientEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine, replacing pooled connections the server dropped (see ResilientTransaction).
 
-    A statement outside a transaction is sent again on another connection only when the error proves it never ran.
+    A statement outside a transaction is sent again on another connection when the error proves it never ran, or
+    when it only reads (a SELECT: the connection may have been dropped while it ran, which changes nothing).
     """
 
     def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
@@ -135,7 +136,9 @@ class ResilientEngine(PostgresEngine):
             async with self.pool.acquire() as connection:
                 try:
                     return await connection.fetch(query, *(args or ()))
-                except NOT_RUN as exc:
+                except UNAVAILABLE as exc:
+                    if not isinstance(exc, NOT_RUN) and query.lstrip()[:6].upper() != "SELECT":
+                        raise
                     _discard(connection, exc)
                     if attempt > self.pool.get_max_size():
                         raise
