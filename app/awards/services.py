@@ -43,6 +43,7 @@ from app.people.tables import Department, DepartmentLead, Employee, Role
 from app.rules import RuleViolation
 from app.settings import get_settings
 from app.timeutil import month_bounds, month_of, next_month, now, previous_month
+from app.words import plural
 
 REASON_MAX = 1000
 CITATION_MAX = 500
@@ -664,8 +665,7 @@ async def pick_winners(
         errors: dict[str, str] = {}
         if len(tokens) > category.winners:
             errors["winners"] = (
-                f"{category.name} has at most {category.winners} winner{'s' if category.winners != 1 else ''}; "
-                f"you picked {len(tokens)}."
+                f"{category.name} has at most {plural(category.winners, 'winner')}; you picked {len(tokens)}."
             )
         nominated = {
             row["token"]

@@ -15,7 +15,7 @@ the request row locked, appends a `RequestEvent`, and raises `RuleViolation` —
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from app.boards.badges import award_after_completion
@@ -28,6 +28,7 @@ from app.people.tables import Department, DepartmentLead, Employee, Service
 from app.requests.tables import EventKind, Request, RequestEvent, RequestRating, RequestResolver, Status
 from app.rules import RuleViolation
 from app.timeutil import now
+from app.words import duration
 
 Actor = CurrentUser | int
 
@@ -70,14 +71,7 @@ def duration_label(start: datetime | None, end: datetime | None) -> str:
     """A short human duration such as "45 min", "3 h 20 min" or "2 d 4 h"; "" when either end is missing."""
     if start is None or end is None:
         return ""
-    minutes = max(0, int((end - start) / timedelta(minutes=1)))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return duration(end - start)
 
 
 # --- shared pieces of the mutations ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from litestar.template.config import TemplateConfig
 
 from app.timeutil import now, org_tz
 from app.web.header import header_for
+from app.words import TEMPLATE_FILTERS, plural
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -33,14 +34,14 @@ def ago(moment: datetime | None) -> str:
             count = int(seconds // size)
             if count < 1:
                 return "just now"
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+            return f"{plural(count, unit)} ago"
     return localtime(moment, "%-d %b %Y")
 
 
 def _configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.trim_blocks = True
     engine.engine.lstrip_blocks = True
-    engine.engine.filters.update({"localtime": localtime, "ago": ago})
+    engine.engine.filters.update({"localtime": localtime, "ago": ago, **TEMPLATE_FILTERS})
 
 
 template_config = TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=_configure)
