@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar.plugins.htmx import HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from app.timeutil import now, org_tz
@@ -45,6 +46,19 @@ def _configure(engine: JinjaTemplateEngine) -> None:
 
 
 template_config = TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=_configure)
+
+
+# Form fields that never go into a URL: the CSRF token (its form field name, Litestar's default) and the
+# give form's one-time idempotency key.
+SECRET_FIELDS = frozenset({"_csrf_token", "idempotency_key"})
+
+
+async def search_redirect(request: HTMXRequest, path: str) -> Redirect:
+    """A POSTed form's search button without JavaScript (the form carries a CSRF token, which must not end up in
+    a URL): 303 to the page's GET search with every other field kept in the query string."""
+    data = await request.form()
+    fields = [(key, str(value)) for key, value in data.multi_items() if key not in SECRET_FIELDS]
+    return Redirect(f"{path}?{urlencode(fields)}" if fields else path, status_code=303)
 
 
 def wants_fragment(request: HTMXRequest) -> bool:
