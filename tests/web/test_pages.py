@@ -12,6 +12,7 @@ from litestar.exceptions import InternalServerException
 
 from app.main import create_app
 from app.people.tables import Employee, Role
+from app.web.access_log import AccessLog
 from app.web.errors import CLIENT_GONE
 from tests.factories import make_department, make_employee, make_lead, make_request, make_service
 from tests.helpers import HTMX, signed_in
@@ -240,3 +241,20 @@ async def test_get_forms_carry_no_csrf_token(client, org) -> None:
                 assert "_csrf_token" not in form, (url, opening)
         assert 'formmethod="get"' not in page.text, url  # a GET button inside a POST form sends its token
     assert checked >= 7
+
+
+async def test_the_access_log_has_one_line_per_request_without_the_query(caplog) -> None:
+    async def app(scope, receive, send) -> None:
+        status = 404 if scope["path"] == "/nowhere" else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    transport = httpx.ASGITransport(AccessLog(app))
+    with caplog.at_level(logging.INFO, logger="kudos.http"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as plain:
+            await plain.get("/people?q=secret")
+            await plain.post("/nowhere")
+    lines = [r.getMessage() for r in caplog.records if r.name == "kudos.http"]
+    assert len(lines) == 2
+    assert re.fullmatch(r"GET /people 200 \d+\.\d ms", lines[0]) and "secret" not in lines[0]
+    assert re.fullmatch(r"POST /nowhere 404 \d+\.\d ms", lines[1])
