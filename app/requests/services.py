@@ -15,7 +15,7 @@ the request row locked, appends a `RequestEvent`, and raises `RuleViolation` —
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.boards.badges import award_after_completion
@@ -72,6 +72,19 @@ def duration_label(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return ""
     return duration(end - start)
+
+
+def add_timing(item: dict[str, Any], at: datetime) -> None:
+    """A listed or shown request's age while it is open (`age`) and by how much it is past its service's target
+    turnaround (`over_target`: while open, or when it was completed late; "" when within target or without one)."""
+    status = Status(item["status"])
+    end = item["completed_at"] if status == Status.COMPLETED else at
+    item["age"] = duration(at - item["created_at"]) if status in ACTIVE else ""
+    item["over_target"] = ""
+    if item.get("target_hours") and status in {*ACTIVE, Status.COMPLETED}:
+        late = end - item["created_at"] - timedelta(hours=item["target_hours"])
+        if late > timedelta(0):
+            item["over_target"] = duration(late)
 
 
 # --- shared pieces of the mutations ---------------------------------------------------------------------------
@@ -474,7 +487,7 @@ async def list_requests(
     rows = await Request.raw(
         "SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at, "  # noqa: S608 — fixed fragments; values are bound
         "r.requester AS requester_id, e.name AS requester_name, "
-        "d.name AS department_name, d.slug AS department_slug, s.name AS service_name, "
+        "d.name AS department_name, d.slug AS department_slug, s.name AS service_name, s.target_hours, "
         f"{_RESOLVER_NAMES} "
         "FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester "
         "LEFT JOIN service s ON s.id = r.service "
@@ -484,8 +497,10 @@ async def list_requests(
         per_page + 1,
     )
     items = rows[:per_page]
+    moment = now()
     for item in items:
         item["status_label"] = STATUS_LABELS[Status(item["status"])]
+        add_timing(item, moment)
     next_cursor = Cursor(items[-1]["created_at"], items[-1]["id"]).encode() if len(rows) > per_page else None
     return RequestPage(
         box=box,
@@ -524,6 +539,7 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
     request["status_label"] = STATUS_LABELS[status]
     request["first_response_after"] = duration_label(request["created_at"], request["first_response_at"])
     request["turnaround"] = duration_label(request["created_at"], request["completed_at"])
+    add_timing(request, now())
     request["resolvers"] = list(
         await RequestResolver.select(
             RequestResolver.employee.as_alias("id"),
