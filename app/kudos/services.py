@@ -18,7 +18,7 @@ from app.boards.badges import award_after_kudos, recent_awards
 from app.kudos import allowance
 from app.kudos.ledger import Movement, append, reverse_kudos
 from app.kudos.tables import AddOn, CompanyValue, EntryKind, Kudos, KudosRecipient, KudosValue, Visibility
-from app.notifications.services import mark_done, notify
+from app.notifications.services import mark_done, notify, subject_of
 from app.notifications.tables import Kind
 from app.paging import Cursor, valid_id
 from app.people.services import CurrentUser
@@ -250,7 +250,8 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
             at=moment,
         )
         if form.request_id is not None:
-            await mark_done(giver.id, thank_url(form.request_id), at=moment)
+            # whoever thanks the people who did the request, its "Thank now" prompt has done its job
+            await mark_done(Kind.REQUEST_COMPLETED, subject_of("request", form.request_id), at=moment)
         await award_after_kudos(giver.id, recipients, at=moment)
         if form.visibility == Visibility.PUBLIC:
             await _announce(giver, kudos_id, cleaned, form.request_id, at=moment)

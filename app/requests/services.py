@@ -20,7 +20,7 @@ from typing import Any
 
 from app.boards.badges import award_after_completion
 from app.kudos.services import thank_url
-from app.notifications.services import notify
+from app.notifications.services import notify, subject_of
 from app.notifications.tables import Kind
 from app.paging import Cursor, valid_id
 from app.people.services import CurrentUser, search_directory
@@ -335,6 +335,7 @@ async def complete(actor: Actor, request_id: int, *, at: datetime | None = None)
             actor_id=person["id"],
             action_label="Thank now",
             action_url=thank_url(request_id),
+            subject=subject_of("request", request_id),
             at=moment,
         )
         await award_after_completion(await _resolver_ids(request_id), at=moment)

@@ -39,6 +39,7 @@ async def test_admin_imports_people_and_watches_the_progress(page: Page, run_wor
     await expect(page.get_by_role("heading", name="Import finished")).to_be_visible(timeout=10_000)
     await expect(bar).to_have_attribute("value", "5")
     await expect(page.get_by_text("5 of 5 rows (100%): 5 created, 0 updated, 0 unchanged.")).to_be_visible()
+    await expect(page.get_by_text("The import is running")).to_have_count(0)  # nothing says otherwise
 
     await page.get_by_role("link", name="See the people").click()
     await expect(page.get_by_role("link", name="Tom Reyes")).to_be_visible()
