@@ -146,6 +146,8 @@ class WorkerSettings:
 
 def _idle(result: str) -> bool:
     """Whether a job's logged result (arq's repr) says it found nothing to do: None, 0, empty, or all counts 0."""
+    if not result.strip():  # arq logs a job that returned None with an empty result
+        return True
     try:
         value = ast.literal_eval(result)
     except (ValueError, SyntaxError):

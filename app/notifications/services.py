@@ -174,7 +174,8 @@ async def mark_done(kind: Kind, subject: str, *, recipient_id: int | None = None
     moment = at or now()
     await Notification.raw(
         "UPDATE notification SET done_at = {}, read_at = coalesce(read_at, {}) "
-        "WHERE kind = {} AND subject = {} AND subject <> '' AND done_at IS NULL AND ({}::int IS NULL OR recipient = {})",
+        "WHERE kind = {} AND subject = {} AND subject <> '' AND done_at IS NULL "
+        "AND ({}::int IS NULL OR recipient = {})",
         moment,
         moment,
         str(kind),

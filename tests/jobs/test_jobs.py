@@ -75,6 +75,7 @@ def test_cron_ticks_that_did_nothing_are_not_logged() -> None:
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:drain_outbox", "0"))
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:close_award_cycles", "[]"))
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:open_award_cycle", "None"))
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:schedule_digests", ""))
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:deliver_digests", "{'sent': 0, 'failed': 0}"))
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:health_check", "{'ok': True, 'at': 1.5}"))
     # jobs that did something, jobs that are not cron ticks, failures and other worker lines stay
