@@ -49,6 +49,8 @@ PERSON_CITATIONS = (
     "dependable, quick and kind about it. Thank you, {first}.",
     "For {month}: the colleague other teams asked for by name. Thank you, {first}, for making the rest of us "
     "look good.",
+    "{first} spent {month} helping people far outside their own team, and it showed in every nomination. "
+    "Well earned.",
 )
 DEPARTMENT_CITATIONS = (
     "{first} for {month}: busy, fair to every team that asked, and still cheerful on the last day of the month. "
@@ -65,6 +67,7 @@ JOIN employee r ON r.id = kr.employee
 JOIN employee g ON g.id = k.giver
 LEFT JOIN department d ON d.id = g.department
 WHERE k.visibility = 'public' AND k.revoked_at IS NULL AND k.created_at >= {} AND k.created_at < {}
+  AND position('“' IN k.message) = 0  -- a quote inside the quote reads badly
   AND (({} = 'p' AND r.id = {}) OR ({} = 'd' AND r.department = {} AND g.department IS DISTINCT FROM r.department))
 ORDER BY k.points DESC, k.created_at, k.id
 LIMIT 5

@@ -227,5 +227,7 @@ async def test_demo_award_reasons_and_citations_read_as_a_manager_wrote_them() -
         assert "points received" not in reason and "colleagues" not in reason.split(".")[0], reason
         quote = re.search(r"“(.+?)…?”", reason)
         assert quote and any(m.startswith(quote.group(1)) for m in messages), reason  # a kudos they really got
+        assert reason.count("“") == 1, reason  # no quote inside the quote
     citations = [row["citation"] for row in await AwardWinner.select(AwardWinner.citation)]
-    assert citations and all("chosen from" not in c and "nomination" not in c for c in citations), citations
+    assert citations and all("chosen from" not in c for c in citations), citations
+    assert len(set(citations)) == len(citations), citations
