@@ -49,8 +49,7 @@ PERSON_CITATIONS = (
     "dependable, quick and kind about it. Thank you, {first}.",
     "For {month}: the colleague other teams asked for by name. Thank you, {first}, for making the rest of us "
     "look good.",
-    "{first} spent {month} helping people far outside their own team, and it showed in every nomination. "
-    "Well earned.",
+    "{first} spent {month} helping people far outside their own team, and it showed in every nomination. Well earned.",
 )
 DEPARTMENT_CITATIONS = (
     "{first} for {month}: busy, fair to every team that asked, and still cheerful on the last day of the month. "
