@@ -33,6 +33,7 @@ from app.people.services import CurrentUser, normalise_email
 from app.people.tables import Department, Employee, Role
 from app.rules import RuleViolation
 from app.timeutil import now
+from app.words import plural_form
 
 log = logging.getLogger("kudos.imports")
 
@@ -87,12 +88,21 @@ def read_csv(content: str, kind: ImportKind) -> tuple[list[tuple[int, dict[str, 
     problems: list[dict[str, Any]] = []
     if missing := [c for c in spec["required"] if c not in header]:
         problems.append(
-            {"row": 1, "column": "", "message": f"The header row lacks the column(s): {', '.join(missing)}."}
+            {
+                "row": 1,
+                "column": "",
+                "message": f"The header row lacks the {plural_form(len(missing), 'column')}: {', '.join(missing)}.",
+            }
         )
     if unknown := [c for c in header if c not in spec["required"] + spec["optional"]]:
         allowed = ", ".join(spec["required"] + spec["optional"])
         problems.append(
-            {"row": 1, "column": "", "message": f"Unknown column(s): {', '.join(unknown)}. Columns are: {allowed}."}
+            {
+                "row": 1,
+                "column": "",
+                "message": f"Unknown {plural_form(len(unknown), 'column')}: {', '.join(unknown)}. "
+                f"Columns are: {allowed}.",
+            }
         )
     if problems:
         return [], problems

@@ -715,7 +715,7 @@ async def pick_winners(
             action="awards.pick",
             target_type="award_cycle",
             target_id=cycle.id,
-            summary=f"Picked {len(tokens)} winner(s) of {category.name} for {cycle.label}.",
+            summary=f"Picked {plural(len(tokens), 'winner')} of {category.name} for {cycle.label}.",
             after={"category": category.id, "winners": tokens},
             at=moment,
         )

@@ -80,8 +80,8 @@ async def test_a_cycle_through_people_already_here_is_found(admin) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("name,mail\nA,a@example.com\n", "The header row lacks the column(s): email."),
-        ("name,email,shoe size\nA,a@example.com,42\n", "Unknown column(s): shoe size."),
+        ("name,mail\nA,a@example.com\n", "The header row lacks the column: email."),
+        ("name,email,shoe size\nA,a@example.com,42\n", "Unknown column: shoe size."),
         ("name,email\n", "The file has a header but no rows."),
         ("name,email\nA,a@example.com,extra\n", "This row has more cells than the header."),
         ("name,email,role\nA,a@example.com,boss\n", "Unknown role “boss”: use employee, manager or admin."),
