@@ -123,19 +123,22 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
 
     from app.db import close_pool, start_pool
     from app.jobs.worker import build_worker
-    from app.main import create_app
+    from app.main import create_logged_app
     from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded
 
     seeded = await _prepare_database(seed_if_empty=True)
     await start_pool()
-    server = Server(uvicorn.Config(create_app(settings, manage_pool=False), host=host, port=port, log_level="warning"))
+    server = Server(
+        uvicorn.Config(create_logged_app(settings, manage_pool=False), host=host, port=port, log_level="warning")
+    )
     worker = build_worker(handle_signals=False)
     worker_task = asyncio.create_task(worker.async_run())
 
     async def announce() -> None:
         while not server.started:  # noqa: ASYNC110 — uvicorn exposes only this flag
             await asyncio.sleep(0.05)
-        url = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"  # noqa: S104
+        # The address it listens on; on every interface, the one to open on this machine.
+        url = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"  # noqa: S104
         lines = [
             "",
             f"  Kudos is running at {url}  (ready in {time.monotonic() - started:.1f} s)",
@@ -194,7 +197,15 @@ def web(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     _require_servers(_settings())
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+    uvicorn.run(
+        "app.main:create_logged_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,  # the app's own access log has the time taken
+    )
 
 
 @main.command()

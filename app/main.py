@@ -42,6 +42,7 @@ from app.people.controllers import AuthController, DepartmentController, PeopleC
 from app.requests.controllers import RequestController
 from app.settings import Settings, get_settings
 from app.surveys.controllers import SurveyAdminController, SurveyController
+from app.web.access_log import AccessLog
 from app.web.auth import CurrentUserMiddleware, login_required, session_config
 from app.web.edge import KudosRequest, RefuseNulMiddleware
 from app.web.errors import exception_handlers
@@ -73,6 +74,11 @@ def openapi_config() -> OpenAPIConfig:
         ),
         openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt={"public": True}),
     )
+
+
+def create_logged_app(settings: Settings | None = None, *, manage_pool: bool = True) -> AccessLog:
+    """The application wrapped in the access log (one line per request): what `kudos serve` and `kudos web` run."""
+    return AccessLog(create_app(settings, manage_pool=manage_pool))
 
 
 def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.audit.tables import AuditEntry
+from app.awards.tables import AwardCategory
 from app.paging import Cursor
-from app.people.tables import Employee
+from app.people.tables import Department, Employee
 from app.timeutil import org_tz, parse_day
 
 PAGE_SIZE = 50
@@ -42,6 +43,83 @@ def clean_filters(actor: str, action: str, since: str, until: str, cursor: str) 
         until=parse_day(until),
         cursor=Cursor.decode(cursor),
     )
+
+
+# Keys whose values are ids, and the table that names them. Award winners are tokens: "p12" a person, "d3" a
+# department (app.awards).
+_ID_KEYS = {"department": "department", "parent": "department", "category": "category", "manager": "person"}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field of an entry as the log shows it: named values (not ids), lists as words; None: not recorded."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass
+class _Names:
+    person: dict[int, str] = field(default_factory=dict)
+    department: dict[int, str] = field(default_factory=dict)
+    category: dict[int, str] = field(default_factory=dict)
+
+    def wanted(self, key: str, value: Any) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int) and key in _ID_KEYS:
+            getattr(self, _ID_KEYS[key])[value] = ""
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str) and item[:1] in {"p", "d"} and item[1:].isdigit():
+                    (self.person if item[0] == "p" else self.department)[int(item[1:])] = ""
+
+    async def load(self) -> None:
+        for table, found in ((Employee, self.person), (Department, self.department), (AwardCategory, self.category)):
+            if found:
+                rows = await table.select(table.id, table.name).where(table.id.is_in(list(found)))
+                found.update({row["id"]: row["name"] for row in rows})
+
+    def shown(self, key: str, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return "—"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, int) and key in _ID_KEYS:
+            return getattr(self, _ID_KEYS[key]).get(value) or f"#{value} (gone)"
+        if isinstance(value, list):
+            return ", ".join(self._token(item) for item in value)
+        return str(value)
+
+    def _token(self, item: Any) -> str:
+        if isinstance(item, str) and item[:1] in {"p", "d"} and item[1:].isdigit():
+            names = self.person if item[0] == "p" else self.department
+            return names.get(int(item[1:])) or item
+        return str(item)
+
+
+async def _changes(entries: list[dict[str, Any]]) -> None:
+    """Give each entry its `changes`, with the people, departments and categories it mentions named (three
+    queries for the whole page at most)."""
+    names = _Names()
+    sides = [(entry.get("before") or {}, entry.get("after") or {}) for entry in entries]
+    for before, after in sides:
+        for side in (before, after):
+            for key, value in side.items() if isinstance(side, dict) else ():
+                names.wanted(key, value)
+    await names.load()
+    for entry, (before, after) in zip(entries, sides, strict=True):
+        before = before if isinstance(before, dict) else {}
+        after = after if isinstance(after, dict) else {}
+        entry["changes"] = [
+            Change(
+                field=key.replace("_", " "),
+                before=names.shown(key, before[key]) if key in before else None,
+                after=names.shown(key, after[key]) if key in after else None,
+            )
+            for key in dict.fromkeys([*before, *after])
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +168,7 @@ async def list_entries(filters: AuditFilters, *, per_page: int = PAGE_SIZE) -> A
     )
     more = len(rows) > per_page
     rows = rows[:per_page]
+    await _changes(rows)
     actions = await AuditEntry.select(AuditEntry.action).distinct().order_by(AuditEntry.action)
     return AuditPage(
         filters=filters,

@@ -443,7 +443,8 @@ class AdminImportController(Controller):
                 status_code=exc.status_code,
             )
         await hand_over(state.redis)
-        return _done(request, "The import is running; this page shows its progress.", f"/admin/import/{import_id}")
+        # No flash: the page's progress section says whether it is waiting, running or finished, and stays true.
+        return Redirect(f"/admin/import/{import_id}", status_code=303)
 
 
 # ------------------------------------------------------------------------------------------------ values, allowances

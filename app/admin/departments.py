@@ -24,6 +24,7 @@ from app.people.tables import Department, DepartmentLead, Employee, Service
 from app.requests.tables import Request
 from app.rules import RuleViolation
 from app.timeutil import now
+from app.words import plural
 
 NAME_MAX = 120
 SLUG_MAX = 80
@@ -385,8 +386,9 @@ async def set_archived(admin: CurrentUser, department_id: int, archived: bool) -
         )
         if members or children or open_requests:
             raise RuleViolation(
-                f"{department['name']} still has {members} active member(s), {children} sub-department(s) and "
-                f"{open_requests} open request(s). Move them, or merge the department into another one.",
+                f"{department['name']} still has {plural(members, 'active member')}, "
+                f"{plural(children, 'sub-department')} and {plural(open_requests, 'open request')}. "
+                "Move them, or merge the department into another one.",
                 status_code=409,
             )
     async with engine_finder().transaction():

@@ -4,8 +4,11 @@ then the import as a background job (arq) that applies rows in batches and recor
 People files: `name`, `email` (required), `department` (name or address), `manager` (email), `role`, `title`.
 Department files: `name` (required), `slug`, `parent` (name or address), `description`.
 A row matches an existing person by email (a department by address, else by name) and updates it; an empty cell
-or a missing column leaves that field as it is. Re-importing the same file changes nothing: every row is
-reported unchanged. Rows are applied managers (or parents) first, so a row may name one that comes later.
+or a missing column leaves that field as it is (so a file changes only what it fills in). Re-importing the same
+file changes nothing: every row is reported unchanged. Rows are applied managers (or parents) first, so a row may
+name one that comes later. A people file may name a department that does not exist yet: the dry run lists it and
+the import creates it (name only; a departments file fills in the rest, before or after), so the two files can be
+imported in either order.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from piccolo.engine import engine_finder
@@ -31,6 +34,7 @@ from app.people.services import CurrentUser, normalise_email
 from app.people.tables import Department, Employee, Role
 from app.rules import RuleViolation
 from app.timeutil import now
+from app.words import plural_form
 
 log = logging.getLogger("kudos.imports")
 
@@ -60,6 +64,8 @@ class Plan:
     rows: list[Row] = field(default_factory=list)  # in apply order: managers and parents first
     problems: list[dict[str, Any]] = field(default_factory=list)
     outcomes: dict[int, str] = field(default_factory=dict)  # line → created | updated | unchanged
+    changes: dict[int, list[str]] = field(default_factory=dict)  # line → the fields an update would change
+    new_departments: list[str] = field(default_factory=list)  # named by a people file, created by the import
 
     def problem(self, line: int, column: str, message: str) -> None:
         self.problems.append({"row": line, "column": column, "message": message})
@@ -67,6 +73,14 @@ class Plan:
     def counts(self) -> dict[str, int]:
         values = list(self.outcomes.values())
         return {outcome: values.count(outcome) for outcome in ("created", "updated", "unchanged")}
+
+    def preview(self) -> dict[str, Any]:
+        """What the dry run tells the admin besides the counts: departments to create, and each update's fields."""
+        keys = {row.line: row.key for row in self.rows}
+        return {
+            "new_departments": self.new_departments,
+            "updates": [{"row": line, "key": keys[line], "changed": fields} for line, fields in self.changes.items()],
+        }
 
 
 def _not_csv(reader: csv.DictReader, exc: csv.Error) -> dict[str, Any]:
@@ -84,12 +98,21 @@ def read_csv(content: str, kind: ImportKind) -> tuple[list[tuple[int, dict[str, 
     problems: list[dict[str, Any]] = []
     if missing := [c for c in spec["required"] if c not in header]:
         problems.append(
-            {"row": 1, "column": "", "message": f"The header row lacks the column(s): {', '.join(missing)}."}
+            {
+                "row": 1,
+                "column": "",
+                "message": f"The header row lacks the {plural_form(len(missing), 'column')}: {', '.join(missing)}.",
+            }
         )
     if unknown := [c for c in header if c not in spec["required"] + spec["optional"]]:
         allowed = ", ".join(spec["required"] + spec["optional"])
         problems.append(
-            {"row": 1, "column": "", "message": f"Unknown column(s): {', '.join(unknown)}. Columns are: {allowed}."}
+            {
+                "row": 1,
+                "column": "",
+                "message": f"Unknown {plural_form(len(unknown), 'column')}: {', '.join(unknown)}. "
+                f"Columns are: {allowed}.",
+            }
         )
     if problems:
         return [], problems
@@ -150,19 +173,28 @@ def _cycle(start: str, links: dict[str, str]) -> bool:
 # ------------------------------------------------------------------------------------------------ people
 
 
-async def _departments_by_reference() -> dict[str, int]:
-    rows = await Department.select(Department.id, Department.name, Department.slug).where(
-        Department.archived_at.is_null()
-    )
+async def _departments_by_reference() -> tuple[dict[str, int], set[str]]:
+    """Active departments by lowercase name and by address; and the names and addresses of archived ones."""
+    rows = await Department.select(Department.id, Department.name, Department.slug, Department.archived_at)
     found: dict[str, int] = {}
+    archived: set[str] = set()
     for row in rows:
-        found[row["name"].lower()] = row["id"]
-        found[row["slug"]] = row["id"]
-    return found
+        if row["archived_at"] is None:
+            found[row["name"].lower()] = row["id"]
+            found[row["slug"]] = row["id"]
+        else:
+            archived |= {row["name"].lower(), row["slug"]}
+    return found, archived
+
+
+def _department_id(reference: str, departments: dict[str, int]) -> int | None:
+    """The department a people file names: by name, by address, or by the address the name would get."""
+    return departments.get(reference.lower()) or departments.get(slugify(reference))
 
 
 async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan, admin_email: str) -> None:
-    departments = await _departments_by_reference()
+    departments, archived = await _departments_by_reference()
+    new_departments: dict[str, str] = {}  # address → the name as first written
     people = await Employee.select(
         Employee.id,
         Employee.email,
@@ -192,8 +224,13 @@ async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan, ad
         else:
             first_line[email] = line
         department = cells.get("department", "")
-        if department and department.lower() not in departments:
-            plan.problem(line, "department", f"Unknown department “{department}”.")
+        if department and _department_id(department, departments) is None:
+            if department.lower() in archived or slugify(department) in archived:
+                plan.problem(line, "department", f"The department “{department}” is archived.")
+            elif not slugify(department) or len(department) > 120:
+                plan.problem(line, "department", f"“{department}” cannot be a department's name.")
+            else:
+                new_departments.setdefault(slugify(department), department)
         role = cells.get("role", "").lower()
         if role and role not in set(Role):
             plan.problem(line, "role", f"Unknown role “{role}”: use employee, manager or admin.")
@@ -216,10 +253,16 @@ async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan, ad
         if row.key and first_line.get(row.key) == row.line and row.cells["manager"] and _cycle(row.key, managers):
             plan.problem(row.line, "manager", f"Manager cycle: {row.key} ends up managing themselves.")
     plan.rows = _ordered(rows)
+    plan.new_departments = sorted(new_departments.values(), key=str.lower)
     if plan.problems:
         return
+    departments |= {slug: -1 for slug in new_departments}  # a person joining a new department is a change
     for row in plan.rows:
-        plan.outcomes[row.line] = _person_outcome(row, existing.get(row.key), departments)
+        current = existing.get(row.key)
+        changed = _person_changes(row, current, departments)
+        plan.outcomes[row.line] = "created" if current is None else ("updated" if changed else "unchanged")
+        if current is not None and changed:
+            plan.changes[row.line] = sorted(changed)
 
 
 def _person_changes(row: Row, current: dict | None, departments: dict[str, int]) -> dict[str, Any]:
@@ -229,7 +272,7 @@ def _person_changes(row: Row, current: dict | None, departments: dict[str, int])
     if cells.get("title"):
         wanted["title"] = cells["title"]
     if cells.get("department"):
-        wanted["department"] = departments[cells["department"].lower()]
+        wanted["department"] = _department_id(cells["department"], departments)
     if cells.get("role"):
         wanted["role"] = cells["role"]
     elif current is None:
@@ -239,12 +282,6 @@ def _person_changes(row: Row, current: dict | None, departments: dict[str, int])
     if current is None:
         return wanted
     return {k: v for k, v in wanted.items() if current.get(k) != v}
-
-
-def _person_outcome(row: Row, current: dict | None, departments: dict[str, int]) -> str:
-    if current is None:
-        return "created"
-    return "updated" if _person_changes(row, current, departments) else "unchanged"
 
 
 # ------------------------------------------------------------------------------------------------ departments
@@ -303,9 +340,10 @@ async def _plan_departments(records: list[tuple[int, dict[str, str]]], plan: Pla
         return
     for row in plan.rows:
         existing = by_slug.get(row.key)
-        plan.outcomes[row.line] = (
-            "created" if existing is None else ("updated" if _department_changes(row, existing) else "unchanged")
-        )
+        changed = _department_changes(row, existing)
+        plan.outcomes[row.line] = "created" if existing is None else ("updated" if changed else "unchanged")
+        if existing is not None and changed:
+            plan.changes[row.line] = sorted(changed)
 
 
 def _department_changes(row: Row, current: dict | None) -> dict[str, Any]:
@@ -369,6 +407,7 @@ async def check_upload(admin: CurrentUser, kind: str, filename: str, data: bytes
         created=counts["created"],
         updated=counts["updated"],
         unchanged=counts["unchanged"],
+        preview=plan.preview(),
         created_by=admin.id,
         created_at=now(),
     )
@@ -563,8 +602,21 @@ def _report(row: Row, outcome: str, changed: dict[str, Any] | None = None) -> di
     return entry
 
 
+async def _create_departments(names: list[str], at: datetime) -> None:
+    """Departments a people file names that do not exist yet: name and address only (idempotent on the address)."""
+    for name in names:
+        await Department.insert(Department(name=name, slug=slugify(name), created_at=at)).on_conflict(
+            target=Department.slug, action="DO NOTHING"
+        )
+
+
 async def _apply_people(batch: list[Row]) -> list[dict[str, Any]]:
-    departments = await _departments_by_reference()
+    departments, _ = await _departments_by_reference()
+    missing = {row.cells["department"] for row in batch if row.cells.get("department")}
+    missing = {name for name in missing if _department_id(name, departments) is None}
+    if missing:
+        await _create_departments(sorted(missing), now())
+        departments, _ = await _departments_by_reference()
     emails = {row.key for row in batch} | {row.cells["manager"] for row in batch if row.cells["manager"]}
     current = {
         row["email"]: row

@@ -45,6 +45,8 @@ class CsvImport(Table):
     updated = Integer(default=0)
     unchanged = Integer(default=0)
     problems = JSONB(default=[])  # the dry run's [{"row": n, "field": ..., "message": ...}]
+    # the dry run's {"new_departments": [name, …], "updates": [{"row": n, "key": ..., "changed": [field, …]}]}
+    preview = JSONB(default={})
     report = JSONB(default=[])  # the job's [{"row": n, "key": ..., "outcome": created|updated|unchanged}]
     error = Text(default="")
     created_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)

@@ -24,7 +24,7 @@ from app.rules import RuleViolation
 from app.timeutil import now, parse_year
 from app.web.auth import admin_only
 from app.web.errors import error_response
-from app.web.templating import render, wants_fragment
+from app.web.templating import render, search_redirect, wants_fragment
 
 NO_SUCH_CYCLE = "There is no award cycle with that number."
 
@@ -182,6 +182,11 @@ class AwardsController(Controller):
         form = nomination_form(request.query_params)
         context = {"picker": await picker_context(_user(request), form, q, cycle), "errors": {}}
         return _fragment("fragments/awards/nominee_picker.html", context)
+
+    @post("/nominees", name="awards.nominees.find")
+    async def find_nominees(self, request: HTMXRequest) -> Redirect:
+        """The nomination form's Find button without JavaScript: the awards page with the search and input."""
+        return await search_redirect(request, "/awards/nominees")
 
     @post("/nominations", name="awards.nominate")
     async def nominate(self, request: HTMXRequest) -> Response | Template | Redirect:

@@ -36,7 +36,7 @@ from app.likeness import like_literal
 from app.mail.backends import get_backend
 from app.mail.message import build_message
 from app.mail.render import mail_environment, render_mail
-from app.notifications.services import notify
+from app.notifications.services import mark_done, notify, subject_of
 from app.notifications.tables import Kind
 from app.paging import Cursor, parse_id, valid_id
 from app.people.services import CurrentUser
@@ -44,6 +44,7 @@ from app.people.tables import Department, DepartmentLead, Employee, Role
 from app.rules import RuleViolation
 from app.settings import get_settings
 from app.timeutil import month_bounds, month_of, next_month, now, previous_month
+from app.words import plural
 
 REASON_MAX = 1000
 CITATION_MAX = 500
@@ -270,8 +271,11 @@ async def close_due_cycles(*, at: datetime | None = None) -> list[int]:
                 Kind.AWARD_REVIEW,
                 text=f"Nominations for {month_label(row['month'])} have closed: {count} to review. Pick the winners.",
                 url=f"/awards/{row['id']}",
+                subject=subject_of("award_cycle", row["id"]),
                 at=moment,
             )
+            # the reminders to nominate are moot now
+            await mark_done(Kind.NOMINATION_REMINDER, subject_of("award_cycle", row["id"]), at=moment)
     return [row["id"] for row in rows]
 
 
@@ -313,7 +317,14 @@ async def send_due_reminders(*, at: datetime | None = None) -> int:
                         continue
                     deadline = cycle.closes_at
                     text = f"Nominations for the {cycle.label} awards close {_when(deadline)}. Nominate now."
-                    await notify([manager["id"]], Kind.NOMINATION_REMINDER, text=text, url="/awards", at=moment)
+                    await notify(
+                        [manager["id"]],
+                        Kind.NOMINATION_REMINDER,
+                        text=text,
+                        url="/awards",
+                        subject=subject_of("award_cycle", cycle.id),
+                        at=moment,
+                    )
                     mail = render_mail(
                         env,
                         "nomination_reminder",
@@ -501,6 +512,7 @@ async def nominate(user: CurrentUser, form: NominationForm, *, at: datetime | No
                 )
             raise RuleViolation("Nominations have just closed.", status_code=409)
         nomination_id = rows[0]["id"]
+        await mark_done(Kind.NOMINATION_REMINDER, subject_of("award_cycle", cycle.id), recipient_id=user.id, at=moment)
         if evidence:
             await Nomination.raw(
                 "INSERT INTO nomination_evidence (nomination, kudos) SELECT {}, unnest({}::int[])",
@@ -665,8 +677,7 @@ async def pick_winners(
         errors: dict[str, str] = {}
         if len(tokens) > category.winners:
             errors["winners"] = (
-                f"{category.name} has at most {category.winners} winner{'s' if category.winners != 1 else ''}; "
-                f"you picked {len(tokens)}."
+                f"{category.name} has at most {plural(category.winners, 'winner')}; you picked {len(tokens)}."
             )
         nominated = {
             row["token"]
@@ -705,7 +716,7 @@ async def pick_winners(
             action="awards.pick",
             target_type="award_cycle",
             target_id=cycle.id,
-            summary=f"Picked {len(tokens)} winner(s) of {category.name} for {cycle.label}.",
+            summary=f"Picked {plural(len(tokens), 'winner')} of {category.name} for {cycle.label}.",
             after={"category": category.id, "winners": tokens},
             at=moment,
         )
@@ -740,6 +751,8 @@ async def announce(admin: CurrentUser, cycle_id: int, *, at: datetime | None = N
                 AwardCycle.closed_at: cycle.closed_at or moment,
             }
         ).where(AwardCycle.id == cycle.id)
+        # "N to review" is done for every admin, whoever announced
+        await mark_done(Kind.AWARD_REVIEW, subject_of("award_cycle", cycle.id), at=moment)
         for winner in winners:
             text = f"{winner['category_name']} for {cycle.label}: "
             if winner["person"]:

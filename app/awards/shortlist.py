@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from app.boards.scorecards import MIN_RATINGS
 from app.boards.tables import PersonPeriod
 from app.timeutil import month_bounds
+from app.words import plural
 
 SIZE = 5
 _TENTH = Decimal("0.1")
@@ -95,9 +96,9 @@ def _round(value: object) -> Decimal:
 
 
 def _person_draft(label: str, row: dict) -> str:
-    parts = [f"{row['points']} points received from {row['givers']} colleague{'s' if row['givers'] != 1 else ''}"]
+    parts = [f"{row['points']} points received from {plural(row['givers'], 'colleague')}"]
     if row["departments"]:
-        parts.append(f"thanked by people from {row['departments']} other department{'s' * (row['departments'] > 1)}")
+        parts.append(f"thanked by people from {plural(row['departments'], 'other department')}")
     if row["rating"] is not None:
         parts.append(f"rated {_round(row['rating'])} of 5 on {row['ratings']} resolved requests")
     return f"In {label}: " + "; ".join(parts) + "."
@@ -144,7 +145,7 @@ async def departments(
             rank=rank,
             token=f"d{row['id']}",
             name=row["name"],
-            detail=f"{row['members']} active member{'s' if row['members'] != 1 else ''}",
+            detail=plural(row["members"], "active member"),
             url=f"/departments/{row['slug']}",
             figures={"per_head": row["per_head"], "points": row["points"], "givers": row["givers"]},
             draft=(

@@ -36,6 +36,7 @@ from app.boards.tables import BadgeAward
 from app.notifications.services import notify
 from app.notifications.tables import Kind
 from app.paging import Cursor
+from app.words import times
 
 
 class Event(StrEnum):
@@ -49,13 +50,17 @@ class Event(StrEnum):
     ASKED_FEEDBACK = "asked_feedback"  # the person who asked colleagues for feedback
 
 
+def _fill(text: str, threshold: int) -> str:
+    return text.format(n=threshold, times=times(threshold))
+
+
 @dataclass(frozen=True, slots=True)
 class Badge:
     slug: str  # stored in badge_award.badge: never rename
     name: str
     description: str  # what it recognises
-    rule: str  # how a level is earned; {n} is the level's threshold
-    achieved: str  # what an earned level stands for; {n} as above
+    rule: str  # how a level is earned; {n} is the level's threshold, {times} the same as "once", "3 times"
+    achieved: str  # what an earned level stands for; {n} and {times} as above
     thresholds: tuple[int, ...]  # level 1, 2, … needs measure >= thresholds[level - 1]
     event: Event
     measure: str  # a key of _MEASURES
@@ -65,10 +70,10 @@ class Badge:
         return len(self.thresholds)
 
     def rule_for(self, level: int) -> str:
-        return self.rule.format(n=self.thresholds[level - 1])
+        return _fill(self.rule, self.thresholds[level - 1])
 
     def achieved_for(self, level: int) -> str:
-        return self.achieved.format(n=self.thresholds[level - 1])
+        return _fill(self.achieved, self.thresholds[level - 1])
 
     def title_for(self, level: int) -> str:
         """The name with the level ("Recognised (level 2 of 3)"); just the name for a badge with one level."""
@@ -143,8 +148,8 @@ BADGES: tuple[Badge, ...] = (
         slug="award-winner",
         name="Award winner",
         description="Won a monthly award, picked by the award committee from managers' nominations.",
-        rule="Win a monthly award {n} times.",
-        achieved="won a monthly award {n} times",
+        rule="Win a monthly award {times}.",
+        achieved="won a monthly award {times}",
         thresholds=(1, 3),
         event=Event.WON,
         measure="awards_won",

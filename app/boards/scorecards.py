@@ -24,15 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.boards.tables import DepartmentPeriod, Period
 from app.people.tables import Service
-from app.requests.services import duration_label
 from app.requests.tables import Request
 from app.settings import get_settings
 from app.timeutil import month_bounds, month_of, now, previous_month
+from app.words import duration
 
 MONTHS = 7  # this month and the six before it
 MIN_RATINGS = 3  # fewer ratings than this in a month: no averages shown (they would reveal individual ratings)
@@ -69,15 +69,12 @@ FROM (
 GROUP BY 1
 """
 
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
 
 def hours_label(value: timedelta | float | None) -> str | None:
     """A duration (or a number of hours) the way request pages show one ("45 min", "3 h 30 min", "2 d 4 h")."""
     if value is None:
         return None
-    delta = value if isinstance(value, timedelta) else timedelta(hours=value)
-    return duration_label(_EPOCH, _EPOCH + delta)
+    return duration(value if isinstance(value, timedelta) else timedelta(hours=value))
 
 
 def percent_label(part: int, whole: int) -> str | None:

@@ -118,14 +118,34 @@ FROM mine LEFT JOIN board ON board.employee = mine.id
 """
 
 
+# Points the month's +1s brought each person (counted by the time they count for on boards, as the rollups do;
+# a revoke's entry carries the +1 it reverses, so revoked +1s cancel out).
+_ADDON_POINTS_SQL = """
+SELECT recipient, sum(amount) AS points, count(DISTINCT addon) FILTER (WHERE kind = 'addon') AS addons
+FROM ledger_entry
+WHERE recipient = ANY({}) AND addon IS NOT NULL AND created_at >= {} AND effective_at >= {} AND effective_at < {}
+GROUP BY recipient
+"""
+
+
 async def standing(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
     """Points, kudos and distinct givers of the month (board rollups), with the rank in the organisation and
-    in the department on the month's points board — no rank for people who opted out of boards."""
+    in the department on the month's points board — no rank for people who opted out of boards — and the points
+    split into those that came with kudos (`kudos_points`) and those from +1s (`addon_points`, `addons`)."""
     kind = str(Period.MONTH)
     rows = await Employee.raw(_STANDING_SQL, kind, period.month, _ids(people), kind, period.month)
+    addons = {
+        row["recipient"]: row
+        for row in await Employee.raw(_ADDON_POINTS_SQL, _ids(people), period.start, period.start, period.end)
+    }
     hidden = {person.id for person in people if person.board_opt_out}
     result = {}
     for row in rows:
+        extra = addons.get(row["id"], {})
+        # The month's points, split into what came with the kudos the digest lists and what came from +1s.
+        row["addons"] = extra.get("addons", 0)
+        row["addon_points"] = extra.get("points", 0)
+        row["kudos_points"] = row["points"] - row["addon_points"]
         if row["id"] in hidden:
             row.update(org_rank=None, department_rank=None, org_size=None, department_size=None)
         row["ranks_hidden"] = row["id"] in hidden
@@ -138,7 +158,8 @@ SELECT * FROM (
     SELECT kr.employee AS recipient, k.id, k.message, k.points, k.visibility, k.created_at,
            g.id AS giver_id, g.name AS giver_name,
            row_number() OVER (PARTITION BY kr.employee ORDER BY k.created_at DESC, k.id DESC) AS position,
-           count(*) OVER (PARTITION BY kr.employee) AS total
+           count(*) OVER (PARTITION BY kr.employee) AS total,
+           sum(k.points) OVER (PARTITION BY kr.employee) AS total_points
     FROM kudos_recipient kr
     JOIN kudos k ON k.id = kr.kudos
     JOIN employee g ON g.id = k.giver
@@ -155,10 +176,13 @@ async def kudos_received(period: DigestPeriod, people: list[Person]) -> dict[int
     rows = await Employee.raw(_KUDOS_SQL, _ids(people), period.start, period.end, KUDOS_SHOWN)
     result: dict[int, dict] = {}
     for row in rows:
-        entry = result.setdefault(row["recipient"], {"items": [], "total": row["total"]})
+        entry = result.setdefault(
+            row["recipient"], {"items": [], "total": row["total"], "total_points": row["total_points"]}
+        )
         entry["items"].append(row)
     for entry in result.values():
         entry["more"] = entry["total"] - len(entry["items"])
+        entry["more_points"] = entry["total_points"] - sum(item["points"] for item in entry["items"])
     return result
 
 

@@ -7,6 +7,7 @@ in-progress lock in Redis lasts its own timeout (arq would hold every job's for 
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import copy
 import functools
@@ -284,6 +285,41 @@ class DurableWorker(Worker):
                 raise
 
 
+def _idle(result: str) -> bool:
+    """Whether a job's logged result (arq's repr) says it found nothing to do: None, 0, empty, or all counts 0."""
+    if not result.strip():  # arq logs a job that returned None with an empty result
+        return True
+    try:
+        value = ast.literal_eval(result)
+    except (ValueError, SyntaxError):
+        return False
+    if isinstance(value, dict):
+        return all(v == 0 for v in value.values())
+    return not value
+
+
+class QuietCron(logging.Filter):
+    """arq logs every cron tick twice (start, end) — a line every few seconds. Keep only the end of cron jobs that
+    did something; the heartbeat (`health_check`) only when it fails (arq logs failures with another symbol)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) < 2 or not str(args[1]).startswith("cron:"):
+            return True
+        if "→" in str(record.msg):
+            return False
+        if "←" in str(record.msg):
+            return "health_check" not in str(args[1]) and not (len(args) > 2 and _idle(str(args[2])))
+        return True
+
+
+def quiet_cron_logs() -> None:
+    """Install `QuietCron` on arq's worker logger once (every worker in the process shares the logger)."""
+    logger = logging.getLogger("arq.worker")
+    if not any(isinstance(f, QuietCron) for f in logger.filters):
+        logger.addFilter(QuietCron())
+
+
 def build_worker(**overrides: Any) -> Worker:
     """An arq Worker for WorkerSettings, connected to the configured Redis, in the organisation's time zone."""
     options: dict[str, Any] = {
@@ -294,4 +330,5 @@ def build_worker(**overrides: Any) -> Worker:
         "cron_jobs": [copy.copy(trigger) for trigger in WorkerSettings.cron_jobs],
     }
     options.update(overrides)
+    quiet_cron_logs()
     return DurableWorker(**{**get_kwargs(WorkerSettings), **options})

@@ -20,7 +20,7 @@ from app.people.services import CurrentUser, search_directory
 from app.rules import RuleViolation
 from app.timeutil import month_of, now
 from app.web.auth import admin_only
-from app.web.templating import render, wants_fragment
+from app.web.templating import render, search_redirect, wants_fragment
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -102,6 +102,11 @@ class KudosController(Controller):
     @get("/new", name="give")
     async def new(self, request: HTMXRequest) -> Template:
         return await give_page(request)
+
+    @post("/new", name="give.find")
+    async def find(self, request: HTMXRequest) -> Redirect:
+        """The give form's Find button without JavaScript: back to the give page with the search and input."""
+        return await search_redirect(request, "/kudos/new")
 
     @get("/recipients", name="give.recipients")
     async def recipients(self, request: HTMXRequest, q: FromQuery[str] = "") -> Template:

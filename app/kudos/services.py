@@ -18,7 +18,7 @@ from app.boards.badges import award_after_kudos, recent_awards
 from app.kudos import allowance
 from app.kudos.ledger import Movement, append, reverse_kudos
 from app.kudos.tables import AddOn, CompanyValue, EntryKind, Kudos, KudosRecipient, KudosValue, Visibility
-from app.notifications.services import mark_done, notify
+from app.notifications.services import mark_done, notify, subject_of
 from app.notifications.tables import Kind
 from app.paging import Cursor, valid_id
 from app.people.services import CurrentUser
@@ -26,6 +26,7 @@ from app.people.tables import Employee
 from app.requests.tables import Request, RequestResolver, Status
 from app.rules import RuleViolation
 from app.timeutil import month_of, now
+from app.words import plural_form
 
 MESSAGE_MAX = 1000
 COMMENT_MAX = 500
@@ -143,10 +144,10 @@ async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, s
         errors["recipients"] = f"Thank at most {MAX_RECIPIENTS} people in one kudos."
     elif missing := [r for r in recipients if r not in people]:
         errors["recipients"] = (
-            f"{len(missing)} of the people you chose {'is' if len(missing) == 1 else 'are'} not in the directory."
+            f"{len(missing)} of the people you chose {plural_form(len(missing), 'is')} not in the directory."
         )
     elif inactive := [people[r]["name"] for r in recipients if not people[r]["active"]]:
-        errors["recipients"] = f"{', '.join(inactive)} no longer work{'s' if len(inactive) == 1 else ''} here."
+        errors["recipients"] = f"{', '.join(inactive)} no longer {plural_form(len(inactive), 'works', 'work')} here."
 
     message, problem = _trimmed_text(
         form.message, maximum=MESSAGE_MAX, empty="Write a message to say what they did.", noun="message"
@@ -249,7 +250,8 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
             at=moment,
         )
         if form.request_id is not None:
-            await mark_done(giver.id, thank_url(form.request_id), at=moment)
+            # whoever thanks the people who did the request, its "Thank now" prompt has done its job
+            await mark_done(Kind.REQUEST_COMPLETED, subject_of("request", form.request_id), at=moment)
         await award_after_kudos(giver.id, recipients, at=moment)
         if form.visibility == Visibility.PUBLIC:
             await _announce(giver, kudos_id, cleaned, form.request_id, at=moment)

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from app.mail.message import Mail
+from app.words import TEMPLATE_FILTERS
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -26,7 +27,7 @@ def mail_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,  # a worker renders thousands of messages: no stat of every template per render
     )
-    env.filters["localtime"] = localtime
+    env.filters.update({"localtime": localtime, **TEMPLATE_FILTERS})
     return env
 
 

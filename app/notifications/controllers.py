@@ -19,6 +19,7 @@ from app.people.services import CurrentUser
 from app.timeutil import now
 from app.web.auth import safe_next
 from app.web.templating import render, wants_fragment
+from app.words import plural
 
 BADGE = "fragments/notifications/badge.html"
 STOP_POLLING = 286  # htmx swaps the response and cancels the element's `every 60s` trigger
@@ -107,9 +108,7 @@ class NotificationController(Controller):
                 headers={"Vary": "HX-Request"},
             )
         message = (
-            f"{changed} notification{'s' if changed != 1 else ''} marked as read."
-            if changed
-            else "You had no unread notifications."
+            f"{plural(changed, 'notification')} marked as read." if changed else "You had no unread notifications."
         )
         flash(request, message, category="success")
         return Redirect("/notifications", status_code=303)

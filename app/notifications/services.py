@@ -39,10 +39,11 @@ async def notify(
     actor_id: int | None = None,
     action_label: str = "",
     action_url: str = "",
+    subject: str = "",
     at: datetime | None = None,
 ) -> None:
     """One notification per recipient (the actor is never notified of their own action, and people who were
-    deactivated receive nothing)."""
+    deactivated receive nothing). `subject` (see `subject_of`) lets `mark_done` close it once it is dealt with."""
     moment = at or now()
     wanted = [r for r in dict.fromkeys(recipients) if r != actor_id]
     if not wanted:
@@ -58,6 +59,7 @@ async def notify(
             url=url,
             action_label=action_label,
             action_url=action_url,
+            subject=subject,
             created_at=moment,
         )
         for recipient in wanted
@@ -85,6 +87,7 @@ class NotificationItem:
     action_url: str
     created_at: datetime
     read_at: datetime | None
+    done_at: datetime | None
     actor_id: int | None
     actor_name: str | None
 
@@ -112,7 +115,8 @@ class NotificationPage:
 
 # The columns of a NotificationItem, the actor's name included, for `notification n`.
 _ITEM_COLUMNS = (
-    "n.id, n.kind, n.text, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.actor AS actor_id, "
+    "n.id, n.kind, n.text, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.done_at, "
+    "n.actor AS actor_id, "
     "(SELECT a.name FROM employee a WHERE a.id = n.actor) AS actor_name"
 )
 
@@ -164,10 +168,23 @@ async def mark_all_read(user_id: int, *, up_to: datetime | None = None) -> int:
     return len(changed)
 
 
-async def mark_done(recipient_id: int, action_url: str, *, at: datetime | None = None) -> None:
-    """Mark read the recipient's unread notifications whose action was just done (e.g. "Thank now" once thanked)."""
-    await Notification.update({Notification.read_at: at or now()}).where(
-        (Notification.recipient == recipient_id)
-        & (Notification.action_url == action_url)
-        & Notification.read_at.is_null()
+def subject_of(table: str, row_id: int) -> str:
+    """A notification's subject: the row it is about, e.g. `subject_of("request", 12)` → "request:12"."""
+    return f"{table}:{row_id}"
+
+
+async def mark_done(kind: Kind, subject: str, *, recipient_id: int | None = None, at: datetime | None = None) -> None:
+    """Close the prompts of `kind` about `subject` whose action was just done — whoever did it (or only
+    `recipient_id`'s, for a prompt that is personal): they are marked done and read, and lose their button."""
+    moment = at or now()
+    await Notification.raw(
+        "UPDATE notification SET done_at = {}, read_at = coalesce(read_at, {}) "
+        "WHERE kind = {} AND subject = {} AND subject <> '' AND done_at IS NULL "
+        "AND ({}::int IS NULL OR recipient = {})",
+        moment,
+        moment,
+        str(kind),
+        subject,
+        recipient_id,
+        recipient_id,
     )

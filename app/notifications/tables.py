@@ -32,5 +32,8 @@ class Notification(Table):
     url = Varchar(length=300)  # a local path
     action_label = Varchar(length=60, default="")  # e.g. "Thank now" for a completed request
     action_url = Varchar(length=300, default="")
+    # What it is about ("request:12", "award_cycle:3"): a prompt is closed for everyone once its action is done.
+    subject = Varchar(length=60, default="")
     created_at = Timestamptz()
     read_at = Timestamptz(null=True, default=None)
+    done_at = Timestamptz(null=True, default=None)  # its action was done (by anyone): the prompt is no longer shown

@@ -19,6 +19,7 @@ from app.people import services
 from app.surveys import services as surveys
 from app.web.auth import LoginThrottle, minutes, safe_next, start_session
 from app.web.templating import render
+from app.words import plural
 
 GENERIC_LOGIN_ERROR = "That email and password do not match an active account."
 
@@ -46,10 +47,7 @@ class AuthController(Controller):
         address = request.client.host if request.client else "unknown"
         context = {"email": email, "next": next_url, "error": GENERIC_LOGIN_ERROR}
         if wait := await throttle.retry_after(email, address):
-            context["error"] = (
-                f"Too many failed sign-in attempts. Try again in {minutes(wait)} minute"
-                f"{'s' if minutes(wait) > 1 else ''}."
-            )
+            context["error"] = f"Too many failed sign-in attempts. Try again in {plural(minutes(wait), 'minute')}."
             return await render(
                 request,
                 "pages/people/login.html",

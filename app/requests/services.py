@@ -20,7 +20,7 @@ from typing import Any
 
 from app.boards.badges import award_after_completion
 from app.kudos.services import thank_url
-from app.notifications.services import notify
+from app.notifications.services import notify, subject_of
 from app.notifications.tables import Kind
 from app.paging import Cursor, valid_id
 from app.people.services import CurrentUser, search_directory
@@ -28,6 +28,7 @@ from app.people.tables import Department, DepartmentLead, Employee, Service
 from app.requests.tables import EventKind, Request, RequestEvent, RequestRating, RequestResolver, Status
 from app.rules import RuleViolation
 from app.timeutil import now
+from app.words import duration
 
 Actor = CurrentUser | int
 
@@ -70,14 +71,20 @@ def duration_label(start: datetime | None, end: datetime | None) -> str:
     """A short human duration such as "45 min", "3 h 20 min" or "2 d 4 h"; "" when either end is missing."""
     if start is None or end is None:
         return ""
-    minutes = max(0, int((end - start) / timedelta(minutes=1)))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return duration(end - start)
+
+
+def add_timing(item: dict[str, Any], at: datetime) -> None:
+    """A listed or shown request's age while it is open (`age`) and by how much it is past its service's target
+    turnaround (`over_target`: while open, or when it was completed late; "" when within target or without one)."""
+    status = Status(item["status"])
+    end = item["completed_at"] if status == Status.COMPLETED else at
+    item["age"] = duration(at - item["created_at"]) if status in ACTIVE else ""
+    item["over_target"] = ""
+    if item.get("target_hours") and status in {*ACTIVE, Status.COMPLETED}:
+        late = end - item["created_at"] - timedelta(hours=item["target_hours"])
+        if late > timedelta(0):
+            item["over_target"] = duration(late)
 
 
 # --- shared pieces of the mutations ---------------------------------------------------------------------------
@@ -328,6 +335,7 @@ async def complete(actor: Actor, request_id: int, *, at: datetime | None = None)
             actor_id=person["id"],
             action_label="Thank now",
             action_url=thank_url(request_id),
+            subject=subject_of("request", request_id),
             at=moment,
         )
         await award_after_completion(await _resolver_ids(request_id), at=moment)
@@ -480,7 +488,7 @@ async def list_requests(
     rows = await Request.raw(
         "SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at, "  # noqa: S608 — fixed fragments; values are bound
         "r.requester AS requester_id, e.name AS requester_name, "
-        "d.name AS department_name, d.slug AS department_slug, s.name AS service_name, "
+        "d.name AS department_name, d.slug AS department_slug, s.name AS service_name, s.target_hours, "
         f"{_RESOLVER_NAMES} "
         "FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester "
         "LEFT JOIN service s ON s.id = r.service "
@@ -490,8 +498,10 @@ async def list_requests(
         per_page + 1,
     )
     items = rows[:per_page]
+    moment = now()
     for item in items:
         item["status_label"] = STATUS_LABELS[Status(item["status"])]
+        add_timing(item, moment)
     next_cursor = Cursor(items[-1]["created_at"], items[-1]["id"]).encode() if len(rows) > per_page else None
     return RequestPage(
         box=box,
@@ -530,6 +540,7 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
     request["status_label"] = STATUS_LABELS[status]
     request["first_response_after"] = duration_label(request["created_at"], request["first_response_at"])
     request["turnaround"] = duration_label(request["created_at"], request["completed_at"])
+    add_timing(request, now())
     request["resolvers"] = list(
         await RequestResolver.select(
             RequestResolver.employee.as_alias("id"),

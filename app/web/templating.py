@@ -6,14 +6,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar.plugins.htmx import HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from app.timeutil import now, org_tz
 from app.web.header import header_for
+from app.words import TEMPLATE_FILTERS, plural
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -33,17 +35,30 @@ def ago(moment: datetime | None) -> str:
             count = int(seconds // size)
             if count < 1:
                 return "just now"
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+            return f"{plural(count, unit)} ago"
     return localtime(moment, "%-d %b %Y")
 
 
 def _configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.trim_blocks = True
     engine.engine.lstrip_blocks = True
-    engine.engine.filters.update({"localtime": localtime, "ago": ago})
+    engine.engine.filters.update({"localtime": localtime, "ago": ago, **TEMPLATE_FILTERS})
 
 
 template_config = TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=_configure)
+
+
+# Form fields that never go into a URL: the CSRF token (its form field name, Litestar's default) and the
+# give form's one-time idempotency key.
+SECRET_FIELDS = frozenset({"_csrf_token", "idempotency_key"})
+
+
+async def search_redirect(request: HTMXRequest, path: str) -> Redirect:
+    """A POSTed form's search button without JavaScript (the form carries a CSRF token, which must not end up in
+    a URL): 303 to the page's GET search with every other field kept in the query string."""
+    data = await request.form()
+    fields = [(key, str(value)) for key, value in data.multi_items() if key not in SECRET_FIELDS]
+    return Redirect(f"{path}?{urlencode(fields)}" if fields else path, status_code=303)
 
 
 def wants_fragment(request: HTMXRequest) -> bool:

@@ -61,5 +61,9 @@ async def test_complete_a_request_then_thank_it_from_the_notification(
             & Notification.read_at.is_null()
         )
         assert await unsettled == 0
+        # and the prompt is gone from the notifications page: the request is thanked
+        await tab.goto("/notifications")
+        await expect(tab.get_by_role("link", name=re.compile("^Ravi Resolver completed your request"))).to_be_visible()
+        await expect(tab.get_by_role("button", name=re.compile("^Thank now"))).to_have_count(0)
     finally:
         await context.close()

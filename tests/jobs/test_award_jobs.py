@@ -145,3 +145,32 @@ async def test_a_real_worker_runs_the_award_jobs(world: World, run_worker) -> No
 
     opens, _ = Calendar().window(previous_month(month_of(now())))
     assert await AwardCycle.count() == (1 if now() >= opens else 0)
+
+
+async def _open_prompts(kind: Kind) -> list[int]:
+    rows = await Notification.select(Notification.recipient).where(
+        (Notification.kind == kind) & Notification.done_at.is_null()
+    )
+    return sorted(row["recipient"] for row in rows)
+
+
+async def test_award_prompts_close_when_their_action_is_done_whoever_did_it(world: World) -> None:
+    """ "N to review" goes for every admin once one announces; a reminder goes when its manager nominates, and
+    every reminder goes when nominations close."""
+    cycle_id = await services.open_due_cycle(at=OPENS)
+    assert cycle_id is not None
+    assert await services.send_due_reminders(at=REMIND) == 2
+    assert await _open_prompts(Kind.NOMINATION_REMINDER) == sorted([world.mia.id, world.max.id])
+    max_ = await world.user(world.max)
+    await services.nominate(max_, NominationForm(world.star, f"p{world.ravi.id}", "Great month."), at=REMIND)
+    assert await _open_prompts(Kind.NOMINATION_REMINDER) == [world.mia.id]
+    other = await make_employee("Oda Otheradmin", email="oda@example.com", role=Role.ADMIN)
+    assert await services.close_due_cycles(at=CLOSES) == [cycle_id]
+    assert await _open_prompts(Kind.NOMINATION_REMINDER) == []
+    assert await _open_prompts(Kind.AWARD_REVIEW) == sorted([world.ada.id, other.id])
+    ada = await world.user(world.ada)
+    await services.pick_winners(ada, cycle_id, world.star, [(f"p{world.ravi.id}", "")], at=AFTER)
+    await services.announce(ada, cycle_id, at=AFTER)
+    assert await _open_prompts(Kind.AWARD_REVIEW) == []
+    unread = await Notification.count().where((Notification.kind == Kind.AWARD_REVIEW) & Notification.read_at.is_null())
+    assert unread == 0  # Oda's "to review" is no longer waiting for her either

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from arq.connections import create_pool
 from piccolo.engine import engine_finder
 
 from app.jobs.outbox import add_job, drain
 from app.jobs.tables import JobOutbox
-from app.jobs.worker import redis_settings
+from app.jobs.worker import QuietCron, redis_settings
 from app.web.health import HEARTBEAT_KEY
 
 
@@ -61,3 +63,24 @@ async def test_worker_drains_the_outbox_itself(arq_redis, run_worker) -> None:
     worker = await run_worker()
     assert worker.jobs_failed == 0
     assert await JobOutbox.count().where(JobOutbox.enqueued_at.is_null()) == 0
+
+
+def _record(msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord("arq.worker", logging.INFO, __file__, 1, msg, args, None)
+
+
+def test_cron_ticks_that_did_nothing_are_not_logged() -> None:
+    quiet = QuietCron()
+    assert not quiet.filter(_record("%6.2fs → %s(%s)%s", 0.5, "cron:drain_outbox", "", ""))
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:drain_outbox", "0"))
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:close_award_cycles", "[]"))
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:open_award_cycle", "None"))
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:schedule_digests", ""))
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:deliver_digests", "{'sent': 0, 'failed': 0}"))
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:health_check", "{'ok': True, 'at': 1.5}"))
+    # jobs that did something, jobs that are not cron ticks, failures and other worker lines stay
+    assert quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:drain_outbox", "3"))
+    assert quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:deliver_digests", "{'sent': 12, 'failed': 0}"))
+    assert quiet.filter(_record("%6.2fs → %s(%s)%s", 0.5, "a1b2:run_import", "import_id=3", ""))
+    assert quiet.filter(_record("%6.2fs ! %s max retries %d exceeded", 0.5, "cron:health_check", 1))
+    assert quiet.filter(_record("Starting worker for %d functions: %s", 9, "health_check"))

@@ -206,3 +206,28 @@ async def test_the_same_moment_gives_the_same_activity() -> None:
     second = await _load()
     assert second == first
     assert await _fingerprint() == before
+
+
+async def test_demo_award_reasons_and_citations_read_as_a_manager_wrote_them() -> None:
+    import re
+
+    from app.awards.tables import AwardWinner, Nomination
+    from app.demo.awards import seed_awards
+    from tests.awards_world import make_category
+
+    await _load()
+    await make_category("Internal Service Star", "person", "points", position=1)
+    await make_category("Department of the Month", "department", "per_head", position=2)
+    await make_category("Bridge Builder", "person", "departments", position=3)
+    assert (await seed_awards(at=NOW))["nominations"] >= 6
+    reasons = [row["reason"] for row in await Nomination.select(Nomination.reason)]
+    assert len(set(reasons)) == len(reasons), "no two managers write the same reason"
+    messages = [row["message"] for row in await Kudos.select(Kudos.message)]
+    for reason in reasons:
+        assert "points received" not in reason and "colleagues" not in reason.split(".")[0], reason
+        quote = re.search(r"“(.+?)…?”", reason)
+        assert quote and any(m.startswith(quote.group(1)) for m in messages), reason  # a kudos they really got
+        assert reason.count("“") == 1, reason  # no quote inside the quote
+    citations = [row["citation"] for row in await AwardWinner.select(AwardWinner.citation)]
+    assert citations and all("chosen from" not in c for c in citations), citations
+    assert len(set(citations)) == len(citations), citations

@@ -15,6 +15,8 @@ from app.digests.services import Trigger, last_month, run_due, scheduled_moment,
 from app.digests.tables import DigestDelivery, DigestKind, DigestOptOut, DigestRun, DigestSchedule
 from app.digests.tokens import make_token, read_token
 from app.jobs.tables import JobOutbox
+from app.kudos.services import add_on
+from app.kudos.tables import Kudos
 from app.mail.backends import list_outbox
 from app.people.services import load_current_user
 from app.people.tables import Employee
@@ -181,3 +183,27 @@ async def test_cli_digest_run_sends_last_months_digests_to_the_outbox() -> None:
     assert "planned 0 employee, 0 manager" in again.stdout and "Sent 0" in again.stdout
     bad = await asyncio.to_thread(_kudos, "--month", "2999-01")
     assert bad.returncode == 1 and "has not ended yet" in bad.stderr
+
+
+async def test_every_figure_of_the_employee_digest_is_explained_by_what_it_lists() -> None:
+    """Points from +1s are split from the points the listed kudos carry; one name per person to thank back."""
+    org = await small_org()
+    start, _ = month_bounds(org.month)
+    kudos = await Kudos.select(Kudos.id).where(Kudos.message == "Great pairing session.").first()
+    await add_on(
+        await load_current_user(org.carl.id), kudos["id"], comment="Seconded!", points=7, at=start + timedelta(days=5)
+    )
+    shown = await services.preview("ben@example.com", f"{org.month:%Y-%m}", "employee")
+    text = " ".join(shown.mail.text.split())
+    assert "1 kudos received, 12 points, from 1 colleague." in text
+    assert "5 points came with the kudos below, and 7 points with 1 +1 that colleagues added" in text
+    assert "Ann Analyst, " in text and ", 5 points" in text
+    html = " ".join(shown.mail.html.split())
+    assert "5 points came with the kudos below, and 7 points with 1 +1" in html
+    # Ben thanked Ann back, so nobody to thank back; Ann has Carl (and Ben thanked her privately and she thanked him)
+    shown = await services.preview("ann@example.com", f"{org.month:%Y-%m}", "employee")
+    html = " ".join(shown.mail.html.split())
+    assert "1 colleague thanked you in" in html and "has not heard back from you since" in html
+    assert ">Thank Carl Clerk</a> (1 kudos from them)" in html
+    assert html.count("Carl Clerk") == 2  # the kudos he gave, and the one line to thank him back
+    assert "came with the kudos below" not in html  # no +1s: the figures speak for themselves

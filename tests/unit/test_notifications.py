@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.kudos.services import GiveForm, give_kudos
 from app.notifications import services
 from app.notifications.tables import Kind, Notification
 from app.paging import Cursor, decode_moment, encode_moment
-from tests.factories import make_employee
+from app.people.services import load_current_user
+from tests.factories import make_department, make_employee, make_request
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -190,3 +192,18 @@ def test_moments_round_trip_in_utc() -> None:
     moment = datetime(2026, 3, 2, 10, 30, 0, 5, tzinfo=UTC)
     assert decode_moment(encode_moment(moment)) == moment
     assert decode_moment("2026-03-02") is None and decode_moment("") is None and decode_moment(None) is None
+
+
+async def test_thank_now_is_done_once_the_request_is_thanked_and_only_that_one() -> None:
+    it = await make_department("IT", slug="it")
+    gina = await make_employee("Gina Giver", email="gina@example.com")
+    ravi = await make_employee("Ravi Resolver", email="ravi@example.com", department=it)
+    first = await make_request(gina, it, "Laptop", resolvers=(ravi,), status="completed")
+    second = await make_request(gina, it, "Monitor", resolvers=(ravi,), status="completed")
+    page = await services.list_notifications(gina.id)
+    assert [n.action_label for n in page.items] == ["Thank now", "Thank now"]
+    form = GiveForm(recipient_ids=[ravi.id], message="Thanks!", points="0", request_id=first)
+    await give_kudos(await load_current_user(gina.id), form)
+    done = {n.action_url: n for n in (await services.list_notifications(gina.id)).items if n.action_label}
+    assert done[f"/kudos/new?request={first}"].done_at is not None and not done[f"/kudos/new?request={first}"].unread
+    assert done[f"/kudos/new?request={second}"].done_at is None and done[f"/kudos/new?request={second}"].unread

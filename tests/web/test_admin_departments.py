@@ -100,7 +100,7 @@ async def test_leads_and_the_service_catalogue(client_factory, org) -> None:
 async def test_archive_needs_an_empty_department(client_factory, org) -> None:
     client = await as_admin(client_factory, org)
     refused = await post_form(client, f"/admin/departments/{org['desk'].id}/archive")
-    assert refused.status_code == 409 and "1 active member(s)" in refused.text
+    assert refused.status_code == 409 and "1 active member, " in refused.text
     empty = await make_department("Old Team", slug="old-team")
     assert (await post_form(client, f"/admin/departments/{empty.id}/archive")).status_code == 303
     assert "archived" in (await client.get(f"/admin/departments/{empty.id}")).text
@@ -249,3 +249,25 @@ async def test_the_audit_log_filters_and_is_never_editable(client_factory, org) 
         await AuditEntry.update({AuditEntry.summary: "nothing happened"}, force=True)
     with pytest.raises(Exception, match="append-only"):
         await AuditEntry.delete(force=True)
+
+
+async def test_the_audit_log_names_people_and_departments_instead_of_ids(client_factory, org) -> None:
+    from app.audit.services import record
+
+    client = await as_admin(client_factory, org)
+    desk = org["desk"]
+    moved = await post_form(client, f"/admin/departments/{desk.id}", {"name": "Service Desk", "slug": "desk",
+                                                                       "parent": str(org["hr"].id)})  # fmt: skip
+    assert moved.status_code == 303
+    await record(  # as awards record an announcement: winners are tokens
+        actor_id=org["admin"].id,
+        action="awards.announce",
+        target_type="award_cycle",
+        target_id=1,
+        summary="Announced the winners",
+        after={"winners": [f"p{org['ravi'].id}", f"d{org['it'].id}"]},
+    )
+    page = (await client.get("/admin/audit")).text
+    assert "<dt>parent</dt>\n          <dd><del>IT</del> → <ins>HR</ins></dd>" in page
+    assert "<ins>Ravi Patel, IT</ins>" in page
+    assert "[&#39;p" not in page and f"&#39;p{org['ravi'].id}" not in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from app.awards import services
@@ -75,6 +76,13 @@ async def test_nominee_search_fragment_and_no_js_find(client, world: World) -> N
     assert f'value="p{world.olu.id}" checked' in switched.text
     page = await client.get(f"/awards/nominees?category={world.star}&q=rav")
     assert page.status_code == 200 and "<html" in page.text and "Ravi Patel" in page.text
+    # the Find button posts the form (it carries the CSRF token) and is sent back to that GET, without the token
+    found = await post_form(client, "/awards/nominees", {"category": str(world.star), "q": "rav", "reason": "Calm"})
+    assert found.status_code == 303
+    location = httpx.URL(found.headers["location"])
+    assert location.path == "/awards/nominees"
+    assert dict(location.params) == {"category": str(world.star), "q": "rav", "reason": "Calm"}
+    assert 'formaction="/awards/nominees" formnovalidate' in page.text and 'formmethod="get"' not in page.text
 
 
 async def test_nominate_and_withdraw_without_and_with_htmx(client, world: World) -> None:

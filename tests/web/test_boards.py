@@ -67,9 +67,14 @@ async def test_the_page_shows_this_months_people_board_with_the_viewer_marked(cl
     assert rows(html) == ["1 Ravi Resolver (you) IT 35", "2 Sam Support IT 20", "3 Hal Helper HR 10"]
     assert '<tr class="is-viewer">' in html
     assert f"<caption>People ranked by points received, {month_of(now()):%B %Y} (this month)</caption>" in html
-    assert '<th scope="col">Rank</th>' in html and '<th scope="row"><a href="/people/' in html
+    assert '<th scope="col" class="number">Rank</th>' in html and '<th scope="row"><a href="/people/' in html
+    assert '<td class="number">35</td>' in html  # figures are right-aligned
     assert f'href="/people/{org["sam"].id}"' in html and 'href="/departments/it"' in html
-    assert "how many different people outside their department thanked them" in html
+    assert "Fair boards" not in html  # points need no explaining; the fair metrics do
+    givers = (await client.get("/leaderboards?metric=givers")).text
+    assert "Fair boards: distinct givers counts" in givers and "outside" not in givers
+    cross = (await client.get("/leaderboards?metric=cross_givers")).text
+    assert "Fair boards: givers from other departments counts" in cross and "distinct givers counts" not in cross
     assert (current(html, "scope"), current(html, "period"), current(html, "metric")) == (
         "People",
         "This month",
@@ -188,7 +193,14 @@ async def test_viewers_not_on_the_board_are_told_so(client_factory, org) -> None
     await make_employee("Lee Lawyer", department=legal, email="lee@example.com")
     await make_employee("Nadia New", email="nadia@example.com")
     lee = await signed_in(await client_factory(), "lee@example.com")
-    assert "You are not on this board yet" in (await lee.get("/leaderboards")).text
+    assert "You are not on this board yet: nobody has given you points for " in (await lee.get("/leaderboards")).text
+    for metric, wording in (
+        ("kudos", "you have received no kudos"),
+        ("givers", "nobody has thanked you"),
+        ("cross_givers", "nobody from another department has thanked you"),
+    ):
+        page = (await lee.get(f"/leaderboards?metric={metric}")).text
+        assert f"You are not on this board yet: {wording} for " in page and "given you" not in page
     assert "Your department is not on this board" in (await lee.get("/leaderboards?board=departments")).text
     nadia = await signed_in(await client_factory(), "nadia@example.com")
     assert "You do not belong to a department" in (await nadia.get("/leaderboards?board=departments")).text

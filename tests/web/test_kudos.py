@@ -273,3 +273,26 @@ async def test_badges_earned_are_announced_in_the_everyone_feed(client, org) -> 
     assert "Otto Other</a> earned the" in feed  # first kudos given
     mine = (await client.get("/feed?show=department")).text
     assert "earned the" not in mine
+
+
+async def test_the_kudos_page_offers_the_plus_one_once_and_counts_none_as_none(client, org) -> None:
+    kudos_id = await kudos_from(org["giver"], org["ravi"])
+    await signed_in(client, "otto@example.com")
+    page = (await client.get(f"/kudos/{kudos_id}")).text
+    assert page.count("Add your +1") == 1 and "0 +1s" not in page
+    assert f'href="/kudos/{kudos_id}" class="kudos-link"' not in page  # no link to the page you are on
+    await post_form(client, f"/kudos/{kudos_id}/addons", {"comment": "Seconded", "points": "0"})
+    page = (await client.get(f"/kudos/{kudos_id}")).text
+    assert ">1 +1</h2>" in page and page.count("Add your +1") == 0  # Otto has added his
+    await signed_in(client, "ravi@example.com")  # a recipient cannot add a +1
+    page = (await client.get(f"/kudos/{kudos_id}")).text
+    assert ">1 +1</h2>" in page and "Add your +1" not in page
+    home = (await client.get("/")).text
+    assert "1 +1 · Add your +1" in home
+
+
+async def test_home_has_one_heading_hierarchy(client, org) -> None:
+    await signed_in(client, "gina@example.com")
+    home = (await client.get("/")).text
+    assert home.count("<h1") == 1 and "<h1>Hello, Gina</h1>" in home
+    assert 'class="home-greeting"' not in home  # the greeting is not styled smaller than the h2s below it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import httpx
 import pytest
@@ -10,9 +11,10 @@ from litestar import get
 from litestar.exceptions import InternalServerException
 
 from app.main import create_app
-from app.people.tables import Role
+from app.people.tables import Employee, Role
+from app.web.access_log import AccessLog
 from app.web.errors import CLIENT_GONE
-from tests.factories import make_department, make_employee, make_lead, make_service
+from tests.factories import make_department, make_employee, make_lead, make_request, make_service
 from tests.helpers import HTMX, signed_in
 
 
@@ -231,3 +233,40 @@ async def test_unexpected_errors_show_the_500_page_without_details(org) -> None:
         assert [(r.levelname, r.exc_info) for r in records] == [("INFO", None)]
     logging.getLogger("kudos.web").removeHandler(handler)
     await app.state.redis.aclose()
+
+
+async def test_get_forms_carry_no_csrf_token(client, org) -> None:
+    """A GET form puts its fields in the URL: the CSRF token must never be one of them (item of issue 15)."""
+    await Employee.update({Employee.role: Role.ADMIN}).where(Employee.id == org["head"].id)
+    request_id = await make_request(org["worker"], org["it"])
+    await signed_in(client, "marta@example.com")
+    pages = ["/people", "/requests", f"/requests/{request_id}", "/awards/hall-of-fame", "/admin/digests"]
+    pages += ["/admin/audit", "/admin/people", "/kudos/new"]
+    checked = 0
+    for url in pages:
+        page = await client.get(url)
+        assert page.status_code == 200, url
+        for form in re.findall(r"<form\b[^>]*>.*?</form>", page.text, flags=re.S):
+            opening = form[: form.index(">")]
+            if 'method="get"' in opening or "hx-get=" in opening:
+                checked += 1
+                assert "_csrf_token" not in form, (url, opening)
+        assert 'formmethod="get"' not in page.text, url  # a GET button inside a POST form sends its token
+    assert checked >= 7
+
+
+async def test_the_access_log_has_one_line_per_request_without_the_query(caplog) -> None:
+    async def app(scope, receive, send) -> None:
+        status = 404 if scope["path"] == "/nowhere" else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    transport = httpx.ASGITransport(AccessLog(app))
+    with caplog.at_level(logging.INFO, logger="kudos.http"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as plain:
+            await plain.get("/people?q=secret")
+            await plain.post("/nowhere")
+    lines = [r.getMessage() for r in caplog.records if r.name == "kudos.http"]
+    assert len(lines) == 2
+    assert re.fullmatch(r"GET /people 200 \d+\.\d ms", lines[0]) and "secret" not in lines[0]
+    assert re.fullmatch(r"POST /nowhere 404 \d+\.\d ms", lines[1])

@@ -171,3 +171,9 @@ async def test_the_feed_item_for_a_badge_award_renders_escaped(org) -> None:
     html = environment.get_template("fragments/boards/badges_feed_item.html").render(a=item)
     assert "&lt;b&gt;Ravi&lt;/b&gt;</a> earned the" in html
     assert f'<a href="/people/{org["ravi"].id}#badges">First kudos</a> badge: first kudos received.' in html
+
+
+async def test_a_profile_without_awards_says_so(client, org) -> None:
+    await signed_in(client, "gina@example.com")
+    page = (await client.get(f"/people/{org['ravi'].id}")).text
+    assert "No awards yet." in page and "No winners yet." not in page

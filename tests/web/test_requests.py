@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from app.notifications.tables import Kind, Notification
 from app.people.tables import Role
 from app.requests import services
 from app.requests.tables import Request, RequestEvent, RequestRating, RequestResolver, Status
+from app.timeutil import now
 from tests.factories import make_department, make_employee, make_lead, make_request, make_service
 from tests.helpers import HTMX, post_form, signed_in
 
@@ -395,3 +397,25 @@ async def test_forms_need_the_csrf_token(client_factory, org) -> None:
     response = await ravi.post(f"/requests/{request_id}/claim")
     assert response.status_code == 403
     assert (await state(request_id))["resolvers"] == 0
+
+
+async def test_requests_past_their_target_say_so_and_open_ones_show_their_age(client_factory, org) -> None:
+    late = await make_request(
+        org["ana"], org["it"], "Late VPN", service=org["vpn"], created_at=now() - timedelta(hours=71)
+    )
+    fresh = await make_request(
+        org["ana"], org["it"], "Fresh VPN", service=org["vpn"], created_at=now() - timedelta(hours=1)
+    )
+    marta = await as_(client_factory, org["head"])
+    queue = (await marta.get("/requests?box=queue")).text
+    assert queue.count("over target by") == 1 and "over target by 2 d 19 h" in queue
+    assert "open for 2 d 23 h" in queue and "open for 1 h" in queue
+    page = (await marta.get(f"/requests/{late}")).text
+    assert '<span class="status status-overdue">over target by 2 d 19 h</span>' in page
+    assert "(open for 2 d 23 h; target 4 h)" in page
+    assert page.count(">Status<") == 1  # a heading, not also a label
+    assert "over target" not in (await marta.get(f"/requests/{fresh}")).text
+    catalogue = (await marta.get("/departments/it")).text
+    assert "<td>4 h</td>" in catalogue and "working day" not in catalogue
+    form = (await marta.get("/requests/new?department=it")).text
+    assert "VPN help (target 4 h)" in form
