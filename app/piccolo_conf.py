@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "app.awards.piccolo_app",
         "app.admin.piccolo_app",
         "app.digests.piccolo_app",
+        "app.insights.piccolo_app",
     ]
 )

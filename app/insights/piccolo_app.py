@@ -1,0 +1,15 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from app.insights.tables import DepartmentFlow, DetectionRun, Finding, FindingReview, SignalSettings
+
+CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="insights",
+    migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
+    table_classes=[SignalSettings, DetectionRun, Finding, FindingReview, DepartmentFlow],
+    migration_dependencies=["app.people.piccolo_app", "app.kudos.piccolo_app", "app.requests.piccolo_app"],
+    commands=[],
+)

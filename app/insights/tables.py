@@ -1,0 +1,110 @@
+"""Insights (SPEC B3, B4, B6): stored collusion findings, their review marks, the signal settings and the
+department-to-department kudos flows behind the service map. Everything else in insights is read from the
+ledger, the board rollups and requests as they are."""
+
+from enum import StrEnum
+
+from piccolo.columns import (
+    Array,
+    BigInt,
+    BigSerial,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.constraints import Check, Unique
+from piccolo.table import Table
+
+from app.people.tables import Department, Employee
+
+
+class SignalKind(StrEnum):
+    RECIPROCAL = "reciprocal"
+    RING = "ring"
+    DUMPING = "dumping"
+    CONCENTRATION = "concentration"
+
+
+class RunKind(StrEnum):
+    NIGHTLY = "nightly"  # the last 90 days, every night
+    ON_DEMAND = "on_demand"  # a period an admin asked for
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ReviewStatus(StrEnum):
+    FINE = "fine"
+    ACTED = "acted"
+
+
+class SignalSettings(Table):
+    """One row (id 1): the concentration threshold, as a share of a giver's allowance in percent."""
+
+    concentration_percent = Integer(default=50)
+
+    percent_range = Check((concentration_percent >= 10) & (concentration_percent <= 100))
+
+
+class DetectionRun(Table):
+    """One pass of collusion detection over [window_start, window_end); its findings are stored with it."""
+
+    kind = Varchar(length=10, choices=RunKind)
+    window_start = Timestamptz()
+    window_end = Timestamptz()
+    label = Varchar(length=60, default="")
+    status = Varchar(length=10, choices=RunStatus, default=RunStatus.PENDING)
+    requested_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
+    concentration_percent = Integer(default=50)
+    created_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+    findings = Integer(default=0)
+
+
+class Finding(Table):
+    """A pattern worth a look, never a verdict. `people` are employee ids (a concentration's giver first, then
+    the recipient; a dumper's recipients after the giver); `signature` names the pattern across runs (so a review
+    mark stays with it); `evidence` holds the ids of the kudos behind it, newest first."""
+
+    id = BigSerial(primary_key=True)
+    run = ForeignKey(DetectionRun, null=False, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=20, choices=SignalKind)
+    signature = Varchar(length=200, index=True)
+    people = Array(base_column=Integer())
+    points = Integer(default=0)
+    share = Float(default=0.0)  # the share that tripped the signal (0..1)
+    months = Integer(default=0)  # months in which the pattern showed
+    explanation = Text(default="")
+    evidence = Array(base_column=BigInt())
+
+
+class FindingReview(Table):
+    """An admin's mark on a pattern ("reviewed — fine" / "reviewed — acted"); the newest per signature counts."""
+
+    signature = Varchar(length=200, index=True)
+    kind = Varchar(length=20, choices=SignalKind)
+    status = Varchar(length=10, choices=ReviewStatus)
+    reviewer = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
+    note = Text(default="")
+    created_at = Timestamptz()
+
+
+class DepartmentFlow(Table):
+    """Kudos points and count from one department's people to another's in one month (organisation time zone),
+    by the departments recorded in the ledger; refreshed from the ledger by a job (see app/insights/flows.py)."""
+
+    month = Date()
+    giver_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
+    recipient_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
+    kudos = Integer(default=0)
+    points = Integer(default=0)
+
+    unique_flow = Unique([month, giver_department, recipient_department])
