@@ -34,6 +34,7 @@ from app.awards.controllers import AwardsAdminController, AwardsController
 from app.boards.controllers import BoardController
 from app.db import close_pool, start_pool
 from app.digests.controllers import DigestAdminController, OutboxController, UnsubscribeController
+from app.insights.controllers import AdminInsightsController, InsightsController
 from app.kudos.controllers import FeedController, KudosController
 from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             DigestAdminController,
             OutboxController,
             UnsubscribeController,
+            InsightsController,
+            AdminInsightsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

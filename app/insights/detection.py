@@ -491,6 +491,17 @@ async def run_nightly(*, at: datetime | None = None, keep: int = 7) -> int | Non
     return found
 
 
+NIGHTLY_EVERY = timedelta(hours=20)
+
+
+async def nightly_due(*, at: datetime | None = None) -> bool:
+    """No nightly run was started in the last NIGHTLY_EVERY (so a worker restart does not repeat it)."""
+    moment = at or now()
+    return not await DetectionRun.exists().where(
+        (DetectionRun.kind == RunKind.NIGHTLY) & (DetectionRun.created_at > moment - NIGHTLY_EVERY)
+    )
+
+
 async def pending_runs() -> list[int]:
     """On-demand runs still waiting (their job was lost): the nightly sweep runs them."""
     rows = await DetectionRun.select(DetectionRun.id).where(DetectionRun.status == RunStatus.PENDING)

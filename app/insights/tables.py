@@ -106,5 +106,6 @@ class DepartmentFlow(Table):
     recipient_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
     kudos = Integer(default=0)
     points = Integer(default=0)
+    refreshed_at = Timestamptz()
 
     unique_flow = Unique([month, giver_department, recipient_department])

@@ -24,6 +24,15 @@
     }
   });
 
+  // A swapped-in fragment may name where the focus goes next (e.g. the heading of a form it replaced).
+  document.addEventListener("htmx:afterSettle", function () {
+    var next = document.querySelector("[data-focus-after-swap]");
+    if (next) {
+      next.removeAttribute("data-focus-after-swap");
+      next.focus();
+    }
+  });
+
   // 5xx and network failures are not swapped (see the htmx-config meta tag): say so instead of doing nothing.
   document.addEventListener("htmx:responseError", function () {
     toast("Something went wrong on our side. Please try again.");

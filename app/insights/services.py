@@ -1,0 +1,914 @@
+"""Insights (SPEC B3, B4, B6): participation, equity, invisible contributors, collusion signals and the service
+map, read-only over the board rollups, the ledger, allowances and requests. No HTTP here.
+
+Who sees what: admins everything; a manager their own department, the departments they lead and their direct
+reports (people-level figures only for those people; department-level figures of every department, which name
+nobody); anyone else is refused. Private kudos count in every figure; their messages appear in a signal's
+evidence only to the people SPEC F3 lets read them (giver, recipients, the recipients' managers), never to an
+admin as such.
+
+Periods are this month, last month, this quarter and this year in the organisation's time zone (the board
+windows of app/boards/periods.py, read from the same rollup rows). "Active people" are today's active people in
+their current department.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from app.audit.services import record as audit
+from app.boards.periods import Window, window
+from app.boards.tables import Period
+from app.insights import detection, flows
+from app.insights.charts import BarChart, LineChart, MapPicture, bar_chart, service_map_picture, share_trend
+from app.insights.tables import (
+    DetectionRun,
+    Finding,
+    FindingReview,
+    ReviewStatus,
+    RunKind,
+    RunStatus,
+    SignalKind,
+    SignalSettings,
+)
+from app.jobs.outbox import add_job
+from app.kudos.tables import AllowancePolicy
+from app.paging import valid_id
+from app.people.services import CurrentUser
+from app.people.tables import Department, DepartmentLead, Employee
+from app.rules import RuleViolation
+from app.timeutil import month_bounds, month_of, next_month, now, previous_month
+
+PERIODS: dict[str, str] = {
+    "month": "This month",
+    "last_month": "Last month",
+    "quarter": "This quarter",
+    "year": "This year",
+}
+DEFAULT_PERIOD = "month"
+VIEWS: dict[str, str] = {
+    "participation": "Participation",
+    "equity": "Equity",
+    "invisible": "Invisible contributors",
+    "signals": "Collusion signals",
+    "map": "Service map",
+}
+DEFAULT_VIEW = "participation"
+TREND_MONTHS = 12
+SILENT_DAYS = (30, 60, 90)
+IMBALANCE = 3  # "gives far more than they receive": at least this many times as much …
+IMBALANCE_MIN_POINTS = 50  # … and at least this many points
+PEOPLE_LIMIT = 50  # people listed per table on a page (the CSV has them all)
+REVIEW_LABELS = {ReviewStatus.FINE: "Reviewed — fine", ReviewStatus.ACTED: "Reviewed — acted"}
+KIND_LABELS = {
+    SignalKind.RECIPROCAL: "Reciprocal pair",
+    SignalKind.RING: "Ring",
+    SignalKind.DUMPING: "Month-end dumping",
+    SignalKind.CONCENTRATION: "Concentration",
+}
+
+
+# ------------------------------------------------------------------------------------------- scope and period
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What one viewer may see: `departments`/`people` None means everything (an admin)."""
+
+    viewer: CurrentUser
+    departments: frozenset[int] | None
+    people: frozenset[int] | None
+
+    @property
+    def everything(self) -> bool:
+        return self.departments is None
+
+    def person(self, person_id: int) -> bool:
+        return self.people is None or person_id in self.people
+
+    def department(self, department_id: int | None) -> bool:
+        return self.departments is None or department_id in self.departments
+
+
+async def scope_for(user: CurrentUser) -> Scope:
+    """The viewer's scope; employees are refused (403)."""
+    if user.is_admin:
+        return Scope(user, None, None)
+    if not user.is_manager:
+        raise RuleViolation("Insights are for managers and admins.", status_code=403)
+    led = await DepartmentLead.select(DepartmentLead.department).where(DepartmentLead.employee == user.id)
+    departments = {row["department"] for row in led}
+    if user.department_id is not None:
+        departments.add(user.department_id)
+    rows = await Employee.select(Employee.id).where(
+        Employee.active.eq(True) & (Employee.department.is_in(list(departments) or [0]) | (Employee.manager == user.id))
+    )
+    return Scope(user, frozenset(departments), frozenset(row["id"] for row in rows) | {user.id})
+
+
+@dataclass(frozen=True, slots=True)
+class InsightPeriod:
+    name: str
+    label: str  # "November 2026", "Q4 2026", "2026"
+    kind: Period
+    start: date
+    end: date  # first day after it
+
+    @property
+    def choice(self) -> str:
+        return PERIODS[self.name]
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        return month_bounds(self.start)[0], month_bounds(self.end)[0]
+
+    @property
+    def months(self) -> list[date]:
+        months, month = [], self.start
+        while month < self.end:
+            months.append(month)
+            month = next_month(month)
+        return months
+
+
+def period_for(name: str, *, at: datetime | None = None) -> InsightPeriod:
+    """The period `name` (a key of PERIODS; anything else is this month) at `at` (default now)."""
+    chosen: Window = window(name if name in PERIODS else DEFAULT_PERIOD, now=at)
+    length = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[chosen.kind]
+    end = chosen.start
+    for _ in range(length):
+        end = next_month(end)
+    return InsightPeriod(chosen.name, chosen.label, chosen.kind, chosen.start, end)
+
+
+# ---------------------------------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True, slots=True)
+class CsvTable:
+    """A view's table as the CSV export writes it."""
+
+    name: str  # file name stem
+    columns: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe (numbers stay numbers)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(table: CsvTable) -> bytes:
+    """UTF-8 with a byte-order mark (so spreadsheets read the accents), every text cell quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([csv_cell(value) for value in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+async def _departments() -> dict[int, dict]:
+    rows = await Department.select(Department.id, Department.name, Department.slug, Department.archived_at)
+    return {row["id"]: row for row in rows}
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+# ----------------------------------------------------------------------------------------------- participation
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipationRow:
+    department_id: int | None
+    department: str
+    active: int
+    gave: int
+    received: int
+    allowance_used: float
+
+    @property
+    def gave_share(self) -> float:
+        return _share(self.gave, self.active)
+
+    @property
+    def received_share(self) -> float:
+        return _share(self.received, self.active)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipationView:
+    period: InsightPeriod
+    rows: tuple[ParticipationRow, ...]
+    total: ParticipationRow
+    chart: BarChart
+    trend: LineChart
+
+    def table(self) -> CsvTable:
+        return CsvTable(
+            f"participation-{self.period.start:%Y-%m}-{self.period.name}",
+            ("department", "active people", "gave kudos", "gave %", "received kudos", "received %", "allowance used %"),
+            tuple(
+                (r.department, r.active, r.gave, round(100 * r.gave_share, 1), r.received,
+                 round(100 * r.received_share, 1), round(100 * r.allowance_used, 1))
+                for r in (*self.rows, self.total)
+            ),
+        )  # fmt: skip
+
+
+_PARTICIPATION_SQL = """
+SELECT e.department, count(*) AS active,
+       count(*) FILTER (WHERE pp.given > 0) AS gave,
+       count(*) FILTER (WHERE pp.kudos > 0 OR pp.points > 0) AS received
+FROM employee e
+LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {} AND pp.start = {}
+WHERE e.active AND e.department IS NOT NULL AND (NOT {} OR e.department = ANY({}))
+GROUP BY e.department
+"""
+
+_ALLOWANCE_SQL = """
+SELECT e.department, sum(a.spent)::int AS spent, sum(a.budget)::int AS budget, count(*)::int AS rows
+FROM allowance a JOIN employee e ON e.id = a.employee
+WHERE a.month >= {} AND a.month < {} AND e.active AND e.department IS NOT NULL
+  AND (NOT {} OR e.department = ANY({}))
+GROUP BY e.department
+"""
+
+_TREND_SQL = """
+SELECT pp.start, count(*) FILTER (WHERE pp.given > 0) AS gave,
+       count(*) FILTER (WHERE pp.kudos > 0 OR pp.points > 0) AS received
+FROM person_period pp JOIN employee e ON e.id = pp.employee
+WHERE pp.period = 'month' AND pp.start >= {} AND pp.start <= {} AND e.active AND e.department IS NOT NULL
+  AND (NOT {} OR e.department = ANY({}))
+GROUP BY pp.start
+"""
+
+
+def _filter(scope: Scope) -> tuple[bool, list[int]]:
+    return (not scope.everything, sorted(scope.departments or ()))
+
+
+async def participation(scope: Scope, period: InsightPeriod) -> ParticipationView:
+    departments = await _departments()
+    rows = await Employee.raw(_PARTICIPATION_SQL, period.kind.value, period.start, *_filter(scope))
+    spending = {
+        r["department"]: r for r in await Employee.raw(_ALLOWANCE_SQL, period.start, period.end, *_filter(scope))
+    }
+    policy = await AllowancePolicy.select(AllowancePolicy.employee_budget).first()
+    default_budget = policy["employee_budget"] if policy else 100
+    elapsed = len([m for m in period.months if m <= month_of(now())])
+    result = []
+    for row in rows:
+        spent = spending.get(row["department"])
+        # People without an allowance row for a month gave nothing from it: their budget counts, unspent.
+        missing = max(0, row["active"] * elapsed - (spent["rows"] if spent else 0))
+        budget = (spent["budget"] if spent else 0) + missing * default_budget
+        result.append(
+            ParticipationRow(
+                row["department"],
+                departments.get(row["department"], {}).get("name", "?"),
+                row["active"],
+                row["gave"],
+                row["received"],
+                _share(spent["spent"] if spent else 0, budget),
+            )
+        )
+    result.sort(key=lambda r: r.department.lower())
+    active = sum(r.active for r in result)
+    total = ParticipationRow(
+        None,
+        "All departments" if scope.everything else "Your departments",
+        active,
+        sum(r.gave for r in result),
+        sum(r.received for r in result),
+        _share(sum(r.allowance_used * r.active for r in result), active),
+    )
+    this_month = month_of(now())
+    months = [this_month]
+    for _ in range(TREND_MONTHS - 1):
+        months.insert(0, previous_month(months[0]))
+    by_month = {r["start"]: r for r in await Employee.raw(_TREND_SQL, months[0], months[-1], *_filter(scope))}
+    trend = share_trend(
+        f"Share of active people who gave and received kudos, last {TREND_MONTHS} months",
+        [f"{m:%b}" for m in months],
+        [
+            ("Gave", [_share(by_month.get(m, {}).get("gave", 0), active) for m in months]),
+            ("Received", [_share(by_month.get(m, {}).get("received", 0), active) for m in months]),
+        ],
+    )
+    chart = bar_chart(
+        f"Share of active people who gave kudos, {period.label}",
+        sorted(((r.department, r.gave_share) for r in result), key=lambda item: -item[1]),
+        percent=True,
+    )
+    return ParticipationView(period, tuple(result), total, chart, trend)
+
+
+# ------------------------------------------------------------------------------------------------------ equity
+
+
+def gini(values: Sequence[float]) -> float:
+    """The Gini coefficient of non-negative values: 0 when all are equal, towards 1 when one has everything."""
+    ordered = sorted(max(0.0, v) for v in values)
+    n, total = len(ordered), sum(ordered)
+    if n == 0 or total == 0:
+        return 0.0
+    weighted = sum((2 * (i + 1) - n - 1) * v for i, v in enumerate(ordered))
+    return weighted / (n * total)
+
+
+def top_share(values: Sequence[float], fraction: float = 0.1) -> float:
+    """The share of the total held by the top `fraction` of values (at least one)."""
+    ordered = sorted(values, reverse=True)
+    total = sum(ordered)
+    if not total:
+        return 0.0
+    count = max(1, round(len(ordered) * fraction))
+    return sum(ordered[:count]) / total
+
+
+@dataclass(frozen=True, slots=True)
+class EquityRow:
+    department_id: int
+    department: str
+    active: int
+    points: int
+    per_head: float
+    top10: float
+    gini: float
+
+
+@dataclass(frozen=True, slots=True)
+class Imbalance:
+    id: int
+    name: str
+    department: str
+    given: int
+    received: int
+
+
+@dataclass(frozen=True, slots=True)
+class EquityView:
+    period: InsightPeriod
+    rows: tuple[EquityRow, ...]
+    overall_top10: float
+    overall_gini: float
+    gini_chart: BarChart
+    per_head_chart: BarChart
+    givers: tuple[Imbalance, ...]  # give far more than they receive
+    receivers: tuple[Imbalance, ...]  # the reverse
+
+    def table(self) -> CsvTable:
+        rows: list[tuple[object, ...]] = [
+            ("department", r.department, r.active, r.points, round(r.per_head, 1), round(100 * r.top10, 1),
+             round(r.gini, 3))
+            for r in self.rows
+        ]  # fmt: skip
+        rows += [("gives more", p.name, p.department, p.given, p.received, "", "") for p in self.givers]
+        rows += [("receives more", p.name, p.department, p.given, p.received, "", "") for p in self.receivers]
+        return CsvTable(
+            f"equity-{self.period.start:%Y-%m}-{self.period.name}",
+            ("row", "name", "active people / department", "points received / given", "per head / received",
+             "top 10 % share", "gini"),
+            tuple(rows),
+        )  # fmt: skip
+
+
+_EQUITY_SQL = """
+SELECT e.id, e.name, e.department, coalesce(pp.points, 0) AS received, coalesce(pp.given_points, 0) AS given
+FROM employee e
+LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {} AND pp.start = {}
+WHERE e.active AND e.department IS NOT NULL
+"""
+
+
+async def equity(scope: Scope, period: InsightPeriod) -> EquityView:
+    departments = await _departments()
+    people = await Employee.raw(_EQUITY_SQL, period.kind.value, period.start)
+    by_department: dict[int, list[int]] = defaultdict(list)
+    for person in people:
+        by_department[person["department"]].append(person["received"])
+    rows = [
+        EquityRow(
+            department,
+            departments.get(department, {}).get("name", "?"),
+            len(values),
+            sum(values),
+            _share(sum(values), len(values)),
+            top_share(values),
+            gini(values),
+        )
+        for department, values in by_department.items()
+    ]
+    rows.sort(key=lambda r: -r.gini)
+    everyone = [p["received"] for p in people]
+
+    def imbalance(p: dict) -> Imbalance:
+        return Imbalance(p["id"], p["name"], departments.get(p["department"], {}).get("name", "?"), p["given"],
+                         p["received"])  # fmt: skip
+
+    visible = [p for p in people if scope.person(p["id"])]
+    givers = sorted(
+        (p for p in visible if p["given"] >= IMBALANCE_MIN_POINTS and p["given"] >= IMBALANCE * max(1, p["received"])),
+        key=lambda p: (p["received"] - p["given"], p["id"]),
+    )
+    receivers = sorted(
+        (
+            p
+            for p in visible
+            if p["received"] >= IMBALANCE_MIN_POINTS and p["received"] >= IMBALANCE * max(1, p["given"])
+        ),
+        key=lambda p: (p["given"] - p["received"], p["id"]),
+    )
+    return EquityView(
+        period,
+        tuple(rows),
+        top_share(everyone),
+        gini(everyone),
+        bar_chart(f"Gini coefficient of points received, by department, {period.label}",
+                  [(r.department, round(r.gini, 2)) for r in rows]),
+        bar_chart(f"Points received per active member, {period.label}",
+                  sorted(((r.department, round(r.per_head, 1)) for r in rows), key=lambda item: -item[1])),
+        tuple(imbalance(p) for p in givers),
+        tuple(imbalance(p) for p in receivers),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ invisible contributors
+
+
+@dataclass(frozen=True, slots=True)
+class Unthanked:
+    id: int
+    name: str
+    department: str
+    completed: int  # requests completed in the longest window they are silent for
+    last_recognised: datetime | None
+    silent_days: int  # 30, 60 or 90: the longest window with completed requests and no recognition
+
+
+@dataclass(frozen=True, slots=True)
+class ThankedRate:
+    department_id: int
+    department: str
+    completed: int
+    thanked: int
+
+    @property
+    def rate(self) -> float:
+        return _share(self.thanked, self.completed)
+
+
+@dataclass(frozen=True, slots=True)
+class InvisibleView:
+    period: InsightPeriod
+    people: tuple[Unthanked, ...]
+    counts: tuple[tuple[str, int, int, int], ...]  # department, silent 30 / 60 / 90 days
+    rates: tuple[ThankedRate, ...]
+    chart: BarChart
+
+    def table(self) -> CsvTable:
+        rows: list[tuple[object, ...]] = [
+            ("person", p.name, p.department, p.completed, p.silent_days,
+             p.last_recognised.date().isoformat() if p.last_recognised else "never")
+            for p in self.people
+        ]  # fmt: skip
+        rows += [("department", r.department, r.department, r.completed, r.thanked, round(100 * r.rate, 1))
+                 for r in self.rates]  # fmt: skip
+        return CsvTable(
+            f"invisible-{self.period.start:%Y-%m}-{self.period.name}",
+            ("row", "name", "department", "requests completed", "silent days / thanked", "last recognised / rate %"),
+            tuple(rows),
+        )
+
+
+# Resolvers of requests completed in the last 90 days, with how many in the last 30/60/90, and the moment they
+# last received a standing kudos or add-on (a backward scan of ledger_entry (recipient, created_at)).
+_UNTHANKED_SQL = """
+WITH served AS (
+    SELECT rr.employee,
+           count(*) FILTER (WHERE r.completed_at >= {}) AS c30,
+           count(*) FILTER (WHERE r.completed_at >= {}) AS c60,
+           count(*) AS c90
+    FROM request r JOIN request_resolver rr ON rr.request = r.id
+    WHERE r.status = 'completed' AND r.completed_at >= {}
+    GROUP BY rr.employee
+)
+SELECT s.employee AS id, e.name, e.department, s.c30, s.c60, s.c90, last.at AS last_recognised
+FROM served s
+JOIN employee e ON e.id = s.employee AND e.active
+LEFT JOIN LATERAL (
+    SELECT l.created_at AS at FROM ledger_entry l JOIN kudos k ON k.id = l.kudos
+    WHERE l.recipient = s.employee AND l.kind <> 'revoke' AND k.revoked_at IS NULL
+    ORDER BY l.created_at DESC LIMIT 1
+) last ON true
+WHERE (last.at IS NULL OR last.at < {}) AND (NOT {} OR e.department = ANY({}))
+"""
+
+_THANKED_SQL = """
+SELECT r.department, count(*) AS completed,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM kudos k WHERE k.request = r.id AND k.revoked_at IS NULL)) AS thanked
+FROM request r
+WHERE r.status = 'completed' AND r.completed_at >= {} AND r.completed_at < {}
+GROUP BY r.department
+"""
+
+
+async def invisible(scope: Scope, period: InsightPeriod, *, at: datetime | None = None) -> InvisibleView:
+    moment = at or now()
+    departments = await _departments()
+    since = {days: moment - timedelta(days=days) for days in SILENT_DAYS}
+    rows = await Employee.raw(_UNTHANKED_SQL, since[30], since[60], since[90], since[30], *_filter(scope))
+    people = []
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        last = row["last_recognised"]
+        silent = [d for d, key in zip(SILENT_DAYS, ("c30", "c60", "c90"), strict=True)
+                  if row[key] and (last is None or last < since[d])]  # fmt: skip
+        if not silent:
+            continue
+        department = departments.get(row["department"], {}).get("name", "No department")
+        for n, days in enumerate(SILENT_DAYS):
+            counts[department][n] += days in silent
+        if scope.person(row["id"]):
+            longest = silent[-1]
+            people.append(Unthanked(row["id"], row["name"], department, row[f"c{longest}"], last, longest))
+    people.sort(key=lambda p: (-p.silent_days, -p.completed, p.name))
+    start, end = period.bounds
+    rates = [
+        ThankedRate(r["department"], departments.get(r["department"], {}).get("name", "?"), r["completed"],
+                    r["thanked"])
+        for r in await Employee.raw(_THANKED_SQL, start, end)
+    ]  # fmt: skip
+    rates.sort(key=lambda r: (r.rate, r.department))
+    chart = bar_chart(f"Share of completed requests thanked with kudos, {period.label}",
+                      [(r.department, r.rate) for r in rates], percent=True)  # fmt: skip
+    return InvisibleView(
+        period,
+        tuple(people),
+        tuple(sorted((name, *values) for name, values in counts.items())),  # type: ignore[misc]
+        tuple(rates),
+        chart,
+    )
+
+
+# -------------------------------------------------------------------------------------------------- signals
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    name: str
+    department: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    id: int
+    kind: SignalKind
+    people: tuple[Person, ...]
+    points: int
+    share: float
+    months: int
+    explanation: str
+    evidence: tuple[int, ...]
+    review: dict | None  # the newest review mark: status, reviewer name, note, when
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+    @property
+    def review_label(self) -> str:
+        return REVIEW_LABELS[ReviewStatus(self.review["status"])] if self.review else "Not reviewed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    id: int
+    kind: str
+    label: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    findings: int
+    concentration_percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsView:
+    run: RunInfo | None
+    runs: tuple[RunInfo, ...]
+    signals: tuple[SignalRow, ...]
+    chart: BarChart
+    concentration_percent: int
+    can_review: bool
+
+    def table(self) -> CsvTable:
+        return CsvTable(
+            f"signals-{self.run.id if self.run else 'none'}",
+            ("signal", "kind", "people", "points", "share %", "months", "review", "explanation", "evidence kudos"),
+            tuple(
+                (s.id, s.kind_label, "; ".join(p.name for p in s.people), s.points, round(100 * s.share, 1),
+                 s.months, s.review_label, s.explanation, " ".join(map(str, s.evidence)))
+                for s in self.signals
+            ),
+        )  # fmt: skip
+
+
+def _run_info(row: dict) -> RunInfo:
+    return RunInfo(
+        row["id"], row["kind"], row["label"], row["window_start"], row["window_end"], row["status"],
+        row["created_at"], row["finished_at"], row["findings"], row["concentration_percent"],
+    )  # fmt: skip
+
+
+async def _people(ids: Sequence[int]) -> dict[int, Person]:
+    if not ids:
+        return {}
+    rows = await Employee.select(Employee.id, Employee.name, Employee.department.name.as_alias("department")).where(
+        Employee.id.is_in(list(ids))
+    )
+    return {r["id"]: Person(r["id"], r["name"], r["department"] or "No department") for r in rows}
+
+
+async def _reviews(signatures: Sequence[str]) -> dict[str, dict]:
+    if not signatures:
+        return {}
+    rows = await FindingReview.raw(
+        "SELECT DISTINCT ON (fr.signature) fr.signature, fr.status, fr.note, fr.created_at, e.name AS reviewer "
+        "FROM finding_review fr LEFT JOIN employee e ON e.id = fr.reviewer WHERE fr.signature = ANY({}) "
+        "ORDER BY fr.signature, fr.created_at DESC, fr.id DESC",
+        list(signatures),
+    )
+    return {row["signature"]: row for row in rows}
+
+
+async def signals(scope: Scope, *, run_id: int | None = None) -> SignalsView:
+    """The findings of run `run_id` (default: the newest finished nightly run), those a manager may see only."""
+    runs = tuple(_run_info(r) for r in await DetectionRun.select().order_by(DetectionRun.id, ascending=False).limit(20))
+    chosen = next((r for r in runs if r.id == run_id), None) if run_id else None
+    if chosen is None:
+        chosen = next((r for r in runs if r.kind == RunKind.NIGHTLY and r.status == RunStatus.DONE), None)
+    rows = await Finding.select().where(Finding.run == chosen.id).order_by(Finding.id) if chosen else []
+    rows = [r for r in rows if all(scope.person(p) for p in r["people"])]
+    people = await _people(sorted({p for r in rows for p in r["people"]}))
+    reviews = await _reviews(sorted({r["signature"] for r in rows}))
+    found = tuple(
+        SignalRow(
+            r["id"], SignalKind(r["kind"]), tuple(people[p] for p in r["people"] if p in people), r["points"],
+            r["share"], r["months"], r["explanation"], tuple(r["evidence"]), reviews.get(r["signature"]),
+        )
+        for r in rows
+    )  # fmt: skip
+    counts = {kind: sum(1 for s in found if s.kind == kind) for kind in SignalKind}
+    chart = bar_chart(
+        "Signals by kind" + (f", {chosen.label or 'run ' + str(chosen.id)}" if chosen else ""),
+        [(KIND_LABELS[kind], count) for kind, count in counts.items()],
+    )
+    return SignalsView(
+        chosen, runs, found, chart, await detection.concentration_percent(), can_review=scope.viewer.is_admin
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceKudos:
+    id: int
+    giver: str
+    recipients: str
+    points: int
+    visibility: str
+    created_at: datetime
+    revoked: bool
+    message: str | None  # None: private, and this viewer may not read it
+
+
+@dataclass(frozen=True, slots=True)
+class SignalDetail:
+    signal: SignalRow
+    run: RunInfo
+    evidence: tuple[EvidenceKudos, ...]
+    reviews: tuple[dict, ...]  # every mark on this pattern, newest first
+
+
+# A private message is readable by its giver, its recipients and the recipients' managers (SPEC F3).
+_EVIDENCE_SQL = """
+SELECT k.id, g.name AS giver, k.points, k.visibility, k.created_at, k.revoked_at IS NOT NULL AS revoked,
+       string_agg(re.name, ', ' ORDER BY re.name) AS recipients,
+       CASE WHEN k.visibility = 'public' OR k.giver = {} OR bool_or(re.id = {} OR re.manager = {})
+            THEN k.message END AS message
+FROM kudos k JOIN employee g ON g.id = k.giver
+JOIN kudos_recipient kr ON kr.kudos = k.id JOIN employee re ON re.id = kr.employee
+WHERE k.id = ANY({})
+GROUP BY k.id, g.name ORDER BY k.created_at DESC, k.id DESC
+"""
+
+
+async def signal_detail(scope: Scope, finding_id: int) -> SignalDetail:
+    """One finding with its evidence; 404 when it does not exist or lies outside the viewer's scope."""
+    row = await Finding.select().where(Finding.id == finding_id).first() if valid_id(finding_id) else None
+    if row is None or not all(scope.person(p) for p in row["people"]):
+        raise RuleViolation("There is no such signal.", status_code=404)
+    run = await DetectionRun.select().where(DetectionRun.id == row["run"]).first()
+    people = await _people(row["people"])
+    reviews = await FindingReview.raw(
+        "SELECT fr.status, fr.note, fr.created_at, e.name AS reviewer FROM finding_review fr "
+        "LEFT JOIN employee e ON e.id = fr.reviewer WHERE fr.signature = {} ORDER BY fr.created_at DESC, fr.id DESC",
+        row["signature"],
+    )
+    viewer = scope.viewer.id
+    evidence = await Employee.raw(_EVIDENCE_SQL, viewer, viewer, viewer, list(row["evidence"]))
+    signal = SignalRow(
+        row["id"], SignalKind(row["kind"]), tuple(people[p] for p in row["people"] if p in people), row["points"],
+        row["share"], row["months"], row["explanation"], tuple(row["evidence"]), reviews[0] if reviews else None,
+    )  # fmt: skip
+    return SignalDetail(
+        signal,
+        _run_info(run),
+        tuple(EvidenceKudos(**e) for e in evidence),
+        tuple(reviews),
+    )
+
+
+async def review_signal(user: CurrentUser, finding_id: int, status: str, note: str) -> SignalDetail:
+    """Mark a finding's pattern reviewed (admins only), recorded in the audit log."""
+    if not user.is_admin:
+        raise RuleViolation("Only admins review signals.", status_code=403)
+    if status not in {s.value for s in ReviewStatus}:
+        raise RuleViolation({"status": "Choose “reviewed — fine” or “reviewed — acted”."})
+    note = note.strip()
+    if len(note) > 1000:
+        raise RuleViolation({"note": "Keep the note under 1,000 characters."})
+    row = (
+        await Finding.select(Finding.id, Finding.signature, Finding.kind, Finding.explanation)
+        .where(Finding.id == finding_id)
+        .first()
+        if valid_id(finding_id)
+        else None
+    )
+    if row is None:
+        raise RuleViolation("There is no such signal.", status_code=404)
+    async with Finding._meta.db.transaction():
+        await FindingReview.insert(
+            FindingReview(signature=row["signature"], kind=row["kind"], status=status, reviewer=user.id, note=note,
+                          created_at=now())
+        )  # fmt: skip
+        await audit(
+            actor_id=user.id,
+            action="insights.signal_reviewed",
+            target_type="finding",
+            target_id=finding_id,
+            summary=f"{REVIEW_LABELS[ReviewStatus(status)]}: {row['explanation']}",
+            after={"signature": row["signature"], "status": status, "note": note},
+        )
+    return await signal_detail(Scope(user, None, None), finding_id)
+
+
+async def request_run(user: CurrentUser, period: InsightPeriod) -> int:
+    """Queue collusion detection over `period` (admins only; up to now for the current period)."""
+    if not user.is_admin:
+        raise RuleViolation("Only admins run collusion detection.", status_code=403)
+    start, end = period.bounds
+    async with Finding._meta.db.transaction():
+        run_id = await detection.start_run(
+            RunKind.ON_DEMAND, detection.Window(start, min(end, now())), label=period.label, requested_by=user.id
+        )
+        await add_job("detect_collusion", run_id=run_id)
+    return run_id
+
+
+async def set_concentration(user: CurrentUser, raw: str) -> int:
+    """Set the concentration threshold (percent of a giver's allowance, 10-100); admins only; audited."""
+    if not user.is_admin:
+        raise RuleViolation("Only admins change signal settings.", status_code=403)
+    try:
+        percent = int(raw.strip())
+    except ValueError:
+        percent = 0
+    if not 10 <= percent <= 100:
+        raise RuleViolation({"concentration_percent": "Enter a whole percentage from 10 to 100."})
+    before = await detection.concentration_percent()
+    async with SignalSettings._meta.db.transaction():
+        await SignalSettings.raw(
+            "INSERT INTO signal_settings (id, concentration_percent) VALUES ({}, {}) "
+            "ON CONFLICT (id) DO UPDATE SET concentration_percent = EXCLUDED.concentration_percent",
+            detection.SETTINGS_ID,
+            percent,
+        )
+        await audit(
+            actor_id=user.id,
+            action="insights.settings_changed",
+            target_type="signal_settings",
+            target_id=detection.SETTINGS_ID,
+            summary=f"Concentration signal threshold set to {percent} % of a giver's allowance.",
+            before={"concentration_percent": before},
+            after={"concentration_percent": percent},
+        )
+    return percent
+
+
+# ------------------------------------------------------------------------------------------------ service map
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    supplier_id: int
+    supplier: str
+    customer_id: int
+    customer: str
+    requests: int  # requests from the customer's people the supplier completed
+    kudos: int  # kudos from the customer's people to the supplier's
+    points: int
+
+    @property
+    def weight(self) -> int:
+        return self.requests + self.kudos
+
+
+@dataclass(frozen=True, slots=True)
+class MapView:
+    period: InsightPeriod
+    links: tuple[Link, ...]
+    picture: MapPicture
+    refreshed_at: datetime | None = None
+    departments: dict[int, str] = field(default_factory=dict)
+
+    def table(self) -> CsvTable:
+        return CsvTable(
+            f"service-map-{self.period.start:%Y-%m}-{self.period.name}",
+            ("serving department", "customer department", "requests completed", "kudos received", "points received"),
+            tuple((lk.supplier, lk.customer, lk.requests, lk.kudos, lk.points) for lk in self.links),
+        )
+
+
+# Requests completed in the period, by the requester's department and the serving department.
+_REQUEST_FLOWS_SQL = """
+SELECT r.department AS supplier, e.department AS customer, count(*) AS requests
+FROM request r JOIN employee e ON e.id = r.requester
+WHERE r.status = 'completed' AND r.completed_at >= {} AND r.completed_at < {}
+  AND e.department IS NOT NULL AND e.department <> r.department
+GROUP BY r.department, e.department
+"""
+
+
+async def service_map(period: InsightPeriod) -> MapView:
+    """Who serves whom: an edge from a department to each department whose requests it completed or whose people
+    thanked its people in the period (department-level figures only: every viewer sees the whole map)."""
+    departments = {d: row["name"] for d, row in (await _departments()).items()}
+    start, end = period.bounds
+    pairs: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in await Employee.raw(_REQUEST_FLOWS_SQL, start, end):
+        pairs[row["supplier"], row["customer"]][0] += row["requests"]
+    for row in await flows.between(period.start, period.end):
+        pairs[row.recipient_department, row.giver_department][1] += row.kudos
+        pairs[row.recipient_department, row.giver_department][2] += row.points
+    links = sorted(
+        (
+            Link(s, departments.get(s, "?"), c, departments.get(c, "?"), *values)
+            for (s, c), values in pairs.items()
+            if s != c and (values[0] or values[1])
+        ),
+        key=lambda lk: (-lk.weight, lk.supplier, lk.customer),
+    )
+    picture = service_map_picture(
+        departments,
+        [
+            (lk.supplier_id, lk.customer_id, lk.weight,
+             f"{lk.supplier} served {lk.customer}: {lk.requests} requests, {lk.kudos} kudos back")
+            for lk in links
+        ],
+    )  # fmt: skip
+    return MapView(period, tuple(links), picture, await flows.refreshed_at(period.start, period.end), departments)
+
+
+@dataclass(frozen=True, slots=True)
+class Partners:
+    """A department's top customers (whom it serves) and top suppliers (who serve it)."""
+
+    period: InsightPeriod
+    customers: tuple[Link, ...]
+    suppliers: tuple[Link, ...]
+
+
+async def partners(department_id: int, *, limit: int = 5) -> Partners:
+    """For the department page: this year's top customers and suppliers by requests completed and kudos."""
+    shown = await service_map(period_for("year"))
+    return Partners(
+        shown.period,
+        tuple(lk for lk in shown.links if lk.supplier_id == department_id)[:limit],
+        tuple(lk for lk in shown.links if lk.customer_id == department_id)[:limit],
+    )
