@@ -179,9 +179,9 @@ def service_map_picture(
             weight=totals[department],
         )
     heaviest = max((w for s, t, w, _ in weights if s in nodes and t in nodes), default=1) or 1
-    drawn = sorted(
-        (e for e in weights if e[0] in nodes and e[1] in nodes and e[0] != e[1]), key=lambda e: -e[2]
-    )[:MAX_EDGES]
+    drawn = sorted((e for e in weights if e[0] in nodes and e[1] in nodes and e[0] != e[1]), key=lambda e: -e[2])[
+        :MAX_EDGES
+    ]
     edges = []
     for source, target, weight, title in reversed(drawn):  # the heaviest drawn last, on top
         a, b = nodes[source], nodes[target]

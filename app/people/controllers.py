@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from app.awards.services import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
+from app.insights.services import partners
 from app.kudos.services import recent_public
 from app.people import services
 from app.web.auth import LoginThrottle, minutes, safe_next, start_session
@@ -124,5 +125,6 @@ class DepartmentController(Controller):
             "department": department,
             "scorecard": scorecard,
             "awards": await awards_for_department(department["id"]),
+            "partners": await partners(department["id"]),
         }
         return await render(request, "pages/people/department.html", context)
