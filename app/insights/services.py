@@ -24,9 +24,10 @@ from datetime import date, datetime, timedelta
 from app.audit.services import record as audit
 from app.boards.periods import Window, window
 from app.boards.tables import Period
-from app.insights import detection, flows
+from app.insights import detection, rollups
 from app.insights.charts import BarChart, LineChart, MapPicture, bar_chart, service_map_picture, share_trend
 from app.insights.tables import (
+    DepartmentFigures,
     DetectionRun,
     Finding,
     FindingReview,
@@ -37,7 +38,6 @@ from app.insights.tables import (
     SignalSettings,
 )
 from app.jobs.outbox import add_job
-from app.kudos.tables import AllowancePolicy
 from app.paging import valid_id
 from app.people.services import CurrentUser
 from app.people.tables import Department, DepartmentLead, Employee
@@ -215,6 +215,7 @@ class ParticipationView:
     total: ParticipationRow
     chart: BarChart
     trend: LineChart
+    refreshed_at: datetime | None
 
     def table(self) -> CsvTable:
         return CsvTable(
@@ -228,115 +229,73 @@ class ParticipationView:
         )  # fmt: skip
 
 
-_PARTICIPATION_SQL = """
-SELECT e.department, count(*) AS active,
-       count(*) FILTER (WHERE pp.given > 0) AS gave,
-       count(*) FILTER (WHERE pp.kudos > 0 OR pp.points > 0) AS received
-FROM employee e
-LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {} AND pp.start = {}
-WHERE e.active AND e.department IS NOT NULL AND (NOT {} OR e.department = ANY({}))
-GROUP BY e.department
-"""
-
-_ALLOWANCE_SQL = """
-SELECT e.department, sum(a.spent)::int AS spent, sum(a.budget)::int AS budget, count(*)::int AS rows
-FROM allowance a JOIN employee e ON e.id = a.employee
-WHERE a.month >= {} AND a.month < {} AND e.active AND e.department IS NOT NULL
-  AND (NOT {} OR e.department = ANY({}))
-GROUP BY e.department
-"""
-
-_TREND_SQL = """
-SELECT pp.start, count(*) FILTER (WHERE pp.given > 0) AS gave,
-       count(*) FILTER (WHERE pp.kudos > 0 OR pp.points > 0) AS received
-FROM person_period pp JOIN employee e ON e.id = pp.employee
-WHERE pp.period = 'month' AND pp.start >= {} AND pp.start <= {} AND e.active AND e.department IS NOT NULL
-  AND (NOT {} OR e.department = ANY({}))
-GROUP BY pp.start
-"""
+async def _figures(period: Period, starts: Sequence[date]) -> list[dict]:
+    return await DepartmentFigures.select().where(
+        (DepartmentFigures.period == period.value) & DepartmentFigures.start.is_in(list(starts))
+    )
 
 
 def _filter(scope: Scope) -> tuple[bool, list[int]]:
+    """SQL arguments for `(NOT {} OR e.department = ANY({}))`: a manager's departments."""
     return (not scope.everything, sorted(scope.departments or ()))
+
+
+def _in_scope(rows: Sequence[dict], scope: Scope) -> list[dict]:
+    """Department rows the viewer may see: all of them for an admin, their departments for a manager."""
+    return [r for r in rows if r["department"] is not None and scope.department(r["department"])]
+
+
+def _total(rows: Sequence[dict], scope: Scope) -> dict | None:
+    """The organisation's row for an admin; the sum of the viewer's departments for a manager."""
+    if scope.everything:
+        return next((r for r in rows if r["department"] is None), None)
+    mine = _in_scope(rows, scope)
+    if not mine:
+        return None
+    return {key: sum(r[key] for r in mine) for key in ("active", "gave", "received", "spent", "budget")}
+
+
+def _participation_row(row: dict, name: str) -> ParticipationRow:
+    return ParticipationRow(
+        row.get("department"), name, row["active"], row["gave"], row["received"], _share(row["spent"], row["budget"])
+    )
 
 
 async def participation(scope: Scope, period: InsightPeriod) -> ParticipationView:
     departments = await _departments()
-    rows = await Employee.raw(_PARTICIPATION_SQL, period.kind.value, period.start, *_filter(scope))
-    spending = {
-        r["department"]: r for r in await Employee.raw(_ALLOWANCE_SQL, period.start, period.end, *_filter(scope))
-    }
-    policy = await AllowancePolicy.select(AllowancePolicy.employee_budget).first()
-    default_budget = policy["employee_budget"] if policy else 100
-    elapsed = len([m for m in period.months if m <= month_of(now())])
-    result = []
-    for row in rows:
-        spent = spending.get(row["department"])
-        # People without an allowance row for a month gave nothing from it: their budget counts, unspent.
-        missing = max(0, row["active"] * elapsed - (spent["rows"] if spent else 0))
-        budget = (spent["budget"] if spent else 0) + missing * default_budget
-        result.append(
-            ParticipationRow(
-                row["department"],
-                departments.get(row["department"], {}).get("name", "?"),
-                row["active"],
-                row["gave"],
-                row["received"],
-                _share(spent["spent"] if spent else 0, budget),
-            )
-        )
-    result.sort(key=lambda r: r.department.lower())
-    active = sum(r.active for r in result)
-    total = ParticipationRow(
-        None,
-        "All departments" if scope.everything else "Your departments",
-        active,
-        sum(r.gave for r in result),
-        sum(r.received for r in result),
-        _share(sum(r.allowance_used * r.active for r in result), active),
+    rows = await _figures(period.kind, [period.start])
+    shown = sorted(
+        (_participation_row(r, departments.get(r["department"], {}).get("name", "?")) for r in _in_scope(rows, scope)),
+        key=lambda r: r.department.lower(),
     )
-    this_month = month_of(now())
-    months = [this_month]
+    total_row = _total(rows, scope)
+    total_name = "All departments" if scope.everything else "Your departments"
+    total = _participation_row(total_row, total_name) if total_row else ParticipationRow(None, total_name, 0, 0, 0, 0)
+    months = [month_of(now())]
     for _ in range(TREND_MONTHS - 1):
         months.insert(0, previous_month(months[0]))
-    by_month = {r["start"]: r for r in await Employee.raw(_TREND_SQL, months[0], months[-1], *_filter(scope))}
+    by_month: dict[date, list[dict]] = defaultdict(list)
+    for row in await _figures(Period.MONTH, months):
+        by_month[row["start"]].append(row)
+    totals = {m: _total(by_month.get(m, []), scope) for m in months}
     trend = share_trend(
         f"Share of active people who gave and received kudos, last {TREND_MONTHS} months",
         [f"{m:%b}" for m in months],
         [
-            ("Gave", [_share(by_month.get(m, {}).get("gave", 0), active) for m in months]),
-            ("Received", [_share(by_month.get(m, {}).get("received", 0), active) for m in months]),
+            (label, [_share(t[key], t["active"]) if (t := totals[m]) else 0.0 for m in months])
+            for label, key in (("Gave", "gave"), ("Received", "received"))
         ],
     )
     chart = bar_chart(
         f"Share of active people who gave kudos, {period.label}",
-        sorted(((r.department, r.gave_share) for r in result), key=lambda item: -item[1]),
+        sorted(((r.department, r.gave_share) for r in shown), key=lambda item: -item[1]),
         percent=True,
     )
-    return ParticipationView(period, tuple(result), total, chart, trend)
+    refreshed = min((r["refreshed_at"] for r in rows), default=None)
+    return ParticipationView(period, tuple(shown), total, chart, trend, refreshed)
 
 
 # ------------------------------------------------------------------------------------------------------ equity
-
-
-def gini(values: Sequence[float]) -> float:
-    """The Gini coefficient of non-negative values: 0 when all are equal, towards 1 when one has everything."""
-    ordered = sorted(max(0.0, v) for v in values)
-    n, total = len(ordered), sum(ordered)
-    if n == 0 or total == 0:
-        return 0.0
-    weighted = sum((2 * (i + 1) - n - 1) * v for i, v in enumerate(ordered))
-    return weighted / (n * total)
-
-
-def top_share(values: Sequence[float], fraction: float = 0.1) -> float:
-    """The share of the total held by the top `fraction` of values (at least one)."""
-    ordered = sorted(values, reverse=True)
-    total = sum(ordered)
-    if not total:
-        return 0.0
-    count = max(1, round(len(ordered) * fraction))
-    return sum(ordered[:count]) / total
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,57 +345,53 @@ class EquityView:
         )  # fmt: skip
 
 
-_EQUITY_SQL = """
-SELECT e.id, e.name, e.department, coalesce(pp.points, 0) AS received, coalesce(pp.given_points, 0) AS given
-FROM employee e
-LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {} AND pp.start = {}
-WHERE e.active AND e.department IS NOT NULL
+# People who give far more than they receive, or the reverse, in one period (from the board rollup).
+# Placeholders: period, start, then the minimum and the factor, twice.
+_IMBALANCE_SQL = """
+SELECT e.id, e.name, e.department, pp.given_points AS given, pp.points AS received
+FROM person_period pp JOIN employee e ON e.id = pp.employee
+WHERE pp.period = {} AND pp.start = {} AND e.active
+  AND ((pp.given_points >= {} AND pp.given_points >= {} * greatest(pp.points, 1))
+    OR (pp.points >= {} AND pp.points >= {} * greatest(pp.given_points, 1)))
 """
 
 
 async def equity(scope: Scope, period: InsightPeriod) -> EquityView:
     departments = await _departments()
-    people = await Employee.raw(_EQUITY_SQL, period.kind.value, period.start)
-    by_department: dict[int, list[int]] = defaultdict(list)
-    for person in people:
-        by_department[person["department"]].append(person["received"])
-    rows = [
-        EquityRow(
-            department,
-            departments.get(department, {}).get("name", "?"),
-            len(values),
-            sum(values),
-            _share(sum(values), len(values)),
-            top_share(values),
-            gini(values),
+    figures = await _figures(period.kind, [period.start])
+    rows = sorted(
+        (
+            EquityRow(r["department"], departments.get(r["department"], {}).get("name", "?"), r["active"], r["points"],
+                      _share(r["points"], r["active"]), r["top10"], r["gini"])
+            for r in figures
+            if r["department"] is not None
+        ),
+        key=lambda r: (-r.gini, r.department),
+    )  # fmt: skip
+    overall = next((r for r in figures if r["department"] is None), None)
+    people = [
+        p
+        for p in await Employee.raw(
+            _IMBALANCE_SQL, period.kind.value, period.start, *(IMBALANCE_MIN_POINTS, IMBALANCE) * 2
         )
-        for department, values in by_department.items()
+        if scope.person(p["id"])
     ]
-    rows.sort(key=lambda r: -r.gini)
-    everyone = [p["received"] for p in people]
 
     def imbalance(p: dict) -> Imbalance:
-        return Imbalance(p["id"], p["name"], departments.get(p["department"], {}).get("name", "?"), p["given"],
-                         p["received"])  # fmt: skip
+        return Imbalance(p["id"], p["name"], departments.get(p["department"], {}).get("name", "No department"),
+                         p["given"], p["received"])  # fmt: skip
 
-    visible = [p for p in people if scope.person(p["id"])]
     givers = sorted(
-        (p for p in visible if p["given"] >= IMBALANCE_MIN_POINTS and p["given"] >= IMBALANCE * max(1, p["received"])),
-        key=lambda p: (p["received"] - p["given"], p["id"]),
+        (p for p in people if p["given"] > p["received"]), key=lambda p: (p["received"] - p["given"], p["id"])
     )
     receivers = sorted(
-        (
-            p
-            for p in visible
-            if p["received"] >= IMBALANCE_MIN_POINTS and p["received"] >= IMBALANCE * max(1, p["given"])
-        ),
-        key=lambda p: (p["given"] - p["received"], p["id"]),
+        (p for p in people if p["received"] > p["given"]), key=lambda p: (p["given"] - p["received"], p["id"])
     )
     return EquityView(
         period,
         tuple(rows),
-        top_share(everyone),
-        gini(everyone),
+        overall["top10"] if overall else 0.0,
+        overall["gini"] if overall else 0.0,
         bar_chart(f"Gini coefficient of points received, by department, {period.label}",
                   [(r.department, round(r.gini, 2)) for r in rows]),
         bar_chart(f"Points received per active member, {period.label}",
@@ -855,32 +810,23 @@ class MapView:
         )
 
 
-# Requests completed in the period, by the requester's department and the serving department.
-_REQUEST_FLOWS_SQL = """
-SELECT r.department AS supplier, e.department AS customer, count(*) AS requests
-FROM request r JOIN employee e ON e.id = r.requester
-WHERE r.status = 'completed' AND r.completed_at >= {} AND r.completed_at < {}
-  AND e.department IS NOT NULL AND e.department <> r.department
-GROUP BY r.department, e.department
-"""
-
-
 async def service_map(period: InsightPeriod) -> MapView:
     """Who serves whom: an edge from a department to each department whose requests it completed or whose people
     thanked its people in the period (department-level figures only: every viewer sees the whole map)."""
     departments = {d: row["name"] for d, row in (await _departments()).items()}
-    start, end = period.bounds
-    pairs: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for row in await Employee.raw(_REQUEST_FLOWS_SQL, start, end):
-        pairs[row["supplier"], row["customer"]][0] += row["requests"]
-    for row in await flows.between(period.start, period.end):
-        pairs[row.recipient_department, row.giver_department][1] += row.kudos
-        pairs[row.recipient_department, row.giver_department][2] += row.points
     links = sorted(
         (
-            Link(s, departments.get(s, "?"), c, departments.get(c, "?"), *values)
-            for (s, c), values in pairs.items()
-            if s != c and (values[0] or values[1])
+            Link(
+                f.supplier,
+                departments.get(f.supplier, "?"),
+                f.customer,
+                departments.get(f.customer, "?"),
+                f.requests,
+                f.kudos,
+                f.points,
+            )
+            for f in await rollups.flows_between(period.start, period.end)
+            if f.requests > 0 or f.kudos > 0
         ),
         key=lambda lk: (-lk.weight, lk.supplier, lk.customer),
     )
@@ -892,7 +838,7 @@ async def service_map(period: InsightPeriod) -> MapView:
             for lk in links
         ],
     )  # fmt: skip
-    return MapView(period, tuple(links), picture, await flows.refreshed_at(period.start, period.end), departments)
+    return MapView(period, tuple(links), picture, await rollups.refreshed_at(period.start, period.end), departments)
 
 
 @dataclass(frozen=True, slots=True)

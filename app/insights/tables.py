@@ -98,14 +98,36 @@ class FindingReview(Table):
 
 
 class DepartmentFlow(Table):
-    """Kudos points and count from one department's people to another's in one month (organisation time zone),
-    by the departments recorded in the ledger; refreshed from the ledger by a job (see app/insights/flows.py)."""
+    """Between two departments in one month (organisation time zone): kudos and points from the first's people
+    to the second's (departments as recorded in the ledger), and the first's requests that the second completed
+    (the requester's current department). Refreshed by a job (app/insights/rollups.py)."""
 
     month = Date()
-    giver_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
-    recipient_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
+    giver_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)  # the customer
+    recipient_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)  # the supplier
     kudos = Integer(default=0)
     points = Integer(default=0)
+    requests = Integer(default=0)
     refreshed_at = Timestamptz()
 
     unique_flow = Unique([month, giver_department, recipient_department])
+
+
+class DepartmentFigures(Table):
+    """One department's participation and equity in one board period (a row with no department: the whole
+    organisation), from the board rollups and allowances; refreshed by a job (app/insights/rollups.py)."""
+
+    period = Varchar(length=8)
+    start = Date()
+    department = ForeignKey(Department, null=True, on_delete=OnDelete.cascade)
+    active = Integer(default=0)  # active people (today) in the department
+    gave = Integer(default=0)  # ... who gave at least one kudos in the period
+    received = Integer(default=0)  # ... who received a kudos or +1 points
+    spent = Integer(default=0)  # allowance spent
+    budget = Integer(default=0)  # allowance available (months without a row count at the default budget)
+    points = Integer(default=0)  # points received
+    top10 = Float(default=0.0)  # share of the points received by the top 10 % of people
+    gini = Float(default=0.0)
+    refreshed_at = Timestamptz()
+
+    unique_figures = Unique([period, start, department])

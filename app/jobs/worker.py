@@ -21,7 +21,7 @@ from app.db import close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests
 from app.insights import detection as insights_detection
-from app.insights import flows as insights_flows
+from app.insights import rollups as insights_rollups
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
@@ -92,19 +92,20 @@ async def detect_collusion(ctx: dict[str, Any], run_id: int) -> int | None:
 
 async def nightly_insights(ctx: dict[str, Any]) -> int | None:
     """Every night and at worker start: on-demand runs whose job was lost; then, unless a nightly run is less than
-    NIGHTLY_EVERY old, collusion detection over the last 90 days and the service map's flows for 13 months."""
+    NIGHTLY_EVERY old, collusion detection over the last 90 days and the insights rollups for 13 months."""
     for run_id in await insights_detection.pending_runs():
         await insights_detection.execute_run(run_id)
     if not await insights_detection.nightly_due():
         return None
     found = await insights_detection.run_nightly()
-    await insights_flows.refresh_year()
+    await insights_rollups.refresh_year()
     return found
 
 
-async def refresh_department_flows(ctx: dict[str, Any]) -> int:
-    """Keep this and last month's department-to-department kudos flows current for the service map."""
-    return await insights_flows.refresh_recent()
+async def refresh_insights(ctx: dict[str, Any]) -> None:
+    """Keep the insights rollups (service map flows, departments' participation and equity) of the current
+    periods within ten minutes of the ledger."""
+    await insights_rollups.refresh_recent()
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -143,7 +144,7 @@ class WorkerSettings:
         func(deliver_digests, timeout=3600),
         func(detect_collusion, timeout=1800),
         func(nightly_insights, timeout=3600),
-        refresh_department_flows,
+        refresh_insights,
     ]
     cron_jobs = [
         cron(health_check, second=0, run_at_startup=True, unique=True),
@@ -162,7 +163,7 @@ class WorkerSettings:
         ),
         cron(deliver_digests, second=30, run_at_startup=True, unique=True, timeout=3600),
         cron(nightly_insights, hour=2, minute=30, second=0, run_at_startup=True, unique=True, timeout=3600),
-        cron(refresh_department_flows, minute=set(range(5, 60, 10)), second=10, run_at_startup=True, unique=True),
+        cron(refresh_insights, minute=set(range(5, 60, 10)), second=10, run_at_startup=True, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

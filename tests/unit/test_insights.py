@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.audit.tables import AuditEntry
-from app.insights import detection, flows, services
+from app.insights import detection, rollups, services
 from app.insights.detection import Flow, detect, strongly_connected
 from app.insights.tables import DetectionRun, Finding, FindingReview, RunStatus, SignalKind
 from app.jobs.tables import JobOutbox
@@ -63,11 +63,11 @@ async def scope_of(person) -> services.Scope:
 
 
 def test_gini_and_top_share() -> None:
-    assert services.gini([5, 5, 5, 5]) == 0
-    assert services.gini([0, 0, 0, 10]) == pytest.approx(0.75)
-    assert services.gini([]) == 0 and services.gini([0, 0]) == 0
-    assert services.top_share([10] + [0] * 9) == 1
-    assert services.top_share([1] * 20) == pytest.approx(0.1)
+    assert rollups.gini([5, 5, 5, 5]) == 0
+    assert rollups.gini([0, 0, 0, 10]) == pytest.approx(0.75)
+    assert rollups.gini([]) == 0 and rollups.gini([0, 0]) == 0
+    assert rollups.top_share([10] + [0] * 9) == 1
+    assert rollups.top_share([1] * 20) == pytest.approx(0.1)
 
 
 def test_strongly_connected_components() -> None:
@@ -151,6 +151,7 @@ async def test_scope_admin_everything_manager_own_departments_employee_refused(o
 async def test_participation_and_equity_count_private_kudos(org) -> None:
     await give(org["gina"], org["ravi"], points=30)
     await give(org["otto"], org["ravi"], points=40, private=True)
+    await rollups.refresh_recent()
     period = services.period_for("month")
     view = await services.participation(await scope_of(org["admin"]), period)
     rows = {r.department: r for r in view.rows}
@@ -195,7 +196,7 @@ async def test_service_map_and_department_partners(org) -> None:
     request_id = await make_request(org["gina"], org["it"], resolvers=(org["ravi"],), status="completed")
     await give(org["gina"], org["ravi"], points=20, request_id=request_id)
     await give(org["sam"], org["ivy"], points=5)
-    await flows.refresh_recent()
+    await rollups.refresh_recent()
     view = await services.service_map(services.period_for("month"))
     links = {(lk.supplier, lk.customer): (lk.requests, lk.kudos, lk.points) for lk in view.links}
     assert links == {("IT", "Finance"): (1, 1, 20), ("IT", "Sales"): (0, 1, 5)}

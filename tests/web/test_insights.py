@@ -9,7 +9,7 @@ import io
 import pytest
 
 from app.audit.tables import AuditEntry
-from app.insights import detection, flows
+from app.insights import detection, rollups
 from app.insights.tables import DetectionRun, Finding, FindingReview
 from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
@@ -41,7 +41,7 @@ async def org():
         await give_kudos(await load_current_user(people["gina"].id), form)
     form = GiveForm(recipient_ids=[people["ravi"].id], message="Thanks for the VPN!", points="30")
     await give_kudos(await load_current_user(people["otto"].id), form)
-    await flows.refresh_recent()
+    await rollups.refresh_recent()
     return people
 
 

@@ -1,0 +1,212 @@
+"""The insights rollups, kept by a job so that pages read a few hundred rows instead of the ledger.
+
+- `DepartmentFlow` (the service map, SPEC B6): per month and pair of departments, kudos and points from the
+  customer's people to the supplier's (departments as recorded in the ledger), and the customer's requests the
+  supplier completed. Summing the ledger by pair for a year is a scan of a million rows: too slow for a page.
+- `DepartmentFigures` (participation and equity): per board period and department, active people, how many gave
+  and received, allowance spent and available, points received, the top 10 % share and the Gini coefficient —
+  from the board rollups (`PersonPeriod`), which already hold each person's figures per period.
+
+The job refreshes the current and previous month, quarter and year every ten minutes (a range scan of the
+ledger and one pass over the people) and the last 13 months every night; the pages say how fresh they are.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.boards.rollups import period_starts
+from app.boards.tables import Period
+from app.insights.tables import DepartmentFigures, DepartmentFlow
+from app.kudos.tables import AllowancePolicy
+from app.settings import get_settings
+from app.timeutil import month_bounds, month_of, next_month, now, org_tz, previous_month
+
+# Placeholders: zone, refreshed at, start, end, zone, start, end.
+_FLOWS_SQL = """
+INSERT INTO department_flow (month, giver_department, recipient_department, kudos, points, requests, refreshed_at)
+SELECT month, customer, supplier, sum(kudos), sum(points), sum(requests), {}
+FROM (
+    SELECT date_trunc('month', l.effective_at AT TIME ZONE {})::date AS month, l.giver_department AS customer,
+           l.recipient_department AS supplier,
+           count(*) FILTER (WHERE l.kind = 'kudos') - count(*) FILTER (WHERE l.kind = 'revoke' AND l.addon IS NULL)
+               AS kudos,
+           sum(l.amount) AS points, 0 AS requests
+    FROM ledger_entry l
+    WHERE l.effective_at >= {} AND l.effective_at < {}
+      AND l.giver_department IS NOT NULL AND l.recipient_department IS NOT NULL
+      AND l.giver_department <> l.recipient_department
+    GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT date_trunc('month', r.completed_at AT TIME ZONE {})::date, e.department, r.department, 0, 0, count(*)
+    FROM request r JOIN employee e ON e.id = r.requester
+    WHERE r.status = 'completed' AND r.completed_at >= {} AND r.completed_at < {}
+      AND e.department IS NOT NULL AND e.department <> r.department
+    GROUP BY 1, 2, 3
+) flows
+GROUP BY month, customer, supplier
+"""
+
+_PEOPLE_SQL = """
+SELECT e.department, coalesce(pp.given, 0) AS given, coalesce(pp.kudos, 0) + coalesce(pp.points, 0) AS received,
+       coalesce(pp.points, 0) AS points
+FROM employee e
+LEFT JOIN person_period pp ON pp.employee = e.id AND pp.period = {} AND pp.start = {}
+WHERE e.active AND e.department IS NOT NULL
+"""
+
+_ALLOWANCE_SQL = """
+SELECT e.department, sum(a.spent)::int AS spent, sum(a.budget)::int AS budget, count(*)::int AS rows
+FROM allowance a JOIN employee e ON e.id = a.employee
+WHERE a.month >= {} AND a.month < {} AND e.active AND e.department IS NOT NULL
+GROUP BY e.department
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    customer: int  # the department whose people asked and thanked
+    supplier: int  # the department that served them
+    kudos: int
+    points: int
+    requests: int
+
+
+def period_end(kind: Period, start: date) -> date:
+    """The first day after the month, quarter or year that starts on `start`."""
+    end = start
+    for _ in range({Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[kind]):
+        end = next_month(end)
+    return end
+
+
+def gini(values: Sequence[float]) -> float:
+    """The Gini coefficient of non-negative values: 0 when all are equal, towards 1 when one has everything."""
+    ordered = sorted(max(0.0, v) for v in values)
+    n, total = len(ordered), sum(ordered)
+    if n == 0 or total == 0:
+        return 0.0
+    weighted = sum((2 * (i + 1) - n - 1) * v for i, v in enumerate(ordered))
+    return weighted / (n * total)
+
+
+def top_share(values: Sequence[float], fraction: float = 0.1) -> float:
+    """The share of the total held by the top `fraction` of values (at least one)."""
+    ordered = sorted(values, reverse=True)
+    total = sum(ordered)
+    if not total:
+        return 0.0
+    return sum(ordered[: max(1, round(len(ordered) * fraction))]) / total
+
+
+async def refresh_flows(first: date, last: date) -> None:
+    """Recompute the flows of the months `first`..`last` (first days of months)."""
+    zone = get_settings().timezone
+    start, end = month_bounds(first)[0], month_bounds(last)[1]
+    async with DepartmentFlow._meta.db.transaction():
+        await DepartmentFlow.delete().where((DepartmentFlow.month >= first) & (DepartmentFlow.month <= last))
+        await DepartmentFlow.raw(_FLOWS_SQL, now(), zone, start, end, zone, start, end)
+
+
+async def refresh_figures(periods: Iterable[tuple[Period, date]]) -> None:
+    """Recompute the departments' figures for each (period kind, start)."""
+    policy = await AllowancePolicy.select(AllowancePolicy.employee_budget).first()
+    default_budget = policy["employee_budget"] if policy else 100
+    this_month = month_of(now())
+    for kind, start in periods:
+        end = period_end(kind, start)
+        people = await DepartmentFigures.raw(_PEOPLE_SQL, kind.value, start)
+        allowance = {r["department"]: r for r in await DepartmentFigures.raw(_ALLOWANCE_SQL, start, end)}
+        months = 0
+        month = start
+        while month < end and month <= this_month:
+            months += 1
+            month = next_month(month)
+        groups: dict[int | None, list[dict]] = defaultdict(list)
+        for person in people:
+            groups[person["department"]].append(person)
+            groups[None].append(person)
+        rows = []
+        moment = now()
+        for department, members in groups.items():
+            spent = [allowance[d] for d in ([department] if department else allowance) if d in allowance]
+            used = sum(a["spent"] for a in spent)
+            # People without an allowance row for a month gave nothing from it: their budget counts, unspent.
+            missing = max(0, len(members) * months - sum(a["rows"] for a in spent))
+            points = [m["points"] for m in members]
+            rows.append(
+                DepartmentFigures(
+                    period=kind.value,
+                    start=start,
+                    department=department,
+                    active=len(members),
+                    gave=sum(1 for m in members if m["given"] > 0),
+                    received=sum(1 for m in members if m["received"] > 0),
+                    spent=used,
+                    budget=sum(a["budget"] for a in spent) + missing * default_budget,
+                    points=sum(points),
+                    top10=top_share(points),
+                    gini=gini(points),
+                    refreshed_at=moment,
+                )
+            )
+        async with DepartmentFigures._meta.db.transaction():
+            await DepartmentFigures.delete().where(
+                (DepartmentFigures.period == kind.value) & (DepartmentFigures.start == start)
+            )
+            if rows:
+                await DepartmentFigures.insert(*rows)
+
+
+def _recent_periods(at: datetime | None = None) -> list[tuple[Period, date]]:
+    starts = period_starts(at or now(), org_tz())
+    month = starts[Period.MONTH]
+    return [
+        (Period.MONTH, month),
+        (Period.MONTH, previous_month(month)),
+        (Period.QUARTER, starts[Period.QUARTER]),
+        (Period.YEAR, starts[Period.YEAR]),
+    ]
+
+
+async def refresh_recent() -> None:
+    """This and last month's flows; this and last month's, this quarter's and this year's figures."""
+    this_month = month_of(now())
+    await refresh_flows(previous_month(this_month), this_month)
+    await refresh_figures(_recent_periods())
+
+
+async def refresh_year() -> None:
+    """The last 13 months of flows and monthly figures (the nightly job), and the current quarter and year."""
+    this_month = month_of(now())
+    first = this_month
+    for _ in range(12):
+        first = previous_month(first)
+    await refresh_flows(first, this_month)
+    months = [first]
+    while months[-1] < this_month:
+        months.append(next_month(months[-1]))
+    await refresh_figures([(Period.MONTH, m) for m in months] + _recent_periods()[2:])
+
+
+async def flows_between(first: date, end: date) -> list[Flow]:
+    """Flows summed over the months from `first` up to (not including) `end`."""
+    rows = await DepartmentFlow.raw(
+        "SELECT giver_department AS customer, recipient_department AS supplier, sum(kudos)::int AS kudos, "
+        "sum(points)::int AS points, sum(requests)::int AS requests FROM department_flow "
+        "WHERE month >= {} AND month < {} GROUP BY giver_department, recipient_department",
+        first,
+        end,
+    )
+    return [Flow(**row) for row in rows]
+
+
+async def refreshed_at(first: date, end: date) -> datetime | None:
+    """The oldest refresh among the flows of the months shown (None: never refreshed)."""
+    rows = await DepartmentFlow.raw(
+        "SELECT min(refreshed_at) AS at FROM department_flow WHERE month >= {} AND month < {}", first, end
+    )
+    return rows[0]["at"] if rows else None
