@@ -9,6 +9,7 @@ from app.insights.tables import (
     Finding,
     FindingReview,
     SignalSettings,
+    SilentContributor,
 )
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -16,7 +17,15 @@ CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 APP_CONFIG = AppConfig(
     app_name="insights",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[SignalSettings, DetectionRun, Finding, FindingReview, DepartmentFlow, DepartmentFigures],
+    table_classes=[
+        SignalSettings,
+        DetectionRun,
+        Finding,
+        FindingReview,
+        DepartmentFlow,
+        DepartmentFigures,
+        SilentContributor,
+    ],
     migration_dependencies=["app.people.piccolo_app", "app.kudos.piccolo_app", "app.requests.piccolo_app"],
     commands=[],
 )

@@ -1,14 +1,19 @@
 """The insights rollups, kept by a job so that pages read a few hundred rows instead of the ledger.
 
-- `DepartmentFlow` (the service map, SPEC B6): per month and pair of departments, kudos and points from the
-  customer's people to the supplier's (departments as recorded in the ledger), and the customer's requests the
-  supplier completed. Summing the ledger by pair for a year is a scan of a million rows: too slow for a page.
-- `DepartmentFigures` (participation and equity): per board period and department, active people, how many gave
-  and received, allowance spent and available, points received, the top 10 % share and the Gini coefficient —
-  from the board rollups (`PersonPeriod`), which already hold each person's figures per period.
+- `DepartmentFlow` (the service map, SPEC B6): per board period (month, quarter, year) and pair of departments,
+  kudos and points from the customer's people to the supplier's (departments as recorded in the ledger), and
+  the customer's requests the supplier completed. Summing the ledger by pair for a year is a scan of a million
+  rows, and 100 departments make 10,000 pairs a month: too slow for a page. Months come from the ledger and
+  requests; quarters and years are sums of their months.
+- `DepartmentFigures` (participation, equity, thanked requests): per board period and department, active people,
+  how many gave and received, allowance spent and available, points received, the top 10 % share and the Gini
+  coefficient — from the board rollups (`PersonPeriod`), which already hold each person's figures per period —
+  and the requests it completed and how many of those were thanked.
+- `SilentContributor` (invisible contributors, SPEC B3): who completed requests in the last 90 days without
+  receiving a kudos or +1 for at least 30 days.
 
-The job refreshes the current and previous month, quarter and year every ten minutes (a range scan of the
-ledger and one pass over the people) and the last 13 months every night; the pages say how fresh they are.
+The job refreshes the current and previous month, this quarter and this year, and the silent contributors,
+every ten minutes, and the last 13 months every night; the pages say how fresh they are.
 """
 
 from __future__ import annotations
@@ -16,19 +21,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from app.boards.rollups import period_starts
 from app.boards.tables import Period
-from app.insights.tables import DepartmentFigures, DepartmentFlow
+from app.insights.tables import DepartmentFigures, DepartmentFlow, SilentContributor
 from app.kudos.tables import AllowancePolicy
 from app.settings import get_settings
 from app.timeutil import month_bounds, month_of, next_month, now, org_tz, previous_month
 
-# Placeholders: zone, refreshed at, start, end, zone, start, end.
+# Month rows. Placeholders: refreshed at, zone, start, end, zone, start, end.
 _FLOWS_SQL = """
-INSERT INTO department_flow (month, giver_department, recipient_department, kudos, points, requests, refreshed_at)
-SELECT month, customer, supplier, sum(kudos), sum(points), sum(requests), {}
+INSERT INTO department_flow (period, start, giver_department, recipient_department, kudos, points, requests,
+                             refreshed_at)
+SELECT 'month', month, customer, supplier, sum(kudos), sum(points), sum(requests), {}
 FROM (
     SELECT date_trunc('month', l.effective_at AT TIME ZONE {})::date AS month, l.giver_department AS customer,
            l.recipient_department AS supplier,
@@ -48,6 +54,50 @@ FROM (
     GROUP BY 1, 2, 3
 ) flows
 GROUP BY month, customer, supplier
+"""
+
+# A quarter's or year's rows from its months. Placeholders: period, start, refreshed at, first month, end.
+_SUM_FLOWS_SQL = """
+INSERT INTO department_flow (period, start, giver_department, recipient_department, kudos, points, requests,
+                             refreshed_at)
+SELECT {}, {}, giver_department, recipient_department, sum(kudos), sum(points), sum(requests), {}
+FROM department_flow WHERE period = 'month' AND start >= {} AND start < {}
+GROUP BY giver_department, recipient_department
+"""
+
+# Requests each department completed in [start, end), and those thanked with a standing kudos linked to them.
+_THANKED_SQL = """
+SELECT r.department, count(*) AS completed,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM kudos k WHERE k.request = r.id AND k.revoked_at IS NULL)) AS thanked
+FROM request r
+WHERE r.status = 'completed' AND r.completed_at >= {} AND r.completed_at < {}
+GROUP BY r.department
+"""
+
+# Resolvers of requests completed in the last 90 days, with how many in the last 30/60/90, and the moment they
+# last received a standing kudos or add-on (a backward scan of ledger_entry (recipient, created_at)); only those
+# without recognition for 30 days. Placeholders: 30, 60, 90 days ago, refreshed at, 30 days ago.
+_SILENT_SQL = """
+INSERT INTO silent_contributor (employee, department, completed_30, completed_60, completed_90, last_recognised,
+                                refreshed_at)
+WITH served AS (
+    SELECT rr.employee,
+           count(*) FILTER (WHERE r.completed_at >= {}) AS c30,
+           count(*) FILTER (WHERE r.completed_at >= {}) AS c60,
+           count(*) AS c90
+    FROM request r JOIN request_resolver rr ON rr.request = r.id
+    WHERE r.status = 'completed' AND r.completed_at >= {}
+    GROUP BY rr.employee
+)
+SELECT s.employee, e.department, s.c30, s.c60, s.c90, last.at, {}
+FROM served s
+JOIN employee e ON e.id = s.employee AND e.active
+LEFT JOIN LATERAL (
+    SELECT l.created_at AS at FROM ledger_entry l JOIN kudos k ON k.id = l.kudos
+    WHERE l.recipient = s.employee AND l.kind <> 'revoke' AND k.revoked_at IS NULL
+    ORDER BY l.created_at DESC LIMIT 1
+) last ON true
+WHERE last.at IS NULL OR last.at < {}
 """
 
 _PEOPLE_SQL = """
@@ -102,13 +152,34 @@ def top_share(values: Sequence[float], fraction: float = 0.1) -> float:
     return sum(ordered[: max(1, round(len(ordered) * fraction))]) / total
 
 
-async def refresh_flows(first: date, last: date) -> None:
-    """Recompute the flows of the months `first`..`last` (first days of months)."""
+async def refresh_flows(first: date, last: date, wider: Iterable[tuple[Period, date]] = ()) -> None:
+    """Recompute the month flows of `first`..`last` (first days of months) from the ledger and requests, then the
+    `wider` (quarter or year, start) periods from their months."""
     zone = get_settings().timezone
-    start, end = month_bounds(first)[0], month_bounds(last)[1]
+    start, end, moment = month_bounds(first)[0], month_bounds(last)[1], now()
     async with DepartmentFlow._meta.db.transaction():
-        await DepartmentFlow.delete().where((DepartmentFlow.month >= first) & (DepartmentFlow.month <= last))
-        await DepartmentFlow.raw(_FLOWS_SQL, now(), zone, start, end, zone, start, end)
+        await DepartmentFlow.delete().where(
+            (DepartmentFlow.period == Period.MONTH.value)
+            & (DepartmentFlow.start >= first)
+            & (DepartmentFlow.start <= last)
+        )
+        await DepartmentFlow.raw(_FLOWS_SQL, moment, zone, start, end, zone, start, end)
+        for kind, period_start in wider:
+            await DepartmentFlow.delete().where(
+                (DepartmentFlow.period == kind.value) & (DepartmentFlow.start == period_start)
+            )
+            await DepartmentFlow.raw(
+                _SUM_FLOWS_SQL, kind.value, period_start, moment, period_start, period_end(kind, period_start)
+            )
+
+
+async def refresh_silent(*, at: datetime | None = None) -> None:
+    """Recompute who served without thanks (the last 30, 60 and 90 days up to `at`, default now)."""
+    moment = at or now()
+    ago = [moment - timedelta(days=days) for days in (30, 60, 90)]
+    async with SilentContributor._meta.db.transaction():
+        await SilentContributor.delete().where(SilentContributor.id > 0)
+        await SilentContributor.raw(_SILENT_SQL, *ago, moment, ago[0])
 
 
 async def refresh_figures(periods: Iterable[tuple[Period, date]]) -> None:
@@ -120,6 +191,10 @@ async def refresh_figures(periods: Iterable[tuple[Period, date]]) -> None:
         end = period_end(kind, start)
         people = await DepartmentFigures.raw(_PEOPLE_SQL, kind.value, start)
         allowance = {r["department"]: r for r in await DepartmentFigures.raw(_ALLOWANCE_SQL, start, end)}
+        thanked = {
+            r["department"]: r
+            for r in await DepartmentFigures.raw(_THANKED_SQL, month_bounds(start)[0], month_bounds(end)[0])
+        }
         months = 0
         month = start
         while month < end and month <= this_month:
@@ -150,6 +225,8 @@ async def refresh_figures(periods: Iterable[tuple[Period, date]]) -> None:
                     points=sum(points),
                     top10=top_share(points),
                     gini=gini(points),
+                    completed=sum(t["completed"] for d, t in thanked.items() if department in (None, d)),
+                    thanked=sum(t["thanked"] for d, t in thanked.items() if department in (None, d)),
                     refreshed_at=moment,
                 )
             )
@@ -173,10 +250,12 @@ def _recent_periods(at: datetime | None = None) -> list[tuple[Period, date]]:
 
 
 async def refresh_recent() -> None:
-    """This and last month's flows; this and last month's, this quarter's and this year's figures."""
+    """This and last month's, this quarter's and this year's flows and figures; the silent contributors."""
     this_month = month_of(now())
-    await refresh_flows(previous_month(this_month), this_month)
-    await refresh_figures(_recent_periods())
+    periods = _recent_periods()
+    await refresh_flows(previous_month(this_month), this_month, periods[2:])
+    await refresh_figures(periods)
+    await refresh_silent()
 
 
 async def refresh_year() -> None:
@@ -185,28 +264,22 @@ async def refresh_year() -> None:
     first = this_month
     for _ in range(12):
         first = previous_month(first)
-    await refresh_flows(first, this_month)
+    await refresh_flows(first, this_month, _recent_periods()[2:])
     months = [first]
     while months[-1] < this_month:
         months.append(next_month(months[-1]))
     await refresh_figures([(Period.MONTH, m) for m in months] + _recent_periods()[2:])
 
 
-async def flows_between(first: date, end: date) -> list[Flow]:
-    """Flows summed over the months from `first` up to (not including) `end`."""
-    rows = await DepartmentFlow.raw(
-        "SELECT giver_department AS customer, recipient_department AS supplier, sum(kudos)::int AS kudos, "
-        "sum(points)::int AS points, sum(requests)::int AS requests FROM department_flow "
-        "WHERE month >= {} AND month < {} GROUP BY giver_department, recipient_department",
-        first,
-        end,
-    )
-    return [Flow(**row) for row in rows]
-
-
-async def refreshed_at(first: date, end: date) -> datetime | None:
-    """The oldest refresh among the flows of the months shown (None: never refreshed)."""
-    rows = await DepartmentFlow.raw(
-        "SELECT min(refreshed_at) AS at FROM department_flow WHERE month >= {} AND month < {}", first, end
-    )
-    return rows[0]["at"] if rows else None
+async def flows_for(kind: Period, start: date) -> tuple[list[Flow], datetime | None]:
+    """The flows of one period, and when they were refreshed (None: not yet)."""
+    rows = await DepartmentFlow.select(
+        DepartmentFlow.giver_department.as_alias("customer"),
+        DepartmentFlow.recipient_department.as_alias("supplier"),
+        DepartmentFlow.kudos,
+        DepartmentFlow.points,
+        DepartmentFlow.requests,
+        DepartmentFlow.refreshed_at,
+    ).where((DepartmentFlow.period == kind.value) & (DepartmentFlow.start == start))
+    refreshed = min((row.pop("refreshed_at") for row in rows), default=None)
+    return [Flow(**row) for row in rows], refreshed

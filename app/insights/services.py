@@ -36,6 +36,7 @@ from app.insights.tables import (
     RunStatus,
     SignalKind,
     SignalSettings,
+    SilentContributor,
 )
 from app.jobs.outbox import add_job
 from app.paging import valid_id
@@ -235,11 +236,6 @@ async def _figures(period: Period, starts: Sequence[date]) -> list[dict]:
     )
 
 
-def _filter(scope: Scope) -> tuple[bool, list[int]]:
-    """SQL arguments for `(NOT {} OR e.department = ANY({}))`: a manager's departments."""
-    return (not scope.everything, sorted(scope.departments or ()))
-
-
 def _in_scope(rows: Sequence[dict], scope: Scope) -> list[dict]:
     """Department rows the viewer may see: all of them for an admin, their departments for a manager."""
     return [r for r in rows if r["department"] is not None and scope.department(r["department"])]
@@ -433,6 +429,7 @@ class InvisibleView:
     counts: tuple[tuple[str, int, int, int], ...]  # department, silent 30 / 60 / 90 days
     rates: tuple[ThankedRate, ...]
     chart: BarChart
+    refreshed_at: datetime | None
 
     def table(self) -> CsvTable:
         rows: list[tuple[object, ...]] = [
@@ -449,65 +446,41 @@ class InvisibleView:
         )
 
 
-# Resolvers of requests completed in the last 90 days, with how many in the last 30/60/90, and the moment they
-# last received a standing kudos or add-on (a backward scan of ledger_entry (recipient, created_at)).
-_UNTHANKED_SQL = """
-WITH served AS (
-    SELECT rr.employee,
-           count(*) FILTER (WHERE r.completed_at >= {}) AS c30,
-           count(*) FILTER (WHERE r.completed_at >= {}) AS c60,
-           count(*) AS c90
-    FROM request r JOIN request_resolver rr ON rr.request = r.id
-    WHERE r.status = 'completed' AND r.completed_at >= {}
-    GROUP BY rr.employee
-)
-SELECT s.employee AS id, e.name, e.department, s.c30, s.c60, s.c90, last.at AS last_recognised
-FROM served s
-JOIN employee e ON e.id = s.employee AND e.active
-LEFT JOIN LATERAL (
-    SELECT l.created_at AS at FROM ledger_entry l JOIN kudos k ON k.id = l.kudos
-    WHERE l.recipient = s.employee AND l.kind <> 'revoke' AND k.revoked_at IS NULL
-    ORDER BY l.created_at DESC LIMIT 1
-) last ON true
-WHERE (last.at IS NULL OR last.at < {}) AND (NOT {} OR e.department = ANY({}))
-"""
-
-_THANKED_SQL = """
-SELECT r.department, count(*) AS completed,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM kudos k WHERE k.request = r.id AND k.revoked_at IS NULL)) AS thanked
-FROM request r
-WHERE r.status = 'completed' AND r.completed_at >= {} AND r.completed_at < {}
-GROUP BY r.department
-"""
-
-
-async def invisible(scope: Scope, period: InsightPeriod, *, at: datetime | None = None) -> InvisibleView:
-    moment = at or now()
+async def invisible(scope: Scope, period: InsightPeriod) -> InvisibleView:
+    """Who served without thanks (as of the last refresh) and each department's thanked-request rate."""
     departments = await _departments()
-    since = {days: moment - timedelta(days=days) for days in SILENT_DAYS}
-    rows = await Employee.raw(_UNTHANKED_SQL, since[30], since[60], since[90], since[30], *_filter(scope))
+    query = SilentContributor.select(SilentContributor.all_columns(), SilentContributor.employee.name.as_alias("name"))
+    if not scope.everything:
+        query = query.where(SilentContributor.department.is_in(sorted(scope.departments or [0])))
+    rows = await query
     people = []
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    refreshed = min((row["refreshed_at"] for row in rows), default=None)
     for row in rows:
         last = row["last_recognised"]
-        silent = [d for d, key in zip(SILENT_DAYS, ("c30", "c60", "c90"), strict=True)
-                  if row[key] and (last is None or last < since[d])]  # fmt: skip
-        if not silent:
-            continue
+        silent = [
+            days
+            for days in SILENT_DAYS
+            if row[f"completed_{days}"] and (last is None or last < row["refreshed_at"] - timedelta(days=days))
+        ]
         department = departments.get(row["department"], {}).get("name", "No department")
         for n, days in enumerate(SILENT_DAYS):
             counts[department][n] += days in silent
-        if scope.person(row["id"]):
+        if silent and scope.person(row["employee"]):
             longest = silent[-1]
-            people.append(Unthanked(row["id"], row["name"], department, row[f"c{longest}"], last, longest))
+            people.append(
+                Unthanked(row["employee"], row["name"], department, row[f"completed_{longest}"], last, longest)
+            )
     people.sort(key=lambda p: (-p.silent_days, -p.completed, p.name))
-    start, end = period.bounds
-    rates = [
-        ThankedRate(r["department"], departments.get(r["department"], {}).get("name", "?"), r["completed"],
-                    r["thanked"])
-        for r in await Employee.raw(_THANKED_SQL, start, end)
-    ]  # fmt: skip
-    rates.sort(key=lambda r: (r.rate, r.department))
+    rates = sorted(
+        (
+            ThankedRate(r["department"], departments.get(r["department"], {}).get("name", "?"), r["completed"],
+                        r["thanked"])
+            for r in await _figures(period.kind, [period.start])
+            if r["department"] is not None and r["completed"]
+        ),
+        key=lambda r: (r.rate, r.department),
+    )  # fmt: skip
     chart = bar_chart(f"Share of completed requests thanked with kudos, {period.label}",
                       [(r.department, r.rate) for r in rates], percent=True)  # fmt: skip
     return InvisibleView(
@@ -516,6 +489,7 @@ async def invisible(scope: Scope, period: InsightPeriod, *, at: datetime | None 
         tuple(sorted((name, *values) for name, values in counts.items())),  # type: ignore[misc]
         tuple(rates),
         chart,
+        refreshed,
     )
 
 
@@ -814,6 +788,7 @@ async def service_map(period: InsightPeriod) -> MapView:
     """Who serves whom: an edge from a department to each department whose requests it completed or whose people
     thanked its people in the period (department-level figures only: every viewer sees the whole map)."""
     departments = {d: row["name"] for d, row in (await _departments()).items()}
+    flows, refreshed = await rollups.flows_for(period.kind, period.start)
     links = sorted(
         (
             Link(
@@ -825,7 +800,7 @@ async def service_map(period: InsightPeriod) -> MapView:
                 f.kudos,
                 f.points,
             )
-            for f in await rollups.flows_between(period.start, period.end)
+            for f in flows
             if f.requests > 0 or f.kudos > 0
         ),
         key=lambda lk: (-lk.weight, lk.supplier, lk.customer),
@@ -838,7 +813,7 @@ async def service_map(period: InsightPeriod) -> MapView:
             for lk in links
         ],
     )  # fmt: skip
-    return MapView(period, tuple(links), picture, await rollups.refreshed_at(period.start, period.end), departments)
+    return MapView(period, tuple(links), picture, refreshed, departments)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,11 +98,13 @@ class FindingReview(Table):
 
 
 class DepartmentFlow(Table):
-    """Between two departments in one month (organisation time zone): kudos and points from the first's people
-    to the second's (departments as recorded in the ledger), and the first's requests that the second completed
-    (the requester's current department). Refreshed by a job (app/insights/rollups.py)."""
+    """Between two departments in one board period (month, quarter or year; organisation time zone): kudos and
+    points from the first's people to the second's (departments as recorded in the ledger), and the first's
+    requests that the second completed (the requester's current department). Kept by a job
+    (app/insights/rollups.py)."""
 
-    month = Date()
+    period = Varchar(length=8)
+    start = Date()
     giver_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)  # the customer
     recipient_department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)  # the supplier
     kudos = Integer(default=0)
@@ -110,7 +112,7 @@ class DepartmentFlow(Table):
     requests = Integer(default=0)
     refreshed_at = Timestamptz()
 
-    unique_flow = Unique([month, giver_department, recipient_department])
+    unique_flow = Unique([period, start, giver_department, recipient_department])
 
 
 class DepartmentFigures(Table):
@@ -128,6 +130,21 @@ class DepartmentFigures(Table):
     points = Integer(default=0)  # points received
     top10 = Float(default=0.0)  # share of the points received by the top 10 % of people
     gini = Float(default=0.0)
+    completed = Integer(default=0)  # requests the department completed in the period
+    thanked = Integer(default=0)  # ... that someone thanked with a linked, standing kudos
     refreshed_at = Timestamptz()
 
     unique_figures = Unique([period, start, department])
+
+
+class SilentContributor(Table):
+    """Someone who completed requests in the last 90 days and received no recognition for at least 30 of them
+    (SPEC B3), as of `refreshed_at`; kept by a job (app/insights/rollups.py)."""
+
+    employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, unique=True)
+    department = ForeignKey(Department, null=True, on_delete=OnDelete.cascade)
+    completed_30 = Integer(default=0)  # requests completed in the last 30 days
+    completed_60 = Integer(default=0)
+    completed_90 = Integer(default=0)
+    last_recognised = Timestamptz(null=True, default=None)
+    refreshed_at = Timestamptz()

@@ -175,12 +175,14 @@ async def test_participation_and_equity_count_private_kudos(org) -> None:
 async def test_invisible_contributors_and_thanked_rate(org) -> None:
     thanked = await make_request(org["gina"], org["it"], resolvers=(org["ravi"],), status="completed")
     await make_request(org["otto"], org["it"], resolvers=(org["ivy"],), status="completed")
+    await rollups.refresh_recent()
     view = await services.invisible(await scope_of(org["admin"]), services.period_for("month"))
     assert {p.name for p in view.people} == {"Ravi Resolver", "Ivy Quiet"}
     assert all(p.silent_days == 90 and p.last_recognised is None for p in view.people)
     assert view.counts == (("IT", 2, 2, 2),)
 
     await give(org["gina"], org["ravi"], request_id=thanked)
+    await rollups.refresh_recent()
     view = await services.invisible(await scope_of(org["admin"]), services.period_for("month"))
     assert [p.name for p in view.people] == ["Ivy Quiet"]
     (rate,) = view.rates

@@ -61,7 +61,7 @@ class Employee(Table, tablename="employee", schema=None):
     )
 
 
-ID = "2026-12-07T13:26:18:213913"
+ID = "2026-12-07T13:32:31:676472"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -70,31 +70,8 @@ async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="insights", description=DESCRIPTION)
 
     manager.add_table(
-        class_name="SignalSettings",
-        tablename="signal_settings",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="DetectionRun",
-        tablename="detection_run",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="DepartmentFigures",
-        tablename="department_figures",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(class_name="Finding", tablename="finding", schema=None, columns=None)
-
-    manager.add_table(
-        class_name="DepartmentFlow",
-        tablename="department_flow",
+        class_name="SilentContributor",
+        tablename="silent_contributor",
         schema=None,
         columns=None,
     )
@@ -106,15 +83,93 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_column(
-        table_class_name="SignalSettings",
+    manager.add_table(
+        class_name="DepartmentFigures",
+        tablename="department_figures",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="SignalSettings",
         tablename="signal_settings",
-        column_name="concentration_percent",
-        db_column_name="concentration_percent",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="DepartmentFlow",
+        tablename="department_flow",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="DetectionRun",
+        tablename="detection_run",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(class_name="Finding", tablename="finding", schema=None, columns=None)
+
+    manager.add_column(
+        table_class_name="SilentContributor",
+        tablename="silent_contributor",
+        column_name="employee",
+        db_column_name="employee",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Employee,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SilentContributor",
+        tablename="silent_contributor",
+        column_name="department",
+        db_column_name="department",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Department,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SilentContributor",
+        tablename="silent_contributor",
+        column_name="completed_30",
+        db_column_name="completed_30",
         column_class_name="Integer",
         column_class=Integer,
         params={
-            "default": 50,
+            "default": 0,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -128,109 +183,134 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
+        table_class_name="SilentContributor",
+        tablename="silent_contributor",
+        column_name="completed_60",
+        db_column_name="completed_60",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SilentContributor",
+        tablename="silent_contributor",
+        column_name="completed_90",
+        db_column_name="completed_90",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SilentContributor",
+        tablename="silent_contributor",
+        column_name="last_recognised",
+        db_column_name="last_recognised",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SilentContributor",
+        tablename="silent_contributor",
+        column_name="refreshed_at",
+        db_column_name="refreshed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingReview",
+        tablename="finding_review",
+        column_name="signature",
+        db_column_name="signature",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingReview",
+        tablename="finding_review",
         column_name="kind",
         db_column_name="kind",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 10,
+            "length": 20,
             "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum("RunKind", {"NIGHTLY": "nightly", "ON_DEMAND": "on_demand"}),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="window_start",
-        db_column_name="window_start",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="window_end",
-        db_column_name="window_end",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="label",
-        db_column_name="label",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 60,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "pending",
             "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": Enum(
-                "RunStatus",
-                {"PENDING": "pending", "DONE": "done", "FAILED": "failed"},
+                "SignalKind",
+                {
+                    "RECIPROCAL": "reciprocal",
+                    "RING": "ring",
+                    "DUMPING": "dumping",
+                    "CONCENTRATION": "concentration",
+                },
             ),
             "db_column_name": None,
             "secret": False,
@@ -239,10 +319,32 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="requested_by",
-        db_column_name="requested_by",
+        table_class_name="FindingReview",
+        tablename="finding_review",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum("ReviewStatus", {"FINE": "fine", "ACTED": "acted"}),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingReview",
+        tablename="finding_review",
+        column_name="reviewer",
+        db_column_name="reviewer",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -263,14 +365,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="concentration_percent",
-        db_column_name="concentration_percent",
-        column_class_name="Integer",
-        column_class=Integer,
+        table_class_name="FindingReview",
+        tablename="finding_review",
+        column_name="note",
+        db_column_name="note",
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "default": 50,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -284,56 +386,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
+        table_class_name="FindingReview",
+        tablename="finding_review",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="finished_at",
-        db_column_name="finished_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DetectionRun",
-        tablename="detection_run",
-        column_name="findings",
-        db_column_name="findings",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -584,12 +644,469 @@ async def forwards():
     manager.add_column(
         table_class_name="DepartmentFigures",
         tablename="department_figures",
+        column_name="completed",
+        db_column_name="completed",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFigures",
+        tablename="department_figures",
+        column_name="thanked",
+        db_column_name="thanked",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFigures",
+        tablename="department_figures",
         column_name="refreshed_at",
         db_column_name="refreshed_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SignalSettings",
+        tablename="signal_settings",
+        column_name="concentration_percent",
+        db_column_name="concentration_percent",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 50,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="period",
+        db_column_name="period",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="start",
+        db_column_name="start",
+        column_class_name="Date",
+        column_class=Date,
+        params={
+            "default": DateNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="giver_department",
+        db_column_name="giver_department",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Department,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="recipient_department",
+        db_column_name="recipient_department",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Department,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="kudos",
+        db_column_name="kudos",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="points",
+        db_column_name="points",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="requests",
+        db_column_name="requests",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DepartmentFlow",
+        tablename="department_flow",
+        column_name="refreshed_at",
+        db_column_name="refreshed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum("RunKind", {"NIGHTLY": "nightly", "ON_DEMAND": "on_demand"}),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="window_start",
+        db_column_name="window_start",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="window_end",
+        db_column_name="window_end",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="label",
+        db_column_name="label",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 60,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "pending",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "RunStatus",
+                {"PENDING": "pending", "DONE": "done", "FAILED": "failed"},
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="requested_by",
+        db_column_name="requested_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Employee,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="concentration_percent",
+        db_column_name="concentration_percent",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 50,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="finished_at",
+        db_column_name="finished_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DetectionRun",
+        tablename="detection_run",
+        column_name="findings",
+        db_column_name="findings",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -846,295 +1363,14 @@ async def forwards():
         schema=None,
     )
 
-    manager.add_column(
-        table_class_name="DepartmentFlow",
-        tablename="department_flow",
-        column_name="month",
-        db_column_name="month",
-        column_class_name="Date",
-        column_class=Date,
+    manager.add_constraint(
+        table_class_name="DepartmentFigures",
+        tablename="department_figures",
+        constraint_name="unique_figures",
+        constraint_class=Unique,
         params={
-            "default": DateNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DepartmentFlow",
-        tablename="department_flow",
-        column_name="giver_department",
-        db_column_name="giver_department",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Department,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DepartmentFlow",
-        tablename="department_flow",
-        column_name="recipient_department",
-        db_column_name="recipient_department",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Department,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DepartmentFlow",
-        tablename="department_flow",
-        column_name="kudos",
-        db_column_name="kudos",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DepartmentFlow",
-        tablename="department_flow",
-        column_name="points",
-        db_column_name="points",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DepartmentFlow",
-        tablename="department_flow",
-        column_name="requests",
-        db_column_name="requests",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DepartmentFlow",
-        tablename="department_flow",
-        column_name="refreshed_at",
-        db_column_name="refreshed_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingReview",
-        tablename="finding_review",
-        column_name="signature",
-        db_column_name="signature",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingReview",
-        tablename="finding_review",
-        column_name="kind",
-        db_column_name="kind",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "SignalKind",
-                {
-                    "RECIPROCAL": "reciprocal",
-                    "RING": "ring",
-                    "DUMPING": "dumping",
-                    "CONCENTRATION": "concentration",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingReview",
-        tablename="finding_review",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum("ReviewStatus", {"FINE": "fine", "ACTED": "acted"}),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingReview",
-        tablename="finding_review",
-        column_name="reviewer",
-        db_column_name="reviewer",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Employee,
-            "on_delete": OnDelete.set_null,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingReview",
-        tablename="finding_review",
-        column_name="note",
-        db_column_name="note",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingReview",
-        tablename="finding_review",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
+            "columns": ["period", "start", "department"],
+            "nulls_distinct": True,
         },
         schema=None,
     )
@@ -1149,24 +1385,17 @@ async def forwards():
     )
 
     manager.add_constraint(
-        table_class_name="DepartmentFigures",
-        tablename="department_figures",
-        constraint_name="unique_figures",
-        constraint_class=Unique,
-        params={
-            "columns": ["period", "start", "department"],
-            "nulls_distinct": True,
-        },
-        schema=None,
-    )
-
-    manager.add_constraint(
         table_class_name="DepartmentFlow",
         tablename="department_flow",
         constraint_name="unique_flow",
         constraint_class=Unique,
         params={
-            "columns": ["month", "giver_department", "recipient_department"],
+            "columns": [
+                "period",
+                "start",
+                "giver_department",
+                "recipient_department",
+            ],
             "nulls_distinct": True,
         },
         schema=None,
