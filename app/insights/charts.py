@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 BAR_ROW = 22  # px per bar
 LABEL_WIDTH = 150  # px for the labels left of the bars
-CHART_WIDTH = 560
+CHART_WIDTH = 480
 MAX_BARS = 30  # a chart shows at most this many rows; its table lists them all
 
 
@@ -153,15 +153,12 @@ class MapPicture:
 
 
 def service_map_picture(
-    departments: dict[int, str], weights: Sequence[tuple[int, int, int, str]], *, limit: int = MAX_NODES
+    departments: dict[int, str], totals: dict[int, int], weights: Sequence[tuple[int, int, int, str]]
 ) -> MapPicture:
-    """Departments on a circle (busiest first, clockwise from the top), an edge per (supplier, customer, weight,
-    description), drawn from supplier to customer with width by weight."""
-    totals: dict[int, int] = {}
-    for source, target, weight, _ in weights:
-        totals[source] = totals.get(source, 0) + weight
-        totals[target] = totals.get(target, 0) + weight
-    busiest = sorted(totals, key=lambda d: (-totals[d], departments.get(d, "")))[:limit]
+    """Departments on a circle (the MAX_NODES busiest by `totals`, busiest first, clockwise from the top) and the
+    MAX_EDGES heaviest of `weights` between them, each (supplier, customer, weight, description) drawn from
+    supplier to customer with width by weight."""
+    busiest = sorted(totals, key=lambda d: (-totals[d], departments.get(d, "")))[:MAX_NODES]
     centre = MAP_SIZE / 2
     nodes: dict[int, Node] = {}
     for n, department in enumerate(busiest):

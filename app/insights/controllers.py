@@ -48,7 +48,9 @@ def _run_id(raw: str | None) -> int | None:
 class _Insights(Controller):
     """The pages both audiences share; `path` is the base of every link."""
 
-    async def _view(self, scope: Scope, view: str, period: services.InsightPeriod, run: int | None) -> Any:
+    async def _view(
+        self, scope: Scope, view: str, period: services.InsightPeriod, run: int | None, *, export: bool = False
+    ) -> Any:
         if view == "participation":
             return await services.participation(scope, period)
         if view == "equity":
@@ -57,7 +59,7 @@ class _Insights(Controller):
             return await services.invisible(scope, period)
         if view == "signals":
             return await services.signals(scope, run_id=run)
-        return await services.service_map(period)
+        return await services.service_map(period, every_link=export)
 
     def _url(self, view: str, period: str, run: int | None = None, *, suffix: str = "") -> str:
         query = {"view": view, "period": period} | ({"run": str(run)} if run else {})
@@ -121,7 +123,7 @@ class _Insights(Controller):
         """The view's table as CSV (UTF-8 with BOM; text that a spreadsheet would run is neutralised)."""
         scope = await _scope(request)
         view = view if view in VIEWS else DEFAULT_VIEW
-        table = (await self._view(scope, view, services.period_for(period), _run_id(run))).table()
+        table = (await self._view(scope, view, services.period_for(period), _run_id(run), export=True)).table()
         return Response(
             services.to_csv(table),
             media_type="text/csv; charset=utf-8",

@@ -271,15 +271,71 @@ async def refresh_year() -> None:
     await refresh_figures([(Period.MONTH, m) for m in months] + _recent_periods()[2:])
 
 
-async def flows_for(kind: Period, start: date) -> tuple[list[Flow], datetime | None]:
-    """The flows of one period, and when they were refreshed (None: not yet)."""
-    rows = await DepartmentFlow.select(
-        DepartmentFlow.giver_department.as_alias("customer"),
-        DepartmentFlow.recipient_department.as_alias("supplier"),
-        DepartmentFlow.kudos,
-        DepartmentFlow.points,
-        DepartmentFlow.requests,
-        DepartmentFlow.refreshed_at,
-    ).where((DepartmentFlow.period == kind.value) & (DepartmentFlow.start == start))
-    refreshed = min((row.pop("refreshed_at") for row in rows), default=None)
-    return [Flow(**row) for row in rows], refreshed
+# Placeholders: period, start (twice in the totals).
+_FLOW_WHERE = "period = {} AND start = {} AND (requests > 0 OR kudos > 0)"
+_FLOW_ORDER = "ORDER BY requests + kudos DESC, recipient_department, giver_department"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPage:
+    """What a page shows of one period's flows: the busiest `flows`, how many there are, each department's total
+    weight (requests and kudos in and out), and when they were refreshed (None: not yet)."""
+
+    flows: list[Flow]
+    count: int
+    totals: dict[int, int]
+    refreshed_at: datetime | None
+
+
+async def flows_for(
+    kind: Period,
+    start: date,
+    *,
+    limit: int | None = None,
+    among: Sequence[int] | None = None,
+    department: int | None = None,
+    role: str = "",
+) -> list[Flow]:
+    """The period's flows, busiest first: at most `limit`; only between the departments `among`; only those of
+    `department` as "supplier" or "customer" (`role`)."""
+    conditions, args = [_FLOW_WHERE], [kind.value, start]
+    if among is not None:
+        conditions.append("giver_department = ANY({}) AND recipient_department = ANY({})")
+        args += [list(among), list(among)]
+    if department is not None:
+        conditions.append(f"{'recipient_department' if role == 'supplier' else 'giver_department'} = {{}}")
+        args.append(department)
+    rows = await DepartmentFlow.raw(
+        "SELECT giver_department AS customer, recipient_department AS supplier, kudos, points, requests "  # noqa: S608
+        f"FROM department_flow WHERE {' AND '.join(conditions)} {_FLOW_ORDER}"
+        + (f" LIMIT {int(limit)}" if limit else ""),
+        *args,
+    )
+    return [Flow(**row) for row in rows]
+
+
+async def flow_page(kind: Period, start: date, *, limit: int) -> FlowPage:
+    """The busiest `limit` flows of a period, with the counts a page needs."""
+    where = _FLOW_WHERE
+    summary = await DepartmentFlow.raw(
+        f"SELECT count(*) AS count, min(refreshed_at) AS refreshed_at FROM department_flow WHERE {where}",  # noqa: S608
+        kind.value,
+        start,
+    )
+    totals = await DepartmentFlow.raw(
+        "SELECT department, sum(weight)::int AS weight FROM ("  # noqa: S608 — constant pieces; values are bound
+        f"SELECT giver_department AS department, requests + kudos AS weight FROM department_flow WHERE {where} "
+        "UNION ALL "
+        f"SELECT recipient_department, requests + kudos FROM department_flow WHERE {where}"
+        ") t GROUP BY department",
+        kind.value,
+        start,
+        kind.value,
+        start,
+    )
+    return FlowPage(
+        await flows_for(kind, start, limit=limit),
+        summary[0]["count"],
+        {row["department"]: row["weight"] for row in totals},
+        summary[0]["refreshed_at"],
+    )

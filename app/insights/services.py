@@ -18,14 +18,23 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from app.audit.services import record as audit
 from app.boards.periods import Window, window
 from app.boards.tables import Period
 from app.insights import detection, rollups
-from app.insights.charts import BarChart, LineChart, MapPicture, bar_chart, service_map_picture, share_trend
+from app.insights.charts import (
+    MAX_EDGES,
+    MAX_NODES,
+    BarChart,
+    LineChart,
+    MapPicture,
+    bar_chart,
+    service_map_picture,
+    share_trend,
+)
 from app.insights.tables import (
     DepartmentFigures,
     DetectionRun,
@@ -463,10 +472,12 @@ async def invisible(scope: Scope, period: InsightPeriod) -> InvisibleView:
             for days in SILENT_DAYS
             if row[f"completed_{days}"] and (last is None or last < row["refreshed_at"] - timedelta(days=days))
         ]
+        if not silent:
+            continue
         department = departments.get(row["department"], {}).get("name", "No department")
         for n, days in enumerate(SILENT_DAYS):
             counts[department][n] += days in silent
-        if silent and scope.person(row["employee"]):
+        if scope.person(row["employee"]):
             longest = silent[-1]
             people.append(
                 Unthanked(row["employee"], row["name"], department, row[f"completed_{longest}"], last, longest)
@@ -771,10 +782,10 @@ class Link:
 @dataclass(frozen=True, slots=True)
 class MapView:
     period: InsightPeriod
-    links: tuple[Link, ...]
+    links: tuple[Link, ...]  # the busiest MAP_LINKS (every one when asked for the CSV)
+    count: int  # how many connections there are
     picture: MapPicture
     refreshed_at: datetime | None = None
-    departments: dict[int, str] = field(default_factory=dict)
 
     def table(self) -> CsvTable:
         return CsvTable(
@@ -784,36 +795,35 @@ class MapView:
         )
 
 
-async def service_map(period: InsightPeriod) -> MapView:
+MAP_LINKS = 40  # connections listed on the page (the CSV has them all)
+
+
+def _links(flows: Sequence[rollups.Flow], departments: dict[int, str]) -> tuple[Link, ...]:
+    return tuple(
+        Link(f.supplier, departments.get(f.supplier, "?"), f.customer, departments.get(f.customer, "?"), f.requests,
+             f.kudos, f.points)
+        for f in flows
+    )  # fmt: skip
+
+
+async def service_map(period: InsightPeriod, *, every_link: bool = False) -> MapView:
     """Who serves whom: an edge from a department to each department whose requests it completed or whose people
-    thanked its people in the period (department-level figures only: every viewer sees the whole map)."""
+    thanked its people in the period (department-level figures only: every viewer sees the whole map). The busiest
+    MAP_LINKS connections, or all of them with `every_link`."""
     departments = {d: row["name"] for d, row in (await _departments()).items()}
-    flows, refreshed = await rollups.flows_for(period.kind, period.start)
-    links = sorted(
-        (
-            Link(
-                f.supplier,
-                departments.get(f.supplier, "?"),
-                f.customer,
-                departments.get(f.customer, "?"),
-                f.requests,
-                f.kudos,
-                f.points,
-            )
-            for f in flows
-            if f.requests > 0 or f.kudos > 0
-        ),
-        key=lambda lk: (-lk.weight, lk.supplier, lk.customer),
-    )
+    page = await rollups.flow_page(period.kind, period.start, limit=0 if every_link else MAP_LINKS)
+    nodes = sorted(page.totals, key=lambda d: (-page.totals[d], departments.get(d, "")))[:MAX_NODES]
+    edges = _links(await rollups.flows_for(period.kind, period.start, limit=MAX_EDGES, among=nodes), departments)
     picture = service_map_picture(
         departments,
+        page.totals,
         [
             (lk.supplier_id, lk.customer_id, lk.weight,
              f"{lk.supplier} served {lk.customer}: {lk.requests} requests, {lk.kudos} kudos back")
-            for lk in links
+            for lk in edges
         ],
     )  # fmt: skip
-    return MapView(period, tuple(links), picture, refreshed, departments)
+    return MapView(period, _links(page.flows, departments), page.count, picture, page.refreshed_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -827,9 +837,13 @@ class Partners:
 
 async def partners(department_id: int, *, limit: int = 5) -> Partners:
     """For the department page: this year's top customers and suppliers by requests completed and kudos."""
-    shown = await service_map(period_for("year"))
-    return Partners(
-        shown.period,
-        tuple(lk for lk in shown.links if lk.supplier_id == department_id)[:limit],
-        tuple(lk for lk in shown.links if lk.customer_id == department_id)[:limit],
-    )
+    period = period_for("year")
+    departments = {d: row["name"] for d, row in (await _departments()).items()}
+    customers, suppliers = [
+        _links(
+            await rollups.flows_for(period.kind, period.start, limit=limit, department=department_id, role=role),
+            departments,
+        )
+        for role in ("supplier", "customer")
+    ]
+    return Partners(period, customers, suppliers)
