@@ -54,7 +54,7 @@ class _Insights(Controller):
         if view == "participation":
             return await services.participation(scope, period)
         if view == "equity":
-            return await services.equity(scope, period)
+            return await services.equity(scope, period, every_row=export)
         if view == "invisible":
             return await services.invisible(scope, period)
         if view == "signals":

@@ -331,8 +331,10 @@ class EquityView:
     overall_gini: float
     gini_chart: BarChart
     per_head_chart: BarChart
-    givers: tuple[Imbalance, ...]  # give far more than they receive
+    givers: tuple[Imbalance, ...]  # give far more than they receive (the first PEOPLE_LIMIT, or all)
     receivers: tuple[Imbalance, ...]  # the reverse
+    givers_count: int  # how many there are in all
+    receivers_count: int
 
     def table(self) -> CsvTable:
         rows: list[tuple[object, ...]] = [
@@ -350,18 +352,20 @@ class EquityView:
         )  # fmt: skip
 
 
-# People who give far more than they receive, or the reverse, in one period (from the board rollup).
-# Placeholders: period, start, then the minimum and the factor, twice.
+# People who give far more than they receive (or, swapping the two columns, the reverse) in one period, from the
+# board rollup, the most lopsided first. Placeholders: period, start, minimum, factor, scoped?, people, limit.
 _IMBALANCE_SQL = """
-SELECT e.id, e.name, e.department, pp.given_points AS given, pp.points AS received
+SELECT e.id, e.name, e.department, pp.given_points AS given, pp.points AS received, count(*) OVER () AS total
 FROM person_period pp JOIN employee e ON e.id = pp.employee
 WHERE pp.period = {} AND pp.start = {} AND e.active
-  AND ((pp.given_points >= {} AND pp.given_points >= {} * greatest(pp.points, 1))
-    OR (pp.points >= {} AND pp.points >= {} * greatest(pp.given_points, 1)))
+  AND pp.{more} >= {} AND pp.{more} >= {} * greatest(pp.{less}, 1) AND (NOT {} OR e.id = ANY({}))
+ORDER BY pp.{more} - pp.{less} DESC, e.id LIMIT {}
 """
 
 
-async def equity(scope: Scope, period: InsightPeriod) -> EquityView:
+async def equity(scope: Scope, period: InsightPeriod, *, every_row: bool = False) -> EquityView:
+    """Concentration per department, and the people (in the viewer's scope) who give far more than they receive
+    and the reverse: the first PEOPLE_LIMIT of each, or all of them with `every_row`."""
     departments = await _departments()
     figures = await _figures(period.kind, [period.start])
     rows = sorted(
@@ -374,24 +378,25 @@ async def equity(scope: Scope, period: InsightPeriod) -> EquityView:
         key=lambda r: (-r.gini, r.department),
     )  # fmt: skip
     overall = next((r for r in figures if r["department"] is None), None)
-    people = [
-        p
-        for p in await Employee.raw(
-            _IMBALANCE_SQL, period.kind.value, period.start, *(IMBALANCE_MIN_POINTS, IMBALANCE) * 2
-        )
-        if scope.person(p["id"])
-    ]
 
     def imbalance(p: dict) -> Imbalance:
         return Imbalance(p["id"], p["name"], departments.get(p["department"], {}).get("name", "No department"),
                          p["given"], p["received"])  # fmt: skip
 
-    givers = sorted(
-        (p for p in people if p["given"] > p["received"]), key=lambda p: (p["received"] - p["given"], p["id"])
-    )
-    receivers = sorted(
-        (p for p in people if p["received"] > p["given"]), key=lambda p: (p["given"] - p["received"], p["id"])
-    )
+    lists = []
+    for more, less in (("given_points", "points"), ("points", "given_points")):
+        found = await Employee.raw(
+            _IMBALANCE_SQL.replace("{more}", more).replace("{less}", less),
+            period.kind.value,
+            period.start,
+            IMBALANCE_MIN_POINTS,
+            IMBALANCE,
+            not scope.everything,
+            sorted(scope.people or ()),
+            None if every_row else PEOPLE_LIMIT,
+        )
+        lists.append((tuple(imbalance(p) for p in found), found[0]["total"] if found else 0))
+    (givers, givers_count), (receivers, receivers_count) = lists
     return EquityView(
         period,
         tuple(rows),
@@ -401,8 +406,10 @@ async def equity(scope: Scope, period: InsightPeriod) -> EquityView:
                   [(r.department, round(r.gini, 2)) for r in rows]),
         bar_chart(f"Points received per active member, {period.label}",
                   sorted(((r.department, round(r.per_head, 1)) for r in rows), key=lambda item: -item[1])),
-        tuple(imbalance(p) for p in givers),
-        tuple(imbalance(p) for p in receivers),
+        givers,
+        receivers,
+        givers_count,
+        receivers_count,
     )  # fmt: skip
 
 
