@@ -37,7 +37,12 @@ class BarChart:
 
 
 def bar_chart(
-    title: str, items: Sequence[tuple[str, float]], *, unit: str = "", percent: bool = False, limit: int = MAX_BARS
+    title: str,
+    items: Sequence[tuple[str, float]],
+    *,
+    percent: bool = False,
+    digits: int = 0,
+    limit: int = MAX_BARS,
 ) -> BarChart:
     """Bars for (label, value) pairs in the order given (the first `limit`); values scale to the largest."""
     shown_items = list(items)[:limit]
@@ -47,7 +52,7 @@ def bar_chart(
         Bar(
             label=label if len(label) <= 22 else label[:21] + "…",
             value=value,
-            shown=f"{value:.0%}" if percent else f"{value:,.1f}{unit}".replace(".0" + unit, unit),
+            shown=f"{value:.0%}" if percent else f"{value:,.{digits}f}",
             y=4 + n * BAR_ROW,
             width=round(room * value / top, 1),
         )
@@ -85,7 +90,7 @@ class LineChart:
 
 def share_trend(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]) -> LineChart:
     """Shares (0..1) per month as lines on a 0-100 % scale."""
-    left, right, top, baseline = 40, CHART_WIDTH - 10, 10, 190
+    left, right, top, baseline = 52, CHART_WIDTH - 20, 10, 190
     step = (right - left) / max(1, len(labels) - 1)
 
     def at(n: int, value: float) -> tuple[float, float]:

@@ -149,11 +149,9 @@ class InsightPeriod:
 def period_for(name: str, *, at: datetime | None = None) -> InsightPeriod:
     """The period `name` (a key of PERIODS; anything else is this month) at `at` (default now)."""
     chosen: Window = window(name if name in PERIODS else DEFAULT_PERIOD, now=at)
-    length = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[chosen.kind]
-    end = chosen.start
-    for _ in range(length):
-        end = next_month(end)
-    return InsightPeriod(chosen.name, chosen.label, chosen.kind, chosen.start, end)
+    return InsightPeriod(
+        chosen.name, chosen.label, chosen.kind, chosen.start, rollups.period_end(chosen.kind, chosen.start)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- tables
@@ -403,9 +401,9 @@ async def equity(scope: Scope, period: InsightPeriod, *, every_row: bool = False
         overall["top10"] if overall else 0.0,
         overall["gini"] if overall else 0.0,
         bar_chart(f"Gini coefficient of points received, by department, {period.label}",
-                  [(r.department, round(r.gini, 2)) for r in rows]),
+                  [(r.department, r.gini) for r in rows], digits=2),
         bar_chart(f"Points received per active member, {period.label}",
-                  sorted(((r.department, round(r.per_head, 1)) for r in rows), key=lambda item: -item[1])),
+                  sorted(((r.department, r.per_head) for r in rows), key=lambda item: -item[1]), digits=1),
         givers,
         receivers,
         givers_count,
