@@ -152,12 +152,18 @@ def top_share(values: Sequence[float], fraction: float = 0.1) -> float:
     return sum(ordered[: max(1, round(len(ordered) * fraction))]) / total
 
 
+async def _serialise() -> None:
+    """Two workers refreshing at once take turns (their deletes and inserts would otherwise collide)."""
+    await DepartmentFlow.raw("SELECT pg_advisory_xact_lock(hashtext('kudos.insights.rollups'))")
+
+
 async def refresh_flows(first: date, last: date, wider: Iterable[tuple[Period, date]] = ()) -> None:
     """Recompute the month flows of `first`..`last` (first days of months) from the ledger and requests, then the
     `wider` (quarter or year, start) periods from their months."""
     zone = get_settings().timezone
     start, end, moment = month_bounds(first)[0], month_bounds(last)[1], now()
     async with DepartmentFlow._meta.db.transaction():
+        await _serialise()
         await DepartmentFlow.delete().where(
             (DepartmentFlow.period == Period.MONTH.value)
             & (DepartmentFlow.start >= first)
@@ -178,6 +184,7 @@ async def refresh_silent(*, at: datetime | None = None) -> None:
     moment = at or now()
     ago = [moment - timedelta(days=days) for days in (30, 60, 90)]
     async with SilentContributor._meta.db.transaction():
+        await _serialise()
         await SilentContributor.delete().where(SilentContributor.id > 0)
         await SilentContributor.raw(_SILENT_SQL, *ago, moment, ago[0])
 
@@ -231,6 +238,7 @@ async def refresh_figures(periods: Iterable[tuple[Period, date]]) -> None:
                 )
             )
         async with DepartmentFigures._meta.db.transaction():
+            await _serialise()
             await DepartmentFigures.delete().where(
                 (DepartmentFigures.period == kind.value) & (DepartmentFigures.start == start)
             )
