@@ -54,7 +54,9 @@ PRIVATE_SHARE = 0.1
 TAGGED_SHARE = 0.85
 WORK_START, WORK_END = 8, 18  # local hours of a working day
 RING_POINTS = 30  # the planted ring: what each member gives each other member every month
-DUMP_POINTS = 30  # the planted month-end dumper: to each of two people in the last DUMP_DAYS days of a month
+DUMP_POINTS = (
+    30  # the planted month-end dumper: to each of two people (two kudos) in the last DUMP_DAYS days of a month
+)
 DUMP_DAYS = 3
 
 # How often each department is asked for something (unknown departments get DEFAULT_LOAD).
@@ -595,7 +597,8 @@ class Planner:
                         self._planted(giver, [recipient], RING_POINTS, at)
             if self.start <= days_left and end <= self.end:
                 for recipient in targets:
-                    self._planted(dumper, [recipient], DUMP_POINTS, self.working_moment(days_left, end))
+                    for _ in range(2):
+                        self._planted(dumper, [recipient], DUMP_POINTS // 2, self.working_moment(days_left, end))
             month = following
         return len(self.kudos) - before
 

@@ -12,9 +12,10 @@ add-ons, less revokes) and the part given on the last LATE_DAYS days of the mont
 - ring — 3 to 6 people joined by strong edges (a giver sends one of them at least RING_EDGE_SHARE of their points
   and at least RING_EDGE_POINTS) into one strongly connected group, whose members send at least RING_SHARE of
   all their points to each other, each member at least MIN_POINTS, in at least `min_months` months;
-- month-end dumping — in at least `min_months` month ends, a giver spends on the last LATE_DAYS days at least
-  DUMP_BUDGET_SHARE of that month's allowance, which is at least DUMP_MONTH_SHARE of all they gave that month,
-  and at most DUMP_RECIPIENTS people get at least DUMP_FEW_SHARE of it;
+- month-end dumping — in at least `min_months` month ends, a giver spends on the last LATE_DAYS days, in at
+  least DUMP_MIN_KUDOS kudos, at least DUMP_BUDGET_SHARE of that month's allowance, which is at least
+  DUMP_MONTH_SHARE of all they gave that month, and at most DUMP_RECIPIENTS people get at least DUMP_FEW_SHARE
+  of it;
 - concentration — a giver sends one person more than the threshold (a setting, percent of their allowance over
   the window: each month's budget pro rata to its days inside the window) and at least MIN_POINTS.
 
@@ -50,6 +51,7 @@ RING_SIZES = range(3, 7)
 DUMP_BUDGET_SHARE = 0.5
 DUMP_MONTH_SHARE = 0.6
 DUMP_RECIPIENTS = 3
+DUMP_MIN_KUDOS = 2  # one generous kudos to a team at month end is not dumping
 DUMP_FEW_SHARE = 0.8
 DEFAULT_CONCENTRATION_PERCENT = 50
 SETTINGS_ID = 1
@@ -113,6 +115,7 @@ class _Graph:
             graph.month_given[flow.giver, flow.month] += flow.points
             if flow.late_points > 0:
                 graph.late[flow.giver, flow.month][flow.recipient] += flow.late_points
+
         return graph
 
     def share(self, giver: int, recipient: int) -> float:
@@ -123,13 +126,15 @@ class _Graph:
 def detect(
     flows: Iterable[Flow],
     *,
+    late_kudos: Mapping[tuple[int, date], int],
     budgets: Mapping[int, float],
     month_budgets: Mapping[tuple[int, date], int],
     default_budget: int,
     month_ends: set[date],
     concentration_percent: int = DEFAULT_CONCENTRATION_PERCENT,
 ) -> list[Signal]:
-    """Every signal in the flows. `budgets`: each giver's allowance over the window (pro rata); `month_budgets`:
+    """Every signal in the flows. `late_kudos`: (giver, month) → kudos given on its last days; `budgets`: each
+    giver's allowance over the window (pro rata); `month_budgets`:
     (giver, month) → that month's budget (`default_budget` when absent); `month_ends`: the months whose last days
     lie inside the window (only those can show dumping)."""
     graph = _Graph.of(flows)
@@ -137,7 +142,7 @@ def detect(
     rings = _rings(graph, min_months)
     in_ring = {person: ring.people for ring in rings for person in ring.people}
     signals = [*rings, *_pairs(graph, min_months, in_ring)]
-    signals += _dumpers(graph, month_budgets, default_budget, month_ends, min_months)
+    signals += _dumpers(graph, late_kudos, month_budgets, default_budget, month_ends, min_months)
     signals += _concentrations(graph, budgets, default_budget, concentration_percent)
     return signals
 
@@ -229,6 +234,7 @@ def _rings(graph: _Graph, min_months: int) -> list[Signal]:
 
 def _dumpers(
     graph: _Graph,
+    late_kudos: Mapping[tuple[int, date], int],
     month_budgets: Mapping[tuple[int, date], int],
     default_budget: int,
     month_ends: set[date],
@@ -242,7 +248,8 @@ def _dumpers(
         budget = month_budgets.get((giver, month), default_budget)
         few = heapq.nlargest(DUMP_RECIPIENTS, recipients.items(), key=lambda item: item[1])
         if (
-            late >= DUMP_BUDGET_SHARE * budget
+            late_kudos.get((giver, month), 0) >= DUMP_MIN_KUDOS
+            and late >= DUMP_BUDGET_SHARE * budget
             and late >= DUMP_MONTH_SHARE * graph.month_given[giver, month]
             and sum(p for _, p in few) >= DUMP_FEW_SHARE * late
         ):
@@ -295,6 +302,17 @@ FROM (
     FROM ledger_entry l WHERE l.effective_at >= {} AND l.effective_at < {}
 ) f
 GROUP BY giver, recipient, month HAVING sum(amount) > 0
+"""
+
+# How many kudos each giver gave on the last days of each month (one kudos to three people is one).
+# Placeholders: zone, start, end, zone (twice), late days.
+_LATE_KUDOS_SQL = """
+SELECT l.giver, date_trunc('month', l.effective_at AT TIME ZONE {})::date AS month, count(DISTINCT l.kudos) AS kudos
+FROM ledger_entry l
+WHERE l.kind = 'kudos' AND l.effective_at >= {} AND l.effective_at < {}
+  AND (date_trunc('month', l.effective_at AT TIME ZONE {}) + interval '1 month')::date
+      - (l.effective_at AT TIME ZONE {})::date <= {}
+GROUP BY 1, 2
 """
 
 # The kudos behind a signal: from `givers` to `recipients` in the window (optionally only on a month's last days).
@@ -352,6 +370,10 @@ async def find_signals(window: Window, *, percent: int | None = None) -> list[Si
     zone = get_settings().timezone
     rows = await Finding.raw(_FLOWS_SQL, zone, zone, zone, LATE_DAYS, window.start, window.end)
     flows = [Flow(r["giver"], r["recipient"], r["month"], r["points"], r["late"]) for r in rows]
+    late_kudos = {
+        (r["giver"], r["month"]): r["kudos"]
+        for r in await Finding.raw(_LATE_KUDOS_SQL, zone, window.start, window.end, zone, zone, LATE_DAYS)
+    }
     months = window.months()
     policy = await AllowancePolicy.select(AllowancePolicy.employee_budget).first()
     default_budget = policy["employee_budget"] if policy else 100
@@ -366,6 +388,7 @@ async def find_signals(window: Window, *, percent: int | None = None) -> list[Si
     }
     return detect(
         flows,
+        late_kudos=late_kudos,
         budgets=budgets,
         month_budgets=month_budgets,
         default_budget=default_budget,

@@ -82,9 +82,10 @@ def _flows(giver: int, recipient: int, points: int, months: list[date], late: in
 MONTHS = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
 
 
-def _detect(flows_: list[Flow], percent: int = 50) -> dict[SignalKind, set[tuple[int, ...]]]:
+def _detect(flows_: list[Flow], percent: int = 50, late_kudos: int = 2) -> dict[SignalKind, set[tuple[int, ...]]]:
     found = detect(
         flows_,
+        late_kudos={(f.giver, f.month): late_kudos for f in flows_ if f.late_points},
         budgets={30: 300},  # giver 30's allowance over the window; everyone else: 100 a month
         month_budgets={},
         default_budget=100,
@@ -114,6 +115,13 @@ def test_detectors_flag_each_pattern_and_leave_ordinary_giving_alone() -> None:
     assert (30, 31) in found[SignalKind.CONCENTRATION]
     flagged = {p for people in found.values() for group in people for p in group}
     assert not flagged & set(range(40, 70))
+
+
+def test_one_big_kudos_at_month_end_is_not_dumping() -> None:
+    # one 35-point kudos to two people on the last days, every month: 70 points, but one kudos a month
+    one = _flows(20, 21, 35, MONTHS, late=35) + _flows(20, 22, 35, MONTHS, late=35)
+    assert _detect(one, late_kudos=1)[SignalKind.DUMPING] == set()
+    assert _detect(one, late_kudos=2)[SignalKind.DUMPING] == {(20, 21, 22)}
 
 
 def test_one_month_of_a_pattern_is_not_a_pair_and_the_threshold_is_a_setting() -> None:
