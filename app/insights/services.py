@@ -693,11 +693,6 @@ async def review_signal(user: CurrentUser, finding_id: int, status: str, note: s
     """Mark a finding's pattern reviewed (admins only), recorded in the audit log."""
     if not user.is_admin:
         raise RuleViolation("Only admins review signals.", status_code=403)
-    if status not in {s.value for s in ReviewStatus}:
-        raise RuleViolation({"status": "Choose “reviewed — fine” or “reviewed — acted”."})
-    note = note.strip()
-    if len(note) > 1000:
-        raise RuleViolation({"note": "Keep the note under 1,000 characters."})
     row = (
         await Finding.select(Finding.id, Finding.signature, Finding.kind, Finding.explanation)
         .where(Finding.id == finding_id)
@@ -707,6 +702,11 @@ async def review_signal(user: CurrentUser, finding_id: int, status: str, note: s
     )
     if row is None:
         raise RuleViolation("There is no such signal.", status_code=404)
+    if status not in {s.value for s in ReviewStatus}:
+        raise RuleViolation({"status": "Choose “reviewed — fine” or “reviewed — acted”."})
+    note = note.strip()
+    if len(note) > 1000:
+        raise RuleViolation({"note": "Keep the note under 1,000 characters."})
     async with Finding._meta.db.transaction():
         await FindingReview.insert(
             FindingReview(signature=row["signature"], kind=row["kind"], status=status, reviewer=user.id, note=note,
