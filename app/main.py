@@ -35,6 +35,7 @@ from app.db import close_pool, start_pool
 from app.digests.controllers import DigestAdminController, OutboxController, UnsubscribeController
 from app.feedback.controllers import FeedbackController
 from app.handlers import register_all
+from app.insights.controllers import AdminInsightsController, InsightsController
 from app.kudos.controllers import FeedController, KudosController
 from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             FeedbackController,
             SurveyController,
             SurveyAdminController,
+            InsightsController,
+            AdminInsightsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

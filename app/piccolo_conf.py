@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "app.digests.piccolo_app",
         "app.feedback.piccolo_app",
         "app.surveys.piccolo_app",
+        "app.insights.piccolo_app",
     ]
 )

@@ -53,6 +53,11 @@ CROSS_DEPARTMENT_SHARE = 0.65
 PRIVATE_SHARE = 0.1
 TAGGED_SHARE = 0.85
 WORK_START, WORK_END = 8, 18  # local hours of a working day
+RING_POINTS = 30  # the planted ring: what each member gives each other member every month
+DUMP_POINTS = (
+    30  # the planted month-end dumper: to each of two people (two kudos) in the last DUMP_DAYS days of a month
+)
+DUMP_DAYS = 3
 
 # How often each department is asked for something (unknown departments get DEFAULT_LOAD).
 LOAD = {
@@ -558,9 +563,58 @@ class Planner:
     def plan(self) -> None:
         self.scripted()
         self.random_requests(REQUESTS)
-        for _ in range(SPONTANEOUS_KUDOS):
+        planted = self.collusion()
+        for _ in range(SPONTANEOUS_KUDOS - planted):
             self.give()
         self.add_ons(ADDONS)
+
+    def collusion(self) -> int:
+        """Plant one ring of three (each thanks the other two every month, RING_POINTS each) and one month-end
+        dumper (DUMP_POINTS to the same two people in the last days of every month), so the collusion signals of
+        app/insights show something. Drawn with their own random generator; returns the kudos planted."""
+        rng = random.Random(self.rng.random())
+        logins = {p.id for p in (self.employee, self.manager) if p} | {
+            p.id for p in self.people if p.email in DEMO_LOGINS.values()
+        }
+        quiet = [p for p in self.people if p.role == Role.EMPLOYEE and p.id not in logins and self.gives[p.id] <= 1]
+        if len(quiet) < 6:
+            return 0
+        ring = rng.sample(quiet, 3)
+        dumper = rng.choice([p for p in quiet if p not in ring])
+        targets = rng.sample([p for p in self.people if p not in ring and p != dumper], 2)
+        for person in (*ring, dumper):
+            self.gives[person.id] = 0.1  # they give little otherwise, so the pattern is most of what they give
+        before = len(self.kudos)
+        month = self.start.astimezone(self.tz).date().replace(day=1)
+        while (start := self._local(month, 0)) < self.end:
+            following = (month + timedelta(days=32)).replace(day=1)
+            end = self._local(following, 0)
+            days_left = self._local(following - timedelta(days=DUMP_DAYS), 0)
+            for giver in ring:
+                for recipient in ring:
+                    if giver != recipient and max(start, self.start) < min(days_left, self.end):
+                        at = self.working_moment(max(start, self.start), min(days_left, self.end))
+                        self._planted(giver, [recipient], RING_POINTS, at)
+            if self.start <= days_left and end <= self.end:
+                for recipient in targets:
+                    for _ in range(2):
+                        self._planted(dumper, [recipient], DUMP_POINTS // 2, self.working_moment(days_left, end))
+            month = following
+        return len(self.kudos) - before
+
+    def _planted(self, giver: Person, recipients: list[Person], points: int, at: datetime) -> None:
+        self.kudos.append(
+            PlannedKudos(
+                key=len(self.kudos),
+                giver=giver,
+                recipients=recipients,
+                message=self._message("kudos", recipients[0].department),
+                points=points,
+                values=self._values(),
+                private=False,
+                at=at,
+            )
+        )
 
 
 # --- the replay through the services ------------------------------------------------------------------------

@@ -24,6 +24,10 @@ What the data looks like:
   with both departments and `created_at = effective_at` = the moment it happened.
 - allowance: one row per giver and month with what they spent, budget = max(100, spent): synthetic history
   ignores the budget rules.
+- planted patterns (`plant=PlantSpec(...)`, for measuring the collusion signals of app/insights/detection.py):
+  reciprocal pairs, rings of 3 to 6, month-end dumpers and concentrated givers, each hidden among otherwise
+  ordinary people (chosen among those who gave no more than the usual allowance), in every month generated,
+  on top of their ordinary kudos; the report lists them (`SyntheticReport.planted`).
 Not generated: requests, notifications, revokes, badges.
 """
 
@@ -138,12 +142,29 @@ LOADED_TABLES = (
 
 
 @dataclass(frozen=True, slots=True)
+class PlantSpec:
+    """Collusion patterns to hide in the organisation: how many of each (a ring per size given)."""
+
+    pairs: int = 0
+    rings: tuple[int, ...] = ()  # sizes, each 3..6
+    dumpers: int = 0
+    concentrated: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Planted:
+    kind: str  # "reciprocal", "ring", "dumping" or "concentration" (app.insights.tables.SignalKind values)
+    people: tuple[int, ...]  # employee ids: the members; a dumper or concentrated giver first, then its targets
+
+
+@dataclass(frozen=True, slots=True)
 class SyntheticReport:
     counts: dict[str, int]
     load_seconds: float  # generate and COPY, in one transaction
     rebuild_seconds: float  # the board rollups from the ledger
     settle_seconds: float  # VACUUM ANALYZE of the loaded and rebuilt tables
     logins: dict[str, str] = field(default_factory=dict)  # role → an email to sign in with
+    planted: list[Planted] = field(default_factory=list)
 
 
 class _Weighted:
@@ -506,6 +527,85 @@ def _addons(
             ids.ledger += 1
 
 
+# A planted giver's points in a month: at least PLANT_MIN_POINTS and PLANT_FACTOR times what they gave otherwise; a
+# dumper or concentrated giver (whose signal is a share of the whole allowance) BLATANT_MIN_POINTS and BLATANT_FACTOR.
+PLANT_MIN_POINTS = 60
+PLANT_FACTOR = 2
+BLATANT_MIN_POINTS = 80
+BLATANT_FACTOR = 3
+LATE_DAYS = 3
+
+
+def _plant(
+    rng: random.Random, org: _Org, spec: PlantSpec, *, moment: datetime, ids: _Ids, spent: dict[date, array]
+) -> tuple[_Chunk, list[Planted]]:
+    """Kudos for the planted patterns, on top of the ordinary ones, in every generated month (up to `moment`)."""
+    tz = org_tz()
+    months = sorted(spent)
+    people = len(org.person_ids)
+    usual = [i for i in range(people) if org.person_rows[i][7] and max(spent[m][i] for m in months) <= 100]
+    rng.shuffle(usual)
+    sizes = [("reciprocal", 2)] * spec.pairs + [("ring", n) for n in spec.rings]
+    sizes += [("dumping", 0)] * spec.dumpers  # a giver and one to three targets, drawn below
+    sizes += [("concentration", 2)] * spec.concentrated
+    chunk, planted = _Chunk(), []
+    local_now = moment.astimezone(tz)
+
+    def give(giver: int, recipient: int, points: int, at: datetime) -> None:
+        month = date(at.year, at.month, 1)
+        kudos_id = ids.kudos
+        ids.kudos += 1
+        chunk.kudos.append(
+            (kudos_id, org.person_ids[giver], f"Thanks for {REASONS[kudos_id % len(REASONS)]}", points, "public",
+             month, f"synthetic-{kudos_id}", at)
+        )  # fmt: skip
+        chunk.recipients.append((ids.recipient, kudos_id, org.person_ids[recipient]))
+        ids.recipient += 1
+        chunk.ledger.append(
+            (ids.ledger, "kudos", kudos_id, None, org.person_ids[giver], org.department_of[giver],
+             org.person_ids[recipient], org.department_of[recipient], points, at, at)
+        )  # fmt: skip
+        ids.ledger += 1
+        spent[month][giver] += points
+
+    def moments(month: date, count: int, *, late: bool) -> list[datetime]:
+        last = (next_month(month) - timedelta(days=1)).day
+        days = range(last - LATE_DAYS + 1, last + 1) if late else range(1, last - LATE_DAYS + 1)
+        found = []
+        for _ in range(count):
+            day = month.replace(day=rng.choice(days))
+            at = datetime(day.year, day.month, day.day, rng.randint(9, 16), rng.randint(0, 59), tzinfo=tz)
+            if at < local_now:
+                found.append(at)
+        return found
+
+    def spread(giver: int, targets: list[int], month: date, *, blatant: bool = False, late: bool = False) -> None:
+        total = (
+            max(BLATANT_MIN_POINTS, BLATANT_FACTOR * spent[month][giver])
+            if blatant
+            else max(PLANT_MIN_POINTS, PLANT_FACTOR * spent[month][giver])
+        )
+        per_target = -(-total // len(targets))
+        for target in targets:
+            count = rng.randint(4, 6)
+            for at in moments(month, count, late=late):
+                give(giver, target, -(-per_target // count), at)
+
+    for kind, size in sizes:
+        if kind == "dumping":
+            group = [usual.pop() for _ in range(1 + rng.randint(1, 3))]
+        else:
+            group = [usual.pop() for _ in range(size)]
+        for month in months:
+            if kind in {"reciprocal", "ring"}:
+                for member in group:
+                    spread(member, [other for other in group if other != member], month)
+            else:
+                spread(group[0], group[1:], month, blatant=True, late=kind == "dumping")
+        planted.append(Planted(kind, tuple(org.person_ids[i] for i in group)))
+    return chunk, planted
+
+
 @contextlib.asynccontextmanager
 async def _connection() -> AsyncIterator[asyncpg.Connection]:
     """A connection from the engine's pool when it has one, else a new one to the engine's database."""
@@ -534,6 +634,7 @@ async def seed_synthetic(
     chunk: int = CHUNK,
     moment: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    plant: PlantSpec | None = None,
 ) -> SyntheticReport:
     """Fill an empty organisation (refuses when people exist) with `people` people in about people/100
     departments and `kudos` kudos over the last `months` months, then rebuild the board rollups."""
@@ -603,18 +704,13 @@ async def seed_synthetic(
         written = dict.fromkeys(("kudos", "recipients", "values", "addons", "ledger"), 0)
         while (batch := await pending) is not done:
             pending = loop.run_in_executor(None, next, chunks, done)
-            for table, rows, columns in (
-                ("kudos", batch.kudos, KUDOS_COLUMNS),
-                ("kudos_recipient", batch.recipients, ("id", "kudos", "employee")),
-                ("kudos_value", batch.values, ("id", "kudos", "value")),
-                ("add_on", batch.addons, ADDON_COLUMNS),
-                ("ledger_entry", batch.ledger, LEDGER_COLUMNS),
-            ):
-                if rows:
-                    await connection.copy_records_to_table(table, records=rows, columns=columns)
-            for key in written:
-                written[key] += len(getattr(batch, key))
+            await _copy_chunk(connection, batch, written)
             say(f"{written['kudos']:,} kudos ({time.perf_counter() - started:.0f} s)")
+        planted: list[Planted] = []
+        if plant is not None:
+            batch, planted = _plant(rng, org, plant, moment=moment, ids=ids, spent=spent)
+            await _copy_chunk(connection, batch, written)
+            say(f"{len(planted)} patterns planted")
         counts |= {
             "kudos": written["kudos"],
             "recipients": written["recipients"],
@@ -657,7 +753,22 @@ async def seed_synthetic(
         rebuild_seconds=report.seconds,
         settle_seconds=time.perf_counter() - settle_started,
         logins=org.logins,
+        planted=planted,
     )
+
+
+async def _copy_chunk(connection: asyncpg.Connection, batch: _Chunk, written: dict[str, int]) -> None:
+    for table, rows, columns in (
+        ("kudos", batch.kudos, KUDOS_COLUMNS),
+        ("kudos_recipient", batch.recipients, ("id", "kudos", "employee")),
+        ("kudos_value", batch.values, ("id", "kudos", "value")),
+        ("add_on", batch.addons, ADDON_COLUMNS),
+        ("ledger_entry", batch.ledger, LEDGER_COLUMNS),
+    ):
+        if rows:
+            await connection.copy_records_to_table(table, records=rows, columns=columns)
+    for key in written:
+        written[key] += len(getattr(batch, key))
 
 
 def _rollup_tables() -> tuple[str, ...]:

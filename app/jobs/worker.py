@@ -32,6 +32,8 @@ from app.digests import delivery as digest_delivery
 from app.digests import services as digests
 from app.events import HANDLE_EVENT_JOB, run_stored
 from app.handlers import register_all
+from app.insights import detection as insights_detection
+from app.insights import rollups as insights_rollups
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
@@ -156,6 +158,29 @@ async def deliver_digests(ctx: dict[str, Any]) -> dict[str, int]:
     return {"sent": outcome.sent, "failed": outcome.failed, "skipped": outcome.skipped}
 
 
+async def detect_collusion(ctx: dict[str, Any], run_id: int) -> int | None:
+    """Collusion detection for one on-demand run (app/insights/detection.py); a finished run is left alone."""
+    return await insights_detection.execute_run(run_id)
+
+
+async def nightly_insights(ctx: dict[str, Any]) -> int | None:
+    """Every night and at worker start: on-demand runs whose job was lost; then, unless a nightly run is less than
+    NIGHTLY_EVERY old, collusion detection over the last 90 days and the insights rollups for 13 months."""
+    for run_id in await insights_detection.pending_runs():
+        await insights_detection.execute_run(run_id)
+    if not await insights_detection.nightly_due():
+        return None
+    found = await insights_detection.run_nightly()
+    await insights_rollups.refresh_year()
+    return found
+
+
+async def refresh_insights(ctx: dict[str, Any]) -> None:
+    """Keep the insights rollups (service map flows, departments' participation and equity) of the current
+    periods within ten minutes of the ledger."""
+    await insights_rollups.refresh_recent()
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     register_all()
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
@@ -193,6 +218,9 @@ RUN_IMPORT = job(run_import, timeout=imports.JOB_TIMEOUT_SECONDS)
 SCHEDULE_DIGESTS = job(schedule_digests)
 # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
 DELIVER_DIGESTS = job(deliver_digests, timeout=3600)
+DETECT_COLLUSION = job(detect_collusion, timeout=1800)
+NIGHTLY_INSIGHTS = job(nightly_insights, timeout=3600)
+REFRESH_INSIGHTS = job(refresh_insights)
 
 
 class WorkerSettings:
@@ -209,6 +237,9 @@ class WorkerSettings:
         RUN_IMPORT,
         SCHEDULE_DIGESTS,
         DELIVER_DIGESTS,
+        DETECT_COLLUSION,
+        NIGHTLY_INSIGHTS,
+        REFRESH_INSIGHTS,
     ]
     cron_jobs = [
         scheduled(HEALTH_CHECK, second=0, run_at_startup=True),
@@ -227,6 +258,8 @@ class WorkerSettings:
             run_at_startup=True,
         ),
         scheduled(DELIVER_DIGESTS, second=30, run_at_startup=True),
+        scheduled(NIGHTLY_INSIGHTS, hour=2, minute=30, second=0, run_at_startup=True),
+        scheduled(REFRESH_INSIGHTS, minute=set(range(5, 60, 10)), second=10, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

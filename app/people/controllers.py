@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from app.awards.services import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
+from app.insights.services import partners
 from app.kudos.services import recent_public
 from app.paging import parse_page
 from app.people import services
@@ -125,5 +126,6 @@ class DepartmentController(Controller):
             "awards": await awards_for_department(department["id"]),
             "survey": await surveys.department_results(department["id"]),
             "may_read_comments": await surveys.may_read_comments(request.scope["user"], department["id"]),
+            "partners": await partners(department["id"]),
         }
         return await render(request, "pages/people/department.html", context)

@@ -27,6 +27,7 @@ from tests.helpers import post_form, signed_in
 PUBLIC = "public"
 SIGNED_IN = "signed in"
 ADMIN = "admin"
+MANAGER = "manager"  # managers and admins
 TOKEN = "api token"  # the JSON API: a bearer token only, never a session (401 JSON without one)
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/login"): ("/login", PUBLIC),
@@ -159,6 +160,15 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/surveys/departments/{slug:str}/comments"): ("/surveys/departments/{slug}/comments", SIGNED_IN),
     ("GET", "/admin/surveys"): ("/admin/surveys", ADMIN),
     ("POST", "/admin/surveys"): ("/admin/surveys", ADMIN),
+    ("GET", "/insights"): ("/insights?view=equity&period=year", MANAGER),
+    ("GET", "/insights/export.csv"): ("/insights/export.csv?view=participation", MANAGER),
+    ("GET", "/insights/signals/{finding_id:int}"): ("/insights/signals/999999", MANAGER),
+    ("GET", "/admin/insights"): ("/admin/insights?view=map", ADMIN),
+    ("GET", "/admin/insights/export.csv"): ("/admin/insights/export.csv?view=invisible", ADMIN),
+    ("GET", "/admin/insights/signals/{finding_id:int}"): ("/admin/insights/signals/999999", ADMIN),
+    ("POST", "/admin/insights/signals/{finding_id:int}/review"): ("/admin/insights/signals/999999/review", ADMIN),
+    ("POST", "/admin/insights/runs"): ("/admin/insights/runs", ADMIN),
+    ("POST", "/admin/insights/settings"): ("/admin/insights/settings", ADMIN),
 }
 # Public routes that answer something other than 200/400 to anyone: the schema's catch-all is a "not found" page.
 PUBLIC_STATUS = {("GET", "/schema/{path:str}"): 404}
@@ -269,11 +279,19 @@ async def test_a_session_never_opens_the_api(client, world, role: Role, method: 
     assert response.headers["content-type"].startswith("application/json")
 
 
+@pytest.mark.parametrize(("method", "route"), sorted(k for k, v in ROUTES.items() if v[1] == MANAGER))
+async def test_manager_routes_are_forbidden_to_employees(client, world, method: str, route: str) -> None:
+    person = await make_employee(role=Role.EMPLOYEE)
+    await signed_in(client, person.email)
+    response = await _request(client, method, ROUTES[(method, route)][0].format(**world))
+    assert response.status_code == 403
+
+
 ALLOWED = [
     (role, method, route)
     for (method, route), (_, rule) in sorted(ROUTES.items())
     for role in Role
-    if rule == SIGNED_IN or (rule == ADMIN and role == Role.ADMIN)
+    if rule == SIGNED_IN or (rule == ADMIN and role == Role.ADMIN) or (rule == MANAGER and role != Role.EMPLOYEE)
 ]
 
 # Routes a role may use whose empty POST from a newcomer is refused by a rule, not a guard: the form comes back
@@ -328,6 +346,10 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/surveys/{round_id:int}/departments/{department_id:int}"): {404},
     ("GET", "/surveys/departments/{slug:str}/comments"): {200, 404},  # leads and admins read them
     ("POST", "/admin/surveys"): {422},
+    ("GET", "/insights/signals/{finding_id:int}"): {404},
+    ("GET", "/admin/insights/signals/{finding_id:int}"): {404},
+    ("POST", "/admin/insights/signals/{finding_id:int}/review"): {404},
+    ("POST", "/admin/insights/settings"): {422},
 }
 
 
