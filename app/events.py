@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import msgspec
@@ -30,6 +30,8 @@ from app.jobs.tables import EventReceipt, JobOutbox
 from app.timeutil import now
 
 HANDLE_EVENT_JOB = "handle_event"
+SWEEP_GRACE = timedelta(minutes=5)  # a stored handler handed to arq this long ago without a receipt lost its job
+SWEEP_HORIZON = timedelta(days=1)  # older hand-overs are not looked at again (the sweep stays cheap)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,3 +213,24 @@ async def run_recorded(*, handed_over_too: bool = False) -> int:
         ran += await run_stored(**row["kwargs"])
         await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id == row["id"])
     return ran
+
+
+_SWEEP_SQL = """
+    UPDATE job_outbox o SET enqueued_at = NULL
+    WHERE o.function = {} AND o.enqueued_at < {} AND o.enqueued_at > {}
+      AND NOT EXISTS (
+        SELECT 1 FROM event_receipt r
+        WHERE r.event_id = o.kwargs -> 'payload' ->> 'event_id' AND r.handler = o.kwargs ->> 'handler'
+      )
+    RETURNING o.id
+"""
+
+
+async def sweep(*, grace: timedelta | None = None) -> int:
+    """Hand stored handlers whose job was lost (Redis lost its queue, a worker died and arq gave the job up) to the
+    outbox again; how many. PostgreSQL, not Redis, is the record: a handler without a receipt `grace` after it was
+    handed over has not run. The outbox drain enqueues it under the same arq job id, so a job that is merely slow is
+    not doubled, and the receipt keeps a second run from changing anything."""
+    moment = now()
+    rows = await JobOutbox.raw(_SWEEP_SQL, HANDLE_EVENT_JOB, moment - (grace or SWEEP_GRACE), moment - SWEEP_HORIZON)
+    return len(rows)

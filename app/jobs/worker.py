@@ -24,6 +24,7 @@ from arq.worker import Function, Worker, func, get_kwargs
 from piccolo.engine import engine_finder
 from redis.exceptions import RedisError
 
+from app import events
 from app.admin import imports
 from app.api import webhooks
 from app.awards import services as awards
@@ -132,8 +133,9 @@ AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five m
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
-    """Give webhook deliveries and imports that lost their job a new one, and hand them to arq now."""
-    found = {"webhooks": await webhooks.sweep(), "imports": await imports.sweep()}
+    """Give webhook deliveries, imports and stored event handlers that lost their job a new one, and hand them to arq
+    now."""
+    found = {"webhooks": await webhooks.sweep(), "imports": await imports.sweep(), "events": await events.sweep()}
     if any(found.values()):
         log.warning("re-enqueued work that had lost its job: %s", found)
         await drain(ctx["redis"])

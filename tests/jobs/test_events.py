@@ -68,6 +68,27 @@ async def test_the_worker_runs_stored_handlers_once(arq_redis, run_worker) -> No
     assert await Notification.count() == 1
 
 
+async def test_handlers_whose_jobs_redis_lost_are_swept_and_run_once(arq_redis, run_worker) -> None:
+    ann = await make_employee("Ann Asker")
+    bob = await make_employee("Bob Answer")
+    await feedback.ask_for_feedback(
+        await load_current_user(ann.id),
+        AskInput(people=(bob.id,), template="went-well", due_on=feedback.today() + timedelta(days=3)),
+    )
+    assert await drain(arq_redis) == 2
+    await arq_redis.flushdb()  # Redis dies and comes back empty: both jobs are gone
+    assert await events.sweep() == 0  # not yet overdue: a slow job is not handed over twice
+    await JobOutbox.update({JobOutbox.enqueued_at: events.now() - timedelta(minutes=6)}, force=True)
+    found = await worker.sweep({"redis": arq_redis})
+    assert found["events"] == 2
+    done = await run_worker()
+    assert done.jobs_failed == 0
+    assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 1
+    assert await EventReceipt.count() == 2
+    await JobOutbox.update({JobOutbox.enqueued_at: events.now() - timedelta(minutes=6)}, force=True)
+    assert await events.sweep() == 0  # every handler has its receipt: nothing left to hand over
+
+
 async def test_a_database_error_is_a_retry(monkeypatch) -> None:
     async def broken(*args: object) -> bool:
         raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
