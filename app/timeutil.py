@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 from app.paging import parse_number
 from app.settings import get_settings
@@ -43,14 +43,6 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     start = datetime(month.year, month.month, 1, tzinfo=tz)
     end_month = next_month(month)
     return start, datetime(end_month.year, end_month.month, 1, tzinfo=tz)
-
-
-def month_end(month: date) -> datetime:
-    return month_bounds(month)[1]
-
-
-def hours_between(start: datetime, end: datetime) -> float:
-    return (end - start) / timedelta(hours=1)
 
 
 def parse_year(text: object) -> int | None:

@@ -369,10 +369,6 @@ def parse_nominee(token: str) -> tuple[str | None, int | None]:
     return (kind, ident) if kind and ident else (None, None)
 
 
-def nominee_token(kind: str, ident: int) -> str:
-    return f"{kind[0]}{ident}"
-
-
 async def nominee_info(token: str) -> dict | None:
     """Who a nominee token names: {token, kind, id, name, detail, url, active}, or None."""
     kind, ident = parse_nominee(token)

@@ -68,10 +68,6 @@ async def authenticate(email: str, password: str) -> CurrentUser | None:
     return await load_current_user(row["id"])
 
 
-async def set_password(employee_id: int, password: str) -> None:
-    await Employee.update({Employee.password_hash: hash_password(password)}).where(Employee.id == employee_id)
-
-
 @dataclass(frozen=True, slots=True)
 class SearchResults:
     query: str
