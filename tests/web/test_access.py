@@ -55,6 +55,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/notifications/{notification_id:int}/read"): ("/notifications/{notification}/read", SIGNED_IN),
     ("POST", "/notifications/read-all"): ("/notifications/read-all", SIGNED_IN),
     ("GET", "/kudos/new"): ("/kudos/new", SIGNED_IN),
+    ("POST", "/kudos/new"): ("/kudos/new", SIGNED_IN),
     ("GET", "/kudos/recipients"): ("/kudos/recipients?q=a", SIGNED_IN),
     ("POST", "/kudos"): ("/kudos", SIGNED_IN),
     ("GET", "/kudos/{kudos_id:int}"): ("/kudos/{kudos}", SIGNED_IN),
@@ -80,6 +81,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/v1/people/{person_id:int}"): ("/api/v1/people/{person}", TOKEN),
     ("GET", "/awards"): ("/awards", SIGNED_IN),
     ("GET", "/awards/nominees"): ("/awards/nominees?q=a", SIGNED_IN),
+    ("POST", "/awards/nominees"): ("/awards/nominees", SIGNED_IN),
     ("POST", "/awards/nominations"): ("/awards/nominations", SIGNED_IN),
     ("POST", "/awards/nominations/{nomination_id:int}/withdraw"): (
         "/awards/nominations/{nomination}/withdraw",
