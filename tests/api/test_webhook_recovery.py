@@ -28,6 +28,9 @@ from app.timeutil import now
 from tests.api.test_webhooks import Receiver
 from tests.web.test_outages import terminate_connections
 
+# The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
+pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
+
 
 @pytest.fixture
 async def receiver():

@@ -73,6 +73,7 @@ async def main(args: argparse.Namespace) -> None:
             "KUDOS_DATA_DIR": str(workdir),
             "KUDOS_SECRET_KEY": secrets.token_urlsafe(48),
             "KUDOS_MAIL_BACKEND": "outbox",
+            "KUDOS_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver listens on 127.0.0.1
         }
     )
     sys.path.insert(0, str(ROOT))
