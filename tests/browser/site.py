@@ -20,6 +20,9 @@ from app.awards.tables import AwardCycle
 from app.digests.controllers import months_offered
 from app.digests.tables import DigestKind
 from app.digests.tokens import make_token
+from app.feedback.tables import Feedback, FeedbackAskee
+from app.insights import detection
+from app.insights.tables import Finding
 from app.kudos.tables import Kudos
 from app.mail.backends import OutboxBackend
 from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD
@@ -43,6 +46,18 @@ NOT_PAGES = {
     "/admin/outbox/{name:str}/html",  # a mail body, shown in an iframe
     "/static/{file_path:path}",
     "/admin/digests/{month:str}",  # a digest run's page: the demo has no run (its layout is the run list's)
+    # a signal as a manager reads it: the admin's signal page (below) is the same template, and the demo's signals
+    # involve people outside the demo manager's reports
+    "/insights/signals/{finding_id:int}",
+}
+# Pages only some roles may open (everyone else gets 403 or 404): the roles that read them in the sweep.
+ONLY = {
+    "/feedback/{feedback_id:int}": ("employee",),  # feedback the demo employee received
+    "/feedback/asks/{ask_id:int}": ("employee",),  # the ask waiting for the demo employee's answer
+    "/insights": ("manager",),
+    "/insights/export.csv": (),  # a file
+    "/admin/insights/export.csv": (),
+    "/surveys/departments/{slug:str}/comments": ("admin",),  # a department's leads and admins
 }
 SIGNED_OUT = ("/login", "/password/{token:str}", "/unsubscribe/{token:str}")
 PARAM = re.compile(r"\{(\w+):\w+\}")
@@ -89,6 +104,14 @@ async def _ids() -> dict[str, list[str]]:
     outbox = sorted(p.name for p in get_settings().outbox_dir.glob("*.eml"))[-1]
     link = await create_password_link(admin, int(person_ids[-1]))
     departments = await Department.select(Department.id, Department.slug).order_by(Department.id).limit(2)
+    await detection.run_nightly()  # the demo's planted ring and month-end dumper become signals
+    findings = await Finding.select(Finding.id).order_by(Finding.id).limit(2)
+    received = await Feedback.select(Feedback.id).where(Feedback.subject == employee).order_by(Feedback.id).first()
+    waiting = (
+        await FeedbackAskee.select(FeedbackAskee.ask)
+        .where((FeedbackAskee.recipient == employee) & (FeedbackAskee.status == "waiting"))
+        .first()
+    )
     return {
         "person_id": person_ids,
         "slug": [row["slug"] for row in departments],
@@ -100,6 +123,9 @@ async def _ids() -> dict[str, list[str]]:
         "month": [months_offered()[0].strftime("%Y-%m")],
         "name": [outbox],
         "token": [link.path.rsplit("/", 1)[-1], make_token(employee, DigestKind.EMPLOYEE)],
+        "finding_id": [str(row["id"]) for row in findings],
+        "feedback_id": [str(received["id"])] if received else [],
+        "ask_id": [str(waiting["ask"])] if waiting else [],
     }
 
 
@@ -128,8 +154,10 @@ async def site_pages(app: Litestar) -> list[SitePage]:
         paths = [PARAM.sub(value, template) for value in values]
         if template == "/admin/digests/preview":  # the preview of one person's digest for a month
             paths = [f"{template}?person={LOGINS['employee']}&month={ids['month'][0]}&kind=employee"]
-        if template in SIGNED_OUT:
-            roles: tuple[str, ...] = ("signed-out",)
+        if template in ONLY:
+            roles: tuple[str, ...] = ONLY[template]
+        elif template in SIGNED_OUT:
+            roles = ("signed-out",)
         elif template.startswith("/admin"):
             roles = ("admin",)
         else:
