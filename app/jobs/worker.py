@@ -321,7 +321,8 @@ class DurableWorker(Worker):
 
 
 def _idle(result: str) -> bool:
-    """Whether a job's logged result (arq's repr) says it found nothing to do: None, 0, empty, or all counts 0."""
+    """Whether a job's logged result (arq's repr) says it found nothing to do: None, 0, empty, or nothing but zero
+    counts and empty lists."""
     if not result.strip():  # arq logs a job that returned None with an empty result
         return True
     try:
@@ -329,7 +330,7 @@ def _idle(result: str) -> bool:
     except (ValueError, SyntaxError):
         return False
     if isinstance(value, dict):
-        return all(v == 0 for v in value.values())
+        return not any(value.values())
     return not value
 
 

@@ -78,9 +78,15 @@ def test_cron_ticks_that_did_nothing_are_not_logged() -> None:
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:schedule_digests", ""))
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:deliver_digests", "{'sent': 0, 'failed': 0}"))
     assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:health_check", "{'ok': True, 'at': 1.5}"))
+    survey_tick = "{'opened': [], 'reminded': [], 'closed': []}"
+    assert not quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:advance_surveys", survey_tick))
+    assert not quiet.filter(
+        _record("%6.2fs ← %s ● %s", 0.01, "cron:sweep", "{'webhooks': 0, 'imports': 0, 'events': 0}")
+    )
     # jobs that did something, jobs that are not cron ticks, failures and other worker lines stay
     assert quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:drain_outbox", "3"))
     assert quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:deliver_digests", "{'sent': 12, 'failed': 0}"))
+    assert quiet.filter(_record("%6.2fs ← %s ● %s", 0.01, "cron:advance_surveys", "{'opened': [4], 'closed': []}"))
     assert quiet.filter(_record("%6.2fs → %s(%s)%s", 0.5, "a1b2:run_import", "import_id=3", ""))
     assert quiet.filter(_record("%6.2fs ! %s max retries %d exceeded", 0.5, "cron:health_check", 1))
     assert quiet.filter(_record("Starting worker for %d functions: %s", 9, "health_check"))
