@@ -193,7 +193,9 @@ async def test_every_figure_of_the_employee_digest_is_explained_by_what_it_lists
     await add_on(
         await load_current_user(org.carl.id), kudos["id"], comment="Seconded!", points=7, at=start + timedelta(days=5)
     )
-    shown = await services.preview("ben@example.com", f"{org.month:%Y-%m}", "employee")
+    shown = await services.preview(
+        "ben@example.com", f"{org.month:%Y-%m}", "employee", reader=await load_current_user(org.ben.id)
+    )
     text = " ".join(shown.mail.text.split())
     assert "1 kudos received, 12 points, from 1 colleague." in text
     assert "5 points came with the kudos below, and 7 points with 1 +1 that colleagues added" in text
@@ -201,7 +203,9 @@ async def test_every_figure_of_the_employee_digest_is_explained_by_what_it_lists
     html = " ".join(shown.mail.html.split())
     assert "5 points came with the kudos below, and 7 points with 1 +1" in html
     # Ben thanked Ann back, so nobody to thank back; Ann has Carl (and Ben thanked her privately and she thanked him)
-    shown = await services.preview("ann@example.com", f"{org.month:%Y-%m}", "employee")
+    shown = await services.preview(
+        "ann@example.com", f"{org.month:%Y-%m}", "employee", reader=await load_current_user(org.ann.id)
+    )
     html = " ".join(shown.mail.html.split())
     assert "1 colleague thanked you in" in html and "has not heard back from you since" in html
     assert ">Thank Carl Clerk</a> (1 kudos from them)" in html
