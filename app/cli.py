@@ -70,7 +70,7 @@ def main() -> None:
 async def _prepare_database(*, seed_if_empty: bool) -> dict[str, int] | None:
     from app.db import migrate
     from app.demo import loading_pool
-    from app.people.seed import seed_demo
+    from app.demo.seed import seed_demo
     from app.people.services import organisation_is_empty
 
     await migrate()
@@ -247,7 +247,8 @@ def seed_demo_command() -> None:
     """Load the demo organisation from fixtures/, with three months of activity, into an empty database."""
     from app.db import migrate
     from app.demo import loading_pool
-    from app.people.seed import OrganisationNotEmpty, seed_demo
+    from app.demo.seed import seed_demo
+    from app.people.seed import OrganisationNotEmpty
 
     async def run() -> dict[str, int]:
         await migrate()

@@ -34,11 +34,9 @@ def load_demo_fixture() -> dict[str, Any]:
     return json.loads((FIXTURES_DIR / "demo" / "org.json").read_text())
 
 
-async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True) -> dict[str, int]:
-    """Insert the demo organisation in one transaction (refuses when people already exist), then, with `activity`,
-    three months of requests, kudos, add-ons and ratings replayed through the services (app.demo.activity).
-
-    Returns counts: departments, people and leads, plus the activity's counts."""
+async def seed_organisation(data: dict[str, Any] | None = None) -> dict[str, int]:
+    """Insert the demo organisation in one transaction (refuses when people already exist): departments, their
+    catalogues, people, managers and leads. Returns their counts. Its activity is app.demo.seed's."""
     data = data or load_demo_fixture()
     # The organisation predates the three months of demo activity.
     founded = datetime.now(UTC) - timedelta(days=365)
@@ -93,16 +91,4 @@ async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True
         ]
         if leads:
             await DepartmentLead.insert(*leads)
-    counts = {"departments": len(department_ids), "people": len(people_ids), "leads": len(leads)}
-    if activity:
-        # Imported here: the activity replays through kudos and request services, which build on people.
-        from app.demo.activity import seed_activity
-
-        counts |= await seed_activity()
-        from app.demo.awards import seed_awards
-
-        counts |= await seed_awards()
-        from app.demo.feedback import seed_feedback
-
-        counts |= await seed_feedback()
-    return counts
+    return {"departments": len(department_ids), "people": len(people_ids), "leads": len(leads)}

@@ -9,7 +9,7 @@ import pytest
 from litestar import Litestar
 from playwright.async_api import Browser, BrowserContext, expect
 
-from app.people.seed import seed_demo
+from app.demo.seed import seed_demo
 from tests.browser.site import LOGINS, PASSWORD, ROLES, SitePage, site_pages
 from tests.browser.sweep import SCHEMES, axe_violations, blocking, phone_overflows, role_context
 

@@ -15,9 +15,9 @@ import httpx
 import psutil
 
 from app.boards.tables import PersonPeriod
+from app.demo.seed import seed_demo
 from app.kudos.services import GiveForm, give_kudos
 from app.kudos.tables import Kudos
-from app.people.seed import seed_demo
 from app.people.services import authenticate, load_current_user
 from app.people.tables import Employee, Role
 from app.requests.tables import Request

@@ -308,7 +308,7 @@ async def _import_example(admin, kind: str) -> dict:
     "order", [("departments", "people"), ("people", "departments")], ids=["deps-first", "people-first"]
 )
 async def test_the_example_files_import_cleanly_in_either_order_changing_nothing_that_exists(demo, order) -> None:
-    from app.people.seed import seed_demo
+    from app.demo.seed import seed_demo
 
     if demo:
         await seed_demo(activity=False)

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from piccolo.engine import engine_finder
 
 from app.demo.activity import QUIET_HOURS, READ_AFTER, seed_activity
+from app.demo.seed import seed_demo
 from app.kudos.tables import AddOn, CompanyValue, Kudos, KudosRecipient, KudosValue
 from app.notifications.services import unread_count
 from app.notifications.tables import Notification
-from app.people.seed import DEMO_LOGINS, seed_demo
+from app.people.seed import DEMO_LOGINS
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
 from app.requests.services import completed_not_thanked, list_requests

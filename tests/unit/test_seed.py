@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.demo.seed import seed_demo
 from app.kudos.tables import Kudos
-from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD, OrganisationNotEmpty, load_demo_fixture, seed_demo
+from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD, OrganisationNotEmpty, load_demo_fixture
 from app.people.services import authenticate
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 from app.requests.tables import Request

@@ -1,0 +1,22 @@
+"""The whole demo: the organisation (app.people.seed), then three months of activity, awards, feedback and a
+survey round replayed through the real services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.demo.activity import seed_activity
+from app.demo.awards import seed_awards
+from app.demo.feedback import seed_feedback
+from app.people.seed import seed_organisation
+
+
+async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True) -> dict[str, int]:
+    """The demo organisation (refused when people already exist) and, with `activity`, its three months of
+    requests, kudos, add-ons, ratings, awards, feedback and a closed survey round. Returns every count."""
+    counts = await seed_organisation(data)
+    if activity:
+        counts |= await seed_activity()
+        counts |= await seed_awards()
+        counts |= await seed_feedback()
+    return counts
