@@ -19,14 +19,14 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
-from app.admin.console import (
+from app.admin.controllers import AdminController
+from app.admin.controllers.console import (
     AdminDepartmentController,
     AdminImportController,
     AdminPeopleController,
     AdminSettingsController,
     PasswordLinkController,
 )
-from app.admin.controllers import AdminController
 from app.api.controllers import TokenAdminController, WebhookAdminController
 from app.api.v1 import api_router
 from app.awards.controllers import AwardsAdminController, AwardsController

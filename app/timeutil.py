@@ -64,3 +64,8 @@ def parse_day(text: object) -> date | None:
     except ValueError:
         return None
     return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def localtime(moment: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
+    """A timestamp in the organisation's time zone (pages, mails and services alike)."""
+    return moment.astimezone(org_tz()).strftime(fmt) if moment else ""

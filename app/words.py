@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+
+def excerpt(text: str, length: int = 80) -> str:
+    """`text` on one line, cut to `length` characters with an ellipsis (notifications, webhooks, citations)."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
 # Nouns whose plural is not the singular + "s".
 _IRREGULAR = {"kudos": "kudos", "person": "people", "is": "are", "has": "have", "was": "were"}
 

@@ -31,7 +31,6 @@ from app.awards.tables import (
     NomineeKind,
 )
 from app.boards import badges
-from app.kudos.services import excerpt
 from app.likeness import like_literal
 from app.mail.backends import get_backend
 from app.mail.message import build_message
@@ -43,8 +42,8 @@ from app.people.services import CurrentUser
 from app.people.tables import Department, DepartmentLead, Employee, Role
 from app.rules import RuleViolation
 from app.settings import get_settings
-from app.timeutil import month_bounds, month_of, next_month, now, previous_month
-from app.words import plural
+from app.timeutil import localtime, month_bounds, month_of, next_month, now, previous_month
+from app.words import excerpt, plural
 
 REASON_MAX = 1000
 CITATION_MAX = 500
@@ -345,8 +344,6 @@ async def send_due_reminders(*, at: datetime | None = None) -> int:
 
 
 def _when(moment: datetime) -> str:
-    from app.web.templating import localtime
-
     return f"on {localtime(moment, '%A %-d %B at %H:%M')} ({get_settings().timezone})"
 
 

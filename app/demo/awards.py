@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from app.awards import services, shortlist
 from app.awards.calendar import get_calendar
 from app.awards.services import NominationForm
-from app.kudos.services import excerpt
 from app.kudos.tables import Kudos
 from app.people.seed import DEMO_LOGINS
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Employee, Role
 from app.timeutil import month_bounds, month_of, now, previous_month
+from app.words import excerpt
 
 OPEN_FOR = timedelta(days=5)  # the open cycle's deadline, from the load
 NOMINATORS = 3  # managers who nominate in each cycle (never the demo manager login, left to try it)

@@ -33,13 +33,13 @@ from app.digests import delivery as digest_delivery
 from app.digests import services as digests
 from app.events import HANDLE_EVENT_JOB, run_stored
 from app.handlers import register_all
+from app.health import record_heartbeat
 from app.insights import detection as insights_detection
 from app.insights import rollups as insights_rollups
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
 from app.surveys import services as surveys
-from app.web.health import record_heartbeat
 
 log = logging.getLogger("kudos.jobs")
 

@@ -26,7 +26,7 @@ from app.people.tables import Employee
 from app.requests.tables import Request, RequestResolver, Status
 from app.rules import RuleViolation
 from app.timeutil import month_of, now
-from app.words import plural_form
+from app.words import excerpt, plural_form
 
 MESSAGE_MAX = 1000
 COMMENT_MAX = 500
@@ -45,11 +45,6 @@ def thank_url(request_id: int) -> str:
 def new_idempotency_key() -> str:
     """A fresh key for a give form: a double-submitted form carries the same key and creates one kudos."""
     return uuid.uuid4().hex
-
-
-def excerpt(text: str, length: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
 def parse_points(raw: object, maximum: int) -> tuple[int | None, str | None]:

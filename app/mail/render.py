@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from app.mail.message import Mail
+from app.timeutil import localtime
 from app.words import TEMPLATE_FILTERS
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -18,8 +19,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 @lru_cache(maxsize=1)
 def mail_environment() -> jinja2.Environment:
     """The Jinja environment for emails outside a web request (workers): HTML autoescaped, text not."""
-    from app.web.templating import localtime
-
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=jinja2.select_autoescape(["html"]),

@@ -8,10 +8,10 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
+from app.health import check_health
 from app.kudos import services as kudos
 from app.kudos.controllers import give_context
 from app.requests.services import completed_not_thanked
-from app.web.health import check_health
 from app.web.templating import render
 
 

@@ -13,16 +13,11 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
-from app.timeutil import now, org_tz
+from app.timeutil import localtime, now
 from app.web.header import header_for
 from app.words import TEMPLATE_FILTERS, plural
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
-
-
-def localtime(moment: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
-    """A timestamp in the organisation's time zone."""
-    return moment.astimezone(org_tz()).strftime(fmt) if moment else ""
 
 
 def ago(moment: datetime | None) -> str:

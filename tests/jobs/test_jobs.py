@@ -8,10 +8,10 @@ import pytest
 from arq.connections import create_pool
 from piccolo.engine import engine_finder
 
+from app.health import HEARTBEAT_KEY
 from app.jobs.outbox import add_job, drain
 from app.jobs.tables import JobOutbox
 from app.jobs.worker import QuietCron, redis_settings
-from app.web.health import HEARTBEAT_KEY
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app import timeutil
 from app.boards import levels, rollups
 from app.kudos.services import GiveForm, give_kudos, revoke
 from app.people.services import load_current_user
@@ -84,7 +85,7 @@ async def test_streak_up_to_last_week_still_counts_before_giving_this_week(clien
 
 async def test_profile_shows_badges_with_dates_in_the_organisation_zone(client, org, monkeypatch) -> None:
     auckland = ZoneInfo("Pacific/Auckland")
-    for module in (rollups, levels, templating):
+    for module in (rollups, levels, timeutil):  # timeutil: `localtime` shows the dates
         monkeypatch.setattr(module, "org_tz", lambda: auckland)
     # 31 March 2026, 12:00 UTC is already 1 April in Auckland
     await thank(org["gina"], org["ravi"], at=datetime(2026, 3, 31, 12, 0, tzinfo=UTC))

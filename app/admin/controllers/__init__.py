@@ -7,10 +7,10 @@ from litestar.datastructures import State
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
+from app.health import check_health
 from app.people.services import organisation_counts
 from app.settings import get_settings
 from app.web.auth import admin_only
-from app.web.health import check_health
 from app.web.templating import render
 
 
