@@ -145,10 +145,24 @@ class ResilientEngine(PostgresEngine):
         raise AssertionError("unreachable")
 
 
+def engine() -> ResilientEngine:
+    """The one engine (app/piccolo_conf.py): the single way to reach it, typed, for raw statements and
+    transactions."""
+    found = engine_finder()
+    if not isinstance(found, ResilientEngine):
+        raise RuntimeError("Piccolo's engine is not configured (app/piccolo_conf.py)")
+    return found
+
+
+def transaction() -> PostgresTransaction:
+    """The one way to open a transaction: `async with db.transaction(): ...` (nested calls join the outer one)."""
+    return engine().transaction()
+
+
 async def start_pool(*, max_size: int = 10, **options: object) -> None:
     """The engine's connection pool; `options` go to asyncpg.create_pool (e.g. `init` for a query logger)."""
-    await engine_finder().start_connection_pool(min_size=1, max_size=max_size, reset=_release, **options)
+    await engine().start_connection_pool(min_size=1, max_size=max_size, reset=_release, **options)
 
 
 async def close_pool() -> None:
-    await engine_finder().close_connection_pool()
+    await engine().close_connection_pool()

@@ -6,9 +6,10 @@ import contextlib
 import time
 from typing import Any
 
-from piccolo.engine import engine_finder
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from app import db
 
 HEARTBEAT_KEY = "kudos:worker:heartbeat"
 HEARTBEAT_STALE_SECONDS = 180
@@ -23,7 +24,7 @@ async def record_heartbeat(redis: Redis) -> float:
 async def check_health(redis: Redis) -> dict[str, Any]:
     """`ok` when PostgreSQL and Redis answer; the worker's last heartbeat is reported, not required."""
     report: dict[str, Any] = {"database": False, "redis": False, "worker_last_seen_seconds_ago": None}
-    engine = engine_finder()
+    engine = db.engine()
     with contextlib.suppress(Exception):
         await engine.run_ddl("SELECT 1")
         report["database"] = True

@@ -45,10 +45,11 @@ from app.settings import Settings, get_settings
 from app.surveys.controllers import SurveyAdminController, SurveyController
 from app.web.access_log import AccessLog
 from app.web.auth import CurrentUserMiddleware, login_required, session_config
+from app.web.deps import DEPENDENCIES
 from app.web.edge import KudosRequest, RefuseNulMiddleware
 from app.web.errors import exception_handlers
 from app.web.pages import healthz, home
-from app.web.security import SecurityHeaders
+from app.web.security import ResponseHeaders
 from app.web.templating import template_config
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -142,7 +143,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
         ],
         lifespan=[lifespan],
-        before_send=[SecurityHeaders(hsts=settings.production)],
+        dependencies=DEPENDENCIES,
+        before_send=[ResponseHeaders(hsts=settings.production)],
         state=State({"redis": redis}),
         stores={"sessions": RedisStore(redis, namespace="kudos:sessions", handle_client_shutdown=False)},
         middleware=[

@@ -11,9 +11,9 @@ import re
 import unicodedata
 from typing import Any
 
-from piccolo.engine import engine_finder
 from piccolo.query.functions.aggregate import Count
 
+from app import db
 from app.admin.people import changes, require_admin
 from app.audit.services import record as audit
 from app.boards import rollups
@@ -178,7 +178,7 @@ async def create_department(admin: CurrentUser, values: dict[str, Any]) -> int:
     require_admin(admin)
     if errors := await _validate(values, None):
         raise RuleViolation(errors)
-    async with engine_finder().transaction():
+    async with db.transaction():
         row = Department(
             name=values["name"],
             slug=values["slug"],
@@ -206,7 +206,7 @@ async def update_department(admin: CurrentUser, department_id: int, values: dict
     before, after = changes({n: department[n] for n in FIELDS}, {n: values[n] for n in FIELDS})
     if not after:
         return False
-    async with engine_finder().transaction():
+    async with db.transaction():
         await Department.update(
             {
                 Department.name: values["name"],
@@ -241,7 +241,7 @@ async def add_lead(admin: CurrentUser, department_id: int, email: str) -> str:
     )
     if person is None:
         raise RuleViolation({"lead": f"No active person has the email {email[:60] or '(empty)'}."})
-    async with engine_finder().transaction():
+    async with db.transaction():
         added = (
             await DepartmentLead.insert(DepartmentLead(department=department_id, employee=person["id"]))
             .on_conflict(action="DO NOTHING")
@@ -263,7 +263,7 @@ async def add_lead(admin: CurrentUser, department_id: int, email: str) -> str:
 async def remove_lead(admin: CurrentUser, department_id: int, employee_id: int | None) -> str:
     require_admin(admin)
     department = await _department(department_id)
-    async with engine_finder().transaction():
+    async with db.transaction():
         removed = await DepartmentLead.raw(
             "DELETE FROM department_lead l USING employee e WHERE l.department = {} AND l.employee = {} "
             "AND e.id = l.employee RETURNING e.name, e.email",
@@ -342,7 +342,7 @@ async def save_service(
     if errors := await _validate_service(department_id, values, service_id):
         raise RuleViolation(errors)
     stored = {getattr(Service, f): values[f] for f in SERVICE_FIELDS}
-    async with engine_finder().transaction():
+    async with db.transaction():
         if current is None:
             position = await Service.count().where(Service.department == department_id)
             row = Service(department=department_id, position=position, **values)
@@ -391,7 +391,7 @@ async def set_archived(admin: CurrentUser, department_id: int, archived: bool) -
                 "Move them, or merge the department into another one.",
                 status_code=409,
             )
-    async with engine_finder().transaction():
+    async with db.transaction():
         await Department.update({Department.archived_at: now() if archived else None}).where(
             Department.id == department_id
         )
@@ -421,7 +421,7 @@ async def merge(admin: CurrentUser, source_id: int, target_id: int | None) -> di
         target = await _department(target_id, active=True)
     except RuleViolation as exc:
         raise RuleViolation({"into": exc.message}, status_code=exc.status_code) from exc
-    engine = engine_finder()
+    engine = db.engine()
     async with engine.transaction():
         await engine.run_ddl("SELECT set_config('kudos.department_merge', 'on', true)")
         moved: dict[str, int] = {}

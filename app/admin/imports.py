@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from piccolo.engine import engine_finder
-
+from app import db
 from app.admin.departments import SLUG_MAX, slugify
 from app.admin.people import NAME_MAX, OWN_ADMIN_ROLE, email_problem, require_admin
 from app.admin.tables import CsvImport, ImportKind, ImportStatus
@@ -453,7 +452,7 @@ async def recent_imports(limit: int = 10) -> list[dict]:
 async def start(admin: CurrentUser, import_id: int) -> None:
     """Queue a checked import whose dry run found no problem (the job is enqueued when this commits)."""
     require_admin(admin)
-    async with engine_finder().transaction():
+    async with db.transaction():
         rows = await CsvImport.raw(
             "SELECT id, kind, filename, status, problems, total FROM csv_import WHERE id = {} FOR UPDATE",
             import_id if valid_id(import_id) else 0,
@@ -520,7 +519,7 @@ async def run(import_id: int) -> str:
                 "Upload the file again to check it."
             )
         while True:
-            async with engine_finder().transaction():
+            async with db.transaction():
                 locked = await CsvImport.raw(
                     "SELECT processed, status FROM csv_import WHERE id = {} FOR UPDATE", import_id
                 )
@@ -560,7 +559,7 @@ async def sweep(*, stale: timedelta | None = None) -> int:
     """Give every queued or running import whose job stopped beating (its worker was killed, its job was lost with
     Redis) a new job, through the job outbox; how many. It resumes after its last committed batch."""
     moment = now()
-    async with engine_finder().transaction():
+    async with db.transaction():
         rows = await CsvImport.raw(
             "UPDATE csv_import SET heartbeat_at = {} WHERE status = ANY({}) "
             "AND coalesce(heartbeat_at, started_at, created_at) < {} RETURNING id",

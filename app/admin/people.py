@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from piccolo.engine import engine_finder
-
+from app import db
 from app.admin.tables import PasswordReset
 from app.audit.services import record as audit
 from app.likeness import like_contains
@@ -237,7 +236,7 @@ async def create_person(admin: CurrentUser, values: dict[str, Any]) -> int:
     errors, manager_id = await _validate(values, None)
     if errors:
         raise RuleViolation(errors)
-    async with engine_finder().transaction():
+    async with db.transaction():
         stored = _stored(values, manager_id)
         row = Employee(**{column._meta.name: value for column, value in stored.items()}, created_at=now())
         await row.save()
@@ -277,7 +276,7 @@ async def update_person(admin: CurrentUser, person_id: int, values: dict[str, An
     before, after = changes({name: person[name] for name in FIELDS}, {name: values[name] for name in FIELDS})
     if not after:
         return False
-    async with engine_finder().transaction():
+    async with db.transaction():
         await Employee.update(_stored(values, manager_id)).where(Employee.id == person_id)
         await audit(
             actor_id=admin.id,
@@ -301,7 +300,7 @@ async def set_active(admin: CurrentUser, person_id: int, active: bool) -> str:
         raise RuleViolation("You can't deactivate yourself; ask another admin.", status_code=409)
     if person["active"] == active:
         raise RuleViolation(f"{person['name']} is already {'active' if active else 'deactivated'}.", status_code=409)
-    async with engine_finder().transaction():
+    async with db.transaction():
         await Employee.update({Employee.active: active}).where(Employee.id == person_id)
         if not active:  # an unused link must not bring them back
             await PasswordReset.delete().where((PasswordReset.employee == person_id) & PasswordReset.used_at.is_null())
@@ -342,7 +341,7 @@ async def create_password_link(admin: CurrentUser, person_id: int, *, at: dateti
         raise RuleViolation(f"{person['name']} is deactivated; reactivate them first.", status_code=409)
     token = secrets.token_urlsafe(32)
     expires = moment + LINK_LIFETIME
-    async with engine_finder().transaction():
+    async with db.transaction():
         await PasswordReset.delete().where((PasswordReset.employee == person_id) & PasswordReset.used_at.is_null())
         await PasswordReset.insert(
             PasswordReset(
@@ -397,7 +396,7 @@ async def use_password_link(token: str, password: str, confirm: str, *, at: date
     if password != confirm:
         raise RuleViolation({"confirm": "The two passwords are not the same."})
     password_hash = hash_password(password)
-    async with engine_finder().transaction():
+    async with db.transaction():
         used = await PasswordReset.raw(
             "UPDATE password_reset SET used_at = {} WHERE token_hash = {} AND used_at IS NULL AND expires_at > {} "
             "RETURNING employee",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any
 
-from piccolo.engine import engine_finder
-
+from app import db
 from app.admin.people import changes, require_admin
 from app.audit.services import record as audit
 from app.kudos import allowance
@@ -77,7 +76,7 @@ async def save_value(admin: CurrentUser, values: dict[str, Any], value_id: int |
         values["active"] = True
     if errors := await _validate_value(values, value_id):
         raise RuleViolation(errors)
-    async with engine_finder().transaction():
+    async with db.transaction():
         if current is None:
             row = CompanyValue(**values)
             await row.save()
@@ -138,7 +137,7 @@ async def save_policy(admin: CurrentUser, values: dict[str, Any]) -> bool:
     before, after = changes(current, {f.name: values[f.name] for f in fields(allowance.Policy)})
     if not after:
         return False
-    async with engine_finder().transaction():
+    async with db.transaction():
         await AllowancePolicy.insert(AllowancePolicy(id=allowance.POLICY_ID)).on_conflict(action="DO NOTHING")
         await AllowancePolicy.update({getattr(AllowancePolicy, name): value for name, value in after.items()}).where(
             AllowancePolicy.id == allowance.POLICY_ID

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.people.tables import Employee
@@ -10,6 +10,8 @@ from app.people.tables import Employee
 
 class PasswordReset(Table):
     """A one-time link to set a password; only the SHA-256 of its token is stored."""
+
+    id = Serial(primary_key=True)
 
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
     token_hash = Varchar(length=64, unique=True)
@@ -34,6 +36,8 @@ class ImportStatus(StrEnum):
 
 class CsvImport(Table):
     """An uploaded CSV file, its dry run, and the progress and report of the background import."""
+
+    id = Serial(primary_key=True)
 
     kind = Varchar(length=20, choices=ImportKind)
     filename = Varchar(length=255)

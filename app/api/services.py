@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app import db
 from app.kudos.services import GiveForm, Given, company_values, give_kudos
 from app.people.services import CurrentUser, load_current_user, normalise_email
 from app.people.tables import Department, Employee, Role, Service
@@ -113,7 +114,7 @@ async def import_ticket(ticket: Ticket, *, at: datetime | None = None) -> tuple[
     if errors:
         raise RuleViolation(errors)
     requester = people[normalise_email(ticket.requester)]
-    async with Request._meta.db.transaction():
+    async with db.transaction():
         await Request.raw("SELECT pg_advisory_xact_lock(hashtext({}), hashtext({}))", source, external_id)
         existing = (
             await Request.select(

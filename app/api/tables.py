@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Array, BigSerial, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Array, BigSerial, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.constraints import Check
 from piccolo.table import Table
 
@@ -12,6 +12,8 @@ from app.people.tables import Employee
 class ApiToken(Table):
     """A named bearer token for integrations. Only a SHA-256 hash of the token is kept; `prefix` (the token's
     public first part) finds the row and identifies the token in lists."""
+
+    id = Serial(primary_key=True)
 
     name = Varchar(length=80)
     prefix = Varchar(length=16, unique=True)
@@ -36,6 +38,8 @@ class DeliveryStatus(StrEnum):
 
 class Webhook(Table):
     """An admin-registered URL that receives signed POSTs for the events it subscribes to."""
+
+    id = Serial(primary_key=True)
 
     name = Varchar(length=80)
     url = Varchar(length=1000)

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from app import db
 from app.api.tables import ApiToken
 from app.audit.services import record as audit
 from app.paging import valid_id
@@ -89,7 +90,7 @@ async def create_token(
     cleaned, errors = _clean_form(name, scopes, rate_limit)
     if errors:
         raise RuleViolation(errors)
-    async with ApiToken._meta.db.transaction():
+    async with db.transaction():
         while True:  # a clash of two random 32-bit prefixes is rare; the unique index decides
             prefix = secrets.token_hex(4)
             token = f"{_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -130,7 +131,7 @@ async def revoke_token(admin: CurrentUser, token_id: int, *, at: datetime | None
         raise RuleViolation("Only admins can revoke API tokens.", status_code=403)
     if not valid_id(token_id):
         raise RuleViolation("There is no such API token.", status_code=404)
-    async with ApiToken._meta.db.transaction():
+    async with db.transaction():
         rows = await ApiToken.raw("SELECT id, name, revoked_at FROM api_token WHERE id = {} FOR UPDATE", token_id)
         if not rows:
             raise RuleViolation("There is no such API token.", status_code=404)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from app import db
 from app.audit.services import record as audit
 from app.awards.tables import AwardCalendar
 from app.people.services import CurrentUser
@@ -88,7 +89,7 @@ async def update_calendar(admin: CurrentUser, data: dict[str, str]) -> Calendar:
         raise RuleViolation(errors)
     before = await get_calendar()
     calendar = Calendar(open_day=open_day, close_day=close_day, time_of_day=time_of_day, timezone=timezone)
-    async with AwardCalendar._meta.db.transaction():
+    async with db.transaction():
         await AwardCalendar.raw(
             "INSERT INTO award_calendar (id, open_day, close_day, time_of_day, timezone) VALUES (1, {}, {}, {}, {}) "
             "ON CONFLICT (id) DO UPDATE SET open_day = EXCLUDED.open_day, close_day = EXCLUDED.close_day, "

@@ -39,7 +39,7 @@ def _done(request: HTMXRequest, message: str, location: str) -> Redirect:
 
 
 def _fragment(name: str, context: Mapping[str, Any], status_code: int = 200) -> Template:
-    return Template(name, context=dict(context), status_code=status_code, headers={"Vary": "HX-Request"})
+    return Template(name, context=dict(context), status_code=status_code)
 
 
 def nomination_form(data: MultiDict | FormMultiDict) -> NominationForm:

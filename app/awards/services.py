@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from app import db
 from app.api.webhooks import absolute, emit, slack_escape
 from app.audit.services import record as audit
 from app.awards.calendar import REMIND_BEFORE, Calendar, get_calendar
@@ -146,7 +147,7 @@ async def save_category(admin: CurrentUser, data: dict[str, str], category_id: i
     if errors:
         raise RuleViolation(errors)
     columns = {getattr(AwardCategory, name): value for name, value in values.items()}
-    async with AwardCategory._meta.db.transaction():
+    async with db.transaction():
         if before is None:
             position = (await AwardCategory.count()) + 1
             rows = await AwardCategory.insert(AwardCategory(**values, position=position)).returning(AwardCategory.id)
@@ -255,7 +256,7 @@ async def close_due_cycles(*, at: datetime | None = None) -> list[int]:
     """Close nominations of open cycles whose deadline has passed (job `close_award_cycles`), and tell the admins
     there is something to review. Returns the ids closed by this call (none when run again)."""
     moment = at or now()
-    async with AwardCycle._meta.db.transaction():
+    async with db.transaction():
         rows = await AwardCycle.raw(
             "UPDATE award_cycle SET status = 'closed', closed_at = {} WHERE status = 'open' AND closes_at <= {} "
             "RETURNING id, month",
@@ -304,7 +305,7 @@ async def send_due_reminders(*, at: datetime | None = None) -> int:
     async with get_backend(settings) as backend:
         for cycle in due:
             for manager in await managers_to_remind(cycle.id):
-                async with AwardReminder._meta.db.transaction():
+                async with db.transaction():
                     claimed = await AwardReminder.raw(
                         "INSERT INTO award_reminder (cycle, manager, sent_at) VALUES ({}, {}, {}) "
                         "ON CONFLICT (cycle, manager) DO NOTHING RETURNING id",
@@ -478,7 +479,7 @@ async def nominate(user: CurrentUser, form: NominationForm, *, at: datetime | No
     category, nominee, reason, evidence = await _check_nomination(user, form)
     person = nominee["id"] if category.for_people else None
     department = None if category.for_people else nominee["id"]
-    async with Nomination._meta.db.transaction():
+    async with db.transaction():
         rows = await Nomination.raw(
             "INSERT INTO nomination (cycle, category, nominator, person, department, reason, created_at) "
             "SELECT {}, {}, {}, {}, {}, {}, {} FROM award_cycle c WHERE c.id = {} AND c.status = 'open' "
@@ -520,7 +521,7 @@ async def withdraw(user: CurrentUser, nomination_id: int, *, at: datetime | None
     moment = at or now()
     if not valid_id(nomination_id):
         raise RuleViolation("There is no such nomination of yours.", status_code=404)
-    async with Nomination._meta.db.transaction():
+    async with db.transaction():
         rows = await Nomination.raw(
             "DELETE FROM nomination n USING award_cycle c WHERE n.id = {} AND n.nominator = {} AND c.id = n.cycle "
             "AND c.status = 'open' AND c.closes_at > {} RETURNING n.id",
@@ -664,7 +665,7 @@ async def pick_winners(
         raise RuleViolation("There is no such award category.", status_code=404)
     tokens = list(dict.fromkeys(token for token, _ in picks))
     citations = {token: citation.strip() for token, citation in picks}
-    async with AwardCycle._meta.db.transaction():
+    async with db.transaction():
         cycle = await _locked_cycle(cycle_id)
         _require_review(cycle, moment)
         errors: dict[str, str] = {}
@@ -730,7 +731,7 @@ async def announce(admin: CurrentUser, cycle_id: int, *, at: datetime | None = N
         raise RuleViolation("Only admins announce award winners.", status_code=403)
     if not valid_id(cycle_id):
         raise RuleViolation("There is no such award cycle.", status_code=404)
-    async with AwardCycle._meta.db.transaction():
+    async with db.transaction():
         cycle = await _locked_cycle(cycle_id)
         _require_review(cycle, moment)
         winners = await winners_of([cycle.id])

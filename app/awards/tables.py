@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -22,6 +22,7 @@ class CycleStatus(StrEnum):
 
 
 class AwardCategory(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=80, unique=True)
     description = Text(default="")
     nominee_kind = Varchar(length=12, choices=NomineeKind, default=NomineeKind.PERSON)
@@ -37,6 +38,8 @@ class AwardCalendar(Table):
     """When nominations open and close; one row (id 1). Nominations for a month open on `open_day` of the
     following month and close on `close_day`, both at `time_of_day`, in `timezone` ("" = the organisation's)."""
 
+    id = Serial(primary_key=True)
+
     open_day = Integer(default=1)
     close_day = Integer(default=7)
     time_of_day = Varchar(length=5, default="09:00")  # HH:MM
@@ -48,6 +51,8 @@ class AwardCalendar(Table):
 class AwardCycle(Table):
     """The awards for one month. Times are fixed when the cycle opens, so a later calendar change affects only
     later cycles. Status moves open → closed → announced, each step by one conditional UPDATE."""
+
+    id = Serial(primary_key=True)
 
     month = Date(unique=True)  # first day of the month the awards are for (organisation time zone)
     opens_at = Timestamptz()
@@ -64,6 +69,8 @@ class Nomination(Table):
     """A manager's nomination of a person or a department; one per (cycle, category, nominator, nominee) — the
     unique index over both nominee columns is in a raw-SQL migration."""
 
+    id = Serial(primary_key=True)
+
     cycle = ForeignKey(AwardCycle, null=False, on_delete=OnDelete.cascade)
     category = ForeignKey(AwardCategory, null=False, on_delete=OnDelete.restrict)
     nominator = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
@@ -74,6 +81,7 @@ class Nomination(Table):
 
 
 class NominationEvidence(Table):
+    id = Serial(primary_key=True)
     nomination = ForeignKey(Nomination, null=False, on_delete=OnDelete.cascade)
     kudos = ForeignKey(Kudos, null=False, on_delete=OnDelete.cascade)
 
@@ -82,6 +90,8 @@ class NominationEvidence(Table):
 
 class AwardReminder(Table):
     """The one nomination reminder a manager gets per cycle, recorded in the transaction that sends it."""
+
+    id = Serial(primary_key=True)
 
     cycle = ForeignKey(AwardCycle, null=False, on_delete=OnDelete.cascade)
     manager = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
@@ -92,6 +102,8 @@ class AwardReminder(Table):
 
 class AwardWinner(Table):
     """A winner picked by an admin (a person or a department, who must be nominated in that category)."""
+
+    id = Serial(primary_key=True)
 
     cycle = ForeignKey(AwardCycle, null=False, on_delete=OnDelete.cascade)
     category = ForeignKey(AwardCategory, null=False, on_delete=OnDelete.restrict)

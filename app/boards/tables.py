@@ -10,7 +10,7 @@ each giver gave each recipient.
 
 from enum import StrEnum
 
-from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.constraints import Unique
 from piccolo.table import Table
 
@@ -26,6 +26,7 @@ class Period(StrEnum):
 
 
 class PersonPeriod(Table):
+    id = Serial(primary_key=True)
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     period = Varchar(length=8, choices=Period)
     start = Date()
@@ -40,6 +41,7 @@ class PersonPeriod(Table):
 
 
 class DepartmentPeriod(Table):
+    id = Serial(primary_key=True)
     department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
     period = Varchar(length=8, choices=Period)
     start = Date()
@@ -55,6 +57,8 @@ class DepartmentPeriod(Table):
 class PersonGiverPeriod(Table):
     """Standing kudos from one giver to one recipient in one month (period is always "month")."""
 
+    id = Serial(primary_key=True)
+
     recipient = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     giver = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     period = Varchar(length=8, choices=Period)
@@ -67,6 +71,8 @@ class PersonGiverPeriod(Table):
 
 class BadgeAward(Table):
     """A badge earned, once per (badge, level); never removed, not even when the kudos behind it is revoked."""
+
+    id = Serial(primary_key=True)
 
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
     badge = Varchar(length=40)

@@ -47,8 +47,8 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
 import asyncpg
-from piccolo.engine import engine_finder
 
+from app import db
 from app.people.passwords import hash_password
 from app.people.seed import DEMO_PASSWORD, OrganisationNotEmpty
 from app.timeutil import next_month, org_tz
@@ -609,7 +609,7 @@ def _plant(
 @contextlib.asynccontextmanager
 async def _connection() -> AsyncIterator[asyncpg.Connection]:
     """A connection from the engine's pool when it has one, else a new one to the engine's database."""
-    engine = engine_finder()
+    engine = db.engine()
     if engine.pool is not None:
         async with engine.pool.acquire() as connection:
             yield connection

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app import db
 from app.audit.services import record as audit
 from app.digests.content import DigestPeriod
 from app.digests.delivery import MANAGES_SQL, eligible_sql, render_for
@@ -88,7 +89,7 @@ async def start_run(month: date, *, trigger: str, by: CurrentUser | None = None,
     if month >= month_of(moment):
         raise RuleViolation({"month": f"{month:%B %Y} has not ended yet: digests are about a month that is over."})
     period = DigestPeriod.of(month)
-    async with DigestRun._meta.db.transaction():
+    async with db.transaction():
         created = await DigestRun.raw(
             "INSERT INTO digest_run (period, trigger, started_by, created_at, planned_at) "
             "VALUES ({}, {}, {}, {}, {}) ON CONFLICT (period) DO UPDATE SET planned_at = EXCLUDED.planned_at "
@@ -234,7 +235,7 @@ async def failed_deliveries(month: date, limit: int = FAILED_SHOWN) -> list[dict
 async def retry_failed(month: date, *, by: CurrentUser, at: datetime | None = None) -> int:
     """Send the month's failed digests again (fresh attempts); how many were queued."""
     moment = at or now()
-    async with DigestDelivery._meta.db.transaction():
+    async with db.transaction():
         rows = await DigestDelivery.raw(
             "UPDATE digest_delivery SET status = 'pending', attempts = 0, next_attempt_at = {} "
             "WHERE period = {} AND status = 'failed' RETURNING id",

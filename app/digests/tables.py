@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import BigSerial, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigSerial, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.constraints import Unique
 from piccolo.table import Table
 
@@ -24,6 +24,8 @@ class DeliveryStatus(StrEnum):
 
 class DigestRun(Table):
     """A month's digests were started (by the schedule, a catch-up at worker start, an admin or the CLI)."""
+
+    id = Serial(primary_key=True)
 
     period = Date(unique=True)  # the first day of the month the digests are about
     trigger = Varchar(length=20)  # schedule, catch-up, admin, cli
@@ -52,6 +54,8 @@ class DigestDelivery(Table):
 class DigestOptOut(Table):
     """A person does not want this kind of digest (set at /me/settings or by the unsubscribe link)."""
 
+    id = Serial(primary_key=True)
+
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     kind = Varchar(length=10, choices=DigestKind)
     created_at = Timestamptz()
@@ -62,5 +66,7 @@ class DigestOptOut(Table):
 class DigestSchedule(Table):
     """One row: since when digests are scheduled. A missed month is caught up only if it fell due after this,
     so a new installation does not mail everyone about the month before it existed."""
+
+    id = Serial(primary_key=True)
 
     since = Timestamptz()

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app import db
 from app.events import FeedbackDeclined, FeedbackGiven, FeedbackRequested, publish
 from app.feedback.tables import AskStatus, Feedback, FeedbackAsk, FeedbackAskee, SubjectKind
 from app.paging import valid_id
@@ -295,7 +296,7 @@ async def ask_for_feedback(actor: Actor, data: AskInput, *, at: datetime | None 
         errors["due_on"] = f"Pick a due date from tomorrow to {MAX_DUE_DAYS} days ahead."
     if errors:
         raise RuleViolation(errors)
-    async with FeedbackAsk._meta.db.transaction():
+    async with db.transaction():
         # One ask at a time per person, so the weekly limit holds under concurrent submissions.
         await Employee.raw("SELECT id FROM employee WHERE id = {} FOR UPDATE", actor.id)
         recent = await FeedbackAsk.count().where(
@@ -435,7 +436,7 @@ async def answer(
     errors = {f"answer-{n}": TEXT_RULE for n, text in enumerate(texts[: len(ask.questions)]) if not _text_ok(text)}
     if errors:
         raise RuleViolation(errors)
-    async with Feedback._meta.db.transaction():
+    async with db.transaction():
         await _respond(ask.id, actor.id, AskStatus.ANSWERED, moment)
         rows = await Feedback.insert(
             Feedback(
@@ -461,7 +462,7 @@ async def decline(actor: Actor, ask_id: int, *, at: datetime | None = None) -> N
     moment = at or now()
     ask, status = await ask_for_answer(actor, ask_id, at=moment)
     _check_open(ask, status)
-    async with FeedbackAskee._meta.db.transaction():
+    async with db.transaction():
         await _respond(ask.id, actor.id, AskStatus.DECLINED, moment)
         await publish(FeedbackDeclined(ask_id=ask.id, asker_id=ask.asker.id, recipient_id=actor.id, at=moment))
 
@@ -485,7 +486,7 @@ async def give(actor: Actor, data: GiveInput, *, at: datetime | None = None) -> 
         errors["text"] = TEXT_RULE
     if errors or subject is None:
         raise RuleViolation(errors)
-    async with Feedback._meta.db.transaction():
+    async with db.transaction():
         rows = await Feedback.insert(
             Feedback(
                 author=actor.id,

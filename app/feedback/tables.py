@@ -5,7 +5,7 @@ Feedback is private: every query that reads text is scoped to the people allowed
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, Boolean, Date, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, Date, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.constraints import Unique
 from piccolo.table import Table
 
@@ -29,6 +29,8 @@ class AskStatus(StrEnum):
 class FeedbackAsk(Table):
     """One ask for feedback: who asked, about what, which questions, until when."""
 
+    id = Serial(primary_key=True)
+
     asker = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
     subject_kind = Varchar(length=20, choices=SubjectKind, default=SubjectKind.NONE)
     subject_request = ForeignKey(Request, null=True, on_delete=OnDelete.set_null)
@@ -43,6 +45,8 @@ class FeedbackAsk(Table):
 class FeedbackAskee(Table):
     """A person asked: their answer (a Feedback row) or their decline."""
 
+    id = Serial(primary_key=True)
+
     ask = ForeignKey(FeedbackAsk, null=False, on_delete=OnDelete.cascade)
     recipient = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
     status = Varchar(length=20, choices=AskStatus, default=AskStatus.WAITING)
@@ -55,6 +59,8 @@ class Feedback(Table):
     """One feedback item by `author` about `subject`: `answers` is a list of [question, answer] pairs (the question
     is "" for unprompted feedback). Visible to the subject and the author; to the subject's manager only when the
     author shared it (`shared_with_manager`)."""
+
+    id = Serial(primary_key=True)
 
     author = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
     subject = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)

@@ -32,8 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from piccolo.engine import engine_finder
-
+from app import db
 from app.insights.tables import DetectionRun, Finding, RunKind, RunStatus, SignalKind, SignalSettings
 from app.kudos.tables import Allowance, AllowancePolicy
 from app.settings import get_settings
@@ -481,7 +480,7 @@ async def execute_run(run_id: int) -> int | None:
                 evidence=[row["kudos"] for row in evidence],
             )
         )
-    async with engine_finder().transaction():
+    async with db.transaction():
         still_pending = (
             await DetectionRun.update(
                 {

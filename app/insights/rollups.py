@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app import db
 from app.boards.rollups import period_starts
 from app.boards.tables import Period
 from app.insights.tables import DepartmentFigures, DepartmentFlow, SilentContributor
@@ -162,7 +163,7 @@ async def refresh_flows(first: date, last: date, wider: Iterable[tuple[Period, d
     `wider` (quarter or year, start) periods from their months."""
     zone = get_settings().timezone
     start, end, moment = month_bounds(first)[0], month_bounds(last)[1], now()
-    async with DepartmentFlow._meta.db.transaction():
+    async with db.transaction():
         await _serialise()
         await DepartmentFlow.delete().where(
             (DepartmentFlow.period == Period.MONTH.value)
@@ -183,7 +184,7 @@ async def refresh_silent(*, at: datetime | None = None) -> None:
     """Recompute who served without thanks (the last 30, 60 and 90 days up to `at`, default now)."""
     moment = at or now()
     ago = [moment - timedelta(days=days) for days in (30, 60, 90)]
-    async with SilentContributor._meta.db.transaction():
+    async with db.transaction():
         await _serialise()
         await SilentContributor.delete().where(SilentContributor.id > 0)
         await SilentContributor.raw(_SILENT_SQL, *ago, moment, ago[0])
@@ -237,7 +238,7 @@ async def refresh_figures(periods: Iterable[tuple[Period, date]]) -> None:
                     refreshed_at=moment,
                 )
             )
-        async with DepartmentFigures._meta.db.transaction():
+        async with db.transaction():
             await _serialise()
             await DepartmentFigures.delete().where(
                 (DepartmentFigures.period == kind.value) & (DepartmentFigures.start == start)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app import db
 from app.audit.services import record as audit
 from app.boards.periods import Window, window
 from app.boards.tables import Period
@@ -707,7 +708,7 @@ async def review_signal(user: CurrentUser, finding_id: int, status: str, note: s
     note = note.strip()
     if len(note) > 1000:
         raise RuleViolation({"note": "Keep the note under 1,000 characters."})
-    async with Finding._meta.db.transaction():
+    async with db.transaction():
         await FindingReview.insert(
             FindingReview(signature=row["signature"], kind=row["kind"], status=status, reviewer=user.id, note=note,
                           created_at=now())
@@ -728,7 +729,7 @@ async def request_run(user: CurrentUser, period: InsightPeriod) -> int:
     if not user.is_admin:
         raise RuleViolation("Only admins run collusion detection.", status_code=403)
     start, end = period.bounds
-    async with Finding._meta.db.transaction():
+    async with db.transaction():
         run_id = await detection.start_run(
             RunKind.ON_DEMAND, detection.Window(start, min(end, now())), label=period.label, requested_by=user.id
         )
@@ -747,7 +748,7 @@ async def set_concentration(user: CurrentUser, raw: str) -> int:
     if not 10 <= percent <= 100:
         raise RuleViolation({"concentration_percent": "Enter a whole percentage from 10 to 100."})
     before = await detection.concentration_percent()
-    async with SignalSettings._meta.db.transaction():
+    async with db.transaction():
         await SignalSettings.raw(
             "INSERT INTO signal_settings (id, concentration_percent) VALUES ({}, {}) "
             "ON CONFLICT (id) DO UPDATE SET concentration_percent = EXCLUDED.concentration_percent",

@@ -13,6 +13,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -49,6 +50,8 @@ class ReviewStatus(StrEnum):
 class SignalSettings(Table):
     """One row (id 1): the concentration threshold, as a share of a giver's allowance in percent."""
 
+    id = Serial(primary_key=True)
+
     concentration_percent = Integer(default=50)
 
     percent_range = Check((concentration_percent >= 10) & (concentration_percent <= 100))
@@ -56,6 +59,8 @@ class SignalSettings(Table):
 
 class DetectionRun(Table):
     """One pass of collusion detection over [window_start, window_end); its findings are stored with it."""
+
+    id = Serial(primary_key=True)
 
     kind = Varchar(length=10, choices=RunKind)
     window_start = Timestamptz()
@@ -89,6 +94,8 @@ class Finding(Table):
 class FindingReview(Table):
     """An admin's mark on a pattern ("reviewed — fine" / "reviewed — acted"); the newest per signature counts."""
 
+    id = Serial(primary_key=True)
+
     signature = Varchar(length=200, index=True)
     kind = Varchar(length=20, choices=SignalKind)
     status = Varchar(length=10, choices=ReviewStatus)
@@ -102,6 +109,8 @@ class DepartmentFlow(Table):
     points from the first's people to the second's (departments as recorded in the ledger), and the first's
     requests that the second completed (the requester's current department). Kept by a job
     (app/insights/rollups.py)."""
+
+    id = Serial(primary_key=True)
 
     period = Varchar(length=8)
     start = Date()
@@ -118,6 +127,8 @@ class DepartmentFlow(Table):
 class DepartmentFigures(Table):
     """One department's participation and equity in one board period (a row with no department: the whole
     organisation), from the board rollups and allowances; refreshed by a job (app/insights/rollups.py)."""
+
+    id = Serial(primary_key=True)
 
     period = Varchar(length=8)
     start = Date()
@@ -140,6 +151,8 @@ class DepartmentFigures(Table):
 class SilentContributor(Table):
     """Someone who completed requests in the last 90 days and received no recognition for at least 30 of them
     (SPEC B3), as of `refreshed_at`; kept by a job (app/insights/rollups.py)."""
+
+    id = Serial(primary_key=True)
 
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, unique=True)
     department = ForeignKey(Department, null=True, on_delete=OnDelete.cascade)

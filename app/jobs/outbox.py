@@ -16,6 +16,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app import db
 from app.jobs.tables import JobOutbox
 
 
@@ -28,7 +29,7 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
     """Enqueue pending outbox rows to arq; returns how many were handed over."""
     handed = 0
     while True:
-        async with JobOutbox._meta.db.transaction():
+        async with db.transaction():
             rows = await JobOutbox.raw(
                 "SELECT id, function, kwargs FROM job_outbox WHERE enqueued_at IS NULL "
                 "ORDER BY id LIMIT {} FOR UPDATE SKIP LOCKED",

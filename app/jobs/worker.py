@@ -21,10 +21,9 @@ from arq import Retry, cron
 from arq.connections import RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix
 from arq.worker import Function, Worker, func, get_kwargs
-from piccolo.engine import engine_finder
 from redis.exceptions import RedisError
 
-from app import events
+from app import db, events
 from app.admin import imports
 from app.api import webhooks
 from app.awards import services as awards
@@ -78,7 +77,7 @@ def scheduled(function: Function, **when: Any) -> Any:
 async def health_check(ctx: dict[str, Any]) -> dict[str, Any]:
     """Prove the worker reaches PostgreSQL and Redis; records the heartbeat shown on /admin."""
     started = time.perf_counter()
-    await engine_finder().run_ddl("SELECT 1")
+    await db.engine().run_ddl("SELECT 1")
     beat = await record_heartbeat(ctx["redis"])
     return {"ok": True, "at": beat, "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 
@@ -186,7 +185,7 @@ async def refresh_insights(ctx: dict[str, Any]) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     register_all()
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
-    ctx["owns_pool"] = engine_finder().pool is None
+    ctx["owns_pool"] = db.engine().pool is None
     if ctx["owns_pool"]:
         await start_pool(max_size=5)
     ctx["mail"] = get_backend(get_settings())  # one mail connection per worker, shared by its jobs

@@ -121,7 +121,7 @@ class KudosController(Controller):
             "chosen": [chosen[i] for i in chosen_ids if i in chosen],
             "picker": await picker_context(user, q, chosen_ids),
         }
-        return Template("fragments/kudos/picker_results.html", context=context, headers={"Vary": "HX-Request"})
+        return Template("fragments/kudos/picker_results.html", context=context)
 
     @post("/", name="give.post")
     async def give(self, request: HTMXRequest) -> Template | Redirect | ClientRedirect:
@@ -150,7 +150,7 @@ class KudosController(Controller):
         context = await give_context(user, GiveForm(), box=True, sent={"id": given.kudos_id, "names": names})
         context["new_card"] = await services.get_kudos(user, given.kudos_id)
         context["header"] = {"remaining": context["remaining"], "budget": context["budget"]}
-        return Template("fragments/kudos/given.html", context=context, headers={"Vary": "HX-Request"})
+        return Template("fragments/kudos/given.html", context=context)
 
     @get("/{kudos_id:int}", name="kudos")
     async def detail(self, request: HTMXRequest, kudos_id: FromPath[int]) -> Template:
@@ -193,7 +193,6 @@ class KudosController(Controller):
                 "header": {"remaining": remaining, "budget": budget},
                 "oob_allowance": True,
             },
-            headers={"Vary": "HX-Request"},
         )
 
     @post("/{kudos_id:int}/revoke", name="kudos.revoke", guards=[admin_only])

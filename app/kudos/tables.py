@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import BigSerial, Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigSerial, Boolean, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -24,6 +24,8 @@ class EntryKind(StrEnum):
 class CompanyValue(Table):
     """A company value a kudos can be tagged with (admin-managed)."""
 
+    id = Serial(primary_key=True)
+
     name = Varchar(length=60, unique=True)
     description = Text(default="")
     position = Integer(default=0)
@@ -32,6 +34,8 @@ class CompanyValue(Table):
 
 class AllowancePolicy(Table):
     """The organisation's giving rules; one row (id 1)."""
+
+    id = Serial(primary_key=True)
 
     employee_budget = Integer(default=100)
     manager_budget = Integer(default=100)
@@ -49,6 +53,8 @@ class AllowancePolicy(Table):
 class Allowance(Table):
     """What one person may give in one month (organisation time zone); spent only by a conditional UPDATE."""
 
+    id = Serial(primary_key=True)
+
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     month = Date()
     budget = Integer()
@@ -59,6 +65,7 @@ class Allowance(Table):
 
 
 class Kudos(Table):
+    id = Serial(primary_key=True)
     giver = ForeignKey(Employee, null=False, on_delete=OnDelete.restrict, index=True)
     message = Text()
     points = Integer(default=0)  # per recipient, frozen when given
@@ -76,6 +83,7 @@ class Kudos(Table):
 
 
 class KudosRecipient(Table):
+    id = Serial(primary_key=True)
     kudos = ForeignKey(Kudos, null=False, on_delete=OnDelete.cascade)
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.restrict, index=True)
 
@@ -83,6 +91,7 @@ class KudosRecipient(Table):
 
 
 class KudosValue(Table):
+    id = Serial(primary_key=True)
     kudos = ForeignKey(Kudos, null=False, on_delete=OnDelete.cascade)
     value = ForeignKey(CompanyValue, null=False, on_delete=OnDelete.restrict, index=True)
 
@@ -91,6 +100,8 @@ class KudosValue(Table):
 
 class AddOn(Table):
     """A "+1" joining a public kudos, with a comment and optional points for each of its recipients."""
+
+    id = Serial(primary_key=True)
 
     kudos = ForeignKey(Kudos, null=False, on_delete=OnDelete.cascade)
     giver = ForeignKey(Employee, null=False, on_delete=OnDelete.restrict, index=True)

@@ -53,4 +53,4 @@ class SettingsController(Controller):
             flash(request, SAVED, category="success")
             return Redirect("/me/settings", status_code=303)
         context = {**await settings_context(user), "saved": SAVED}
-        return Template("fragments/me/settings_form.html", context=context, headers={"Vary": "HX-Request"})
+        return Template("fragments/me/settings_form.html", context=context)

@@ -89,7 +89,6 @@ class NotificationController(Controller):
                     "unread": await services.unread_count(user.id),
                     "up_to": encode_moment(now()),
                 },
-                headers={"Vary": "HX-Request"},
             )
         flash(request, "Notification marked as read.", category="success")
         form = await request.form()
@@ -105,7 +104,6 @@ class NotificationController(Controller):
             return Template(
                 "fragments/notifications/all_read.html",
                 context={**context, "just_marked_all": True},
-                headers={"Vary": "HX-Request"},
             )
         message = (
             f"{plural(changed, 'notification')} marked as read." if changed else "You had no unread notifications."

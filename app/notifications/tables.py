@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.people.tables import Employee
@@ -25,6 +25,7 @@ class Kind(StrEnum):
 
 
 class Notification(Table):
+    id = Serial(primary_key=True)
     recipient = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade)
     kind = Varchar(length=30, choices=Kind)
     actor = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from piccolo.engine import engine_finder
-
+from app import db
 from app.people.passwords import hash_password
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 
@@ -42,7 +41,7 @@ async def seed_organisation(data: dict[str, Any] | None = None) -> dict[str, int
     founded = datetime.now(UTC) - timedelta(days=365)
     # One hash for every demo account: argon2 is deliberately slow, and these accounts share a password anyway.
     password_hash = hash_password(DEMO_PASSWORD)
-    async with engine_finder().transaction():
+    async with db.transaction():
         if await Employee.exists().where(Employee.id.is_not_null()):
             raise OrganisationNotEmpty("the organisation already has people; the demo loads only into an empty one")
         department_ids: dict[str, int] = {}

@@ -7,6 +7,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -22,6 +23,7 @@ class Role(StrEnum):
 
 
 class Department(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=120)
     slug = Varchar(length=80, unique=True)
     parent = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
@@ -32,6 +34,8 @@ class Department(Table):
 
 class Service(Table):
     """An entry in a department's published service catalogue."""
+
+    id = Serial(primary_key=True)
 
     department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade, index=True)
     name = Varchar(length=160)
@@ -46,6 +50,7 @@ class Service(Table):
 
 
 class Employee(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=160)
     email = Varchar(length=254, unique=True)
     title = Varchar(length=160, default="")
@@ -59,6 +64,7 @@ class Employee(Table):
 
 
 class DepartmentLead(Table):
+    id = Serial(primary_key=True)
     department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
 

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import ForeignKey, OnDelete, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, OnDelete, Serial, SmallInt, Text, Timestamptz, Varchar
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -27,6 +27,7 @@ class EventKind(StrEnum):
 
 
 class Request(Table):
+    id = Serial(primary_key=True)
     requester = ForeignKey(Employee, null=False, on_delete=OnDelete.restrict, index=True)
     department = ForeignKey(Department, null=False, on_delete=OnDelete.restrict)
     service = ForeignKey(Service, null=True, on_delete=OnDelete.set_null)
@@ -46,6 +47,7 @@ class Request(Table):
 
 
 class RequestResolver(Table):
+    id = Serial(primary_key=True)
     request = ForeignKey(Request, null=False, on_delete=OnDelete.cascade)
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.restrict, index=True)
     added_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
@@ -57,6 +59,8 @@ class RequestResolver(Table):
 class RequestEvent(Table):
     """The history of a request: who did what, when."""
 
+    id = Serial(primary_key=True)
+
     request = ForeignKey(Request, null=False, on_delete=OnDelete.cascade, index=True)
     actor = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
     kind = Varchar(length=30, choices=EventKind)
@@ -66,6 +70,8 @@ class RequestEvent(Table):
 
 class RequestRating(Table):
     """The requester's rating of a completed request; visible to its resolvers and their department's leads only."""
+
+    id = Serial(primary_key=True)
 
     request = ForeignKey(Request, null=False, on_delete=OnDelete.cascade, unique=True)
     rater = ForeignKey(Employee, null=False, on_delete=OnDelete.restrict)

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from app import db
 from app.events import SurveyReminderDue, SurveyRoundClosed, SurveyRoundOpened, publish
 from app.paging import valid_id
 from app.people.tables import Department, DepartmentLead, Employee
@@ -248,7 +249,7 @@ async def _participants(round_id: int, *, only_unanswered: bool = False) -> tupl
 async def open_due(at: datetime) -> list[int]:
     """Open scheduled rounds whose time has come: invite their people (once), tell them."""
     opened = []
-    async with SurveyRound._meta.db.transaction():
+    async with db.transaction():
         rows = await SurveyRound.raw(
             "UPDATE survey_round SET status = 'open', opened_at = {} WHERE status = 'scheduled' AND opens_at <= {} "
             "RETURNING id, audience, period_start, period_end, closes_at",
@@ -276,7 +277,7 @@ async def open_due(at: datetime) -> list[int]:
 async def remind_due(at: datetime) -> list[int]:
     """Once per round, a day before it closes: remind the people who have not answered about every department."""
     reminded = []
-    async with SurveyRound._meta.db.transaction():
+    async with db.transaction():
         rows = await SurveyRound.raw(
             "UPDATE survey_round SET reminded_at = {} WHERE status = 'open' AND reminded_at IS NULL "
             "AND closes_at <= {} AND closes_at > {} RETURNING id, closes_at",
@@ -331,7 +332,7 @@ def scrub(comment: str, names: re.Pattern[str] | None) -> str:
 async def close_due(at: datetime) -> list[int]:
     """Close open rounds whose deadline has passed: compute results, delete the answers (see the module notes)."""
     closed = []
-    async with SurveyRound._meta.db.transaction():
+    async with db.transaction():
         rows = await SurveyRound.raw(
             "UPDATE survey_round SET status = 'closed', closed_at = {} WHERE status = 'open' AND closes_at <= {} "
             "RETURNING id",
@@ -462,7 +463,7 @@ async def submit_answer(
     errors = _check_answer(data)
     if errors:
         raise RuleViolation(errors)
-    async with SurveyAnswer._meta.db.transaction():
+    async with db.transaction():
         # FOR SHARE: closing the round (an UPDATE of this row) waits for this answer, or this answer sees it closed.
         still_open = await SurveyRound.raw(
             "SELECT id FROM survey_round WHERE id = {} AND status = 'open' AND closes_at > {} FOR SHARE",

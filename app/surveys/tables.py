@@ -9,7 +9,19 @@ order or author) and deletes the round's answers in the same transaction; what r
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, Date, Float, ForeignKey, Integer, OnDelete, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Serial,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -28,6 +40,7 @@ class RoundStatus(StrEnum):
 
 
 class SurveyRound(Table):
+    id = Serial(primary_key=True)
     title = Varchar(length=120)
     audience = Varchar(length=20, choices=Audience, default=Audience.CUSTOMERS)
     period_start = Date()  # the requests filed in [period_start, period_end] make the internal customers
@@ -47,6 +60,8 @@ class SurveyRound(Table):
 class SurveyInvite(Table):
     """The participation record: `employee` was asked about `department` in `round`, and whether they answered."""
 
+    id = Serial(primary_key=True)
+
     round = ForeignKey(SurveyRound, null=False, on_delete=OnDelete.cascade)
     employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, index=True)
     department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
@@ -57,6 +72,8 @@ class SurveyInvite(Table):
 
 class SurveyAnswer(Table):
     """An answer while its round is open; deleted when the round closes (after its results are computed)."""
+
+    id = Serial(primary_key=True)
 
     round = ForeignKey(SurveyRound, null=False, on_delete=OnDelete.cascade)
     department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade)
@@ -76,6 +93,8 @@ class SurveyAnswer(Table):
 class SurveyResult(Table):
     """A department's aggregate result of a closed round. Averages and comments are kept only when at least
     MIN_ANSWERS answered (app/surveys/services.py); comments in random order, names removed."""
+
+    id = Serial(primary_key=True)
 
     round = ForeignKey(SurveyRound, null=False, on_delete=OnDelete.cascade)
     department = ForeignKey(Department, null=False, on_delete=OnDelete.cascade, index=True)

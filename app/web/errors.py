@@ -84,13 +84,12 @@ def error_response(request: Request, status_code: int, message: str, extra: obje
             "fragments/toast.html",
             context={"message": message, "level": "error"},
             status_code=status_code,
-            headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend", "Vary": "HX-Request"},
+            headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"},
         )
     return Template(
         "errors/error.html",
         context={"status_code": status_code, "title": TITLES.get(status_code, "Error"), "message": message},
         status_code=status_code,
-        headers={"Vary": "HX-Request"},
     )
 
 

@@ -1,10 +1,45 @@
-"""Form fields into typed values, for the controllers that parse a form once into a service's input."""
+"""Forms into typed values: a controller parses a form once, with `read_form`, into a msgspec Struct.
+
+A form Struct's fields are text (`str`, "" when missing) or lists of text (`list[str]`, for repeated fields such
+as checkboxes and multi-selects); turning text into ids, numbers or dates is the Struct's own job (properties using
+`app.paging.parse_id`, `field_date`, …), so a bad value reaches the service, which answers with its clear 4xx
+message, instead of failing in a validation layer with a generic one.
+
+    class RequestForm(msgspec.Struct, frozen=True):
+        department: str = ""
+        title: str = ""
+
+        @property
+        def department_id(self) -> int | None:
+            return parse_id(self.department)
+
+    form = await read_form(request, RequestForm)
+"""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+
+FormT = TypeVar("FormT", bound=msgspec.Struct)
+
+
+async def read_form(request: Request[Any, Any, Any], form_type: type[FormT]) -> FormT:
+    """The request's url-encoded (or multipart) form as `form_type`; fields the form lacks keep their defaults."""
+    data = await request.form()
+    values: dict[str, object] = {}
+    for field in msgspec.structs.fields(form_type):
+        name = field.encode_name
+        if typing.get_origin(field.type) in (list, tuple):
+            values[name] = [str(value) for value in data.getall(name, [])]
+        elif name in data:
+            values[name] = str(data.get(name))
+    return msgspec.convert(values, form_type)
 
 
 def field_text(form: Mapping[str, Any], name: str) -> str:

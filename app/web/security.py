@@ -1,4 +1,5 @@
-"""Security headers on every response, including a Content-Security-Policy without inline scripts."""
+"""Headers on every response: security headers, including a Content-Security-Policy without inline scripts, and
+`Vary: HX-Request` (a page and its HTMX fragment share a URL, so caches must keep them apart)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 NO_STORE = CacheControlHeader(no_store=True)
 
 
-class SecurityHeaders:
+class ResponseHeaders:
     """An app-level `before_send` hook, so every response carries the headers — also the 404 and 405 that routing
-    answers before any middleware runs. A header a handler set itself (the mail preview's policy) is kept."""
+    answers before any middleware runs. A header a handler set itself (the mail preview's policy) is kept; `Vary`
+    gets `HX-Request` added to whatever the handler set."""
 
     def __init__(self, *, hsts: bool) -> None:
         self.headers = {
@@ -52,3 +54,8 @@ class SecurityHeaders:
             for name, value in self.headers.items():
                 if name not in headers:
                     headers[name] = value
+            vary = headers.get("vary")
+            if not vary:
+                headers["vary"] = "HX-Request"
+            elif "hx-request" not in vary.lower():
+                headers["vary"] = f"{vary}, HX-Request"

@@ -84,5 +84,5 @@ async def render(
         template_name=fragment if partial else page,
         context=values,
         status_code=status_code,
-        headers={"Vary": "HX-Request", **(headers or {})},
+        headers=headers,
     )

@@ -46,7 +46,7 @@ async def bare(request: HTMXRequest, board: FromQuery[str] = "people") -> Templa
 @get("/bench/static", name="bench_static")
 async def static(request: HTMXRequest, board: FromQuery[str] = "people") -> Template:
     context = {**await _context(request, board), "header": Header(unread=3, remaining=40, budget=100)}
-    return Template(template_name="pages/boards/index.html", context=context, headers={"Vary": "HX-Request"})
+    return Template(template_name="pages/boards/index.html", context=context)
 
 
 def create_bench_app() -> Litestar:
