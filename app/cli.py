@@ -271,10 +271,10 @@ def seed_demo_command() -> None:
 def seed_synthetic_command(people: int, kudos: int, months: int, seed_value: int) -> None:
     """Fill an empty database fast with a large synthetic organisation and its kudos (for benchmarks)."""
     from app.db import close_pool, migrate, start_pool
-    from app.demo.synthetic import seed_synthetic
+    from app.demo.synthetic import SyntheticReport, seed_synthetic
     from app.people.seed import DEMO_PASSWORD, OrganisationNotEmpty
 
-    async def run():
+    async def run() -> SyntheticReport:
         await migrate()
         await start_pool(max_size=2)
         try:
@@ -331,10 +331,10 @@ def boards() -> None:
 @click.option("--check", is_flag=True, help="Compare with the ledger without writing; exit 1 on any difference.")
 def boards_rebuild(check: bool) -> None:
     """Recompute every rollup from the ledger (or, with --check, report where they differ)."""
-    from app.boards.rollups import rebuild
+    from app.boards.rollups import RebuildReport, rebuild
     from app.db import close_pool, start_pool
 
-    async def run():
+    async def run() -> RebuildReport:
         await start_pool(max_size=2)
         try:
             return await rebuild(check=check)
@@ -363,11 +363,11 @@ def digest_run(month: str, queue_only: bool) -> None:
     """Start a month's digests and send them from this process (people who already got theirs get nothing)."""
     from app.db import close_pool, start_pool
     from app.digests import services
-    from app.digests.delivery import deliver
+    from app.digests.delivery import Outcome, deliver
     from app.mail.backends import get_backend
     from app.rules import RuleViolation
 
-    async def run():
+    async def run() -> tuple[services.Started, Outcome | None]:
         await start_pool(max_size=3)
         try:
             chosen = services.parse_month(month) if month else services.last_month()

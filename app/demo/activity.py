@@ -94,7 +94,8 @@ T = TypeVar("T")
 
 
 def load_activity_fixture() -> dict[str, Any]:
-    return json.loads((FIXTURES_DIR / "demo" / "activity.json").read_text())
+    fixture: dict[str, Any] = json.loads((FIXTURES_DIR / "demo" / "activity.json").read_text())
+    return fixture
 
 
 # --- the organisation as the planner sees it -------------------------------------------------------------------
@@ -647,8 +648,8 @@ class Replay:
                     steps.append((at, len(steps), action, r))
         steps += [(k.at, len(steps) + i, self.give, k) for i, k in enumerate(planner.kudos)]
         steps += [(a.at, len(steps) + i, self.add_on, a) for i, a in enumerate(planner.addons)]
-        for _, _, action, subject in sorted(steps, key=lambda step: step[:2]):
-            await action(subject)
+        for _, _, carry_out, subject in sorted(steps, key=lambda step: step[:2]):
+            await carry_out(subject)
 
     async def _user(self, person: Person) -> CurrentUser:
         if person.id not in self.users:

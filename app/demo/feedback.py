@@ -144,8 +144,8 @@ async def _seed_survey(moment: datetime) -> int:
         await surveys.submit_answer(
             person, round_id, invite["department"], answer, at=opened + timedelta(days=rng.randint(1, 12))
         )
-    row = await SurveyRound.select(SurveyRound.closes_at).where(SurveyRound.id == round_id).first()
-    closes_at = row["closes_at"]
+    closing = await SurveyRound.select(SurveyRound.closes_at).where(SurveyRound.id == round_id).output(as_list=True)
+    closes_at: datetime = closing[0]
     await surveys.advance(at=closes_at - timedelta(hours=12))  # the reminder
     await surveys.advance(at=closes_at + timedelta(minutes=5))
     return 1

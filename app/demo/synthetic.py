@@ -45,6 +45,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import Any
 
 import asyncpg
 
@@ -190,9 +191,9 @@ class _Org:
     """The organisation being generated; people are indexed 0..n-1 (id = first_person_id + index)."""
 
     department_ids: list[int]
-    department_rows: list[tuple]
-    lead_rows: list[tuple]
-    person_rows: list[tuple]
+    department_rows: list[tuple[Any, ...]]
+    lead_rows: list[tuple[Any, ...]]
+    person_rows: list[tuple[Any, ...]]
     person_ids: list[int]
     department_of: list[int]  # by person index: department id
     members: dict[int, list[int]]  # department id → person indexes
@@ -246,7 +247,7 @@ def _organisation(
     role = ["employee"] * people
     manager: list[int | None] = [None] * people
     title = [""] * people
-    lead_rows = []
+    lead_rows: list[tuple[Any, ...]] = []
     admin = members[department_ids[0]][0]
     role[admin] = "admin"
     for department_id, name in ((row[0], row[1]) for row in rows):
@@ -320,11 +321,11 @@ def _day_counts(rng: random.Random, days: list[date], total: int, today_share: f
 
 @dataclass(slots=True)
 class _Chunk:
-    kudos: list[tuple] = field(default_factory=list)
-    recipients: list[tuple] = field(default_factory=list)
-    values: list[tuple] = field(default_factory=list)
-    addons: list[tuple] = field(default_factory=list)
-    ledger: list[tuple] = field(default_factory=list)
+    kudos: list[tuple[Any, ...]] = field(default_factory=list)
+    recipients: list[tuple[Any, ...]] = field(default_factory=list)
+    values: list[tuple[Any, ...]] = field(default_factory=list)
+    addons: list[tuple[Any, ...]] = field(default_factory=list)
+    ledger: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -345,7 +346,7 @@ def _activity(
     moment: datetime,
     value_ids: list[int],
     ids: _Ids,
-    spent: dict[date, array],
+    spent: dict[date, array[int]],
     chunk: int,
 ) -> Iterator[_Chunk]:
     """Generate the kudos, their recipients, values, add-ons and ledger entries in time order, `chunk` kudos at a
@@ -483,7 +484,7 @@ def _addons(
     at: datetime,
     moment: datetime,
     org: _Org,
-    spent: dict[date, array],
+    spent: dict[date, array[int]],
 ) -> None:
     """One to three "+1"s on a public kudos, within two days of it (none in the future)."""
     r = rng.random()
@@ -537,7 +538,7 @@ LATE_DAYS = 3
 
 
 def _plant(
-    rng: random.Random, org: _Org, spec: PlantSpec, *, moment: datetime, ids: _Ids, spent: dict[date, array]
+    rng: random.Random, org: _Org, spec: PlantSpec, *, moment: datetime, ids: _Ids, spent: dict[date, array[int]]
 ) -> tuple[_Chunk, list[Planted]]:
     """Kudos for the planted patterns, on top of the ordinary ones, in every generated month (up to `moment`)."""
     tz = org_tz()
@@ -622,7 +623,7 @@ async def _connection() -> AsyncIterator[asyncpg.Connection]:
 
 
 async def _next_id(connection: asyncpg.Connection, table: str) -> int:
-    return await connection.fetchval(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")  # noqa: S608 — constant
+    return int(await connection.fetchval(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))  # noqa: S608 — constant
 
 
 async def seed_synthetic(
@@ -693,17 +694,16 @@ async def seed_synthetic(
         ids = _Ids(
             first["kudos"], first["kudos_recipient"], first["kudos_value"], first["add_on"], first["ledger_entry"]
         )
-        spent: dict[date, array] = {}
+        spent: dict[date, array[int]] = {}
         chunks = _activity(
             rng, org, kudos=kudos, months=months, moment=moment, value_ids=value_ids, ids=ids, spent=spent, chunk=chunk
         )
         loop = asyncio.get_running_loop()
-        done = object()
         # Generate the next chunk in a thread while PostgreSQL takes the current one.
-        pending = loop.run_in_executor(None, next, chunks, done)
+        pending = loop.run_in_executor(None, next, chunks, None)
         written = dict.fromkeys(("kudos", "recipients", "values", "addons", "ledger"), 0)
-        while (batch := await pending) is not done:
-            pending = loop.run_in_executor(None, next, chunks, done)
+        while (batch := await pending) is not None:
+            pending = loop.run_in_executor(None, next, chunks, None)
             await _copy_chunk(connection, batch, written)
             say(f"{written['kudos']:,} kudos ({time.perf_counter() - started:.0f} s)")
         planted: list[Planted] = []

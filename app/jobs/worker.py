@@ -20,6 +20,7 @@ import asyncpg
 from arq import Retry, cron
 from arq.connections import RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix
+from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func, get_kwargs
 from redis.exceptions import RedisError
 
@@ -47,11 +48,11 @@ LOCK_MARGIN_SECONDS = 10  # arq's own margin over a job's timeout
 JobFunction = Callable[..., Awaitable[Any]]
 
 
-def durable(coroutine: JobFunction, *, timeout: float = 300) -> JobFunction:
+def durable(coroutine: JobFunction, *, timeout: float = 300) -> WorkerCoroutine:
     """`coroutine` as a job: its in-progress lock cut to its own timeout, and a database outage a retry."""
 
     @functools.wraps(coroutine)
-    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
         if "job_id" in ctx:
             lock = in_progress_key_prefix + ctx["job_id"]
             await ctx["redis"].pexpire(lock, int((timeout + LOCK_MARGIN_SECONDS) * 1000))
@@ -182,7 +183,7 @@ async def refresh_insights(ctx: dict[str, Any]) -> None:
     await insights_rollups.refresh_recent()
 
 
-async def startup(ctx: dict[str, Any]) -> None:
+async def startup(ctx: dict[Any, Any]) -> None:
     register_all()
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = db.engine().pool is None
@@ -191,7 +192,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["mail"] = get_backend(get_settings())  # one mail connection per worker, shared by its jobs
 
 
-async def shutdown(ctx: dict[str, Any]) -> None:
+async def shutdown(ctx: dict[Any, Any]) -> None:
     if "mail" in ctx:
         await ctx["mail"].close()
     if ctx.get("owns_pool"):
@@ -366,4 +367,5 @@ def build_worker(**overrides: Any) -> Worker:
     }
     options.update(overrides)
     quiet_cron_logs()
-    return DurableWorker(**{**get_kwargs(WorkerSettings), **options})
+    # arq's WorkerSettingsBase protocol types `on_startup` as an attribute, which a class's function never matches.
+    return DurableWorker(**{**get_kwargs(WorkerSettings), **options})  # type: ignore[arg-type]
