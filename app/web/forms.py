@@ -14,6 +14,9 @@ message, instead of failing in a validation layer with a generic one.
             return parse_id(self.department)
 
     form = await read_form(request, RequestForm)
+
+A page that takes the same fields in its query string (a GET search that keeps what was typed) reads them with
+`read_query(request, RequestForm)`.
 """
 
 from __future__ import annotations
@@ -25,13 +28,22 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.datastructures import FormMultiDict, MultiDict
 
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 
 
 async def read_form(request: Request[Any, Any, Any], form_type: type[FormT]) -> FormT:
     """The request's url-encoded (or multipart) form as `form_type`; fields the form lacks keep their defaults."""
-    data = await request.form()
+    return _convert(await request.form(), form_type)
+
+
+def read_query(request: Request[Any, Any, Any], form_type: type[FormT]) -> FormT:
+    """The request's query string as `form_type`, field by field as `read_form` reads a form."""
+    return _convert(request.query_params, form_type)
+
+
+def _convert(data: FormMultiDict | MultiDict[Any], form_type: type[FormT]) -> FormT:
     values: dict[str, object] = {}
     for field in msgspec.structs.fields(form_type):
         name = field.encode_name

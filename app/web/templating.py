@@ -1,4 +1,5 @@
-"""Jinja set-up and the one rule for choosing between a full page and an HTMX fragment."""
+"""Jinja set-up, the one rule for choosing between a full page and an HTMX fragment, and the one way to answer a
+form that succeeded (`done`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from app.timeutil import localtime, now
+from app.web.deps import optional_user
 from app.web.header import header_for
 from app.words import TEMPLATE_FILTERS, plural
 
@@ -56,6 +59,15 @@ async def search_redirect(request: HTMXRequest, path: str) -> Redirect:
     return Redirect(f"{path}?{urlencode(fields)}" if fields else path, status_code=303)
 
 
+def done(request: HTMXRequest, message: str, location: str) -> Redirect | ClientRedirect:
+    """A form that succeeded: `message` flashed, then the browser sent to `location` (built with `route_reverse`) —
+    a 303 for a plain form, a client-side redirect for HTMX (which would swap a followed redirect into its target)."""
+    flash(request, message, category="success")
+    if request.htmx:
+        return ClientRedirect(location)
+    return Redirect(location, status_code=303)
+
+
 def wants_fragment(request: HTMXRequest) -> bool:
     """HTMX asked for a part of the page (not a boosted navigation or a history restore)."""
     htmx = request.htmx
@@ -69,7 +81,7 @@ async def render(
     *,
     fragment: str | None = None,
     status_code: int = 200,
-    headers: Mapping[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Template:
     """The fragment for an HTMX request, the full page otherwise; the page includes the same fragment file.
 
@@ -77,7 +89,7 @@ async def render(
     """
     partial = fragment is not None and wants_fragment(request)
     values = dict(context)
-    user = request.scope.get("user")
+    user = optional_user(request)
     if not partial and user is not None:
         values["header"] = await header_for(user)
     return Template(
