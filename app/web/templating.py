@@ -3,17 +3,20 @@ form that succeeded (`done`)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from litestar import Litestar
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
+from litestar.types.internal_types import PathParameterDefinition
 
 from app.timeutil import localtime, now
 from app.web.deps import optional_user
@@ -37,10 +40,32 @@ def ago(moment: datetime | None) -> str:
     return localtime(moment, "%-d %b %Y")
 
 
+@functools.lru_cache(maxsize=1024)
+def _route(app: Litestar, name: str) -> tuple[str, tuple[PathParameterDefinition, ...]] | None:
+    """A named route's path format ("/people/{person_id}") and parameters; None when the name has several routes
+    (route_reverse chooses by the parameters given) or none."""
+    index = app.get_handler_index_by_name(name)
+    routes = app.asgi_router.route_mapping[index["identifier"]] if index else []
+    if len(routes) != 1:
+        return None
+    return routes[0].path_format, tuple(routes[0].path_parameters.values())
+
+
+def url_for(context: Mapping[str, Any], name: str, /, **parameters: Any) -> str:
+    """Litestar's `url_for` (`route_reverse` by route name) with each route's path format looked up once: a feed or a
+    board builds a hundred links, and route_reverse looks the route up again for each (~8 µs a link)."""
+    app: Litestar = context["request"].app
+    route = _route(app, name)
+    if route is None or not all(isinstance(parameters.get(p.name), p.type) for p in route[1]):
+        return app.route_reverse(name, **parameters)  # it picks among routes, converts or refuses a parameter
+    return route[0].format(**parameters) if parameters else route[0]
+
+
 def _configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.trim_blocks = True
     engine.engine.lstrip_blocks = True
     engine.engine.filters.update({"localtime": localtime, "ago": ago, **TEMPLATE_FILTERS})
+    engine.register_template_callable("url_for", url_for)
 
 
 template_config = TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=_configure)
