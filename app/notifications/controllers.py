@@ -19,6 +19,7 @@ from app.paging import Cursor, decode_moment, encode_moment
 from app.timeutil import now
 from app.web.auth import safe_next
 from app.web.deps import CurrentUser, Viewer
+from app.web.errors import sign_in_location
 from app.web.forms import read_form
 from app.web.templating import done, render, wants_fragment
 from app.words import plural
@@ -83,10 +84,7 @@ class NotificationController(Controller):
         if viewer is None:
             if request.htmx:
                 return Template(BADGE, context={"unread": 0}, status_code=STOP_POLLING)
-            login = request.app.route_reverse("login")
-            return Redirect(
-                f"{login}?{urlencode({'next': request.app.route_reverse('notifications')})}", status_code=303
-            )
+            return Redirect(sign_in_location(request, request.app.route_reverse("notifications")), status_code=303)
         return Template(
             BADGE, context={"unread": await services.unread_count(viewer.id)}, headers={"Cache-Control": "no-store"}
         )

@@ -69,11 +69,16 @@ def rule_violation_json(exc: RuleViolation) -> Response[Any]:
     )
 
 
+def sign_in_location(request: AnyRequest, target: str) -> str:
+    """The sign-in page, coming back to `target` (a local path) once signed in."""
+    return request.app.route_reverse("login") + "?" + urlencode({"next": target})
+
+
 def _login_redirect(request: AnyRequest) -> Response[Any]:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if request.method != "GET" and isinstance(request, HTMXRequest) and request.htmx:
         target = request.htmx.current_url_abs_path or request.app.route_reverse("home")
-    location = request.app.route_reverse("login") + "?" + urlencode({"next": target})
+    location = sign_in_location(request, target)
     if isinstance(request, HTMXRequest) and request.htmx:
         return ClientRedirect(location)
     return Redirect(location, status_code=303)
