@@ -14,9 +14,6 @@ message, instead of failing in a validation layer with a generic one.
             return parse_id(self.department)
 
     form = await read_form(request, RequestForm)
-
-A page that takes the same fields in its query string (a GET search that keeps what was typed) reads them with
-`read_query(request, RequestForm)`.
 """
 
 from __future__ import annotations
@@ -28,7 +25,6 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
-from litestar.datastructures import FormMultiDict, MultiDict
 
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 
@@ -39,11 +35,11 @@ async def read_form(request: Request[Any, Any, Any], form_type: type[FormT]) -> 
 
 
 def read_query(request: Request[Any, Any, Any], form_type: type[FormT]) -> FormT:
-    """The request's query string as `form_type`, field by field as `read_form` reads a form."""
+    """The query string as `form_type`: a form sent with GET (a search that keeps the form's other fields)."""
     return _convert(request.query_params, form_type)
 
 
-def _convert(data: FormMultiDict | MultiDict[Any], form_type: type[FormT]) -> FormT:
+def _convert(data: Any, form_type: type[FormT]) -> FormT:
     values: dict[str, object] = {}
     for field in msgspec.structs.fields(form_type):
         name = field.encode_name
