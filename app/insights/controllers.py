@@ -145,11 +145,13 @@ class _Insights(Controller):
 class InsightsController(_Insights):
     path = "/insights"
     guards = [requires_role(Role.MANAGER, Role.ADMIN)]
+    index = get("/", name="insights")(_Insights.index.fn)  # the shared page, named for the nav's link
 
 
 class AdminInsightsController(_Insights):
     path = "/admin/insights"
     guards = [admin_only]
+    index = get("/", name="admin.insights")(_Insights.index.fn)
 
     @post("/signals/{finding_id:int}/review")
     async def review(self, request: HTMXRequest, finding_id: FromPath[int]) -> Response:

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
-from litestar.datastructures import FormMultiDict, MultiDict
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.kudos import allowance, services
 from app.kudos.services import GiveForm
 from app.paging import parse_id
-from app.people.services import CurrentUser, search_directory
+from app.people.services import search_directory
 from app.rules import RuleViolation
 from app.timeutil import month_of, now
 from app.web.auth import admin_only
-from app.web.templating import render, search_redirect, wants_fragment
+from app.web.deps import CurrentUser
+from app.web.forms import read_form, read_query
+from app.web.header import PointsLeft
+from app.web.templating import done, render, search_redirect, wants_fragment
+
+NO_SUCH_KUDOS = "There is no kudos here you can see."
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -28,19 +33,71 @@ def _ids(values: list[str]) -> list[int]:
     return [i for i in map(parse_id, values) if i is not None]
 
 
-def give_form_from(data: MultiDict | FormMultiDict) -> GiveForm:
-    """The give form's fields from a submitted form or a query string (the no-JS search keeps them in the URL)."""
-    form = GiveForm(
-        recipient_ids=_ids(data.getall("recipients", [])),
-        message=str(data.get("message") or ""),
-        value_ids=_ids(data.getall("values", [])),
-        points=str(data.get("points") or ""),
-        visibility=str(data.get("visibility") or "public"),
-        request_id=parse_id(data.get("request")),
-    )
-    if key := str(data.get("idempotency_key") or "").strip():
-        form.idempotency_key = key[:64]
-    return form
+class GiveFields(msgspec.Struct, frozen=True):
+    """The give form's fields, posted or in a query string (the no-JS search keeps them in the URL); `to` prefills
+    recipients from links, `box` says the form is the home page's box, `q` is the recipient search."""
+
+    recipients: list[str] = []
+    message: str = ""
+    values: list[str] = []
+    points: str = ""
+    visibility: str = ""
+    request: str = ""
+    idempotency_key: str = ""
+    box: str = ""
+    q: str = ""
+    to: list[str] = []
+
+    @property
+    def recipient_ids(self) -> list[int]:
+        return _ids(self.recipients)
+
+    @property
+    def request_id(self) -> int | None:
+        return parse_id(self.request)
+
+    @property
+    def in_box(self) -> bool:
+        return self.box == "1"
+
+    def give_form(self, recipient_ids: list[int] | None = None) -> GiveForm:
+        """The form as the service takes it; `recipient_ids` replaces the ticked recipients."""
+        form = GiveForm(
+            recipient_ids=self.recipient_ids if recipient_ids is None else recipient_ids,
+            message=self.message,
+            value_ids=_ids(self.values),
+            points=self.points,
+            visibility=self.visibility or "public",
+            request_id=self.request_id,
+        )
+        if key := self.idempotency_key.strip():
+            form.idempotency_key = key[:64]
+        return form
+
+
+class AddOnFields(msgspec.Struct, frozen=True):
+    comment: str = ""
+    points: str = ""
+
+
+class RevokeFields(msgspec.Struct, frozen=True):
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Picker:
+    """The recipient search: what was typed and the people found (not the giver, not those already chosen)."""
+
+    query: str
+    results: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The kudos just given from the home box, for the notice with its link."""
+
+    kudos_id: int
+    names: str
 
 
 async def give_context(
@@ -50,7 +107,7 @@ async def give_context(
     errors: Mapping[str, str] | None = None,
     query: str = "",
     box: bool = False,
-    sent: dict | None = None,
+    sent: Sent | None = None,
 ) -> dict[str, Any]:
     """Everything the give form needs: the person's allowance, values, chosen people, search results, request."""
     remaining, budget = await allowance.remaining(user.id, month_of(now()))
@@ -64,35 +121,32 @@ async def give_context(
         "remaining": remaining,
         "budget": budget,
         "chosen": [chosen[i] for i in form.recipient_ids if i in chosen],
-        "picker": await picker_context(user, query, form.recipient_ids),
+        "picker": await picker_for(user, query, form.recipient_ids),
         "linked_request": request,
         "box": box,
         "sent": sent,
     }
 
 
-async def picker_context(user: CurrentUser, query: str, chosen_ids: list[int]) -> dict[str, Any]:
+async def picker_for(user: CurrentUser, query: str, chosen_ids: list[int]) -> Picker:
     query = query.strip()
     results = []
     if query:
         found = await search_directory(query, per_page=8)
         results = [p for p in found.people if p["id"] != user.id and p["id"] not in chosen_ids]
-    return {"query": query, "results": results}
+    return Picker(query=query, results=results)
 
 
-async def give_page(request: HTMXRequest) -> Template:
+async def give_page(request: HTMXRequest, user: CurrentUser) -> Template:
     """The full give page. Also the no-JS recipient search: the form's Find button GETs it with every field, and
     the page comes back with the input kept and the matches to tick. `?to=` and `?request=` prefill recipients."""
-    user: CurrentUser = request.scope["user"]
-    params = request.query_params
-    form = give_form_from(params)
-    if "to" in params:
-        form.recipient_ids = list(dict.fromkeys([*form.recipient_ids, *_ids(params.getall("to"))]))
-    if form.request_id and not form.recipient_ids:
-        linked = await services.request_for_thanks(form.request_id)
+    fields = read_query(request, GiveFields)
+    recipient_ids = list(dict.fromkeys([*fields.recipient_ids, *_ids(fields.to)]))
+    if fields.request_id and not recipient_ids:
+        linked = await services.request_for_thanks(fields.request_id)
         if linked is not None:
-            form.recipient_ids = [r["id"] for r in linked["resolvers"] if r["id"] != user.id]
-    context = await give_context(user, form, query=str(params.get("q") or ""))
+            recipient_ids = [r["id"] for r in linked["resolvers"] if r["id"] != user.id]
+    context = await give_context(user, fields.give_form(recipient_ids), query=fields.q)
     return await render(request, "pages/kudos/new.html", context)
 
 
@@ -100,39 +154,37 @@ class KudosController(Controller):
     path = "/kudos"
 
     @get("/new", name="give")
-    async def new(self, request: HTMXRequest) -> Template:
-        return await give_page(request)
+    async def new(self, request: HTMXRequest, user: CurrentUser) -> Template:
+        return await give_page(request, user)
 
     @post("/new", name="give.find")
     async def find(self, request: HTMXRequest) -> Redirect:
         """The give form's Find button without JavaScript: back to the give page with the search and input."""
-        return await search_redirect(request, "/kudos/new")
+        return await search_redirect(request, request.app.route_reverse("give"))
 
     @get("/recipients", name="give.recipients")
-    async def recipients(self, request: HTMXRequest, q: FromQuery[str] = "") -> Template:
+    async def recipients(self, request: HTMXRequest, user: CurrentUser) -> Template:
         """The recipient picker's lists (chosen people and matches) for the as-you-type search; a plain visit
         gets the give page with the same search."""
         if not wants_fragment(request):
-            return await give_page(request)
-        user: CurrentUser = request.scope["user"]
-        chosen_ids = _ids(request.query_params.getall("recipients", []))
+            return await give_page(request, user)
+        fields = read_query(request, GiveFields)
+        chosen_ids = fields.recipient_ids
         chosen = await services.people_by_id(chosen_ids)
         context = {
             "chosen": [chosen[i] for i in chosen_ids if i in chosen],
-            "picker": await picker_context(user, q, chosen_ids),
+            "picker": await picker_for(user, fields.q, chosen_ids),
         }
         return Template("fragments/kudos/picker_results.html", context=context)
 
     @post("/", name="give.post")
-    async def give(self, request: HTMXRequest) -> Template | Redirect | ClientRedirect:
-        user: CurrentUser = request.scope["user"]
-        data = await request.form()
-        form = give_form_from(data)
-        box = data.get("box") == "1"
+    async def give(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
+        fields = await read_form(request, GiveFields)
+        form = fields.give_form()
         try:
             given = await services.give_kudos(user, form)
         except RuleViolation as exc:
-            context = await give_context(user, form, errors=exc.errors, box=box)
+            context = await give_context(user, form, errors=exc.errors, box=fields.in_box)
             return await render(
                 request,
                 "pages/kudos/new.html",
@@ -141,37 +193,37 @@ class KudosController(Controller):
                 status_code=exc.status_code,
             )
         names = ", ".join(p["name"] for p in (await services.people_by_id(form.recipient_ids)).values())
+        kudos_url = request.app.route_reverse("kudos", kudos_id=given.kudos_id)
         if not wants_fragment(request):
-            flash(request, f"Your kudos to {names} is on its way.", category="success")
-            return Redirect("/" if box else f"/kudos/{given.kudos_id}", status_code=303)
-        if not box:
-            return ClientRedirect(f"/kudos/{given.kudos_id}")
+            home_url = request.app.route_reverse("home")
+            return done(request, f"Your kudos to {names} is on its way.", home_url if fields.in_box else kudos_url)
+        if not fields.in_box:
+            return ClientRedirect(kudos_url)
         # The box on the home page: a fresh form, the new card on top of the feed, the header's allowance.
-        context = await give_context(user, GiveForm(), box=True, sent={"id": given.kudos_id, "names": names})
+        context = await give_context(user, GiveForm(), box=True, sent=Sent(kudos_id=given.kudos_id, names=names))
         context["new_card"] = await services.get_kudos(user, given.kudos_id)
-        context["header"] = {"remaining": context["remaining"], "budget": context["budget"]}
+        context["header"] = PointsLeft(remaining=context["remaining"], budget=context["budget"])
         return Template("fragments/kudos/given.html", context=context)
 
     @get("/{kudos_id:int}", name="kudos")
-    async def detail(self, request: HTMXRequest, kudos_id: FromPath[int]) -> Template:
-        user: CurrentUser = request.scope["user"]
+    async def detail(self, request: HTMXRequest, user: CurrentUser, kudos_id: FromPath[int]) -> Template:
         kudos = await services.get_kudos(user, kudos_id)
         if kudos is None:
-            raise NotFoundException("There is no kudos here you can see.")
-        context = {"kudos": kudos, "errors": {}, "addon": {"comment": "", "points": ""}}
+            raise NotFoundException(NO_SUCH_KUDOS)
+        context = {"kudos": kudos, "errors": {}, "addon": AddOnFields()}
         return await render(request, "pages/kudos/detail.html", context)
 
     @post("/{kudos_id:int}/addons", name="kudos.addon")
-    async def add_on(self, request: HTMXRequest, kudos_id: FromPath[int]) -> Template | Redirect:
-        user: CurrentUser = request.scope["user"]
-        data = await request.form()
-        entered = {"comment": str(data.get("comment") or ""), "points": str(data.get("points") or "")}
+    async def add_on(
+        self, request: HTMXRequest, user: CurrentUser, kudos_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        entered = await read_form(request, AddOnFields)
         try:
-            await services.add_on(user, kudos_id, comment=entered["comment"], points=entered["points"])
+            await services.add_on(user, kudos_id, comment=entered.comment, points=entered.points)
         except RuleViolation as exc:
             kudos = await services.get_kudos(user, kudos_id)
             if kudos is None:
-                raise NotFoundException("There is no kudos here you can see.") from exc
+                raise NotFoundException(NO_SUCH_KUDOS) from exc
             return await render(
                 request,
                 "pages/kudos/detail.html",
@@ -180,40 +232,31 @@ class KudosController(Controller):
                 status_code=exc.status_code,
             )
         if not wants_fragment(request):
-            flash(request, "Your +1 was added.", category="success")
-            return Redirect(f"/kudos/{kudos_id}", status_code=303)
-        kudos = await services.get_kudos(user, kudos_id)
-        remaining, budget = await allowance.remaining(user.id, month_of(now()))
-        return Template(
-            "fragments/kudos/addons.html",
-            context={
-                "kudos": kudos,
-                "errors": {},
-                "addon": {"comment": "", "points": ""},
-                "header": {"remaining": remaining, "budget": budget},
-                "oob_allowance": True,
-            },
-        )
+            return done(request, "Your +1 was added.", request.app.route_reverse("kudos", kudos_id=kudos_id))
+        context = {
+            "kudos": await services.get_kudos(user, kudos_id),
+            "errors": {},
+            "addon": AddOnFields(),
+            "header": PointsLeft(*await allowance.remaining(user.id, month_of(now()))),
+            "oob_allowance": True,
+        }
+        return Template("fragments/kudos/addons.html", context=context)
 
     @post("/{kudos_id:int}/revoke", name="kudos.revoke", guards=[admin_only])
-    async def revoke(self, request: HTMXRequest, kudos_id: FromPath[int]) -> Template | Redirect:
-        user: CurrentUser = request.scope["user"]
-        data = await request.form()
-        reason = str(data.get("reason") or "")
+    async def revoke(
+        self, request: HTMXRequest, user: CurrentUser, kudos_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        entered = await read_form(request, RevokeFields)
         try:
-            await services.revoke(user, kudos_id, reason=reason)
+            await services.revoke(user, kudos_id, reason=entered.reason)
         except RuleViolation as exc:
             kudos = await services.get_kudos(user, kudos_id)
             if kudos is None:
                 raise NotFoundException(exc.message) from exc
-            return await render(
-                request,
-                "pages/kudos/detail.html",
-                {"kudos": kudos, "errors": exc.errors, "addon": {"comment": "", "points": ""}, "reason": reason},
-                status_code=exc.status_code,
-            )
-        flash(request, "The kudos was revoked and its points reversed.", category="success")
-        return Redirect(f"/kudos/{kudos_id}", status_code=303)
+            context = {"kudos": kudos, "errors": exc.errors, "addon": AddOnFields(), "reason": entered.reason}
+            return await render(request, "pages/kudos/detail.html", context, status_code=exc.status_code)
+        message = "The kudos was revoked and its points reversed."
+        return done(request, message, request.app.route_reverse("kudos", kudos_id=kudos_id))
 
 
 class FeedController(Controller):
@@ -223,12 +266,12 @@ class FeedController(Controller):
     async def feed(
         self,
         request: HTMXRequest,
+        user: CurrentUser,
         show: FromQuery[str] = "all",
         cursor: FromQuery[str] = "",
         home: FromQuery[bool] = False,
     ) -> Template:
         """The feed page; its fragment serves the tabs and "load more" (`home` keeps the tabs' links on `/`)."""
-        user: CurrentUser = request.scope["user"]
         page = await services.feed(user, scope=show, cursor=cursor or None)
         context = {"feed": page, "on_home": home}
         return await render(request, "pages/kudos/feed.html", context, fragment="fragments/kudos/feed.html")

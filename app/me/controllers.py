@@ -6,51 +6,63 @@ section (an older page, or an empty post) never resets that section's settings â
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
+import msgspec
 from litestar import Controller, get, post
-from litestar.plugins.flash import flash
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.boards import services as boards
 from app.digests import services as digests
 from app.digests.tables import DigestKind
-from app.people.services import CurrentUser
-from app.web.templating import render, wants_fragment
+from app.web.deps import CurrentUser
+from app.web.forms import read_form
+from app.web.templating import done, render, wants_fragment
 
 SAVED = "Your settings were saved."
+ON = "1"  # what a ticked switch sends
 
 
-async def settings_context(user: CurrentUser) -> dict[str, Any]:
-    return {
-        "settings": {
-            "show_on_boards": await boards.shown_on_boards(user.id),
-            "digests": await digests.subscriptions(user.id),
-        }
-    }
+class SettingsFields(msgspec.Struct, frozen=True):
+    section: list[str] = []
+    show_on_boards: str = ""
+    digest_employee: str = ""
+    digest_manager: str = ""
+
+    def digest_subscriptions(self) -> dict[DigestKind, bool]:
+        return {DigestKind.EMPLOYEE: self.digest_employee == ON, DigestKind.MANAGER: self.digest_manager == ON}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the form shows: each section's current values."""
+
+    show_on_boards: bool
+    digests: dict[str, bool]  # by digest kind, and "is_manager"
+
+
+async def settings_for(user: CurrentUser) -> Settings:
+    return Settings(show_on_boards=await boards.shown_on_boards(user.id), digests=await digests.subscriptions(user.id))
 
 
 class SettingsController(Controller):
     path = "/me/settings"
 
     @get("/", name="settings")
-    async def page(self, request: HTMXRequest) -> Template:
-        context = await settings_context(request.scope["user"])
+    async def page(self, request: HTMXRequest, user: CurrentUser) -> Template:
+        context = {"settings": await settings_for(user)}
         return await render(request, "pages/me/settings.html", context, fragment="fragments/me/settings_form.html")
 
     @post("/", name="settings.post", status_code=200)  # without HTMX the answer is a 303 of its own
-    async def save(self, request: HTMXRequest) -> Template | Redirect:
-        user: CurrentUser = request.scope["user"]
-        form = await request.form()
-        sections = set(form.getall("section", []))
-        if "boards" in sections:
-            await boards.set_shown_on_boards(user.id, form.get("show_on_boards") == "1")
-        if "digests" in sections:
-            for kind in DigestKind:
-                await digests.set_subscribed(user.id, kind, form.get(f"digest_{kind}") == "1")
+    async def save(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
+        form = await read_form(request, SettingsFields)
+        if "boards" in form.section:
+            await boards.set_shown_on_boards(user.id, form.show_on_boards == ON)
+        if "digests" in form.section:
+            for kind, subscribed in form.digest_subscriptions().items():
+                await digests.set_subscribed(user.id, kind, subscribed)
         if not wants_fragment(request):
-            flash(request, SAVED, category="success")
-            return Redirect("/me/settings", status_code=303)
-        context = {**await settings_context(user), "saved": SAVED}
+            return done(request, SAVED, request.app.route_reverse("settings"))
+        context = {"settings": await settings_for(user), "saved": SAVED}
         return Template("fragments/me/settings_form.html", context=context)

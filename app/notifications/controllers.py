@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.notifications import services
 from app.paging import Cursor, decode_moment, encode_moment
-from app.people.services import CurrentUser
 from app.timeutil import now
 from app.web.auth import safe_next
-from app.web.templating import render, wants_fragment
+from app.web.deps import CurrentUser, Viewer
+from app.web.errors import sign_in_location
+from app.web.forms import read_form
+from app.web.templating import done, render, wants_fragment
 from app.words import plural
 
 BADGE = "fragments/notifications/badge.html"
 STOP_POLLING = 286  # htmx swaps the response and cancels the element's `every 60s` trigger
+
+
+class ReadFields(msgspec.Struct, frozen=True):
+    next: str = ""  # where the no-JS form comes back to: the page of the list it was on
+
+
+class ReadAllFields(msgspec.Struct, frozen=True):
+    up_to: str = ""  # "mark all as read" covers what was there when the page was drawn
+
+    @property
+    def moment(self) -> datetime | None:
+        return decode_moment(self.up_to)
 
 
 def _linkable(item: services.NotificationItem) -> services.NotificationItem:
@@ -30,14 +45,15 @@ def _linkable(item: services.NotificationItem) -> services.NotificationItem:
     return replace(item, url=safe_next(item.url, default=""), action_url=safe_next(item.action_url, default=""))
 
 
-async def _list_context(user: CurrentUser, before: Cursor | None = None) -> dict[str, Any]:
+async def _list_context(request: HTMXRequest, user: CurrentUser, before: Cursor | None = None) -> dict[str, Any]:
     page = await services.list_notifications(user.id, before=before)
+    back = request.app.route_reverse("notifications")
     return {
         "items": [_linkable(item) for item in page.items],
         "next_before": page.next_cursor.encode() if page.next_cursor else None,
         "older": before is not None,
         # where the no-JS forms come back to: this page of the list
-        "back": "/notifications" + (f"?{urlencode({'before': before.encode()})}" if before else ""),
+        "back": back + (f"?{urlencode({'before': before.encode()})}" if before else ""),
         "unread": await services.unread_count(user.id),
         "up_to": encode_moment(now()),  # "mark all as read" covers what was there when the page was drawn
     }
@@ -47,7 +63,7 @@ class NotificationController(Controller):
     path = "/notifications"
 
     @get("/", name="notifications")
-    async def index(self, request: HTMXRequest, before: FromQuery[str | None] = None) -> Template:
+    async def index(self, request: HTMXRequest, user: CurrentUser, before: FromQuery[str | None] = None) -> Template:
         """The list, newest first. With `before`, the page after that cursor: HTMX appends its items."""
         cursor = None
         if before:
@@ -57,26 +73,27 @@ class NotificationController(Controller):
         return await render(
             request,
             "pages/notifications/index.html",
-            await _list_context(request.scope["user"], cursor),
+            await _list_context(request, user, cursor),
             fragment="fragments/notifications/more.html" if cursor else "fragments/notifications/list.html",
         )
 
     @get("/badge", name="notifications-badge", opt={"public": True})
-    async def badge(self, request: HTMXRequest) -> Template | Redirect:
+    async def badge(self, request: HTMXRequest, viewer: Viewer) -> Template | Redirect:
         """The header's badge alone, polled by htmx. Signed out (e.g. in another tab), polling stops quietly
         rather than pulling the page away to the sign-in form."""
-        user: CurrentUser | None = request.scope.get("user")
-        if user is None:
+        if viewer is None:
             if request.htmx:
                 return Template(BADGE, context={"unread": 0}, status_code=STOP_POLLING)
-            return Redirect("/login?" + urlencode({"next": "/notifications"}), status_code=303)
+            return Redirect(sign_in_location(request, request.app.route_reverse("notifications")), status_code=303)
         return Template(
-            BADGE, context={"unread": await services.unread_count(user.id)}, headers={"Cache-Control": "no-store"}
+            BADGE, context={"unread": await services.unread_count(viewer.id)}, headers={"Cache-Control": "no-store"}
         )
 
     @post("/{notification_id:int}/read", name="notification-read")
-    async def mark_read(self, request: HTMXRequest, notification_id: FromPath[int]) -> Template | Redirect:
-        user: CurrentUser = request.scope["user"]
+    async def mark_read(
+        self, request: HTMXRequest, user: CurrentUser, notification_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        form = await read_form(request, ReadFields)
         item = await services.mark_read(user.id, notification_id)
         if item is None:
             raise NotFoundException("You have no notification with that number.")
@@ -90,17 +107,15 @@ class NotificationController(Controller):
                     "up_to": encode_moment(now()),
                 },
             )
-        flash(request, "Notification marked as read.", category="success")
-        form = await request.form()
-        return Redirect(safe_next(str(form.get("next", "")), default="/notifications"), status_code=303)
+        back = safe_next(form.next, default=request.app.route_reverse("notifications"))
+        return done(request, "Notification marked as read.", back)
 
     @post("/read-all", name="notifications-read-all")
-    async def mark_all_read(self, request: HTMXRequest) -> Template | Redirect:
-        user: CurrentUser = request.scope["user"]
-        form = await request.form()
-        changed = await services.mark_all_read(user.id, up_to=decode_moment(str(form.get("up_to", ""))))
+    async def mark_all_read(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
+        form = await read_form(request, ReadAllFields)
+        changed = await services.mark_all_read(user.id, up_to=form.moment)
         if wants_fragment(request):
-            context = await _list_context(user)
+            context = await _list_context(request, user)
             return Template(
                 "fragments/notifications/all_read.html",
                 context={**context, "just_marked_all": True},
@@ -108,5 +123,4 @@ class NotificationController(Controller):
         message = (
             f"{plural(changed, 'notification')} marked as read." if changed else "You had no unread notifications."
         )
-        flash(request, message, category="success")
-        return Redirect("/notifications", status_code=303)
+        return done(request, message, request.app.route_reverse("notifications"))

@@ -3,36 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
-from litestar.response import Redirect, Response, Template
+from litestar.response import Redirect, Template
 
 from app.paging import parse_id
-from app.people.services import CurrentUser
 from app.requests import services
 from app.rules import RuleViolation
-from app.web.templating import render, wants_fragment
+from app.web.deps import CurrentUser
+from app.web.forms import read_form
+from app.web.templating import done, render, wants_fragment
 
 NO_SUCH_REQUEST = "There is no request with that number."
 
 
-def form_text(form: Mapping[str, Any], name: str) -> str:
-    return str(form.get(name) or "")
+class NewRequestFields(msgspec.Struct, frozen=True):
+    """The new-request form, as sent (and shown again with the errors)."""
+
+    department: str = ""
+    service: str = ""
+    title: str = ""
+    description: str = ""
+
+    @property
+    def department_id(self) -> int | None:
+        return parse_id(self.department)
+
+    @property
+    def service_id(self) -> int | None:
+        return parse_id(self.service)
 
 
-def _user(request: HTMXRequest) -> CurrentUser:
-    return request.scope["user"]
+class ActionFields(msgspec.Struct, frozen=True):
+    """Every field of the action forms on a request's panel; each form sends its own, the others stay empty."""
 
+    employee: str = ""  # add a resolver
+    reason: str = ""  # cancel
+    timeliness: str = ""  # rate
+    quality: str = ""
+    communication: str = ""
+    comment: str = ""
 
-def _done(request: HTMXRequest, message: str, location: str) -> Redirect:
-    """Success without HTMX: 303 to `location` with a flash message."""
-    flash(request, message, category="success")
-    return Redirect(location, status_code=303)
+    @property
+    def employee_id(self) -> int | None:
+        return parse_id(self.employee)
 
 
 class RequestController(Controller):
@@ -42,11 +60,12 @@ class RequestController(Controller):
     async def index(
         self,
         request: HTMXRequest,
+        user: CurrentUser,
         box: FromQuery[str] = services.DEFAULT_BOX,
         status: FromQuery[str] = services.DEFAULT_STATUS,
         cursor: FromQuery[str | None] = None,
     ) -> Template:
-        page = await services.list_requests(_user(request), box=box, status=status, cursor=cursor)
+        page = await services.list_requests(user, box=box, status=status, cursor=cursor)
         return await render(
             request,
             "pages/requests/index.html",
@@ -59,13 +78,13 @@ class RequestController(Controller):
     async def _form(
         self,
         request: HTMXRequest,
-        values: Mapping[str, Any],
+        values: NewRequestFields,
         *,
         errors: Mapping[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
         departments = await services.departments_for_filing()
-        selected = values.get("department")
+        selected = values.department_id
         # An HTMX refresh after the department changed narrows the services to that department's; the full
         # page lists every department's (grouped), so the form also works without JavaScript.
         groups = departments
@@ -87,43 +106,40 @@ class RequestController(Controller):
             departments = await services.departments_for_filing()
             by_slug = {d["slug"]: d["id"] for d in departments}
             selected = by_slug.get(department) or parse_id(department)
-        return await self._form(request, {"department": selected, "service": None, "title": "", "description": ""})
+        return await self._form(request, NewRequestFields(department=str(selected) if selected else ""))
 
-    @post("/new", status_code=200)  # the HTMX client redirect is a 200; the other answers set their own status
-    async def create(self, request: HTMXRequest) -> Response:
-        form = await request.form()
-        values = {
-            "department": parse_id(form.get("department")),
-            "service": parse_id(form.get("service")),
-            "title": form_text(form, "title"),
-            "description": form_text(form, "description"),
-        }
+    # the HTMX client redirect is a 200; the other answers set their own status
+    @post("/new", name="request-new.post", status_code=200)
+    async def create(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
+        values = await read_form(request, NewRequestFields)
         try:
             request_id = await services.file_request(
-                _user(request), values["department"], values["service"], values["title"], values["description"]
+                user, values.department_id, values.service_id, values.title, values.description
             )
         except RuleViolation as exc:
             return await self._form(request, values, errors=exc.errors, status_code=exc.status_code)
-        flash(request, "Your request has been filed. The department has it in its queue.", category="success")
-        if request.htmx:
-            return ClientRedirect(f"/requests/{request_id}")
-        return Redirect(f"/requests/{request_id}", status_code=303)
+        return done(
+            request,
+            "Your request has been filed. The department has it in its queue.",
+            request.app.route_reverse("request", request_id=request_id),
+        )
 
     # --- one request ----------------------------------------------------------------------------------------
 
     async def _detail(
         self,
         request: HTMXRequest,
+        user: CurrentUser,
         request_id: int,
         *,
         find: str = "",
         action: str = "",
         errors: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
+        values: ActionFields | None = None,
         notice: str = "",
         status_code: int = 200,
     ) -> Template:
-        item = await services.get_request(_user(request), request_id)
+        item = await services.get_request(user, request_id)
         if item is None:
             raise NotFoundException(NO_SUCH_REQUEST)
         candidates = await services.resolver_candidates(item, find) if item["can_add_resolver"] else None
@@ -135,7 +151,7 @@ class RequestController(Controller):
                 "candidates": candidates,
                 "action": action,
                 "errors": errors or {},
-                "values": values or {},
+                "values": values or ActionFields(),
                 "notice": notice,
             },
             fragment="fragments/requests/detail.html",
@@ -143,18 +159,21 @@ class RequestController(Controller):
         )
 
     @get("/{request_id:int}", name="request")
-    async def detail(self, request: HTMXRequest, request_id: FromPath[int], find: FromQuery[str] = "") -> Template:
+    async def detail(
+        self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int], find: FromQuery[str] = ""
+    ) -> Template:
         """A request's page; `?find=` searches the directory for a colleague to add as a resolver."""
-        return await self._detail(request, request_id, find=find)
+        return await self._detail(request, user, request_id, find=find)
 
     async def _act(
         self,
         request: HTMXRequest,
+        user: CurrentUser,
         request_id: int,
         action: str,
         operation: Callable[[], Awaitable[str]],
-        values: Mapping[str, Any] | None = None,
-    ) -> Response:
+        values: ActionFields | None = None,
+    ) -> Template | Redirect | ClientRedirect:
         """Run one action on a request. Done: 303 + flash without HTMX, the refreshed panel with HTMX.
         Refused: the page (or panel) again with the message next to the form and the rule's status code."""
         try:
@@ -163,64 +182,66 @@ class RequestController(Controller):
             if exc.status_code == 404:
                 raise NotFoundException(exc.message) from exc
             return await self._detail(
-                request, request_id, action=action, errors=exc.errors, values=values, status_code=exc.status_code
+                request, user, request_id, action=action, errors=exc.errors, values=values, status_code=exc.status_code
             )
         if wants_fragment(request):
-            return await self._detail(request, request_id, notice=message)
-        return _done(request, message, f"/requests/{request_id}")
+            return await self._detail(request, user, request_id, notice=message)
+        return done(request, message, request.app.route_reverse("request", request_id=request_id))
 
-    @post("/{request_id:int}/claim")
-    async def claim(self, request: HTMXRequest, request_id: FromPath[int]) -> Response:
+    @post("/{request_id:int}/claim", name="request.claim")
+    async def claim(
+        self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         async def operation() -> str:
-            await services.claim(_user(request), request_id)
+            await services.claim(user, request_id)
             return "You are working on this request."
 
-        return await self._act(request, request_id, "claim", operation)
+        return await self._act(request, user, request_id, "claim", operation)
 
-    @post("/{request_id:int}/resolvers")
-    async def add_resolver(self, request: HTMXRequest, request_id: FromPath[int]) -> Response:
-        form = await request.form()
-        employee_id = parse_id(form.get("employee"))
+    @post("/{request_id:int}/resolvers", name="request.resolvers")
+    async def add_resolver(
+        self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        values = await read_form(request, ActionFields)
 
         async def operation() -> str:
-            name = await services.add_resolver(_user(request), request_id, employee_id)
+            name = await services.add_resolver(user, request_id, values.employee_id)
             return f"{name} now works on this request too."
 
-        return await self._act(request, request_id, "resolvers", operation, {"employee": employee_id})
+        return await self._act(request, user, request_id, "resolvers", operation, values)
 
-    @post("/{request_id:int}/complete")
-    async def complete(self, request: HTMXRequest, request_id: FromPath[int]) -> Response:
+    @post("/{request_id:int}/complete", name="request.complete")
+    async def complete(
+        self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         async def operation() -> str:
-            await services.complete(_user(request), request_id)
+            await services.complete(user, request_id)
             return "Request completed. The requester has been told and asked for feedback."
 
-        return await self._act(request, request_id, "complete", operation)
+        return await self._act(request, user, request_id, "complete", operation)
 
-    @post("/{request_id:int}/cancel")
-    async def cancel(self, request: HTMXRequest, request_id: FromPath[int]) -> Response:
-        form = await request.form()
-        reason = form_text(form, "reason")
+    @post("/{request_id:int}/cancel", name="request.cancel")
+    async def cancel(
+        self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        values = await read_form(request, ActionFields)
 
         async def operation() -> str:
-            await services.cancel(_user(request), request_id, reason)
+            await services.cancel(user, request_id, values.reason)
             return "Request cancelled."
 
-        return await self._act(request, request_id, "cancel", operation, {"reason": reason})
+        return await self._act(request, user, request_id, "cancel", operation, values)
 
-    @post("/{request_id:int}/rating")
-    async def rate(self, request: HTMXRequest, request_id: FromPath[int]) -> Response:
-        form = await request.form()
-        values = {name: form_text(form, name) for name in (*services.SCORES, "comment")}
+    @post("/{request_id:int}/rating", name="request.rating")
+    async def rate(
+        self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        values = await read_form(request, ActionFields)
 
         async def operation() -> str:
             await services.rate(
-                _user(request),
-                request_id,
-                values["timeliness"],
-                values["quality"],
-                values["communication"],
-                values["comment"],
+                user, request_id, values.timeliness, values.quality, values.communication, values.comment
             )
             return "Thank you for your feedback. Only the resolvers and their department's leads will see it."
 
-        return await self._act(request, request_id, "rating", operation, values)
+        return await self._act(request, user, request_id, "rating", operation, values)

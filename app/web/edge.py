@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 
 from litestar import Request
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import ClientException
 from litestar.plugins.htmx import HTMXRequest
 
@@ -36,7 +36,7 @@ def has_nul(text: str) -> bool:
 
 async def _form_has_nul(scope: Scope, receive: Receive) -> bool:
     """Whether a text field of the form body holds a NUL (the parsed form is cached for the handler)."""
-    request: Request = Request(scope, receive)
+    request: Request[Any, Any, Any] = Request(scope, receive)
     if request.content_type[0] not in FORM_TYPES:
         return False
     form = await request.form()
@@ -56,7 +56,7 @@ class RefuseNulMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
+        if scope["type"] == ScopeType.HTTP and (
             has_nul(scope["path"])
             or has_nul(unquote_plus(scope["query_string"].decode("latin-1")))
             or await _form_has_nul(scope, receive)

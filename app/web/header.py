@@ -11,10 +11,16 @@ from app.timeutil import month_of, now
 
 
 @dataclass(frozen=True, slots=True)
-class Header:
-    unread: int
+class PointsLeft:
+    """The points a person can still give this month, of the month's budget (the header's allowance figure)."""
+
     remaining: int
     budget: int
+
+
+@dataclass(frozen=True, slots=True)
+class Header(PointsLeft):
+    unread: int
 
 
 # Both figures in one round trip (every full page pays for it): the unread count as `unread_count()` takes it

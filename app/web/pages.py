@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.params import FromQuery
@@ -12,15 +14,18 @@ from app.health import check_health
 from app.kudos import services as kudos
 from app.kudos.controllers import give_context
 from app.requests.services import completed_not_thanked
+from app.web.deps import CurrentUser
 from app.web.templating import render
 
 
 @get("/", name="home")
-async def home(request: HTMXRequest, show: FromQuery[str] = "all", cursor: FromQuery[str] = "") -> Template:
+async def home(
+    request: HTMXRequest, user: CurrentUser, show: FromQuery[str] = "all", cursor: FromQuery[str] = ""
+) -> Template:
     """The give box with the allowance, "thank now" prompts for my completed requests, and the feed."""
-    user = request.scope["user"]
     context = await give_context(user, kudos.GiveForm(), box=True)
     context.update(
+        user=user,
         feed=await kudos.feed(user, scope=show, cursor=cursor or None),
         thank_now=await completed_not_thanked(user.id),
         on_home=True,
@@ -29,6 +34,6 @@ async def home(request: HTMXRequest, show: FromQuery[str] = "all", cursor: FromQ
 
 
 @get("/healthz", name="healthz", opt={"public": True})
-async def healthz(state: State) -> Response:
+async def healthz(state: State) -> Response[Any]:
     report = await check_health(state.redis)
     return Response(report, status_code=200 if report["ok"] else 503, headers={"Cache-Control": "no-store"})

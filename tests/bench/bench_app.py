@@ -33,7 +33,7 @@ async def _context(request: HTMXRequest, scope: str) -> dict[str, Any]:
     context = _boards.get(scope)
     if context is None:
         shown = await services.board(request.scope["user"], scope=scope, period="month", metric="points")
-        context = {"board": shown, "switches": switches(shown)}
+        context = {"board": shown, "switches": switches(shown, request.app.route_reverse("leaderboards"))}
         _boards[scope] = context
     return context
 

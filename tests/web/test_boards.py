@@ -5,16 +5,21 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 
-from app.boards.controllers import board_url
 from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Employee
 from app.timeutil import month_bounds, month_of, now
 from tests.factories import make_department, make_employee
 from tests.helpers import HTMX, csrf_token, post_form, signed_in
+
+
+def board_url(scope: str, period: str, metric: str) -> str:
+    """The plain URL of one board state, as a switch links to it."""
+    return "/leaderboards?" + urlencode({"board": scope, "period": period, "metric": metric})
 
 
 async def thank(giver: Employee, *recipients: Employee, points: int = 10, **kw) -> None:

@@ -159,7 +159,7 @@ async def test_private_kudos_never_show_on_someone_else_s_profile(client, org) -
     assert "No public kudos received yet." in (await client.get(f"/people/{org['ravi'].id}")).text
 
 
-async def test_the_feed_item_for_a_badge_award_renders_escaped(org) -> None:
+async def test_the_feed_item_for_a_badge_award_renders_escaped(org, app) -> None:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from app.boards.badges import recent_awards
@@ -167,6 +167,7 @@ async def test_the_feed_item_for_a_badge_award_renders_escaped(org) -> None:
     await thank(org["gina"], org["ravi"])
     environment = Environment(loader=FileSystemLoader(templating.TEMPLATE_DIR), autoescape=select_autoescape())
     environment.filters.update({"localtime": templating.localtime, "ago": templating.ago})
+    environment.globals["url_for"] = app.route_reverse  # links are built from route names
     item = next(a for a in await recent_awards(5) if a["employee_id"] == org["ravi"].id)
     item["employee_name"] = "<b>Ravi</b>"
     html = environment.get_template("fragments/boards/badges_feed_item.html").render(a=item)
