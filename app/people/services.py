@@ -1,4 +1,5 @@
-"""People and departments: sign-in, directory search, department pages. No HTTP here."""
+"""People and departments: the signed-in person, directory search, department pages, accounts. No HTTP here
+(signing in is app/signin)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from piccolo.query.functions.aggregate import Count
 
 from app.likeness import like_contains
 from app.paging import valid_id
-from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 
 
@@ -51,21 +52,6 @@ async def load_current_user(employee_id: int) -> CurrentUser | None:
         role=Role(row["role"]),
         department_id=row["department"],
     )
-
-
-async def authenticate(email: str, password: str) -> CurrentUser | None:
-    """The active person with this email and password, or None (same work either way)."""
-    row = (
-        await Employee.select(Employee.id, Employee.password_hash, Employee.active)
-        .where(Employee.email == normalise_email(email))
-        .first()
-    )
-    stored = row["password_hash"] if row else None
-    if not verify_password(stored, password) or row is None or not row["active"]:
-        return None
-    if stored and needs_rehash(stored):
-        await Employee.update({Employee.password_hash: hash_password(password)}).where(Employee.id == row["id"])
-    return await load_current_user(row["id"])
 
 
 @dataclass(frozen=True, slots=True)
