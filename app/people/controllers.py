@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -68,13 +70,14 @@ class DepartmentController(Controller):
         department = await services.get_department(slug)
         if department is None:
             raise NotFoundException("There is no department at that address.")
-        scorecard = await department_scorecard(department["id"], department["services"])
+        # the scorecard measures against the published catalogue this page already read
+        scorecard = await department_scorecard(department.id, [asdict(s) for s in department.services])
         context = {
             "department": department,
             "scorecard": scorecard,
-            "awards": await awards_for_department(department["id"]),
-            "survey": await surveys.department_results(department["id"]),
-            "may_read_comments": await surveys.may_read_comments(user, department["id"]),
-            "partners": await partners(department["id"]),
+            "awards": await awards_for_department(department.id),
+            "survey": await surveys.department_results(department.id),
+            "may_read_comments": await surveys.may_read_comments(user, department.id),
+            "partners": await partners(department.id),
         }
         return await render(request, "pages/people/department.html", context)

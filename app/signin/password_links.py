@@ -7,6 +7,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
+
+from piccolo.columns import Boolean
 
 from app import db
 from app.admin.services.rules import require_admin
@@ -104,7 +107,7 @@ async def link_holder(token: str, *, at: datetime | None = None) -> LinkHolder |
             (PasswordReset.token_hash == _token_hash(token))
             & PasswordReset.used_at.is_null()
             & (PasswordReset.expires_at > (at or now()))
-            & PasswordReset.employee.active.eq(True)
+            & cast(Boolean, PasswordReset.employee.active).eq(True)
         )
         .first()
     )

@@ -37,8 +37,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     """
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        new_id: str | None = connection.scope.get(_NEW_SESSION_ID)  # type: ignore[call-overload]
-        return new_id or super().get_session_id(connection)
+        new_id = connection.scope.get(_NEW_SESSION_ID)
+        return new_id if isinstance(new_id, str) else super().get_session_id(connection)
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
         data = await super().load_from_connection(connection)
@@ -51,14 +51,15 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     ) -> None:
         has_cookie = bool(connection.cookies.get(self.config.key))
         rotated = _NEW_SESSION_ID in connection.scope
-        if not scope_session and scope_session is not Empty:
+        session: Any = scope_session  # Litestar passes Empty to delete a session; its type does not say so
+        if not session and session is not Empty:
             if not has_cookie:
                 return
-            scope_session = Empty
-        if scope_session is not Empty and not rotated and scope_session == connection.scope.get(_LOADED):  # type: ignore[call-overload]
+            session = Empty
+        if session is not Empty and not rotated and session == connection.scope.get(_LOADED):
             return
         try:
-            await super().store_in_message(scope_session, message, connection)
+            await super().store_in_message(session, message, connection)
         except RedisError as exc:
             # The response reports work already committed: answer it, losing only its flash message (or a
             # sign-in, which then asks again), rather than turning a done action into an error page.

@@ -36,12 +36,12 @@ class CurrentUserMiddleware:
                 user = await load_current_user(user_id)
                 if user is None and isinstance(session, dict):
                     session.clear()
-            scope["user"] = user  # type: ignore[typeddict-unknown-key]
+            scope["user"] = user
         await self.app(scope, receive, send)
 
 
 def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
-    user: CurrentUser | None = connection.scope.get("user")  # type: ignore[call-overload]
+    user: CurrentUser | None = connection.scope.get("user")
     return user
 
 

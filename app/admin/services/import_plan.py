@@ -261,7 +261,7 @@ async def _plan_people(records: list[tuple[int, dict[str, str]]], plan: Plan, ad
             plan.changes[row.line] = sorted(changed)
 
 
-def person_changes(row: Row, current: dict | None, departments: dict[str, int]) -> dict[str, Any]:
+def person_changes(row: Row, current: dict[str, Any] | None, departments: dict[str, int]) -> dict[str, Any]:
     """The fields the row sets (only non-empty cells; a new person's role defaults to employee)."""
     cells = row.cells
     wanted: dict[str, Any] = {"name": cells["name"]}
@@ -342,7 +342,7 @@ async def _plan_departments(records: list[tuple[int, dict[str, str]]], plan: Pla
             plan.changes[row.line] = sorted(changed)
 
 
-def department_changes(row: Row, current: dict | None) -> dict[str, Any]:
+def department_changes(row: Row, current: dict[str, Any] | None) -> dict[str, Any]:
     wanted = {"name": row.cells["name"], "slug": row.key}
     if row.cells.get("description"):
         wanted["description"] = row.cells["description"]

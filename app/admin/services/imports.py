@@ -263,8 +263,9 @@ async def run(import_id: int) -> str:
         while True:
             async with db.transaction():
                 locked = await CsvImport.raw(_LOCK_FOR_BATCH_SQL, import_id)
-                if locked[0]["status"] != ImportStatus.RUNNING:  # another run of this import finished it
-                    return locked[0]["status"]
+                status: str = locked[0]["status"]
+                if status != ImportStatus.RUNNING:  # another run of this import finished it
+                    return status
                 done = locked[0]["processed"]
                 batch = plan.rows[done : done + BATCH]
                 if not batch:
