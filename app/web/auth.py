@@ -69,7 +69,7 @@ def requires_role(*roles: Role) -> Guard:
 admin_only = requires_role(Role.ADMIN)
 
 
-def safe_next(target: str | None, default: str = "/") -> str:
+def safe_next(target: str | None, *, default: str) -> str:
     """A local path to go to after sign-in; anything else (other hosts, schemes, `//`) falls back to `default`."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default

@@ -1,9 +1,5 @@
-"""Admin: departments — create, edit (parent without cycles, leads, service catalogue), merge two, archive.
-
-A merge moves everything of the merged department to the one it joins: members, leads, services, requests, child
-departments and the ledger's department columns (the ledger's trigger allows exactly that, inside a merge). Board
-rollups are then recomputed from the ledger, so they equal what `kudos boards rebuild` would produce.
-"""
+"""Admin: departments — the list, a department's page, create, edit (parent without cycles), leads, archive.
+A department's service catalogue is `catalogue`; merging two is `department_merge`."""
 
 from __future__ import annotations
 
