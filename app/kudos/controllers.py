@@ -76,7 +76,7 @@ async def picker_context(user: CurrentUser, query: str, chosen_ids: list[int]) -
     results = []
     if query:
         found = await search_directory(query, per_page=8)
-        results = [p for p in found.people if p["id"] != user.id and p["id"] not in chosen_ids]
+        results = [p for p in found.people if p.id != user.id and p.id not in chosen_ids]
     return {"query": query, "results": results}
 
 

@@ -57,11 +57,31 @@ async def load_current_user(employee_id: int) -> CurrentUser | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """Something a page links to by id or address, with its name."""
+
+    name: str
+    id: int | None = None
+    slug: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPerson:
+    """An active person as the directory and the people pickers list them."""
+
+    id: int
+    name: str
+    title: str
+    department_name: str | None
+    department_slug: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResults:
     query: str
     page: int
-    people: list[dict[str, Any]] = field(default_factory=list)
-    departments: list[dict[str, Any]] = field(default_factory=list)
+    people: list[DirectoryPerson] = field(default_factory=list)
+    departments: list[Link] = field(default_factory=list)
     has_more: bool = False
 
 
@@ -76,19 +96,20 @@ async def search_directory(query: str, *, page: int = 1, per_page: int = 30) -> 
         Employee.department.name.as_alias("department_name"),
         Employee.department.slug.as_alias("department_slug"),
     ).where(Employee.active.eq(True))
-    departments: list[dict[str, Any]] = []
+    departments: list[Link] = []
     if query:
         pattern = like_contains(query)
         people_query = people_query.where(
             Employee.name.ilike(pattern) | Employee.email.ilike(pattern) | Employee.title.ilike(pattern)
         )
         if page == 1:
-            departments = (
+            rows = (
                 await Department.select(Department.id, Department.name, Department.slug)
                 .where(Department.archived_at.is_null() & Department.name.ilike(pattern))
                 .order_by(Department.name)
                 .limit(per_page)
             )
+            departments = [Link(**row) for row in rows]
     people = (
         await people_query.order_by(Employee.name)
         .order_by(Employee.id)
@@ -98,13 +119,28 @@ async def search_directory(query: str, *, page: int = 1, per_page: int = 30) -> 
     return SearchResults(
         query=query,
         page=page,
-        people=people[:per_page],
+        people=[DirectoryPerson(**row) for row in people[:per_page]],
         departments=departments,
         has_more=len(people) > per_page,
     )
 
 
-async def list_departments() -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class DepartmentSummary:
+    """An active department as the departments page lists it."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    parent: int | None
+    parent_name: str | None
+    members: int
+    services: int
+    leads: list[Link]
+
+
+async def list_departments() -> list[DepartmentSummary]:
     """Active departments with their member and service counts and leads, parents before children."""
     departments = (
         await Department.select(
@@ -133,23 +169,18 @@ async def list_departments() -> list[dict[str, Any]]:
     ).order_by(DepartmentLead.employee.name)
     member_counts = {row["department"]: row["count"] for row in members}
     service_counts = {row["department"]: row["count"] for row in services}
-    leads_by_department: dict[int, list[dict[str, Any]]] = {}
+    leads_by_department: dict[int, list[Link]] = {}
     for lead in leads:
-        leads_by_department.setdefault(lead["department"], []).append({"id": lead["employee"], "name": lead["name"]})
-    for department in departments:
-        department["members"] = member_counts.get(department["id"], 0)
-        department["services"] = service_counts.get(department["id"], 0)
-        department["leads"] = leads_by_department.get(department["id"], [])
-    return departments
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """Something a page links to by id or address, with its name."""
-
-    name: str
-    id: int | None = None
-    slug: str | None = None
+        leads_by_department.setdefault(lead["department"], []).append(Link(id=lead["employee"], name=lead["name"]))
+    return [
+        DepartmentSummary(
+            **row,
+            members=member_counts.get(row["id"], 0),
+            services=service_counts.get(row["id"], 0),
+            leads=leads_by_department.get(row["id"], []),
+        )
+        for row in departments
+    ]
 
 
 @dataclass(frozen=True, slots=True)
