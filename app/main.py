@@ -19,14 +19,12 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
-from app.admin.controllers import AdminController
-from app.admin.controllers.console import (
-    AdminDepartmentController,
-    AdminImportController,
-    AdminPeopleController,
-    AdminSettingsController,
-    PasswordLinkController,
-)
+from app.admin.controllers.audit import AdminAuditController
+from app.admin.controllers.departments import AdminDepartmentController
+from app.admin.controllers.giving import AdminGivingController
+from app.admin.controllers.imports import AdminImportController
+from app.admin.controllers.overview import AdminController
+from app.admin.controllers.people import AdminPeopleController
 from app.api.controllers import TokenAdminController, WebhookAdminController
 from app.api.v1 import api_router
 from app.awards.controllers import AwardsAdminController, AwardsController
@@ -39,12 +37,14 @@ from app.insights.controllers import AdminInsightsController, InsightsController
 from app.kudos.controllers import FeedController, KudosController
 from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
-from app.people.controllers import AuthController, DepartmentController, PeopleController
+from app.people.controllers import DepartmentController, PeopleController
 from app.requests.controllers import RequestController
 from app.settings import Settings, get_settings
+from app.signin.controllers import AuthController, PasswordLinkController
+from app.signin.sessions import session_config
 from app.surveys.controllers import SurveyAdminController, SurveyController
 from app.web.access_log import AccessLog
-from app.web.auth import CurrentUserMiddleware, login_required, session_config
+from app.web.auth import CurrentUserMiddleware, login_required
 from app.web.deps import DEPENDENCIES
 from app.web.edge import KudosRequest, RefuseNulMiddleware
 from app.web.errors import exception_handlers
@@ -124,7 +124,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             AdminPeopleController,
             AdminDepartmentController,
             AdminImportController,
-            AdminSettingsController,
+            AdminGivingController,
+            AdminAuditController,
             PasswordLinkController,
             DigestAdminController,
             OutboxController,

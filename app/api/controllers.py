@@ -8,19 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
+from app.admin.controllers.responses import done
 from app.api import tokens, webhooks
 from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.web.auth import admin_only
+from app.web.forms import read_form
 from app.web.security import NO_STORE
 from app.web.templating import render
+
+
+class TokenForm(msgspec.Struct, frozen=True):
+    name: str = ""
+    scopes: list[str] = []
+    rate_limit: str = ""
+
+
+class WebhookForm(msgspec.Struct, frozen=True):
+    name: str = ""
+    url: str = ""
+    events: list[str] = []
 
 
 class TokenAdminController(Controller):
@@ -32,7 +47,7 @@ class TokenAdminController(Controller):
             "tokens": await tokens.list_tokens(),
             "scopes": tokens.SCOPES,
             "errors": {},
-            "form": {"name": "", "scopes": [], "rate_limit": tokens.DEFAULT_RATE_LIMIT},
+            "form": TokenForm(rate_limit=str(tokens.DEFAULT_RATE_LIMIT)),
         }
         return await render(request, "pages/admin/tokens/index.html", base | context, status_code=status_code)
 
@@ -41,24 +56,26 @@ class TokenAdminController(Controller):
         return await self._page(request)
 
     @post("/", name="admin.tokens.create", status_code=HTTP_201_CREATED, cache_control=NO_STORE)
-    async def create(self, request: HTMXRequest) -> Template:
-        user: CurrentUser = request.scope["user"]
-        data = await request.form()
-        form = {"name": data.get("name", ""), "scopes": data.getall("scopes", []), "rate_limit": data.get("rate_limit")}
+    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+        form = await read_form(request, TokenForm)
         try:
-            token_id, token = await tokens.create_token(user, **form)
+            token_id, token = await tokens.create_token(
+                user, name=form.name, scopes=form.scopes, rate_limit=form.rate_limit
+            )
         except RuleViolation as exc:
             return await self._page(request, exc.status_code, errors=exc.errors, form=form)
         return await self._page(request, HTTP_201_CREATED, created={"id": token_id, "token": token})
 
     @post("/{token_id:int}/revoke", name="admin.tokens.revoke")
-    async def revoke(self, request: HTMXRequest, token_id: FromPath[int]) -> Template | Redirect:
+    async def revoke(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], token_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
-            name = await tokens.revoke_token(request.scope["user"], token_id)
+            name = await tokens.revoke_token(user, token_id)
         except RuleViolation as exc:
             return await self._page(request, exc.status_code, refused=exc.message)
-        flash(request, f"The token “{name}” was revoked; it no longer works.", category="success")
-        return Redirect("/admin/tokens", status_code=303)
+        message = f"The token “{name}” was revoked; it no longer works."
+        return done(request, message, request.app.route_reverse("admin.tokens"))
 
 
 class WebhookAdminController(Controller):
@@ -72,7 +89,7 @@ class WebhookAdminController(Controller):
             "events": webhooks.EVENTS,
             "max_attempts": webhooks.MAX_ATTEMPTS,
             "errors": {},
-            "form": {"name": "", "url": "", "events": []},
+            "form": WebhookForm(),
         }
         return await render(request, "pages/admin/webhooks/index.html", base | context, status_code=status_code)
 
@@ -81,21 +98,21 @@ class WebhookAdminController(Controller):
         return await self._page(request)
 
     @post("/", name="admin.webhooks.create", status_code=HTTP_201_CREATED, cache_control=NO_STORE)
-    async def create(self, request: HTMXRequest) -> Template:
-        user: CurrentUser = request.scope["user"]
-        data = await request.form()
-        form = {"name": data.get("name", ""), "url": data.get("url", ""), "events": data.getall("events", [])}
+    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+        form = await read_form(request, WebhookForm)
         try:
-            webhook_id, secret = await webhooks.register(user, **form)
+            webhook_id, secret = await webhooks.register(user, name=form.name, url=form.url, events=form.events)
         except RuleViolation as exc:
             return await self._page(request, exc.status_code, errors=exc.errors, form=form)
         return await self._page(request, HTTP_201_CREATED, created={"id": webhook_id, "secret": secret})
 
     @post("/{webhook_id:int}/remove", name="admin.webhooks.remove")
-    async def remove(self, request: HTMXRequest, webhook_id: FromPath[int]) -> Template | Redirect:
+    async def remove(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], webhook_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
-            name = await webhooks.remove(request.scope["user"], webhook_id)
+            name = await webhooks.remove(user, webhook_id)
         except RuleViolation as exc:
             return await self._page(request, exc.status_code, refused=exc.message)
-        flash(request, f"The webhook “{name}” was removed; nothing more is sent to it.", category="success")
-        return Redirect("/admin/webhooks", status_code=303)
+        message = f"The webhook “{name}” was removed; nothing more is sent to it."
+        return done(request, message, request.app.route_reverse("admin.webhooks"))

@@ -12,7 +12,7 @@ description, service and link, and adds resolvers that are new; the requester an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,17 @@ from app.timeutil import now
 SOURCE_MAX = 60
 EXTERNAL_ID_MAX = 200
 URL_MAX = 1000
+# One import of a ticket at a time: two concurrent imports of a new ticket must not both file it.
+_TICKET_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext({}), hashtext({}))"
+_TICKET_VIEW_SQL = """
+SELECT r.id, r.source, r.external_id, r.external_url, r.title, r.description, r.status, r.created_at,
+    r.completed_at, d.slug AS department, s.name AS service, e.email AS requester
+FROM request r
+JOIN department d ON d.id = r.department
+JOIN employee e ON e.id = r.requester
+LEFT JOIN service s ON s.id = r.service
+WHERE r.id = {}
+"""
 # Boards read through the API are nobody's view: no "your rank" row.
 NOBODY = CurrentUser(id=0, name="", email="", role=Role.EMPLOYEE, department_id=None)
 
@@ -48,7 +59,16 @@ class Ticket:
     url: str | None = None  # the link back to the ticket
 
 
-async def people_by_email(emails: Iterable[str]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Named:
+    """An active person a payload names by email."""
+
+    id: int
+    name: str
+    email: str
+
+
+async def people_by_email(emails: Iterable[str]) -> dict[str, Named]:
     """Active people by normalised email (one query)."""
     wanted = sorted({normalise_email(e) for e in emails if e})
     if not wanted:
@@ -56,10 +76,10 @@ async def people_by_email(emails: Iterable[str]) -> dict[str, dict[str, Any]]:
     rows = await Employee.select(Employee.id, Employee.name, Employee.email).where(
         Employee.email.is_in(wanted) & Employee.active.eq(True)
     )
-    return {row["email"]: row for row in rows}
+    return {row["email"]: Named(**row) for row in rows}
 
 
-def _missing(field: str, emails: Iterable[str], found: dict[str, Any]) -> dict[str, str]:
+def _missing(field: str, emails: Iterable[str], found: Mapping[str, Named]) -> dict[str, str]:
     unknown = [e for e in emails if normalise_email(e) not in found]
     if not unknown:
         return {}
@@ -115,7 +135,7 @@ async def import_ticket(ticket: Ticket, *, at: datetime | None = None) -> tuple[
         raise RuleViolation(errors)
     requester = people[normalise_email(ticket.requester)]
     async with db.transaction():
-        await Request.raw("SELECT pg_advisory_xact_lock(hashtext({}), hashtext({}))", source, external_id)
+        await Request.raw(_TICKET_LOCK_SQL, source, external_id)
         existing = (
             await Request.select(
                 Request.id,
@@ -131,22 +151,22 @@ async def import_ticket(ticket: Ticket, *, at: datetime | None = None) -> tuple[
         )
         if existing is None:
             request_id = await requests.file_request(
-                requester["id"], department_id, service_id, ticket.title, ticket.description, at=moment
+                requester.id, department_id, service_id, ticket.title, ticket.description, at=moment
             )
             await Request.update(
                 {Request.source: source, Request.external_id: external_id, Request.external_url: link}
             ).where(Request.id == request_id)
         else:
             request_id = existing["id"]
-            await _update(existing, requester["id"], department_id, service_id, ticket, link, moment)
-        await _add_resolvers(request_id, [people[normalise_email(e)]["id"] for e in ticket.resolvers], moment)
+            await _update(existing, requester.id, department_id, service_id, ticket, link, moment)
+        await _add_resolvers(request_id, [people[normalise_email(e)].id for e in ticket.resolvers], moment)
     return request_id, existing is None
 
 
 async def _update(
     existing: dict[str, Any],
     requester_id: int,
-    department_id: int,
+    department_id: int | None,
     service_id: int | None,
     ticket: Ticket,
     link: str | None,
@@ -197,8 +217,8 @@ async def _add_resolvers(request_id: int, resolver_ids: list[int], moment: datet
     new = [i for i in dict.fromkeys(resolver_ids) if i not in current]
     if not new:
         return
-    status = (await Request.select(Request.status).where(Request.id == request_id).first())["status"]
-    if status not in requests.ACTIVE:
+    row = await Request.select(Request.status).where(Request.id == request_id).first()
+    if row is None or row["status"] not in requests.ACTIVE:
         raise RuleViolation(
             {"resolvers": "This request is closed; its resolvers can no longer change."}, status_code=409
         )
@@ -234,7 +254,7 @@ async def complete_ticket(
         people = await people_by_email([completed_by])
         if errors := _missing("completed_by", [completed_by], people):
             raise RuleViolation(errors)
-        actor = people[normalise_email(completed_by)]["id"]
+        actor = people[normalise_email(completed_by)].id
     else:
         first = (
             await RequestResolver.select(RequestResolver.employee)
@@ -252,22 +272,39 @@ async def complete_ticket(
     return request_id
 
 
-async def ticket_view(request_id: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """An imported request as the API returns it: people by email, the department by slug, the service by name."""
+
+    id: int
+    source: str | None
+    external_id: str | None
+    external_url: str | None
+    title: str
+    description: str
+    status: str
+    created_at: datetime
+    completed_at: datetime | None
+    department: str
+    service: str | None
+    requester: str
+    resolvers: list[str]
+
+    @property
+    def completed(self) -> bool:
+        return self.status == Status.COMPLETED
+
+
+async def ticket_view(request_id: int) -> TicketView:
     """The request as the API returns it (two queries)."""
-    row = await Request.raw(
-        "SELECT r.id, r.source, r.external_id, r.external_url, r.title, r.description, r.status, r.created_at, "
-        "r.completed_at, d.slug AS department, s.name AS service, e.email AS requester "
-        "FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester "
-        "LEFT JOIN service s ON s.id = r.service WHERE r.id = {}",
-        request_id,
-    )
+    row = await Request.raw(_TICKET_VIEW_SQL, request_id)
     resolvers = (
         await RequestResolver.select(RequestResolver.employee.email.as_alias("email"))
         .where(RequestResolver.request == request_id)
         .order_by(RequestResolver.added_at)
         .order_by(RequestResolver.id)
     )
-    return {**row[0], "resolvers": [r["email"] for r in resolvers], "completed": row[0]["status"] == Status.COMPLETED}
+    return TicketView(**row[0], resolvers=[r["email"] for r in resolvers])
 
 
 async def give_by_email(
@@ -290,11 +327,11 @@ async def give_by_email(
         errors["values"] = f"Unknown company value: {', '.join(unknown)}. Use the names listed in Kudos."
     if errors:
         raise RuleViolation(errors)
-    acting = await load_current_user(people[normalise_email(giver)]["id"])
+    acting = await load_current_user(people[normalise_email(giver)].id)
     if acting is None:  # deactivated between the two reads
         raise RuleViolation({"giver": "No one working here has that email."})
     form = GiveForm(
-        recipient_ids=[people[normalise_email(r)]["id"] for r in recipients],
+        recipient_ids=[people[normalise_email(r)].id for r in recipients],
         message=message,
         value_ids=[known[v.strip().casefold()] for v in values],
         points=str(points),

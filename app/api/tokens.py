@@ -35,6 +35,7 @@ DEFAULT_RATE_LIMIT = 120  # requests per minute
 RATE_LIMIT_MAX = 10_000
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
 _PREFIX = "kudos_"
+_LOCK_ROW_SQL = "SELECT id, name, revoked_at FROM api_token WHERE id = {} FOR UPDATE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ async def revoke_token(admin: CurrentUser, token_id: int, *, at: datetime | None
     if not valid_id(token_id):
         raise RuleViolation("There is no such API token.", status_code=404)
     async with db.transaction():
-        rows = await ApiToken.raw("SELECT id, name, revoked_at FROM api_token WHERE id = {} FOR UPDATE", token_id)
+        rows = await ApiToken.raw(_LOCK_ROW_SQL, token_id)
         if not rows:
             raise RuleViolation("There is no such API token.", status_code=404)
         if rows[0]["revoked_at"] is not None:
@@ -150,12 +151,29 @@ async def revoke_token(admin: CurrentUser, token_id: int, *, at: datetime | None
             after={"revoked": True},
             at=moment,
         )
-    return rows[0]["name"]
+    name: str = rows[0]["name"]
+    return name
 
 
-async def list_tokens() -> list[dict[str, Any]]:
-    """Every token, newest first, with who created and revoked it (never the hash)."""
-    return await (
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """A token as the admin's list shows it (never the hash)."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    rate_limit: int
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_by_name: str | None
+    revoked_by_name: str | None
+
+
+async def list_tokens() -> list[TokenRow]:
+    """Every token, newest first, with who created and revoked it."""
+    rows = await (
         ApiToken.select(
             ApiToken.id,
             ApiToken.name,
@@ -171,6 +189,7 @@ async def list_tokens() -> list[dict[str, Any]]:
         .order_by(ApiToken.created_at, ascending=False)
         .order_by(ApiToken.id, ascending=False)
     )
+    return [TokenRow(**row) for row in rows]
 
 
 async def authenticate(token: str, *, at: datetime | None = None) -> Token | None:

@@ -27,7 +27,6 @@ from app.api.webhooks import absolute
 from app.boards import badges, levels
 from app.boards import services as boards
 from app.boards.periods import PERIODS
-from app.kudos.services import thank_url
 from app.paging import valid_id
 from app.people.services import get_profile
 from app.rules import RuleViolation
@@ -39,12 +38,12 @@ REQUIRED_SCOPE = "token_scope"  # the handler opt naming the scope a route needs
 # ---------------------------------------------------------------------------------------------------------- auth
 
 
-def _bearer(connection: ASGIConnection) -> str:
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
-async def require_token(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The API's only guard: a valid token, within its rate limit, with the route's scope."""
     token = await authenticate(credentials) if (credentials := _bearer(connection)) else None
     if token is None:
@@ -210,24 +209,29 @@ def _no_nul(document: msgspec.Struct) -> None:
         raise RuleViolation(errors)
 
 
-async def _request_out(request_id: int) -> RequestOut:
+def _link(request: Request[Any, Any, Any], name: str, **params: Any) -> str:
+    """The absolute address of an app page (for integrations, which link back to Kudos)."""
+    return absolute(request.app.route_reverse(name, **params))
+
+
+async def _request_out(request: Request[Any, Any, Any], request_id: int) -> RequestOut:
     row = await services.ticket_view(request_id)
     return RequestOut(
-        id=row["id"],
-        url=absolute(f"/requests/{row['id']}"),
-        source=row["source"],
-        external_id=row["external_id"],
-        external_url=row["external_url"],
-        title=row["title"],
-        description=row["description"],
-        status=row["status"],
-        department=row["department"],
-        service=row["service"],
-        requester=row["requester"],
-        resolvers=row["resolvers"],
-        created_at=row["created_at"],
-        completed_at=row["completed_at"],
-        thank_url=absolute(thank_url(row["id"])) if row["completed"] else None,
+        id=row.id,
+        url=_link(request, "request", request_id=row.id),
+        source=row.source,
+        external_id=row.external_id,
+        external_url=row.external_url,
+        title=row.title,
+        description=row.description,
+        status=row.status,
+        department=row.department,
+        service=row.service,
+        requester=row.requester,
+        resolvers=row.resolvers,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        thank_url=_link(request, "give") + f"?request={row.id}" if row.completed else None,
     )
 
 
@@ -245,11 +249,13 @@ class RequestsApi(Controller):
         description="201 when the ticket is new, 200 when it updated the request imported before.",
         responses=_errors(400, 409, 422),
     )
-    async def import_ticket(self, data: JSONBody[TicketIn]) -> Response[RequestOut]:
+    async def import_ticket(self, request: Request[Any, Any, Any], data: JSONBody[TicketIn]) -> Response[RequestOut]:
         _no_nul(data)
         ticket = services.Ticket(**{**msgspec.structs.asdict(data), "resolvers": tuple(data.resolvers)})
         request_id, created = await services.import_ticket(ticket)
-        return Response(await _request_out(request_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+        return Response(
+            await _request_out(request, request_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK
+        )
 
     @post(
         "/complete",
@@ -258,10 +264,10 @@ class RequestsApi(Controller):
         status_code=HTTP_200_OK,
         responses=_errors(400, 404, 409, 422),
     )
-    async def complete(self, data: JSONBody[CompleteIn]) -> RequestOut:
+    async def complete(self, request: Request[Any, Any, Any], data: JSONBody[CompleteIn]) -> RequestOut:
         _no_nul(data)
         request_id = await services.complete_ticket(data.source, data.external_id, data.completed_by)
-        return await _request_out(request_id)
+        return await _request_out(request, request_id)
 
 
 class KudosApi(Controller):
@@ -275,7 +281,7 @@ class KudosApi(Controller):
         description="201 when given, 200 when the idempotency key was used before (the first kudos is returned).",
         responses=_errors(400, 409, 422),
     )
-    async def give(self, data: JSONBody[KudosIn]) -> Response[KudosOut]:
+    async def give(self, request: Request[Any, Any, Any], data: JSONBody[KudosIn]) -> Response[KudosOut]:
         _no_nul(data)
         given = await services.give_by_email(
             giver=data.giver,
@@ -289,7 +295,7 @@ class KudosApi(Controller):
         )
         out = KudosOut(
             id=given.kudos_id,
-            url=absolute(f"/kudos/{given.kudos_id}"),
+            url=_link(request, "kudos", kudos_id=given.kudos_id),
             created=given.created,
             points_left=given.remaining,
         )
@@ -338,7 +344,7 @@ class ReadApi(Controller):
         )
 
     @get("/people/{person_id:int}", summary="A person's public profile", tags=["people"], responses=_errors(404))
-    async def profile(self, person_id: FromPath[int]) -> ProfileOut:
+    async def profile(self, request: Request[Any, Any, Any], person_id: FromPath[int]) -> ProfileOut:
         person = await get_profile(person_id)
         if person is None:
             raise NotFoundException("No one with that id works here.")
@@ -356,15 +362,15 @@ class ReadApi(Controller):
             if level_status.awarded_at is not None
         ]
         return ProfileOut(
-            id=person["id"],
-            name=person["name"],
-            title=person["title"],
-            email=person["email"],
-            active=person["active"],
-            department=person["department_name"],
-            department_slug=person["department_slug"],
-            manager_id=person["manager_id"],
-            url=absolute(f"/people/{person_id}"),
+            id=person.id,
+            name=person.name,
+            title=person.title,
+            email=person.email,
+            active=person.active,
+            department=person.department_name,
+            department_slug=person.department_slug,
+            manager_id=person.manager_id,
+            url=_link(request, "person", person_id=person_id),
             level=level.level,
             score=level.score,
             points_received=level.points_received,
@@ -374,7 +380,7 @@ class ReadApi(Controller):
         )
 
 
-def _rule_violation(request: Request[Any, Any, Any], exc: RuleViolation) -> Response:
+def _rule_violation(request: Request[Any, Any, Any], exc: RuleViolation) -> Response[Any]:
     return rule_violation_json(exc)
 
 

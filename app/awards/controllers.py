@@ -63,16 +63,16 @@ async def picker_context(user: CurrentUser, form: NominationForm, query: str, cy
     if kind == NomineeKind.PERSON and query:
         found = await search_directory(query, per_page=8)
         matches = [
-            {"token": f"p{p['id']}", "name": p["name"], "detail": p["department_name"] or ""}
+            {"token": f"p{p.id}", "name": p.name, "detail": p.department_name or ""}
             for p in found.people
-            if p["id"] != user.id
+            if p.id != user.id
         ]
     elif kind == NomineeKind.DEPARTMENT:
         led = await services.leads(user.id)
         matches = [
-            {"token": f"d{d['id']}", "name": d["name"], "detail": "you lead it" if d["id"] in led else ""}
+            {"token": f"d{d.id}", "name": d.name, "detail": "you lead it" if d.id in led else ""}
             for d in await list_departments()
-            if query.lower() in d["name"].lower()
+            if query.lower() in d.name.lower()
         ]
     chosen_matches = chosen is not None and any(m["token"] == chosen["token"] for m in matches)
     matches = [m for m in matches if chosen is None or m["token"] != chosen["token"]]

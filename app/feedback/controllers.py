@@ -96,7 +96,7 @@ class FeedbackController(Controller):
         user = _user(request)
         chosen = await services.people_named(list(values.people))
         found = await search_directory(q, per_page=20) if q else None
-        candidates = [p for p in (found.people if found else []) if p["id"] != user.id]
+        candidates = [p for p in (found.people if found else []) if p.id != user.id]
         return await render(
             request,
             "pages/feedback/ask.html",
@@ -228,7 +228,7 @@ class FeedbackController(Controller):
                 "values": values,
                 "q": q,
                 "chosen": chosen[0] if chosen else None,
-                "candidates": [p for p in (found.people if found else []) if p["id"] != user.id],
+                "candidates": [p for p in (found.people if found else []) if p.id != user.id],
                 "errors": errors or {},
                 "max_text": services.MAX_TEXT,
             },

@@ -25,7 +25,7 @@ from arq.worker import Function, Worker, func, get_kwargs
 from redis.exceptions import RedisError
 
 from app import db, events
-from app.admin import imports
+from app.admin.services import imports
 from app.api import webhooks
 from app.awards import services as awards
 from app.db import UNAVAILABLE, close_pool, start_pool
@@ -143,7 +143,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def run_import(ctx: dict[str, Any], import_id: int) -> str:
-    """Apply a CSV import of people or departments (app/admin/imports.py); resumes after its last batch."""
+    """Apply a CSV import of people or departments (app/admin/services/imports.py); resumes after its last batch."""
     return await imports.run(import_id)
 
 

@@ -133,7 +133,7 @@ async def picker_for(user: CurrentUser, query: str, chosen_ids: list[int]) -> Pi
     results = []
     if query:
         found = await search_directory(query, per_page=8)
-        results = [p for p in found.people if p["id"] != user.id and p["id"] not in chosen_ids]
+        results = [p for p in found.people if p.id != user.id and p.id not in chosen_ids]
     return Picker(query=query, results=results)
 
 

@@ -30,7 +30,8 @@ async def demo_loaded() -> bool:
 
 
 def load_demo_fixture() -> dict[str, Any]:
-    return json.loads((FIXTURES_DIR / "demo" / "org.json").read_text())
+    data: dict[str, Any] = json.loads((FIXTURES_DIR / "demo" / "org.json").read_text())
+    return data
 
 
 async def seed_organisation(data: dict[str, Any] | None = None) -> dict[str, int]:
@@ -71,7 +72,7 @@ async def seed_organisation(data: dict[str, Any] | None = None) -> dict[str, int
         )
         people_ids: dict[str, int] = {}
         for person in data["people"]:  # managers come before their reports in the fixture
-            row = Employee(
+            employee = Employee(
                 name=person["name"],
                 email=person["email"].lower(),
                 title=person["title"],
@@ -81,8 +82,8 @@ async def seed_organisation(data: dict[str, Any] | None = None) -> dict[str, int
                 password_hash=password_hash,
                 created_at=founded,
             )
-            await row.save()
-            people_ids[person["email"]] = row.id
+            await employee.save()
+            people_ids[person["email"]] = employee.id
         leads = [
             DepartmentLead(department=department_ids[slug], employee=people_ids[person["email"]])
             for person in data["people"]

@@ -1,15 +1,18 @@
-"""People and departments: sign-in, directory search, department pages. No HTTP here."""
+"""People and departments: the signed-in person, directory search, department pages, accounts. No HTTP here
+(signing in is app/signin)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Count
 
 from app.likeness import like_contains
 from app.paging import valid_id
-from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 
 
@@ -53,27 +56,32 @@ async def load_current_user(employee_id: int) -> CurrentUser | None:
     )
 
 
-async def authenticate(email: str, password: str) -> CurrentUser | None:
-    """The active person with this email and password, or None (same work either way)."""
-    row = (
-        await Employee.select(Employee.id, Employee.password_hash, Employee.active)
-        .where(Employee.email == normalise_email(email))
-        .first()
-    )
-    stored = row["password_hash"] if row else None
-    if not verify_password(stored, password) or row is None or not row["active"]:
-        return None
-    if stored and needs_rehash(stored):
-        await Employee.update({Employee.password_hash: hash_password(password)}).where(Employee.id == row["id"])
-    return await load_current_user(row["id"])
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Something a page links to by id or address, with its name."""
+
+    name: str
+    id: int | None = None
+    slug: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPerson:
+    """An active person as the directory and the people pickers list them."""
+
+    id: int
+    name: str
+    title: str
+    department_name: str | None
+    department_slug: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class SearchResults:
     query: str
     page: int
-    people: list[dict] = field(default_factory=list)
-    departments: list[dict] = field(default_factory=list)
+    people: list[DirectoryPerson] = field(default_factory=list)
+    departments: list[Link] = field(default_factory=list)
     has_more: bool = False
 
 
@@ -88,19 +96,20 @@ async def search_directory(query: str, *, page: int = 1, per_page: int = 30) -> 
         Employee.department.name.as_alias("department_name"),
         Employee.department.slug.as_alias("department_slug"),
     ).where(Employee.active.eq(True))
-    departments: list[dict] = []
+    departments: list[Link] = []
     if query:
         pattern = like_contains(query)
         people_query = people_query.where(
             Employee.name.ilike(pattern) | Employee.email.ilike(pattern) | Employee.title.ilike(pattern)
         )
         if page == 1:
-            departments = (
+            rows = (
                 await Department.select(Department.id, Department.name, Department.slug)
                 .where(Department.archived_at.is_null() & Department.name.ilike(pattern))
                 .order_by(Department.name)
                 .limit(per_page)
             )
+            departments = [Link(**row) for row in rows]
     people = (
         await people_query.order_by(Employee.name)
         .order_by(Employee.id)
@@ -110,13 +119,28 @@ async def search_directory(query: str, *, page: int = 1, per_page: int = 30) -> 
     return SearchResults(
         query=query,
         page=page,
-        people=people[:per_page],
+        people=[DirectoryPerson(**row) for row in people[:per_page]],
         departments=departments,
         has_more=len(people) > per_page,
     )
 
 
-async def list_departments() -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class DepartmentSummary:
+    """An active department as the departments page lists it."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    parent: int | None
+    parent_name: str | None
+    members: int
+    services: int
+    leads: list[Link]
+
+
+async def list_departments() -> list[DepartmentSummary]:
     """Active departments with their member and service counts and leads, parents before children."""
     departments = (
         await Department.select(
@@ -145,17 +169,52 @@ async def list_departments() -> list[dict]:
     ).order_by(DepartmentLead.employee.name)
     member_counts = {row["department"]: row["count"] for row in members}
     service_counts = {row["department"]: row["count"] for row in services}
-    leads_by_department: dict[int, list[dict]] = {}
+    leads_by_department: dict[int, list[Link]] = {}
     for lead in leads:
-        leads_by_department.setdefault(lead["department"], []).append({"id": lead["employee"], "name": lead["name"]})
-    for department in departments:
-        department["members"] = member_counts.get(department["id"], 0)
-        department["services"] = service_counts.get(department["id"], 0)
-        department["leads"] = leads_by_department.get(department["id"], [])
-    return departments
+        leads_by_department.setdefault(lead["department"], []).append(Link(id=lead["employee"], name=lead["name"]))
+    return [
+        DepartmentSummary(
+            **row,
+            members=member_counts.get(row["id"], 0),
+            services=service_counts.get(row["id"], 0),
+            leads=leads_by_department.get(row["id"], []),
+        )
+        for row in departments
+    ]
 
 
-async def get_department(slug: str) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    name: str
+    description: str
+    hours: str
+    target_hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    name: str
+    title: str
+    is_lead: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentPage:
+    """A department with its catalogue, members (leads first) and sub-departments."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    parent_name: str | None
+    parent_slug: str | None
+    services: list[CatalogueEntry]
+    members: list[Member]
+    children: list[Link]
+
+
+async def get_department(slug: str) -> DepartmentPage | None:
     """A department with its catalogue, leads, members and sub-departments, or None."""
     department = (
         await Department.select(
@@ -172,31 +231,52 @@ async def get_department(slug: str) -> dict | None:
     if department is None:
         return None
     department_id = department["id"]
-    department["services"] = (
+    services = (
         await Service.select(Service.name, Service.description, Service.hours, Service.target_hours)
         .where((Service.department == department_id) & Service.active.eq(True))
         .order_by(Service.position, Service.name)
     )
     lead_ids = await DepartmentLead.select(DepartmentLead.employee).where(DepartmentLead.department == department_id)
     lead_set = {row["employee"] for row in lead_ids}
-    members = (
-        await Employee.select(Employee.id, Employee.name, Employee.title)
+    members = [
+        Member(**row, is_lead=row["id"] in lead_set)
+        for row in await Employee.select(Employee.id, Employee.name, Employee.title)
         .where((Employee.department == department_id) & Employee.active.eq(True))
         .order_by(Employee.name)
-    )
-    for member in members:
-        member["is_lead"] = member["id"] in lead_set
-    department["members"] = sorted(members, key=lambda m: not m["is_lead"])
-    department["children"] = (
+    ]
+    children = (
         await Department.select(Department.name, Department.slug)
         .where((Department.parent == department_id) & Department.archived_at.is_null())
         .order_by(Department.name)
     )
-    return department
+    return DepartmentPage(
+        **department,
+        services=[CatalogueEntry(**row) for row in services],
+        members=sorted(members, key=lambda m: not m.is_lead),
+        children=[Link(**row) for row in children],
+    )
 
 
-async def get_profile(employee_id: int) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class Profile:
     """A person's public profile: who they are, where they sit, whom they report to and who reports to them."""
+
+    id: int
+    name: str
+    title: str
+    email: str
+    role: str
+    active: bool
+    created_at: datetime
+    department_name: str | None
+    department_slug: str | None
+    manager_id: int | None
+    manager_name: str | None
+    reports: list[Member]
+    leads: list[Link]
+
+
+async def get_profile(employee_id: int) -> Profile | None:
     if not valid_id(employee_id):
         return None
     person = (
@@ -218,24 +298,36 @@ async def get_profile(employee_id: int) -> dict | None:
     )
     if person is None:
         return None
-    person["reports"] = (
+    reports = (
         await Employee.select(Employee.id, Employee.name, Employee.title)
         .where((Employee.manager == employee_id) & Employee.active.eq(True))
         .order_by(Employee.name)
     )
-    person["leads"] = await DepartmentLead.select(
+    leads = await DepartmentLead.select(
         DepartmentLead.department.name.as_alias("name"), DepartmentLead.department.slug.as_alias("slug")
     ).where(DepartmentLead.employee == employee_id)
-    return person
+    return Profile(
+        **person,
+        reports=[Member(**row, is_lead=False) for row in reports],
+        leads=[Link(**row) for row in leads],
+    )
 
 
-async def organisation_counts() -> dict[str, int]:
-    return {
-        "people": await Employee.count().where(Employee.active.eq(True)),
-        "inactive": await Employee.count().where(Employee.active.eq(False)),
-        "departments": await Department.count().where(Department.archived_at.is_null()),
-        "admins": await Employee.count().where(Employee.active.eq(True) & (Employee.role == Role.ADMIN)),
-    }
+@dataclass(frozen=True, slots=True)
+class OrganisationCounts:
+    people: int
+    inactive: int
+    departments: int
+    admins: int
+
+
+async def organisation_counts() -> OrganisationCounts:
+    return OrganisationCounts(
+        people=await Employee.count().where(Employee.active.eq(True)),
+        inactive=await Employee.count().where(Employee.active.eq(False)),
+        departments=await Department.count().where(Department.archived_at.is_null()),
+        admins=await Employee.count().where(Employee.active.eq(True) & (Employee.role == Role.ADMIN)),
+    )
 
 
 async def organisation_is_empty() -> bool:
@@ -254,7 +346,7 @@ async def create_admin(*, email: str, name: str, password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
     existing = await Employee.select(Employee.id).where(Employee.email == email).first()
-    values = {
+    values: dict[Column | str, Any] = {
         Employee.role: Role.ADMIN,
         Employee.active: True,
         Employee.password_hash: hash_password(password),

@@ -611,9 +611,9 @@ async def resolver_candidates(request: dict[str, Any], query: str = "") -> dict[
     if query:
         results = await search_directory(query, per_page=20)
         matches = [
-            {"id": p["id"], "name": p["name"], "title": p["title"], "department_name": p["department_name"]}
+            {"id": p.id, "name": p.name, "title": p.title, "department_name": p.department_name}
             for p in results.people
-            if p["id"] not in excluded
+            if p.id not in excluded
         ]
     return {
         "query": query,

@@ -84,7 +84,7 @@ async def main(args: argparse.Namespace) -> None:
     os.environ["REDIS_URL"] = redis_server.url
     workers: list[subprocess.Popen] = []
     try:
-        from app.admin import imports
+        from app.admin.services import imports
         from app.admin.tables import CsvImport
         from app.api.tables import Webhook, WebhookDelivery
         from app.db import UNAVAILABLE, migrate, start_pool

@@ -14,8 +14,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from app.admin import imports
-from app.admin.people import create_password_link
+from app.admin.services import imports
 from app.awards.tables import AwardCycle
 from app.digests.controllers import months_offered
 from app.digests.tables import DigestKind
@@ -30,6 +29,7 @@ from app.people.services import load_current_user
 from app.people.tables import Department, Employee, Role
 from app.requests.tables import Request
 from app.settings import get_settings
+from app.signin.password_links import create_password_link
 
 ROLES = ("signed-out", "employee", "manager", "admin")
 LOGINS = {role.value: DEMO_LOGINS[role] for role in (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN)}
@@ -122,7 +122,7 @@ async def _ids() -> dict[str, list[str]]:
         "import_id": [str(import_id)],
         "month": [months_offered()[0].strftime("%Y-%m")],
         "name": [outbox],
-        "token": [link.path.rsplit("/", 1)[-1], make_token(employee, DigestKind.EMPLOYEE)],
+        "token": [link.token, make_token(employee, DigestKind.EMPLOYEE)],
         "finding_id": [str(row["id"]) for row in findings],
         "feedback_id": [str(received["id"])] if received else [],
         "ask_id": [str(waiting["ask"])] if waiting else [],

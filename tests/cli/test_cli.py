@@ -18,9 +18,10 @@ from app.boards.tables import PersonPeriod
 from app.demo.seed import seed_demo
 from app.kudos.services import GiveForm, give_kudos
 from app.kudos.tables import Kudos
-from app.people.services import authenticate, load_current_user
+from app.people.services import load_current_user
 from app.people.tables import Employee, Role
 from app.requests.tables import Request
+from app.signin.services import authenticate
 from tests.factories import make_employee
 
 KUDOS = [sys.executable, "-m", "app.cli"]

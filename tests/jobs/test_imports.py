@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.admin import imports
+from app.admin.services import import_plan, imports
 from app.admin.tables import CsvImport, ImportStatus
 from app.audit.tables import AuditEntry
 from app.jobs.tables import JobOutbox
@@ -53,7 +53,7 @@ async def test_the_dry_run_lists_one_problem_of_each_kind_and_changes_nothing(ad
     people_before = await Employee.count()
     import_id = await imports.check_upload(admin, "people", "people.csv", ONE_OF_EACH.encode())
     item = await imports.get_import(import_id)
-    found = {(p["row"], p["column"]): p["message"] for p in item["problems"]}
+    found = {(p.row, p.column): p.message for p in item.problems}
     assert found == {
         (3, "department"): "“!!!” cannot be a department's name.",
         (4, "manager"): "Unknown manager ghost@example.com: not in the file nor among the people.",
@@ -62,7 +62,7 @@ async def test_the_dry_run_lists_one_problem_of_each_kind_and_changes_nothing(ad
         (8, "manager"): "Manager cycle: loop.a@example.com ends up managing themselves.",
         (9, "manager"): "Manager cycle: loop.b@example.com ends up managing themselves.",
     }
-    assert item["status"] == ImportStatus.CHECKED and await Employee.count() == people_before
+    assert item.status == ImportStatus.CHECKED and await Employee.count() == people_before
     with pytest.raises(RuleViolation, match="Fix the problems"):
         await imports.start(admin, import_id)
     assert await JobOutbox.count() == 0
@@ -71,12 +71,12 @@ async def test_the_dry_run_lists_one_problem_of_each_kind_and_changes_nothing(ad
 async def test_a_cycle_through_people_already_here_is_found(admin) -> None:
     boss = await make_employee("Boss", email="boss@example.com")
     await make_employee("Report", email="report@example.com", manager=boss)
-    plan = await imports.make_plan(
+    plan = await import_plan.make_plan(
         imports.ImportKind.PEOPLE,
         "name,email,manager\nBoss,boss@example.com,report@example.com\n",
         admin_email=admin.email,
     )
-    assert [p["message"] for p in plan.problems] == ["Manager cycle: boss@example.com ends up managing themselves."]
+    assert [p.message for p in plan.problems] == ["Manager cycle: boss@example.com ends up managing themselves."]
 
 
 @pytest.mark.parametrize(
@@ -90,8 +90,8 @@ async def test_a_cycle_through_people_already_here_is_found(admin) -> None:
     ],
 )
 async def test_file_level_problems(admin, content: str, message: str) -> None:
-    plan = await imports.make_plan(imports.ImportKind.PEOPLE, content, admin_email=admin.email)
-    assert any(message in p["message"] for p in plan.problems), plan.problems
+    plan = await import_plan.make_plan(imports.ImportKind.PEOPLE, content, admin_email=admin.email)
+    assert any(message in p.message for p in plan.problems), plan.problems
 
 
 async def test_unreadable_uploads_are_refused_with_a_message(client_factory, admin) -> None:
@@ -129,11 +129,11 @@ async def test_lone_carriage_returns_end_lines_and_a_broken_header_is_a_problem(
     response = await upload(client, "name,email\rAna,ana@example.com\rBo,bo@example.com\r")
     assert response.status_code == 303, response.text
     item = await imports.get_import(int(response.headers["location"].rsplit("/", 1)[1]))
-    assert item["problems"] == [] and item["total"] == 2 and item["created"] == 2
-    huge_header = await imports.make_plan(
+    assert item.problems == [] and item.total == 2 and item.created == 2
+    huge_header = await import_plan.make_plan(
         imports.ImportKind.PEOPLE, '"' + "n" * 200_000 + '",email\n', admin_email=admin.email
     )
-    assert [p["message"] for p in huge_header.problems] == [
+    assert [p.message for p in huge_header.problems] == [
         "This is not valid CSV (field larger than field limit (131072))."
     ]
 
@@ -144,15 +144,15 @@ async def test_the_admin_importing_cannot_demote_themselves(client_factory, admi
     assert response.status_code == 303
     import_id = int(response.headers["location"].rsplit("/", 1)[1])
     item = await imports.get_import(import_id)
-    assert item["problems"] == [
-        {"row": 2, "column": "role", "message": "You can't take away your own admin role; ask another admin."}
+    assert item.problems == [
+        import_plan.Problem(row=2, column="role", message="You can't take away your own admin role; ask another admin.")
     ]
     assert "take away your own admin role" in (await client.get(f"/admin/import/{import_id}")).text
     assert (await post_form(client, f"/admin/import/{import_id}/run")).status_code == 409
     assert (await Employee.objects().get(Employee.email == admin.email)).role == Role.ADMIN
     unchanged = await upload(client, "name,email,role\nAda Admin,admin@example.com,admin\n")
     assert unchanged.status_code == 303
-    assert (await imports.get_import(int(unchanged.headers["location"].rsplit("/", 1)[1])))["problems"] == []
+    assert (await imports.get_import(int(unchanged.headers["location"].rsplit("/", 1)[1]))).problems == []
 
 
 async def _import(client, run_worker, content: str, kind: str = "people") -> dict:
@@ -175,37 +175,37 @@ async def test_departments_then_people_through_a_real_worker_and_again_changes_n
 ) -> None:
     client = await signed_in(await client_factory(), admin.email)
     departments = await _import(client, run_worker, (FIXTURES / "departments.csv").read_text(), "departments")
-    assert departments["status"] == ImportStatus.DONE
-    assert (departments["created"], departments["updated"], departments["unchanged"]) == (4, 0, 0)
+    assert departments.status == ImportStatus.DONE
+    assert (departments.created, departments.updated, departments.unchanged) == (4, 0, 0)
     child = await Department.select(Department.parent.slug.as_alias("parent")).where(Department.slug == "logistics")
     assert child == [{"parent": "operations"}]
 
     people_file = (FIXTURES / "people.csv").read_text()
     result = await _import(client, run_worker, people_file)
-    assert result["status"] == ImportStatus.DONE and result["processed"] == result["total"] == 5
-    assert (result["created"], result["updated"], result["unchanged"]) == (5, 0, 0)
+    assert result.status == ImportStatus.DONE and result.processed == result.total == 5
+    assert (result.created, result.updated, result.unchanged) == (5, 0, 0)
     tom = (
         await Employee.select(Employee.manager.email.as_alias("manager"), Employee.role)
         .where(Employee.email == "tom.reyes@example.org")
         .first()
     )
     assert tom == {"manager": "amira.haddad@example.org", "role": "employee"}
-    done = await client.get(f"/admin/import/{result['id']}/progress", headers=HTMX)
+    done = await client.get(f"/admin/import/{result.id}/progress", headers=HTMX)
     assert "every 1s" not in done.text and "Import finished" in done.text and "tom.reyes@example.org" in done.text
     found = await client.get("/admin/people?q=reyes")
     assert "Tom Reyes" in found.text
 
     snapshot = await Employee.select().order_by(Employee.id)
     again = await _import(client, run_worker, people_file)
-    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 5)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
     assert await Employee.select().order_by(Employee.id) == snapshot
-    assert "Every row was already up to date" in (await client.get(f"/admin/import/{again['id']}")).text
+    assert "Every row was already up to date" in (await client.get(f"/admin/import/{again.id}")).text
 
     changed = people_file.replace(",Buyer", ",Senior Buyer")
     update = await _import(client, run_worker, changed)
-    assert (update["created"], update["updated"], update["unchanged"]) == (0, 1, 4)
-    assert [r for r in update["report"] if r["outcome"] == "updated"] == [
-        {"row": 4, "key": "tom.reyes@example.org", "outcome": "updated", "changed": ["title"]}
+    assert (update.created, update.updated, update.unchanged) == (0, 1, 4)
+    assert [r for r in update.report if r.outcome == "updated"] == [
+        imports.ReportLine(row=4, key="tom.reyes@example.org", outcome="updated", changed=["title"])
     ]
     actions = [r["action"] for r in await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.id)]
     assert actions == ["import.start", "import.finish"] * 4
@@ -231,12 +231,12 @@ async def test_the_job_resumes_after_its_last_committed_batch(admin, monkeypatch
     monkeypatch.setattr(imports, "_apply_people", crash_on_second_batch)
     assert await imports.run(import_id) == ImportStatus.FAILED
     item = await imports.get_import(import_id)
-    assert item["processed"] == 2 and await Employee.count().where(Employee.email.like("p%@example.com")) == 2
+    assert item.processed == 2 and await Employee.count().where(Employee.email.like("p%@example.com")) == 2
 
     await CsvImport.update({CsvImport.status: ImportStatus.QUEUED}).where(CsvImport.id == import_id)
     assert await imports.run(import_id) == ImportStatus.DONE
     item = await imports.get_import(import_id)
-    assert (item["processed"], item["created"], item["unchanged"]) == (5, 5, 0)
+    assert (item.processed, item.created, item.unchanged) == (5, 5, 0)
 
 
 async def test_the_job_refuses_a_file_that_no_longer_fits(admin) -> None:
@@ -245,7 +245,7 @@ async def test_the_job_refuses_a_file_that_no_longer_fits(admin) -> None:
     await Department.update({Department.archived_at: Department.created_at}).where(Department.slug == "it")
     assert await imports.run(import_id) == ImportStatus.FAILED
     item = await imports.get_import(import_id)
-    assert "The department “IT” is archived." in item["error"] and await Employee.count() == 1
+    assert "The department “IT” is archived." in item.error and await Employee.count() == 1
 
 
 async def test_an_import_whose_job_died_mid_way_is_restarted_by_the_sweeper_after_its_last_batch(
@@ -274,14 +274,14 @@ async def test_an_import_whose_job_died_mid_way_is_restarted_by_the_sweeper_afte
     await asyncio.wait_for(stuck.wait(), 10)
     job.cancel()
     item = await imports.get_import(import_id)
-    assert (item["status"], item["processed"]) == (ImportStatus.RUNNING, 2)
+    assert (item.status, item.processed) == (ImportStatus.RUNNING, 2)
     monkeypatch.setattr(imports, "_apply_people", real_apply)
 
     await asyncio.sleep(0.4)  # no sign of life for longer than STALE
     await run_worker()  # its start-up sweep restarts the import
     item = await imports.get_import(import_id)
-    assert (item["status"], item["processed"], item["created"]) == (ImportStatus.DONE, 6, 6)
-    assert sorted(entry["row"] for entry in item["report"]) == list(range(2, 8))  # every row once
+    assert (item.status, item.processed, item.created) == (ImportStatus.DONE, 6, 6)
+    assert sorted(entry.row for entry in item.report) == list(range(2, 8))  # every row once
     assert await Employee.count().where(Employee.email.like("p%@example.com")) == 6
 
 
@@ -297,7 +297,7 @@ async def _import_example(admin, kind: str) -> dict:
     content = (FIXTURES / f"{kind}.csv").read_bytes()
     import_id = await imports.check_upload(admin, kind, f"{kind}.csv", content)
     checked = await imports.get_import(import_id)
-    assert checked["problems"] == [], checked["problems"]
+    assert checked.problems == [], checked.problems
     await imports.start(admin, import_id)
     assert await imports.run(import_id) == ImportStatus.DONE
     return checked
@@ -320,14 +320,14 @@ async def test_the_example_files_import_cleanly_in_either_order_changing_nothing
 
     first, second = [await _import_example(admin, kind) for kind in order]
     if order[0] == "people":  # the people file names departments that do not exist yet: it creates them
-        assert first["preview"]["new_departments"] == ["Data & Analytics", "Logistics", "Operations", "Procurement"]
-        assert second["updated"] == 4  # … and the departments file then fills in their parents and descriptions
-        assert {u["key"]: u["changed"] for u in second["preview"]["updates"]}["procurement"] == [
+        assert first.preview.new_departments == ["Data & Analytics", "Logistics", "Operations", "Procurement"]
+        assert second.updated == 4  # … and the departments file then fills in their parents and descriptions
+        assert {u.key: u.changed for u in second.preview.updates}["procurement"] == [
             "description",
             "parent",
         ]
     else:
-        assert first["preview"]["new_departments"] == [] and second["preview"]["new_departments"] == []
+        assert first.preview.new_departments == [] and second.preview.new_departments == []
     departments_after, people_after = await _snapshot()
     assert {i: departments_after[i] for i in departments_before} == departments_before  # nothing that existed moved
     assert {i: people_after[i] for i in people_before} == people_before
@@ -346,4 +346,4 @@ async def test_the_example_files_import_cleanly_in_either_order_changing_nothing
     # importing both again changes nothing
     for kind in order:
         again = await _import_example(admin, kind)
-        assert (again["created"], again["updated"]) == (0, 0)
+        assert (again.created, again.updated) == (0, 0)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.people.services import AccountError, authenticate, create_admin
+from app.people.services import AccountError, create_admin
 from app.people.tables import Employee, Role
+from app.signin.services import authenticate
 from tests.factories import make_employee
 
 

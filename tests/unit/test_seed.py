@@ -7,9 +7,9 @@ import pytest
 from app.demo.seed import seed_demo
 from app.kudos.tables import Kudos
 from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD, OrganisationNotEmpty, load_demo_fixture
-from app.people.services import authenticate
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 from app.requests.tables import Request
+from app.signin.services import authenticate
 
 
 async def test_demo_organisation_loads_with_working_logins() -> None:

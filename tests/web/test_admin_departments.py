@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.admin import departments
+from app.admin.services import department_merge, departments
 from app.audit.tables import AuditEntry
 from app.boards import rollups
 from app.boards.tables import DepartmentPeriod, Period
@@ -164,7 +164,7 @@ async def test_merge_moves_everything_and_keeps_boards_equal_to_a_rebuild(client
 
 async def test_merge_into_a_child_takes_the_parents_place(org) -> None:
     admin = await load_current_user(org["admin"].id)
-    await departments.merge(admin, org["it"].id, org["desk"].id)
+    await department_merge.merge(admin, org["it"].id, org["desk"].id)
     desk = await Department.select(Department.parent).where(Department.id == org["desk"].id).first()
     assert desk["parent"] == org["ops"].id
 
@@ -176,7 +176,7 @@ async def test_merge_refusals_change_nothing(org, into) -> None:
     await departments.set_archived(admin, archived.id, True)
     target = {"self": org["desk"].id, "archived": archived.id}.get(into, into)
     with pytest.raises(RuleViolation) as refused:
-        await departments.merge(admin, org["desk"].id, target)
+        await department_merge.merge(admin, org["desk"].id, target)
     assert "into" in refused.value.errors
     assert await Employee.count().where(Employee.department == org["desk"].id) == 1
     assert await AuditEntry.count().where(AuditEntry.action == "department.merge") == 0

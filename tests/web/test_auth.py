@@ -8,7 +8,7 @@ import uvicorn
 
 from app.main import create_app
 from app.people.tables import Role
-from app.web.auth import LoginThrottle
+from app.signin.throttle import LoginThrottle
 from tests.factories import PASSWORD, make_employee
 from tests.helpers import HTMX, login, post_form, signed_in
 

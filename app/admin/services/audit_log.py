@@ -99,20 +99,21 @@ class _Names:
         return str(item)
 
 
-async def _changes(entries: list[dict[str, Any]]) -> None:
-    """Give each entry its `changes`, with the people, departments and categories it mentions named (three
-    queries for the whole page at most)."""
+async def _changes(sides: list[tuple[Any, Any]]) -> list[list[Change]]:
+    """Each entry's changes, from its (before, after), with the people, departments and categories it mentions
+    named (three queries for the whole page at most)."""
+    named = [
+        (before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {})
+        for before, after in sides
+    ]
     names = _Names()
-    sides = [(entry.get("before") or {}, entry.get("after") or {}) for entry in entries]
-    for before, after in sides:
+    for before, after in named:
         for side in (before, after):
-            for key, value in side.items() if isinstance(side, dict) else ():
+            for key, value in side.items():
                 names.wanted(key, value)
     await names.load()
-    for entry, (before, after) in zip(entries, sides, strict=True):
-        before = before if isinstance(before, dict) else {}
-        after = after if isinstance(after, dict) else {}
-        entry["changes"] = [
+    return [
+        [
             Change(
                 field=key.replace("_", " "),
                 before=names.shown(key, before[key]) if key in before else None,
@@ -120,14 +121,37 @@ async def _changes(entries: list[dict[str, Any]]) -> None:
             )
             for key in dict.fromkeys([*before, *after])
         ]
+        for before, after in named
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the log as the admin reads it."""
+
+    id: int
+    action: str
+    target_type: str
+    target_id: int | None
+    summary: str
+    created_at: datetime
+    actor_name: str | None
+    actor_email: str | None
+    changes: list[Change]
 
 
 @dataclass(frozen=True, slots=True)
 class AuditPage:
     filters: AuditFilters
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogActor:
+    name: str
+    email: str
 
 
 def _local_midnight(day: date) -> datetime:
@@ -168,20 +192,21 @@ async def list_entries(filters: AuditFilters, *, per_page: int = PAGE_SIZE) -> A
     )
     more = len(rows) > per_page
     rows = rows[:per_page]
-    await _changes(rows)
+    changes = await _changes([(row.pop("before"), row.pop("after")) for row in rows])
+    entries = [Entry(**row, changes=found) for row, found in zip(rows, changes, strict=True)]
     actions = await AuditEntry.select(AuditEntry.action).distinct().order_by(AuditEntry.action)
     return AuditPage(
         filters=filters,
-        entries=rows,
+        entries=entries,
         actions=[row["action"] for row in actions],
         next_cursor=Cursor(rows[-1]["created_at"], rows[-1]["id"]).encode() if more else None,
     )
 
 
-async def actors() -> list[dict]:
+async def actors() -> list[LogActor]:
     """People who appear as actors, for the filter's suggestions."""
-    return (
-        await Employee.select(Employee.name, Employee.email)
-        .where(Employee.id.is_in(AuditEntry.select(AuditEntry.actor).where(AuditEntry.actor.is_not_null()).distinct()))
-        .order_by(Employee.name)
+    actor_ids = AuditEntry.select(AuditEntry.actor).where(AuditEntry.actor.is_not_null()).distinct()
+    rows = (
+        await Employee.select(Employee.name, Employee.email).where(Employee.id.is_in(actor_ids)).order_by(Employee.name)
     )
+    return [LogActor(**row) for row in rows]
