@@ -27,6 +27,7 @@ from app.people.tables import Employee
 from app.requests import services as requests
 from app.rules import RuleViolation
 from tests.awards_world import AFTER, CLOSES, DURING, OCT, OPENS, World, build_world, run_handlers, thank
+from tests.events import run_stored_events
 
 register_all()
 
@@ -229,6 +230,10 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int, r
     badge = await BadgeAward.select(BadgeAward.employee, BadgeAward.badge, BadgeAward.level)
     assert {"employee": world.ravi.id, "badge": "award-winner", "level": 1} in badge
     assert await AwardCycle.count().where(AwardCycle.status == "announced") == 1
+    # the reactions ran once: running every stored handler again (a job retried after commit) changes nothing
+    counts = (await Notification.count(), await BadgeAward.count(), await WebhookDelivery.count())
+    assert await run_stored_events() == 0
+    assert (await Notification.count(), await BadgeAward.count(), await WebhookDelivery.count()) == counts
     [delivery] = await WebhookDelivery.select(WebhookDelivery.event, WebhookDelivery.body)
     body = json.loads(delivery["body"])
     assert (delivery["event"], body["cycle"]["month"]) == ("award.announced", "2026-10")
