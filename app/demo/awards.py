@@ -158,6 +158,7 @@ async def seed_awards(*, at: datetime | None = None) -> dict[str, int]:
     assert cycle is not None
     made = await _nominate(cycle, managers, at=opens_at + timedelta(hours=3))
     await cycles.close_due_cycles(at=closes_at)
+    await run_recorded()  # the admins' "to review" prompt exists before the announcement closes it
     picked = False
     for entry in await winners.review(cycle):
         if entry.nominees:

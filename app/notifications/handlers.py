@@ -6,6 +6,7 @@ Texts say who and what, never the feedback itself; links are the local pages of 
 from __future__ import annotations
 
 from app.awards.cycles import deadline_words, month_label
+from app.awards.tables import AwardCycle, CycleStatus, Nomination
 from app.events import (
     AwardAnnounced,
     FeedbackDeclined,
@@ -30,14 +31,24 @@ async def _name(employee_id: int) -> str:
 
 # ------------------------------------------------------------------------------------------------- awards (F9)
 # A cycle's prompts (the reminder to nominate, "N to review") have the cycle as subject: they are closed once their
-# action is done, whoever did it.
+# action is done, whoever did it. A prompt whose action was done before its handler ran (the worker was behind) is
+# not created: the handler that closes it may have run first.
 
 
 def _cycle(cycle_id: int) -> str:
     return subject_of("award_cycle", cycle_id)
 
 
+async def _cycle_is(cycle_id: int, *statuses: CycleStatus) -> bool:
+    return await AwardCycle.exists().where((AwardCycle.id == cycle_id) & AwardCycle.status.is_in(list(statuses)))
+
+
 async def nomination_reminder_due(event: NominationReminderDue) -> None:
+    nominated = await Nomination.exists().where(
+        (Nomination.cycle == event.cycle_id) & (Nomination.nominator == event.manager_id)
+    )
+    if nominated or await _cycle_is(event.cycle_id, CycleStatus.CLOSED, CycleStatus.ANNOUNCED):
+        return
     await notify(
         [event.manager_id],
         Kind.NOMINATION_REMINDER,
@@ -55,6 +66,9 @@ async def nomination_made(event: NominationMade) -> None:
 
 async def nominations_closed(event: NominationsClosed) -> None:
     """The admins are told to review; the reminders to nominate are moot now."""
+    await mark_done(Kind.NOMINATION_REMINDER, _cycle(event.cycle_id), at=event.at)
+    if await _cycle_is(event.cycle_id, CycleStatus.ANNOUNCED):
+        return
     admins = await Employee.select(Employee.id).where(Employee.active.eq(True) & (Employee.role == Role.ADMIN))
     await notify(
         [a["id"] for a in admins],
@@ -65,7 +79,6 @@ async def nominations_closed(event: NominationsClosed) -> None:
         subject=_cycle(event.cycle_id),
         at=event.at,
     )
-    await mark_done(Kind.NOMINATION_REMINDER, _cycle(event.cycle_id), at=event.at)
 
 
 async def award_announced(event: AwardAnnounced) -> None:

@@ -188,3 +188,23 @@ async def test_award_prompts_close_when_their_action_is_done_whoever_did_it(worl
     assert await _open_prompts(Kind.AWARD_REVIEW) == []
     unread = await Notification.count().where((Notification.kind == Kind.AWARD_REVIEW) & Notification.read_at.is_null())
     assert unread == 0  # Oda's "to review" is no longer waiting for her either
+
+
+async def test_a_worker_running_behind_leaves_no_prompt_whose_action_is_done(world: World, run_worker) -> None:
+    """The events of a reminder and a nomination, or of the close and the announcement, handled together (in any
+    order): no reminder for the manager who nominated, no "to review" for an announced cycle."""
+    cycle_id = await cycles.open_due_cycle(at=OPENS)
+    assert cycle_id is not None
+    assert await cycles.send_due_reminders(at=REMIND) == 2
+    max_ = await world.user(world.max)
+    await nominations.nominate(max_, NominationForm(str(world.star), f"p{world.ravi.id}", "Great month."), at=REMIND)
+    await run_handlers(run_worker)
+    assert await _open_prompts(Kind.NOMINATION_REMINDER) == [world.mia.id]
+    assert await cycles.close_due_cycles(at=CLOSES) == [cycle_id]
+    ada = await world.user(world.ada)
+    await winners.pick_winners(ada, cycle_id, world.star, [(f"p{world.ravi.id}", "")], at=AFTER)
+    await winners.announce(ada, cycle_id, at=AFTER)
+    await run_handlers(run_worker)
+    assert await _open_prompts(Kind.NOMINATION_REMINDER) == []
+    assert await _open_prompts(Kind.AWARD_REVIEW) == []
+    assert await Notification.count().where(Notification.kind == Kind.AWARD_WON) == 1
