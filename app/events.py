@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import msgspec
@@ -42,6 +42,58 @@ class Event:
     name: ClassVar[str] = "event"
     event_id: str = ""
     at: datetime | None = None
+
+
+# ------------------------------------------------------------------------------------------------ awards (F9)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NominationReminderDue(Event):
+    """A manager who has not nominated was sent the one reminder of a cycle (by email, in the same transaction)."""
+
+    name: ClassVar[str] = "awards.reminder_due"
+    cycle_id: int
+    month: date  # the month the awards are for (its first day)
+    manager_id: int
+    closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NominationMade(Event):
+    name: ClassVar[str] = "awards.nominated"
+    nomination_id: int
+    cycle_id: int
+    nominator_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NominationsClosed(Event):
+    """A cycle's deadline passed: its nominations wait for the admins' review."""
+
+    name: ClassVar[str] = "awards.nominations_closed"
+    cycle_id: int
+    month: date
+    nominations: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwardWon:
+    """One winner of an announcement: a person (`person_id`) or a department (`department_id`)."""
+
+    category: str  # the category's name
+    name: str  # the winner's name
+    citation: str
+    person_id: int | None = None
+    department_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwardAnnounced(Event):
+    name: ClassVar[str] = "awards.announced"
+    cycle_id: int
+    month: date
+    announced_by: int
+    winners: tuple[AwardWon, ...]  # by category order, then name
 
 
 # --------------------------------------------------------------------------------------------- feedback (F14)
@@ -111,6 +163,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SurveyRoundOpened,
         SurveyReminderDue,
         SurveyRoundClosed,
+        NominationReminderDue,
+        NominationMade,
+        NominationsClosed,
+        AwardAnnounced,
     )
 }
 

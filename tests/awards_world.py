@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -111,3 +112,20 @@ async def award_world(nominator_id: int) -> dict[str, int]:
         )
     ).returning(Nomination.id)
     return {"cycle": cycle, "category": category, "nomination": nomination[0]["id"]}
+
+
+async def run_handlers(run_worker: Callable[..., Awaitable[object]]) -> None:
+    """What the worker does with the events the awards published (notifications, badges, webhooks): the outbox is
+    handed to arq and a real worker runs it (without its cron jobs, whose clock is the real one)."""
+    from arq.connections import create_pool
+
+    from app.jobs.outbox import drain
+    from app.jobs.worker import redis_settings
+
+    pool = await create_pool(redis_settings())
+    try:
+        await drain(pool)
+    finally:
+        await pool.aclose()
+    worker = await run_worker(cron_jobs=[])
+    assert worker.jobs_failed == 0  # type: ignore[attr-defined]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import msgspec
+
 from app import db
 from app.audit.services import record as audit
 from app.awards.tables import AwardCalendar
@@ -56,27 +58,36 @@ async def get_calendar() -> Calendar:
     return Calendar(**row) if row else Calendar()
 
 
-def _day(raw: object, name: str, errors: dict[str, str]) -> int:
-    text = str(raw or "").strip()
+def _day(raw: str, name: str, errors: dict[str, str]) -> int:
+    text = raw.strip()
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= LAST_DAY):
         errors[name] = f"Choose a day from 1 to {LAST_DAY}."
         return 0
     return int(text)
 
 
-async def update_calendar(admin: CurrentUser, data: dict[str, str]) -> Calendar:
+class CalendarForm(msgspec.Struct, frozen=True):
+    """The admin's calendar form, as sent."""
+
+    open_day: str = ""
+    close_day: str = ""
+    time_of_day: str = ""
+    timezone: str = ""
+
+
+async def update_calendar(admin: CurrentUser, form: CalendarForm) -> Calendar:
     """Validate and save the calendar (admins only); later cycles follow it."""
     if not admin.is_admin:
         raise RuleViolation("Only admins change the award calendar.", status_code=403)
     errors: dict[str, str] = {}
-    open_day = _day(data.get("open_day"), "open_day", errors)
-    close_day = _day(data.get("close_day"), "close_day", errors)
+    open_day = _day(form.open_day, "open_day", errors)
+    close_day = _day(form.close_day, "close_day", errors)
     if open_day and close_day and open_day >= close_day:
         errors["close_day"] = "Nominations must close on a later day than they open."
-    time_of_day = str(data.get("time_of_day") or "").strip()
+    time_of_day = form.time_of_day.strip()
     if not _TIME.match(time_of_day):
         errors["time_of_day"] = "Give a time as HH:MM, e.g. 09:00."
-    timezone = str(data.get("timezone") or "").strip()
+    timezone = form.timezone.strip()
     if timezone:
         try:
             ZoneInfo(timezone)
@@ -90,14 +101,11 @@ async def update_calendar(admin: CurrentUser, data: dict[str, str]) -> Calendar:
     before = await get_calendar()
     calendar = Calendar(open_day=open_day, close_day=close_day, time_of_day=time_of_day, timezone=timezone)
     async with db.transaction():
-        await AwardCalendar.raw(
-            "INSERT INTO award_calendar (id, open_day, close_day, time_of_day, timezone) VALUES (1, {}, {}, {}, {}) "
-            "ON CONFLICT (id) DO UPDATE SET open_day = EXCLUDED.open_day, close_day = EXCLUDED.close_day, "
-            "time_of_day = EXCLUDED.time_of_day, timezone = EXCLUDED.timezone",
-            open_day,
-            close_day,
-            time_of_day,
-            timezone,
+        row = AwardCalendar(id=1, open_day=open_day, close_day=close_day, time_of_day=time_of_day, timezone=timezone)
+        await AwardCalendar.insert(row).on_conflict(
+            target=AwardCalendar.id,
+            action="DO UPDATE",
+            values=[AwardCalendar.open_day, AwardCalendar.close_day, AwardCalendar.time_of_day, AwardCalendar.timezone],
         )
         await audit(
             actor_id=admin.id,

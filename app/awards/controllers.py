@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
-from litestar.datastructures import FormMultiDict, MultiDict
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Response, Template
 
-from app.awards import services, shortlist
-from app.awards.calendar import get_calendar, update_calendar
-from app.awards.services import Cycle, NominationForm
+from app.awards import categories, cycles, nominations, queries, shortlist, winners
+from app.awards.calendar import CalendarForm, get_calendar, update_calendar
+from app.awards.categories import CategoryForm
+from app.awards.cycles import Cycle
+from app.awards.nominations import NominationForm, Nominee
 from app.awards.tables import NomineeKind
 from app.paging import parse_id
 from app.people.services import CurrentUser, list_departments, search_directory
@@ -24,13 +28,39 @@ from app.rules import RuleViolation
 from app.timeutil import now, parse_year
 from app.web.auth import admin_only
 from app.web.errors import error_response
+from app.web.forms import read_form
 from app.web.templating import render, search_redirect, wants_fragment
 
 NO_SUCH_CYCLE = "There is no award cycle with that number."
+QUERY_MAX = 100
 
 
-def _user(request: HTMXRequest) -> CurrentUser:
-    return request.scope["user"]
+class PickForm(msgspec.Struct, frozen=True):
+    """The winners of one category: the nominees shown (each with its citation box, in order) and those ticked."""
+
+    category: str = ""
+    winner: list[str] = []
+    nominee: list[str] = []
+    citation: list[str] = []
+
+    @property
+    def category_id(self) -> int | None:
+        return parse_id(self.category)
+
+    @property
+    def picks(self) -> list[tuple[str, str]]:
+        """(nominee token, citation) of each nominee ticked as a winner."""
+        citations = dict(zip(self.nominee, self.citation, strict=False))
+        return [(token[: nominations.TOKEN_MAX], citations.get(token, "")) for token in self.winner]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A nominee the picker's search found."""
+
+    token: str
+    name: str
+    detail: str
 
 
 def _done(request: HTMXRequest, message: str, location: str) -> Redirect:
@@ -42,47 +72,49 @@ def _fragment(name: str, context: Mapping[str, Any], status_code: int = 200) -> 
     return Template(name, context=dict(context), status_code=status_code)
 
 
-def nomination_form(data: MultiDict | FormMultiDict) -> NominationForm:
+def _query_form(request: HTMXRequest) -> NominationForm:
+    """The nomination form from the query string: the picker's searches and the shortlist's Nominate links."""
+    params = request.query_params
     return NominationForm(
-        category_id=parse_id(data.get("category")),
-        nominee=str(data.get("nominee") or "")[:12],
-        reason=str(data.get("reason") or ""),
-        evidence_ids=[i for i in map(parse_id, data.getall("evidence", [])) if i is not None],
+        category=params.get("category", ""),
+        nominee=params.get("nominee", ""),
+        reason=params.get("reason", ""),
+        evidence=params.getall("evidence", []),
     )
 
 
 async def picker_context(user: CurrentUser, form: NominationForm, query: str, cycle: Cycle | None) -> dict[str, Any]:
     """The nominee picker: the chosen nominee, matches for the search, and kudos to attach as evidence."""
-    category = await services.get_category(form.category_id)
+    category = await categories.get_category(form.category_id)
     kind = category.nominee_kind if category else NomineeKind.PERSON
-    chosen = await services.nominee_info(form.nominee)
-    if chosen is not None and chosen["kind"] != kind:
+    chosen: Nominee | None = await nominations.nominee_info(form.nominee_token)
+    if chosen is not None and chosen.kind != kind:
         chosen = None
-    query = " ".join(query.split())[:100]
-    matches: list[dict] = []
+    query = " ".join(query.split())[:QUERY_MAX]
+    matches: list[Match] = []
     if kind == NomineeKind.PERSON and query:
         found = await search_directory(query, per_page=8)
         matches = [
-            {"token": f"p{p.id}", "name": p.name, "detail": p.department_name or ""}
+            Match(token=f"p{p.id}", name=p.name, detail=p.department_name or "")
             for p in found.people
             if p.id != user.id
         ]
     elif kind == NomineeKind.DEPARTMENT:
-        led = await services.leads(user.id)
+        led = await nominations.leads(user.id)
         matches = [
-            {"token": f"d{d.id}", "name": d.name, "detail": "you lead it" if d.id in led else ""}
+            Match(token=f"d{d.id}", name=d.name, detail="you lead it" if d.id in led else "")
             for d in await list_departments()
             if query.lower() in d.name.lower()
         ]
-    chosen_matches = chosen is not None and any(m["token"] == chosen["token"] for m in matches)
-    matches = [m for m in matches if chosen is None or m["token"] != chosen["token"]]
+    chosen_matches = chosen is not None and any(m.token == chosen.token for m in matches)
+    matches = [m for m in matches if chosen is None or m.token != chosen.token]
     return {
         "kind": kind,
         "chosen": chosen,
         "query": query,
         "matches": matches,
         "chosen_matches": chosen_matches,  # the search found the chosen nominee: no "nothing matches" under them
-        "evidence": await services.evidence_options(chosen, cycle),
+        "evidence": await nominations.evidence_options(chosen, cycle),
         "checked_evidence": set(form.evidence_ids),
     }
 
@@ -96,27 +128,27 @@ async def nominate_context(
     errors: Mapping[str, str] | None = None,
     sent: str | None = None,
 ) -> dict[str, Any]:
-    if form.category_id is None:
-        active = await services.categories()
-        form.category_id = active[0].id if active else None
+    active = await categories.categories()
+    if form.category_id is None and active:
+        form = msgspec.structs.replace(form, category=str(active[0].id))
     return {
         "cycle": cycle,
         "form": form,
         "errors": dict(errors or {}),
         "sent": sent,
-        "categories": await services.categories(),
+        "categories": active,
         "picker": await picker_context(user, form, query, cycle),
-        "mine": await services.my_nominations(user.id, cycle.id),
-        "reason_max": services.REASON_MAX,
-        "evidence_max": services.EVIDENCE_MAX,
-        "lead_rule": services.LEAD_RULE,
+        "mine": await nominations.my_nominations(user.id, cycle.id),
+        "reason_max": nominations.REASON_MAX,
+        "evidence_max": nominations.EVIDENCE_MAX,
+        "lead_rule": nominations.LEAD_RULE,
     }
 
 
 async def shortlists(user: CurrentUser, cycle: Cycle) -> list[dict[str, Any]]:
-    led = await services.leads(user.id)
+    led = await nominations.leads(user.id)
     lists = []
-    for category in await services.categories():
+    for category in await categories.categories():
         if category.for_people:
             suggestions = await shortlist.people(cycle.month, category.shortlist, viewer=user.id, label=cycle.label)
         else:
@@ -134,34 +166,35 @@ async def shortlists(user: CurrentUser, cycle: Cycle) -> list[dict[str, Any]]:
 
 async def awards_page(
     request: HTMXRequest,
+    user: CurrentUser,
     *,
     form: NominationForm | None = None,
     errors: Mapping[str, str] | None = None,
     refusal: str | None = None,
     status_code: int = 200,
 ) -> Template:
-    user = _user(request)
     moment = now()
-    params = request.query_params
-    cycle = await services.open_cycle(moment) or await services.latest_cycle()
+    cycle = await cycles.open_cycle(moment) or await cycles.latest_cycle()
     calendar = await get_calendar()
     context: dict[str, Any] = {
         "cycle": cycle,
         "phase": cycle.phase(moment) if cycle else None,
         "calendar": calendar,
-        "next_window": services.next_window(calendar, moment),
-        "categories": await services.categories(),
-        "cycles": await services.list_cycles(),
+        "next_window": cycles.next_window(calendar, moment),
+        "categories": await categories.categories(),
+        "cycles": await cycles.list_cycles(),
         "is_manager": user.role == Role.MANAGER,
-        "lead_rule": services.LEAD_RULE,
+        "is_admin": user.is_admin,
+        "lead_rule": nominations.LEAD_RULE,
         "refusal": refusal,
     }
     if cycle is not None and context["phase"] == "open" and context["is_manager"]:
-        form = form or nomination_form(params)
-        context["nominate"] = await nominate_context(user, cycle, form, query=str(params.get("q") or ""), errors=errors)
+        query = str(request.query_params.get("q") or "")
+        form = form or _query_form(request)
+        context["nominate"] = await nominate_context(user, cycle, form, query=query, errors=errors)
         context["shortlists"] = await shortlists(user, cycle)
     if cycle is not None and context["phase"] == "announced":
-        context["winners"] = await services.winners_of([cycle.id])
+        context["winners"] = await queries.winners_of([cycle.id])
     return await render(request, "pages/awards/index.html", context, status_code=status_code)
 
 
@@ -169,59 +202,62 @@ class AwardsController(Controller):
     path = "/awards"
 
     @get("/", name="awards")
-    async def index(self, request: HTMXRequest) -> Template:
-        return await awards_page(request)
+    async def index(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+        return await awards_page(request, user)
 
     @get("/nominees", name="awards.nominees")
-    async def nominees(self, request: HTMXRequest, q: FromQuery[str] = "") -> Template:
+    async def nominees(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], q: FromQuery[str] = ""
+    ) -> Template:
         """The nominee picker for the as-you-type search (and a chosen nominee's evidence); a plain visit gets
         the awards page with the same search, so the form's Find button works without JavaScript."""
         if not wants_fragment(request):
-            return await awards_page(request)
-        cycle = await services.open_cycle()
-        form = nomination_form(request.query_params)
-        context = {"picker": await picker_context(_user(request), form, q, cycle), "errors": {}}
+            return await awards_page(request, user)
+        cycle = await cycles.open_cycle()
+        context = {"picker": await picker_context(user, _query_form(request), q, cycle), "errors": {}}
         return _fragment("fragments/awards/nominee_picker.html", context)
 
     @post("/nominees", name="awards.nominees.find")
     async def find_nominees(self, request: HTMXRequest) -> Redirect:
         """The nomination form's Find button without JavaScript: the awards page with the search and input."""
-        return await search_redirect(request, "/awards/nominees")
+        return await search_redirect(request, request.app.route_reverse("awards.nominees"))
 
     @post("/nominations", name="awards.nominate")
-    async def nominate(self, request: HTMXRequest) -> Response | Template | Redirect:
-        user = _user(request)
-        form = nomination_form(await request.form())
+    async def nominate(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser]
+    ) -> Response[Any] | Template | Redirect:
+        form = await read_form(request, NominationForm)
         try:
-            await services.nominate(user, form)
+            await nominations.nominate(user, form)
         except RuleViolation as exc:
-            cycle = await services.open_cycle()
+            cycle = await cycles.open_cycle()
             if cycle is None or exc.status_code == 403:
-                return await _refused(request, exc)
+                return await _refused(request, user, exc)
             if not wants_fragment(request):
-                return await awards_page(request, form=form, errors=exc.errors, status_code=exc.status_code)
+                return await awards_page(request, user, form=form, errors=exc.errors, status_code=exc.status_code)
             context = await nominate_context(user, cycle, form, errors=exc.errors)
             return _fragment("fragments/awards/nominate.html", {"n": context}, exc.status_code)
-        nominee = await services.nominee_info(form.nominee)
-        message = f"Your nomination of {nominee['name'] if nominee else 'them'} was recorded."
+        nominee = await nominations.nominee_info(form.nominee_token)
+        message = f"Your nomination of {nominee.name if nominee else 'them'} was recorded."
         if not wants_fragment(request):
-            return _done(request, message, "/awards")
-        cycle = await services.open_cycle()
+            return _done(request, message, request.app.route_reverse("awards"))
+        cycle = await cycles.open_cycle()
         assert cycle is not None
-        context = await nominate_context(user, cycle, NominationForm(category_id=form.category_id), sent=message)
+        context = await nominate_context(user, cycle, NominationForm(category=form.category), sent=message)
         return _fragment("fragments/awards/nominate.html", {"n": context})
 
     @post("/nominations/{nomination_id:int}/withdraw", name="awards.withdraw")
-    async def withdraw(self, request: HTMXRequest, nomination_id: FromPath[int]) -> Response | Template | Redirect:
-        user = _user(request)
+    async def withdraw(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], nomination_id: FromPath[int]
+    ) -> Response[Any] | Template | Redirect:
         try:
-            await services.withdraw(user, nomination_id)
+            await nominations.withdraw(user, nomination_id)
         except RuleViolation as exc:
-            return await _refused(request, exc)
+            return await _refused(request, user, exc)
         message = "Your nomination was withdrawn."
-        cycle = await services.open_cycle()
+        cycle = await cycles.open_cycle()
         if not wants_fragment(request) or cycle is None:
-            return _done(request, message, "/awards")
+            return _done(request, message, request.app.route_reverse("awards"))
         context = await nominate_context(user, cycle, NominationForm(), sent=message)
         return _fragment("fragments/awards/nominate.html", {"n": context})
 
@@ -230,81 +266,94 @@ class AwardsController(Controller):
         category_id = parse_id(category)
         year_number = parse_year(year)
         context = {
-            "winners": await services.hall_of_fame(category_id=category_id, year=year_number),
-            "categories": await services.categories(active_only=False),
-            "years": await services.hall_of_fame_years(),
+            "winners": await queries.hall_of_fame(category_id=category_id, year=year_number),
+            "categories": await categories.categories(active_only=False),
+            "years": await queries.hall_of_fame_years(),
             "chosen": {"category": category_id, "year": year_number},
         }
         return await render(request, "pages/awards/hall_of_fame.html", context, fragment="fragments/awards/hall.html")
 
     @get("/{cycle_id:int}", name="awards.cycle")
-    async def cycle(self, request: HTMXRequest, cycle_id: FromPath[int]) -> Template:
-        return await cycle_page(request, cycle_id)
+    async def cycle(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], cycle_id: FromPath[int]
+    ) -> Template:
+        return await cycle_page(request, user, cycle_id)
 
     @post("/{cycle_id:int}/winners", name="awards.pick", guards=[admin_only])
-    async def pick(self, request: HTMXRequest, cycle_id: FromPath[int]) -> Template | Redirect:
-        data = await request.form()
-        category_id = parse_id(data.get("category"))
-        tokens = [str(t)[:12] for t in data.getall("winner", [])]
-        picks = [(token, str(data.get(f"citation-{token}") or "")) for token in tokens]
+    async def pick(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], cycle_id: FromPath[int]
+    ) -> Template | Redirect:
+        form = await read_form(request, PickForm)
+        category_id = form.category_id
         try:
-            await services.pick_winners(_user(request), cycle_id, category_id, picks)
+            await winners.pick_winners(user, cycle_id, category_id, form.picks)
         except RuleViolation as exc:
             if exc.status_code == 404:
                 raise NotFoundException(exc.message) from exc
             return await cycle_page(
-                request, cycle_id, errors={category_id: exc.errors}, status_code=exc.status_code, entered=dict(picks)
+                request,
+                user,
+                cycle_id,
+                errors={category_id: exc.errors},
+                status_code=exc.status_code,
+                entered=dict(form.picks),
             )
         message = "The winners were saved. Announce them when every category is ready."
         if not wants_fragment(request):
-            return _done(request, message, f"/awards/{cycle_id}#category-{category_id}")
-        return await cycle_page(request, cycle_id, saved={category_id: message})
+            location = request.app.route_reverse("awards.cycle", cycle_id=cycle_id)
+            return _done(request, message, f"{location}#category-{category_id}")
+        return await cycle_page(request, user, cycle_id, saved={category_id: message})
 
     @post("/{cycle_id:int}/announce", name="awards.announce", guards=[admin_only])
-    async def announce(self, request: HTMXRequest, cycle_id: FromPath[int]) -> Template | Redirect:
+    async def announce(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], cycle_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
-            announcement = await services.announce(_user(request), cycle_id)
+            announcement = await winners.announce(user, cycle_id)
         except RuleViolation as exc:
             if exc.status_code == 404:
                 raise NotFoundException(exc.message) from exc
-            return await cycle_page(request, cycle_id, errors={"announce": exc.errors}, status_code=exc.status_code)
+            return await cycle_page(
+                request, user, cycle_id, errors={"announce": exc.errors}, status_code=exc.status_code
+            )
         return _done(
             request,
             f"The {announcement.cycle.label} awards are announced: winners notified and shown in the feed.",
-            f"/awards/{cycle_id}",
+            request.app.route_reverse("awards.cycle", cycle_id=cycle_id),
         )
 
 
-async def _refused(request: HTMXRequest, exc: RuleViolation) -> Response | Template:
+async def _refused(request: HTMXRequest, user: CurrentUser, exc: RuleViolation) -> Response[Any] | Template:
     """A refused action with no form to re-render: the awards page with the rule's message (a toast with HTMX)."""
     if wants_fragment(request):
         return error_response(request, exc.status_code, exc.message)
-    return await awards_page(request, refusal=exc.message, status_code=exc.status_code)
+    return await awards_page(request, user, refusal=exc.message, status_code=exc.status_code)
 
 
 async def cycle_page(
     request: HTMXRequest,
+    user: CurrentUser,
     cycle_id: int,
     *,
-    errors: dict[Any, Mapping[str, str]] | None = None,
-    saved: dict[Any, str] | None = None,
-    entered: dict[str, str] | None = None,
+    errors: Mapping[int | str | None, Mapping[str, str]] | None = None,
+    saved: Mapping[int | None, str] | None = None,
+    entered: Mapping[str, str] | None = None,
     status_code: int = 200,
 ) -> Template:
     """One cycle: winners for everyone once announced; for admins the review of every nomination and the picks."""
-    cycle = await services.get_cycle(cycle_id)
+    cycle = await cycles.get_cycle(cycle_id)
     if cycle is None:
         raise NotFoundException(NO_SUCH_CYCLE)
-    user = _user(request)
     context: dict[str, Any] = {
         "cycle": cycle,
         "phase": cycle.phase(),
-        "winners": await services.winners_of([cycle.id]) if cycle.phase() == "announced" else [],
-        "review": await services.review(cycle) if user.is_admin else [],
+        "is_admin": user.is_admin,
+        "winners": await queries.winners_of([cycle.id]) if cycle.phase() == "announced" else [],
+        "review": await winners.review(cycle) if user.is_admin else [],
         "errors": errors or {},
         "saved": saved or {},
         "entered": entered or {},
-        "citation_max": services.CITATION_MAX,
+        "citation_max": winners.CITATION_MAX,
     }
     return await render(request, "pages/awards/cycle.html", context, status_code=status_code)
 
@@ -317,18 +366,18 @@ class AwardsAdminController(Controller):
         self,
         request: HTMXRequest,
         *,
-        errors: dict[str, Any] | None = None,
-        entered: dict | None = None,
+        errors: Mapping[int | str, Mapping[str, str]] | None = None,
+        entered: Mapping[int | str, CategoryForm | CalendarForm] | None = None,
         status_code: int = 200,
     ) -> Template:
         calendar = await get_calendar()
         context = {
-            "categories": await services.categories(active_only=False),
+            "categories": await categories.categories(active_only=False),
             "calendar": calendar,
             "figures": shortlist.FIGURES,
             "errors": errors or {},
             "entered": entered or {},
-            "next_window": services.next_window(calendar),
+            "next_window": cycles.next_window(calendar),
         }
         return await render(request, "pages/admin/awards/index.html", context, status_code=status_code)
 
@@ -337,36 +386,42 @@ class AwardsAdminController(Controller):
         return await self._page(request)
 
     @post("/categories", name="admin.awards.create")
-    async def create(self, request: HTMXRequest) -> Template | Redirect:
-        data = dict((await request.form()).items())
+    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+        form = await read_form(request, CategoryForm)
         try:
-            await services.save_category(_user(request), data)
+            await categories.save_category(user, form)
         except RuleViolation as exc:
             return await self._page(
-                request, errors={"new": exc.errors}, entered={"new": data}, status_code=exc.status_code
+                request, errors={"new": exc.errors}, entered={"new": form}, status_code=exc.status_code
             )
-        return _done(request, f"Category “{data.get('name', '').strip()}” created.", "/admin/awards")
+        return _done(request, f"Category “{form.name.strip()}” created.", request.app.route_reverse("admin.awards"))
 
     @post("/categories/{category_id:int}", name="admin.awards.update")
-    async def update(self, request: HTMXRequest, category_id: FromPath[int]) -> Template | Redirect:
-        data = dict((await request.form()).items())
+    async def update(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], category_id: FromPath[int]
+    ) -> Template | Redirect:
+        form = await read_form(request, CategoryForm)
         try:
-            await services.save_category(_user(request), data, category_id)
+            await categories.save_category(user, form, category_id)
         except RuleViolation as exc:
             if exc.status_code == 404:
                 raise NotFoundException(exc.message) from exc
             return await self._page(
-                request, errors={category_id: exc.errors}, entered={category_id: data}, status_code=exc.status_code
+                request, errors={category_id: exc.errors}, entered={category_id: form}, status_code=exc.status_code
             )
-        return _done(request, f"Category “{data.get('name', '').strip()}” saved.", "/admin/awards")
+        return _done(request, f"Category “{form.name.strip()}” saved.", request.app.route_reverse("admin.awards"))
 
     @post("/calendar", name="admin.awards.calendar")
-    async def calendar(self, request: HTMXRequest) -> Template | Redirect:
-        data = dict((await request.form()).items())
+    async def calendar(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+        form = await read_form(request, CalendarForm)
         try:
-            await update_calendar(_user(request), data)
+            await update_calendar(user, form)
         except RuleViolation as exc:
             return await self._page(
-                request, errors={"calendar": exc.errors}, entered={"calendar": data}, status_code=exc.status_code
+                request, errors={"calendar": exc.errors}, entered={"calendar": form}, status_code=exc.status_code
             )
-        return _done(request, "The award calendar was saved; it applies from the next cycle.", "/admin/awards")
+        return _done(
+            request,
+            "The award calendar was saved; it applies from the next cycle.",
+            request.app.route_reverse("admin.awards"),
+        )

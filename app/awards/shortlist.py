@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from app.boards.scorecards import MIN_RATINGS
 from app.boards.tables import PersonPeriod
@@ -71,6 +72,9 @@ _PERSON_SQL = """
     SELECT * FROM figures WHERE {metric} > 0 ORDER BY {metric} DESC, name, id LIMIT {}
 """
 
+# One statement per figure the people's shortlist ranks by (a known column name, never user text).
+_PERSON_SQL_BY_METRIC = {metric: _PERSON_SQL.replace("{metric}", metric) for metric in FIGURES["person"]}
+
 _DEPARTMENT_SQL = """
     SELECT d.id, d.name, d.slug, dp.points, dp.givers,
            (SELECT count(*) FROM employee e WHERE e.department = d.id AND e.active) AS members
@@ -86,7 +90,8 @@ class Suggestion:
     token: str  # the nominee token of the nomination form ("p12", "d3")
     name: str
     detail: str  # a person's department
-    url: str
+    person: int | None  # the person suggested, or
+    department_slug: str | None  # the department's (for its link)
     figures: dict[str, int | Decimal | None]  # figure key → value (None: not enough ratings)
     draft: str  # a factual first sentence for the reason, which the manager edits
 
@@ -95,7 +100,7 @@ def _round(value: object) -> Decimal:
     return Decimal(str(value)).quantize(_TENTH, rounding=ROUND_HALF_UP)
 
 
-def _person_draft(label: str, row: dict) -> str:
+def _person_draft(label: str, row: dict[str, Any]) -> str:
     parts = [f"{row['points']} points received from {plural(row['givers'], 'colleague')}"]
     if row["departments"]:
         parts.append(f"thanked by people from {plural(row['departments'], 'other department')}")
@@ -106,10 +111,10 @@ def _person_draft(label: str, row: dict) -> str:
 
 async def people(month: date, metric: str, *, viewer: int, label: str, limit: int = SIZE) -> list[Suggestion]:
     """The top people of `month` by `metric` (a key of FIGURES["person"]) with all their figures."""
-    if metric not in FIGURES["person"]:
+    sql = _PERSON_SQL_BY_METRIC.get(metric)
+    if sql is None:
         return []
     start, end = month_bounds(month)
-    sql = _PERSON_SQL.replace("{metric}", metric)  # a known column name, never user text
     rows = await PersonPeriod.raw(sql, month, month, start, end, MIN_RATINGS, viewer, limit)
     return [
         Suggestion(
@@ -117,7 +122,8 @@ async def people(month: date, metric: str, *, viewer: int, label: str, limit: in
             token=f"p{row['id']}",
             name=row["name"],
             detail=row["department"] or "",
-            url=f"/people/{row['id']}",
+            person=row["id"],
+            department_slug=None,
             figures={
                 "points": row["points"],
                 "givers": row["givers"],
@@ -146,7 +152,8 @@ async def departments(
             token=f"d{row['id']}",
             name=row["name"],
             detail=plural(row["members"], "active member"),
-            url=f"/departments/{row['slug']}",
+            person=None,
+            department_slug=row["slug"],
             figures={"per_head": row["per_head"], "points": row["points"], "givers": row["givers"]},
             draft=(
                 f"In {label}: {row['points']} points received from {row['givers']} colleagues, "

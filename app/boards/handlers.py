@@ -1,10 +1,10 @@
-"""Boards' reactions to other domains' events (app/events.py): badges for feedback, run by the worker from the
-job outbox. Exactly once per event (the event receipt); once per level whatever happens (badge_award's key)."""
+"""Boards' reactions to other domains' events (app/events.py): badges for feedback and awards, run by the worker
+from the job outbox. Exactly once per event (the event receipt); once per level whatever happens (badge_award's key)."""
 
 from __future__ import annotations
 
-from app.boards.badges import award_after_feedback
-from app.events import FeedbackGiven, FeedbackRequested, Registry
+from app.boards.badges import award_after_feedback, award_after_win
+from app.events import AwardAnnounced, FeedbackGiven, FeedbackRequested, Registry
 from app.timeutil import now
 
 
@@ -17,6 +17,13 @@ async def feedback_requested(event: FeedbackRequested) -> None:
     await award_after_feedback(asked_by=[event.asker_id], at=event.at or now())
 
 
+async def award_announced(event: AwardAnnounced) -> None:
+    """The award-winner badge for the people who won (a winning department's members do not earn it)."""
+    winners = [w.person_id for w in event.winners if w.person_id is not None]
+    await award_after_win(winners, at=event.at or now())
+
+
 def register(registry: Registry) -> None:
+    registry.register(AwardAnnounced, award_announced)
     registry.register(FeedbackGiven, feedback_given)
     registry.register(FeedbackRequested, feedback_requested)

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.awards import services, shortlist
+from app.awards import categories, cycles, nominations, shortlist, winners
 from app.awards.calendar import get_calendar
-from app.awards.services import NominationForm
+from app.awards.cycles import Cycle
+from app.awards.nominations import NominationForm
+from app.awards.winners import ReviewedNominee
+from app.events import run_recorded
+from app.handlers import register_all
 from app.kudos.tables import Kudos
 from app.people.seed import DEMO_LOGINS
 from app.people.services import CurrentUser, load_current_user
@@ -73,7 +77,7 @@ LIMIT 5
 """
 
 
-async def _reason(cycle: services.Cycle, pick: shortlist.Suggestion, turn: int) -> str:
+async def _reason(cycle: Cycle, pick: shortlist.Suggestion, turn: int) -> str:
     """A reason as a manager would write it, quoting a kudos the nominee received in the cycle's month; `turn`
     (the manager's and the category's) varies the words and the kudos quoted."""
     start, end = month_bounds(cycle.month)
@@ -93,7 +97,7 @@ async def _reason(cycle: services.Cycle, pick: shortlist.Suggestion, turn: int) 
     )
 
 
-def _citation(cycle: services.Cycle, top: services.Nominee, position: int) -> str:
+def _citation(cycle: Cycle, top: ReviewedNominee, position: int) -> str:
     first = top.name.split()[0] if top.token.startswith("p") else top.name
     templates = PERSON_CITATIONS if top.token.startswith("p") else DEPARTMENT_CITATIONS
     managers = _NUMBERS[min(len(top.nominations), len(_NUMBERS) - 1)]
@@ -111,12 +115,12 @@ async def _people(role: Role, exclude: str) -> list[CurrentUser]:
     return [u for u in users if u is not None]
 
 
-async def _nominate(cycle: services.Cycle, managers: list[CurrentUser], *, at: datetime) -> int:
+async def _nominate(cycle: Cycle, managers: list[CurrentUser], *, at: datetime) -> int:
     """Each manager nominates the best shortlist suggestion they may nominate, in each category."""
     made = 0
     for turn, manager in enumerate(managers):
-        led = await services.leads(manager.id)
-        for category in await services.categories():
+        led = await nominations.leads(manager.id)
+        for category in await categories.categories():
             if category.for_people:
                 found = await shortlist.people(cycle.month, category.shortlist, viewer=manager.id, label=cycle.label)
             else:
@@ -125,15 +129,18 @@ async def _nominate(cycle: services.Cycle, managers: list[CurrentUser], *, at: d
                 continue
             pick = found[turn % min(2, len(found))]
             reason = await _reason(cycle, pick, turn + category.position)
-            await services.nominate(
-                manager, NominationForm(category_id=category.id, nominee=pick.token, reason=reason), at=at
+            await nominations.nominate(
+                manager, NominationForm(category=str(category.id), nominee=pick.token, reason=reason), at=at
             )
             made += 1
     return made
 
 
 async def seed_awards(*, at: datetime | None = None) -> dict[str, int]:
+    """The two demo cycles; the events they publish (notifications, badges) are handled at once, as the worker
+    would."""
     moment = at or now()
+    register_all()
     managers = (await _people(Role.MANAGER, DEMO_LOGINS[Role.MANAGER]))[:NOMINATORS]
     admins = await _people(Role.ADMIN, "")
     if not managers or not admins:
@@ -145,27 +152,29 @@ async def seed_awards(*, at: datetime | None = None) -> dict[str, int]:
     # the month before last: nominated, closed, picked and announced on the calendar's schedule
     past = previous_month(last_month)
     opens_at, closes_at = calendar.window(past)
-    past_id = await services.create_cycle(past, opens_at, closes_at, at=opens_at)
+    past_id = await cycles.create_cycle(past, opens_at, closes_at, at=opens_at)
     assert past_id is not None
-    cycle = await services.get_cycle(past_id)
+    cycle = await cycles.get_cycle(past_id)
     assert cycle is not None
-    nominations = await _nominate(cycle, managers, at=opens_at + timedelta(hours=3))
-    await services.close_due_cycles(at=closes_at)
+    made = await _nominate(cycle, managers, at=opens_at + timedelta(hours=3))
+    await cycles.close_due_cycles(at=closes_at)
+    await run_recorded()  # the admins' "to review" prompt exists before the announcement closes it
     picked = False
-    for entry in await services.review(cycle):
+    for entry in await winners.review(cycle):
         if entry.nominees:
             picked = True
             top = entry.nominees[0]
             citation = _citation(cycle, top, entry.category.position)
-            await services.pick_winners(admin, past_id, entry.category.id, [(top.token, citation)], at=closes_at)
+            await winners.pick_winners(admin, past_id, entry.category.id, [(top.token, citation)], at=closes_at)
     if picked:
-        await services.announce(admin, past_id, at=closes_at + timedelta(hours=2))
+        await winners.announce(admin, past_id, at=closes_at + timedelta(hours=2))
 
     # last month: open until a few days from now
     opens_at, _ = calendar.window(last_month)
-    open_id = await services.create_cycle(last_month, min(opens_at, moment), moment + OPEN_FOR, at=moment)
+    open_id = await cycles.create_cycle(last_month, min(opens_at, moment), moment + OPEN_FOR, at=moment)
     assert open_id is not None
-    cycle = await services.get_cycle(open_id)
+    cycle = await cycles.get_cycle(open_id)
     assert cycle is not None
-    nominations += await _nominate(cycle, managers[:2], at=moment)
-    return {"award_cycles": 2, "nominations": nominations}
+    made += await _nominate(cycle, managers[:2], at=moment)
+    await run_recorded()
+    return {"award_cycles": 2, "nominations": made}

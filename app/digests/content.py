@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.awards import services as awards
+from app.awards import queries as awards
 from app.boards.badges import BY_SLUG
 from app.boards.scorecards import department_scorecard, hours_label, percent_label
 from app.boards.tables import Period
@@ -405,7 +405,7 @@ async def scorecards(period: DigestPeriod, people: list[Person]) -> dict[int, li
     return result
 
 
-async def awards_won(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+async def awards_won(period: DigestPeriod, people: list[Person]) -> dict[int, list[awards.Winner]]:
     """Awards announced in the month that each person won, themselves or with their department."""
     return await awards.awards_announced(
         {person.id: person.department_id for person in people}, start=period.start, end=period.end

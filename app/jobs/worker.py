@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from app import db, events
 from app.admin.services import imports
 from app.api import webhooks
-from app.awards import services as awards
+from app.awards import cycles as awards
 from app.db import UNAVAILABLE, close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests

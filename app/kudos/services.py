@@ -510,7 +510,7 @@ async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = No
         # last card.
         before = Cursor(position.created_at, 0) if position is not None else None
         awards = await recent_awards(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
-        from app.awards.services import recent_announcements  # awards build on kudos: imported when used
+        from app.awards.queries import recent_announcements  # awards build on kudos: imported when used
 
         announced = await recent_announcements(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
         items = sorted(items + awards + announced, key=lambda item: item["created_at"], reverse=True)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from app.awards.services import awards_for_department, awards_for_person
+from app.awards.queries import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
 from app.insights.services import partners

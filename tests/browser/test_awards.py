@@ -8,15 +8,15 @@ from datetime import timedelta
 
 from playwright.async_api import Browser, Page, expect
 
-from app.awards import services
+from app.awards import cycles
 from app.awards.tables import AwardCycle, Nomination
 from app.timeutil import month_bounds, month_of, now, previous_month
-from tests.awards_world import build_world, thank
+from tests.awards_world import build_world, run_handlers, thank
 from tests.browser.test_kudos import sign_in
 
 
 async def test_nominate_from_the_shortlist_pick_announce_and_see_it(
-    page: Page, browser: Browser, live_server: str
+    page: Page, browser: Browser, live_server: str, run_worker
 ) -> None:
     world = await build_world()
     moment = now()
@@ -24,7 +24,7 @@ async def test_nominate_from_the_shortlist_pick_announce_and_see_it(
     in_month = month_bounds(month)[0] + timedelta(days=10)
     await thank(world.ana, [world.ravi], 20, in_month, "Rescued the quarter close")
     await thank(world.sam, [world.olu], 5, in_month)
-    cycle = await services.create_cycle(month, moment - timedelta(days=1), moment + timedelta(days=3), at=moment)
+    cycle = await cycles.create_cycle(month, moment - timedelta(days=1), moment + timedelta(days=3), at=moment)
 
     # Max (a manager) nominates Ravi with one click from the shortlist
     await sign_in(page, "max@example.com")
@@ -55,6 +55,7 @@ async def test_nominate_from_the_shortlist_pick_announce_and_see_it(
         await expect(tab.get_by_text(re.compile("awards are announced"))).to_be_visible()
     finally:
         await admin.close()
+    await run_handlers(run_worker)  # the worker tells the winners
 
     # Ravi sees the notification and the hall of fame entry
     winner = await browser.new_context(base_url=live_server)
@@ -78,7 +79,7 @@ async def test_choosing_a_nominee_is_an_explicit_action(page: Page) -> None:
     moment = now()
     month = previous_month(month_of(moment))
     await thank(world.ana, [world.ravi], 20, month_bounds(month)[0] + timedelta(days=10), "Rescued the quarter close")
-    await services.create_cycle(month, moment - timedelta(days=1), moment + timedelta(days=3), at=moment)
+    await cycles.create_cycle(month, moment - timedelta(days=1), moment + timedelta(days=3), at=moment)
     await sign_in(page, "max@example.com")
     await page.goto("/awards")
 

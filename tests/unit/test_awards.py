@@ -11,20 +11,25 @@ import pytest
 
 from app.api import webhooks
 from app.api.tables import WebhookDelivery
-from app.awards import services, shortlist
-from app.awards.calendar import Calendar, get_calendar, update_calendar
-from app.awards.services import NominationForm
+from app.awards import categories, cycles, nominations, queries, shortlist, winners
+from app.awards.calendar import Calendar, CalendarForm, get_calendar, update_calendar
+from app.awards.categories import CategoryForm
+from app.awards.nominations import NominationForm
 from app.awards.tables import AwardCategory, AwardCycle, AwardWinner, Nomination, NominationEvidence
 from app.boards.tables import BadgeAward
 from app.digests.delivery import render_for
 from app.digests.tables import DigestKind
+from app.handlers import register_all
 from app.kudos.services import feed
 from app.kudos.tables import Kudos, Visibility
 from app.notifications.tables import Kind, Notification
 from app.people.tables import Employee
 from app.requests import services as requests
 from app.rules import RuleViolation
-from tests.awards_world import AFTER, CLOSES, DURING, OCT, OPENS, World, build_world, thank
+from tests.awards_world import AFTER, CLOSES, DURING, OCT, OPENS, World, build_world, run_handlers, thank
+from tests.events import run_stored_events
+
+register_all()
 
 
 @pytest.fixture
@@ -34,13 +39,15 @@ async def world() -> World:
 
 @pytest.fixture
 async def cycle(world: World) -> int:
-    cycle_id = await services.open_due_cycle(at=OPENS)
+    cycle_id = await cycles.open_due_cycle(at=OPENS)
     assert cycle_id is not None
     return cycle_id
 
 
 def form(category: int, nominee: str, reason: str = "Helped everyone.", evidence: list[int] | None = None):
-    return NominationForm(category_id=category, nominee=nominee, reason=reason, evidence_ids=evidence or [])
+    return NominationForm(
+        category=str(category), nominee=nominee, reason=reason, evidence=[str(k) for k in evidence or []]
+    )
 
 
 async def refused(coroutine, status: int, field: str | None = None) -> RuleViolation:
@@ -66,13 +73,15 @@ async def test_calendar_defaults_and_window_in_its_time_zone(world: World) -> No
 
 async def test_calendar_update_validates_and_is_for_admins(world: World) -> None:
     ada, mia = await world.user(world.ada), await world.user(world.mia)
-    await refused(update_calendar(mia, {"open_day": "1", "close_day": "7", "time_of_day": "09:00"}), 403)
+    await refused(update_calendar(mia, CalendarForm(open_day="1", close_day="7", time_of_day="09:00")), 403)
     bad = {"open_day": "8", "close_day": "3", "time_of_day": "25:00", "timezone": "Mars/Olympus"}
-    errors = (await refused(update_calendar(ada, bad), 422)).errors
+    errors = (await refused(update_calendar(ada, CalendarForm(**bad)), 422)).errors
     assert set(errors) == {"close_day", "time_of_day", "timezone"}
-    await refused(update_calendar(ada, {"open_day": "0", "close_day": "31", "time_of_day": "09:00"}), 422, "open_day")
+    await refused(
+        update_calendar(ada, CalendarForm(open_day="0", close_day="31", time_of_day="09:00")), 422, "open_day"
+    )
     assert await get_calendar() == Calendar()
-    saved = await update_calendar(ada, {"open_day": "3", "close_day": "10", "time_of_day": "12:00", "timezone": ""})
+    saved = await update_calendar(ada, CalendarForm(open_day="3", close_day="10", time_of_day="12:00", timezone=""))
     assert await get_calendar() == saved == Calendar(open_day=3, close_day=10, time_of_day="12:00", timezone="")
 
 
@@ -82,17 +91,17 @@ async def test_calendar_update_validates_and_is_for_admins(world: World) -> None
 async def test_a_manager_nominates_with_evidence_and_sees_it(world: World, cycle: int) -> None:
     kudos = await thank(world.ana, [world.ravi], 10, OCT, "Fixed my laptop in ten minutes")
     mia = await world.user(world.mia)
-    await services.nominate(mia, form(world.star, f"p{world.ravi.id}", "  Always there.  ", [kudos]), at=DURING)
-    mine = await services.my_nominations(world.mia.id, cycle)
-    assert [(m["nominee_name"], m["reason"], [k["id"] for k in m["evidence"]]) for m in mine] == [
+    await nominations.nominate(mia, form(world.star, f"p{world.ravi.id}", "  Always there.  ", [kudos]), at=DURING)
+    mine = await nominations.my_nominations(world.mia.id, cycle)
+    assert [(m.nominee_name, m.reason, [k.id for k in m.evidence]) for m in mine] == [
         ("Ravi Patel", "Always there.", [kudos])
     ]
-    windows = await services.nomination_windows([world.mia.id, world.ravi.id], OCT.date().replace(day=1), at=DURING)
+    windows = await queries.nomination_windows([world.mia.id, world.ravi.id], OCT.date().replace(day=1), at=DURING)
     assert list(windows) == [world.mia.id]  # Ravi is not a manager: no nominations to remind him of
     assert windows[world.mia.id].closes_at == CLOSES
-    assert [n["nominee_name"] for n in windows[world.mia.id].nominations] == ["Ravi Patel"]
-    assert await services.nomination_windows([world.mia.id], OCT.date().replace(day=1), at=AFTER) == {}
-    ahead = await services.nomination_windows([world.max.id], date(2026, 11, 1), at=DURING)  # not opened yet
+    assert [n.nominee_name for n in windows[world.mia.id].nominations] == ["Ravi Patel"]
+    assert await queries.nomination_windows([world.mia.id], OCT.date().replace(day=1), at=AFTER) == {}
+    ahead = await queries.nomination_windows([world.max.id], date(2026, 11, 1), at=DURING)  # not opened yet
     assert ahead[world.max.id].opens_at == datetime(2026, 12, 1, 9, tzinfo=UTC)
     assert ahead[world.max.id].nominations == []
 
@@ -103,31 +112,37 @@ async def test_nomination_rules_refuse_and_change_nothing(world: World, cycle: i
     private = await thank(world.ana, [world.ravi], 5, OCT)
     await Kudos.update({Kudos.visibility: Visibility.PRIVATE}).where(Kudos.id == private)
     ravi_token = f"p{world.ravi.id}"
-    await refused(services.nominate(ravi, form(world.star, f"p{world.olu.id}"), at=DURING), 403)
-    await refused(services.nominate(ada, form(world.star, ravi_token), at=DURING), 403)
-    await refused(services.nominate(mia, form(world.star, ravi_token), at=OPENS - timedelta(days=2)), 409)
-    await refused(services.nominate(mia, form(world.star, ravi_token), at=CLOSES), 409)
-    await refused(services.nominate(mia, form(world.star, f"p{world.mia.id}"), at=DURING), 422, "nominee")
-    lead = await refused(services.nominate(mia, form(world.dept, f"d{world.it.id}"), at=DURING), 422, "nominee")
-    assert lead.errors["nominee"] == services.LEAD_RULE
-    await refused(services.nominate(mia, form(world.star, f"p{world.ian.id}"), at=DURING), 422, "nominee")
-    await refused(services.nominate(mia, form(world.star, f"d{world.finance.id}"), at=DURING), 422, "nominee")
-    await refused(services.nominate(mia, form(world.star, "p999999"), at=DURING), 422, "nominee")
-    await refused(services.nominate(mia, form(world.star, ravi_token, "   "), at=DURING), 422, "reason")
-    await refused(services.nominate(mia, form(world.star, ravi_token, "x" * 1001), at=DURING), 422, "reason")
-    await refused(services.nominate(mia, form(world.star, ravi_token, evidence=[public]), at=DURING), 422, "evidence")
-    await refused(services.nominate(mia, form(world.star, ravi_token, evidence=[private]), at=DURING), 422, "evidence")
-    await refused(services.nominate(mia, form(9999, ravi_token), at=DURING), 422, "category")
+    await refused(nominations.nominate(ravi, form(world.star, f"p{world.olu.id}"), at=DURING), 403)
+    await refused(nominations.nominate(ada, form(world.star, ravi_token), at=DURING), 403)
+    await refused(nominations.nominate(mia, form(world.star, ravi_token), at=OPENS - timedelta(days=2)), 409)
+    await refused(nominations.nominate(mia, form(world.star, ravi_token), at=CLOSES), 409)
+    await refused(nominations.nominate(mia, form(world.star, f"p{world.mia.id}"), at=DURING), 422, "nominee")
+    lead = await refused(nominations.nominate(mia, form(world.dept, f"d{world.it.id}"), at=DURING), 422, "nominee")
+    assert lead.errors["nominee"] == nominations.LEAD_RULE
+    await refused(nominations.nominate(mia, form(world.star, f"p{world.ian.id}"), at=DURING), 422, "nominee")
+    await refused(nominations.nominate(mia, form(world.star, f"d{world.finance.id}"), at=DURING), 422, "nominee")
+    await refused(nominations.nominate(mia, form(world.star, "p999999"), at=DURING), 422, "nominee")
+    await refused(nominations.nominate(mia, form(world.star, ravi_token, "   "), at=DURING), 422, "reason")
+    await refused(nominations.nominate(mia, form(world.star, ravi_token, "x" * 1001), at=DURING), 422, "reason")
+    await refused(
+        nominations.nominate(mia, form(world.star, ravi_token, evidence=[public]), at=DURING), 422, "evidence"
+    )
+    await refused(
+        nominations.nominate(mia, form(world.star, ravi_token, evidence=[private]), at=DURING), 422, "evidence"
+    )
+    await refused(nominations.nominate(mia, form(9999, ravi_token), at=DURING), 422, "category")
     assert await Nomination.count() == 0 and await NominationEvidence.count() == 0
 
     # a department they do not lead is fine, and evidence about one of its members counts for it
-    await services.nominate(max_, form(world.dept, f"d{world.it.id}", evidence=[public]), at=DURING)
-    await services.nominate(mia, form(world.star, ravi_token), at=DURING)
-    duplicate = await refused(services.nominate(mia, form(world.star, ravi_token, "Again"), at=DURING), 409, "nominee")
+    await nominations.nominate(max_, form(world.dept, f"d{world.it.id}", evidence=[public]), at=DURING)
+    await nominations.nominate(mia, form(world.star, ravi_token), at=DURING)
+    duplicate = await refused(
+        nominations.nominate(mia, form(world.star, ravi_token, "Again"), at=DURING), 409, "nominee"
+    )
     assert "already nominated Ravi Patel" in duplicate.errors["nominee"]
     # the same nominee in another category, and by another manager, are separate nominations
-    await services.nominate(mia, form(world.bridge, ravi_token), at=DURING)
-    await services.nominate(max_, form(world.star, ravi_token), at=DURING)
+    await nominations.nominate(mia, form(world.bridge, ravi_token), at=DURING)
+    await nominations.nominate(max_, form(world.star, ravi_token), at=DURING)
     assert await Nomination.count() == 4 and await NominationEvidence.count() == 1
 
 
@@ -147,11 +162,11 @@ async def test_the_database_holds_one_nomination_per_nominee(world: World, cycle
 
 async def test_withdraw_only_your_own_and_only_while_open(world: World, cycle: int) -> None:
     mia, max_ = await world.user(world.mia), await world.user(world.max)
-    first = await services.nominate(mia, form(world.star, f"p{world.ravi.id}"), at=DURING)
-    second = await services.nominate(mia, form(world.bridge, f"p{world.ravi.id}"), at=DURING)
-    await refused(services.withdraw(max_, first, at=DURING), 404)
-    await services.withdraw(mia, first, at=DURING)
-    await refused(services.withdraw(mia, second, at=CLOSES), 409)
+    first = await nominations.nominate(mia, form(world.star, f"p{world.ravi.id}"), at=DURING)
+    second = await nominations.nominate(mia, form(world.bridge, f"p{world.ravi.id}"), at=DURING)
+    await refused(nominations.withdraw(max_, first, at=DURING), 404)
+    await nominations.withdraw(mia, first, at=DURING)
+    await refused(nominations.withdraw(mia, second, at=CLOSES), 409)
     assert [row["id"] for row in await Nomination.select(Nomination.id)] == [second]
 
 
@@ -160,47 +175,48 @@ async def test_withdraw_only_your_own_and_only_while_open(world: World, cycle: i
 
 async def nominated(world: World) -> None:
     mia, max_ = await world.user(world.mia), await world.user(world.max)
-    await services.nominate(mia, form(world.star, f"p{world.ravi.id}", "Ravi saved the quarter close."), at=DURING)
-    await services.nominate(max_, form(world.star, f"p{world.olu.id}"), at=DURING)
-    await services.nominate(max_, form(world.dept, f"d{world.it.id}", "IT carried us."), at=DURING)
+    await nominations.nominate(mia, form(world.star, f"p{world.ravi.id}", "Ravi saved the quarter close."), at=DURING)
+    await nominations.nominate(max_, form(world.star, f"p{world.olu.id}"), at=DURING)
+    await nominations.nominate(max_, form(world.dept, f"d{world.it.id}", "IT carried us."), at=DURING)
 
 
 async def test_pick_rules(world: World, cycle: int) -> None:
     await nominated(world)
     ada, mia = await world.user(world.ada), await world.user(world.mia)
     ravi, olu = f"p{world.ravi.id}", f"p{world.olu.id}"
-    early = await refused(services.pick_winners(ada, cycle, world.star, [(ravi, "")], at=DURING), 409)
+    early = await refused(winners.pick_winners(ada, cycle, world.star, [(ravi, "")], at=DURING), 409)
     assert "once nominations close" in early.message
-    await refused(services.pick_winners(mia, cycle, world.star, [(ravi, "")], at=AFTER), 403)
-    await refused(services.pick_winners(ada, cycle, world.star, [(ravi, ""), (olu, "")], at=AFTER), 422, "winners")
-    await refused(services.pick_winners(ada, cycle, world.star, [(f"p{world.ana.id}", "")], at=AFTER), 422, "winners")
-    await refused(services.pick_winners(ada, cycle, world.dept, [(ravi, "")], at=AFTER), 422, "winners")
-    await refused(services.pick_winners(ada, cycle, world.star, [(ravi, "x" * 501)], at=AFTER), 422, "citation")
-    await refused(services.pick_winners(ada, 424242, world.star, [(ravi, "")], at=AFTER), 404)
+    await refused(winners.pick_winners(mia, cycle, world.star, [(ravi, "")], at=AFTER), 403)
+    await refused(winners.pick_winners(ada, cycle, world.star, [(ravi, ""), (olu, "")], at=AFTER), 422, "winners")
+    await refused(winners.pick_winners(ada, cycle, world.star, [(f"p{world.ana.id}", "")], at=AFTER), 422, "winners")
+    await refused(winners.pick_winners(ada, cycle, world.dept, [(ravi, "")], at=AFTER), 422, "winners")
+    await refused(winners.pick_winners(ada, cycle, world.star, [(ravi, "x" * 501)], at=AFTER), 422, "citation")
+    await refused(winners.pick_winners(ada, 424242, world.star, [(ravi, "")], at=AFTER), 404)
     assert await AwardWinner.count() == 0
-    await services.pick_winners(ada, cycle, world.star, [(olu, "")], at=AFTER)
-    await services.pick_winners(ada, cycle, world.star, [(ravi, " For the quarter close. ")], at=AFTER)  # replaces
+    await winners.pick_winners(ada, cycle, world.star, [(olu, "")], at=AFTER)
+    await winners.pick_winners(ada, cycle, world.star, [(ravi, " For the quarter close. ")], at=AFTER)  # replaces
     rows = await AwardWinner.select(AwardWinner.person, AwardWinner.citation)
     assert rows == [{"person": world.ravi.id, "citation": "For the quarter close."}]
 
 
-async def test_announce_once_with_everything_it_does(world: World, cycle: int) -> None:
+async def test_announce_once_with_everything_it_does(world: World, cycle: int, run_worker) -> None:
     await nominated(world)
     ada = await world.user(world.ada)
-    await refused(services.announce(ada, cycle, at=AFTER), 422)  # no winners yet
-    await services.pick_winners(ada, cycle, world.star, [(f"p{world.ravi.id}", "For the quarter close.")], at=AFTER)
-    await services.pick_winners(ada, cycle, world.dept, [(f"d{world.it.id}", "")], at=AFTER)
-    await refused(services.announce(await world.user(world.mia), cycle, at=AFTER), 403)
+    await refused(winners.announce(ada, cycle, at=AFTER), 422)  # no winners yet
+    await winners.pick_winners(ada, cycle, world.star, [(f"p{world.ravi.id}", "For the quarter close.")], at=AFTER)
+    await winners.pick_winners(ada, cycle, world.dept, [(f"d{world.it.id}", "")], at=AFTER)
+    await refused(winners.announce(await world.user(world.mia), cycle, at=AFTER), 403)
     await webhooks.register(ada, name="Slack", url="https://hooks.example.com/awards", events=["award.announced"])
-    announcement = await services.announce(ada, cycle, at=AFTER)
+    announcement = await winners.announce(ada, cycle, at=AFTER)
     assert announcement.cycle.phase() == "announced"
-    assert [(w["category_name"], w["name"]) for w in announcement.winners] == [
+    assert [(w.category_name, w.name) for w in announcement.winners] == [
         ("Service Star", "Ravi Patel"),
         ("Department of the Month", "IT"),
     ]
-    again = await refused(services.announce(ada, cycle, at=AFTER + timedelta(hours=1)), 409)
+    again = await refused(winners.announce(ada, cycle, at=AFTER + timedelta(hours=1)), 409)
     assert "already been announced" in again.message
-    await refused(services.pick_winners(ada, cycle, world.star, [], at=AFTER), 409)
+    await refused(winners.pick_winners(ada, cycle, world.star, [], at=AFTER), 409)
+    await run_handlers(run_worker)  # the announcement's reactions run in the worker
 
     won = await Notification.select(Notification.recipient, Notification.text).where(
         Notification.kind == Kind.AWARD_WON
@@ -214,6 +230,10 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int) -
     badge = await BadgeAward.select(BadgeAward.employee, BadgeAward.badge, BadgeAward.level)
     assert {"employee": world.ravi.id, "badge": "award-winner", "level": 1} in badge
     assert await AwardCycle.count().where(AwardCycle.status == "announced") == 1
+    # the reactions ran once: running every stored handler again (a job retried after commit) changes nothing
+    counts = (await Notification.count(), await BadgeAward.count(), await WebhookDelivery.count())
+    assert await run_stored_events() == 0
+    assert (await Notification.count(), await BadgeAward.count(), await WebhookDelivery.count()) == counts
     [delivery] = await WebhookDelivery.select(WebhookDelivery.event, WebhookDelivery.body)
     body = json.loads(delivery["body"])
     assert (delivery["event"], body["cycle"]["month"]) == ("award.announced", "2026-10")
@@ -226,25 +246,25 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int) -
     # the everyone feed shows the announcement; the hall of fame, profiles and digests read it
     items = (await feed(ada)).items
     assert any(item.get("type") == "award" and item["label"] == "October 2026" for item in items)
-    assert [w["name"] for w in await services.hall_of_fame()] == ["Ravi Patel", "IT"]
-    assert [w["name"] for w in await services.hall_of_fame(category_id=world.dept)] == ["IT"]
-    assert await services.hall_of_fame(year=2025) == []
-    assert await services.hall_of_fame_years() == [2026]
-    ravi = await services.awards_for_person(world.ravi.id)
-    assert [(a["category_name"], a["via_department"]) for a in ravi] == [
+    assert [w.name for w in await queries.hall_of_fame()] == ["Ravi Patel", "IT"]
+    assert [w.name for w in await queries.hall_of_fame(category_id=world.dept)] == ["IT"]
+    assert await queries.hall_of_fame(year=2025) == []
+    assert await queries.hall_of_fame_years() == [2026]
+    ravi = await queries.awards_for_person(world.ravi.id)
+    assert [(a.category_name, a.via_department) for a in ravi] == [
         ("Service Star", False),
         ("Department of the Month", True),
     ]
-    assert [a["name"] for a in await services.awards_for_department(world.it.id)] == ["Ravi Patel", "IT"]
+    assert [a.name for a in await queries.awards_for_department(world.it.id)] == ["Ravi Patel", "IT"]
     people = {world.ravi.id: world.it.id, world.mia.id: world.it.id, world.ana.id: world.finance.id}
-    won = await services.awards_announced(people, start=OPENS, end=AFTER + timedelta(days=1))
-    assert [(a["category_name"], a["via_department"]) for a in won[world.ravi.id]] == [
+    won = await queries.awards_announced(people, start=OPENS, end=AFTER + timedelta(days=1))
+    assert [(a.category_name, a.via_department) for a in won[world.ravi.id]] == [
         ("Service Star", False),
         ("Department of the Month", True),
     ]
-    assert [a["category_name"] for a in won[world.mia.id]] == ["Department of the Month"]
+    assert [a.category_name for a in won[world.mia.id]] == ["Department of the Month"]
     assert world.ana.id not in won
-    assert await services.awards_announced(people, start=OCT, end=OPENS) == {}
+    assert await queries.awards_announced(people, start=OCT, end=OPENS) == {}
     # the digest for the month of the announcement lists them
     [mail] = (await render_for(DigestKind.EMPLOYEE, date(2026, 11, 1), [world.ravi.id])).values()
     assert "Awards you won" in mail.html and '* Service Star, October 2026: "For the quarter close."' in mail.text
@@ -254,14 +274,14 @@ async def test_review_groups_nominations_by_category_and_nominee(world: World, c
     await nominated(world)
     max_ = await world.user(world.max)
     evidence = await thank(world.ana, [world.ravi], 5, OCT, "Thanks for the VPN fix")
-    await services.nominate(max_, form(world.star, f"p{world.ravi.id}", "Max agrees.", [evidence]), at=DURING)
-    cycle_row = await services.get_cycle(cycle)
+    await nominations.nominate(max_, form(world.star, f"p{world.ravi.id}", "Max agrees.", [evidence]), at=DURING)
+    cycle_row = await cycles.get_cycle(cycle)
     assert cycle_row is not None
-    review = {r.category.name: r for r in await services.review(cycle_row)}
+    review = {r.category.name: r for r in await winners.review(cycle_row)}
     star = review["Service Star"]
     assert [(n.name, len(n.nominations)) for n in star.nominees] == [("Ravi Patel", 2), ("Olu Bello", 1)]
-    assert [m["nominator_name"] for m in star.nominees[0].nominations] == ["Mia Manager", "Max Manager"]
-    assert star.nominees[0].nominations[1]["evidence"][0]["excerpt"] == "Thanks for the VPN fix"
+    assert [m.nominator_name for m in star.nominees[0].nominations] == ["Mia Manager", "Max Manager"]
+    assert star.nominees[0].nominations[1].evidence[0].excerpt == "Thanks for the VPN fix"
     assert [n.name for n in review["Bridge Builder"].nominees] == []
 
 
@@ -277,32 +297,40 @@ async def test_categories_are_managed_by_admins_with_rules(world: World, cycle: 
         "winners": "2",
         "shortlist": "givers",
     }
-    await refused(services.save_category(mia, new), 403)
+    await refused(categories.save_category(mia, CategoryForm(**new)), 403)
     bad = {"name": " ", "nominee_kind": "team", "winners": "0", "shortlist": "points"}
-    assert set((await refused(services.save_category(ada, bad), 422)).errors) == {"name", "nominee_kind", "winners"}
+    assert set((await refused(categories.save_category(ada, CategoryForm(**bad)), 422)).errors) == {
+        "name",
+        "nominee_kind",
+        "winners",
+    }
     wrong = {**new, "shortlist": "per_head"}
-    await refused(services.save_category(ada, wrong), 422, "shortlist")
-    await refused(services.save_category(ada, {**new, "name": "service star"}), 422, "name")
-    created = await services.save_category(ada, {**new, "active": "1"})
-    assert (await services.get_category(created)).winners == 2  # type: ignore[union-attr]
-    await services.nominate(mia, form(world.star, f"p{world.ravi.id}"), at=DURING)
+    await refused(categories.save_category(ada, CategoryForm(**wrong)), 422, "shortlist")
+    await refused(categories.save_category(ada, CategoryForm(**{**new, "name": "service star"})), 422, "name")
+    created = await categories.save_category(ada, CategoryForm(**{**new, "active": "1"}))
+    assert (await categories.get_category(created)).winners == 2  # type: ignore[union-attr]
+    await nominations.nominate(mia, form(world.star, f"p{world.ravi.id}"), at=DURING)
     to_department = {**new, "name": "Service Star", "nominee_kind": "department", "shortlist": "per_head"}
-    await refused(services.save_category(ada, to_department, world.star), 422, "nominee_kind")
-    await services.save_category(ada, {**new, "name": "Service Star", "shortlist": "points"}, world.star)  # inactive
-    assert world.star not in [c.id for c in await services.categories()]
+    await refused(categories.save_category(ada, CategoryForm(**to_department), world.star), 422, "nominee_kind")
+    await categories.save_category(
+        ada, CategoryForm(**{**new, "name": "Service Star", "shortlist": "points"}), world.star
+    )  # inactive
+    assert world.star not in [c.id for c in await categories.categories()]
     assert await AwardCategory.count() == 4
 
 
 async def test_category_names_with_like_wildcards_are_compared_literally(world: World) -> None:
     ada = await world.user(world.ada)
     new = {"description": "", "nominee_kind": "person", "winners": "1", "shortlist": "givers"}
-    backslash = await services.save_category(ada, {**new, "name": "a\\b"})
-    await refused(services.save_category(ada, {**new, "name": "A\\B"}), 422, "name")  # a duplicate, not a 500
-    await services.save_category(ada, {**new, "name": "100%"})  # `%` is not "any name"
-    await services.save_category(ada, {**new, "name": "a_b"})
-    await services.save_category(ada, {**new, "name": "axb"})  # `_` is not "any character"
-    await refused(services.save_category(ada, {**new, "name": "100%"}), 422, "name")
-    assert (await services.get_category(backslash)).name == "a\\b"  # type: ignore[union-attr]
+    backslash = await categories.save_category(ada, CategoryForm(**{**new, "name": "a\\b"}))
+    await refused(
+        categories.save_category(ada, CategoryForm(**{**new, "name": "A\\B"})), 422, "name"
+    )  # a duplicate, not a 500
+    await categories.save_category(ada, CategoryForm(**{**new, "name": "100%"}))  # `%` is not "any name"
+    await categories.save_category(ada, CategoryForm(**{**new, "name": "a_b"}))
+    await categories.save_category(ada, CategoryForm(**{**new, "name": "axb"}))  # `_` is not "any character"
+    await refused(categories.save_category(ada, CategoryForm(**{**new, "name": "100%"})), 422, "name")
+    assert (await categories.get_category(backslash)).name == "a\\b"  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------------------------------- shortlist
@@ -363,6 +391,6 @@ async def test_shortlist_figures_are_the_hand_computed_ones(world: World) -> Non
         ("IT", {"per_head": Decimal("15.0"), "points": 45, "givers": 4}),
         ("Finance", {"per_head": Decimal("2.5"), "points": 5, "givers": 1}),
     ]
-    led = await services.leads(world.mia.id)
+    led = await nominations.leads(world.mia.id)
     assert [s.name for s in await shortlist.departments(month, "per_head", excluded=led, label="")] == ["Finance"]
     assert await shortlist.people(month, "per_head", viewer=0, label="") == []

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.awards import services
+from app.awards import categories, cycles, nominations
 from app.awards.calendar import get_calendar
 from app.awards.tables import AwardCategory, AwardCycle, AwardWinner, Nomination
 from app.timeutil import now, previous_month
@@ -24,7 +24,7 @@ async def world() -> World:
 
 async def open_cycle(days_left: float = 3) -> int:
     moment = now()
-    cycle_id = await services.create_cycle(
+    cycle_id = await cycles.create_cycle(
         previous_month(moment.date().replace(day=1)),
         moment - timedelta(days=1),
         moment + timedelta(days=days_left),
@@ -44,7 +44,7 @@ async def test_the_awards_page_for_each_role_while_open(client, world: World) ->
     page = await client.get("/awards")
     assert page.status_code == 200
     assert "Nominations are open" in page.text and 'id="nominate-form"' in page.text
-    assert "Shortlist from" in page.text and services.LEAD_RULE.replace("'", "&#39;") in page.text
+    assert "Shortlist from" in page.text and nominations.LEAD_RULE.replace("'", "&#39;") in page.text
     assert '<a href="/awards" aria-current="page">Awards</a>' in page.text
     await client.post("/logout", data={"_csrf_token": client.cookies["kudos_csrf"]})
     await signed_in(client, "ravi@example.com")
@@ -141,7 +141,9 @@ async def test_nominating_outside_the_window_is_refused(client, world: World) ->
 async def test_review_pick_and_announce(client, world: World) -> None:
     cycle = await open_cycle()
     mia = await world.user(world.mia)
-    await services.nominate(mia, services.NominationForm(world.star, f"p{world.ravi.id}", "Saved the close."))
+    await nominations.nominate(
+        mia, nominations.NominationForm(str(world.star), f"p{world.ravi.id}", "Saved the close.")
+    )
     await signed_in(client, "ada@example.com")
     review = await client.get(f"/awards/{cycle}")
     assert review.status_code == 200 and "Saved the close." in review.text and "Mia Manager" in review.text
@@ -161,7 +163,12 @@ async def test_review_pick_and_announce(client, world: World) -> None:
     picked = await post_form(
         client,
         f"/awards/{cycle}/winners",
-        {"category": str(world.star), "winner": f"p{world.ravi.id}", f"citation-p{world.ravi.id}": "Quarter hero"},
+        {
+            "category": str(world.star),
+            "winner": f"p{world.ravi.id}",
+            "nominee": f"p{world.ravi.id}",
+            "citation": "Quarter hero",
+        },
     )
     assert picked.status_code == 303
     announced = await post_form(client, f"/awards/{cycle}/announce")
@@ -210,6 +217,6 @@ async def test_admin_settings_pages(client, world: World) -> None:
     assert dupe.status_code == 422 and "Another category already has this name." in dupe.text
     renamed = await post_form(client, f"/admin/awards/categories/{world.star}", {**new, "name": "Star of Service"})
     assert renamed.status_code == 303
-    assert (await services.get_category(world.star)).name == "Star of Service"  # type: ignore[union-attr]
+    assert (await categories.get_category(world.star)).name == "Star of Service"  # type: ignore[union-attr]
     missing = await post_form(client, "/admin/awards/categories/999999", new)
     assert missing.status_code == 404
