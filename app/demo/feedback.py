@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from app.events import run_recorded
 from app.feedback import services as feedback
-from app.feedback.services import AskInput, GiveInput
+from app.feedback.models import AskInput, GiveInput
 from app.handlers import register_all
 from app.notifications.tables import Notification
 from app.people.seed import DEMO_LOGINS

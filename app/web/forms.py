@@ -31,7 +31,15 @@ FormT = TypeVar("FormT", bound=msgspec.Struct)
 
 async def read_form(request: Request[Any, Any, Any], form_type: type[FormT]) -> FormT:
     """The request's url-encoded (or multipart) form as `form_type`; fields the form lacks keep their defaults."""
-    data = await request.form()
+    return _convert(await request.form(), form_type)
+
+
+def read_query(request: Request[Any, Any, Any], form_type: type[FormT]) -> FormT:
+    """The query string as `form_type`: a form sent with GET (a search that keeps the form's other fields)."""
+    return _convert(request.query_params, form_type)
+
+
+def _convert(data: Any, form_type: type[FormT]) -> FormT:
     values: dict[str, object] = {}
     for field in msgspec.structs.fields(form_type):
         name = field.encode_name
@@ -49,7 +57,12 @@ def field_text(form: Mapping[str, Any], name: str) -> str:
 
 def field_date(form: Mapping[str, Any], name: str) -> date | None:
     """A field's ISO date (YYYY-MM-DD, as `<input type="date">` sends it), None when missing or not a date."""
-    text = field_text(form, name).strip()
+    return parse_date(field_text(form, name))
+
+
+def parse_date(text: str) -> date | None:
+    """An ISO date (YYYY-MM-DD, as `<input type="date">` sends it), None when empty or not a date."""
+    text = text.strip()
     try:
         return date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:

@@ -13,8 +13,9 @@ from piccolo.engine import engine_finder
 
 from app import events
 from app.events import FeedbackRequested, publish
+from app.feedback import models
 from app.feedback import services as feedback
-from app.feedback.services import AskInput
+from app.feedback.models import AskInput
 from app.handlers import register_all
 from app.jobs import worker
 from app.jobs.outbox import drain
@@ -56,7 +57,7 @@ async def test_the_worker_runs_stored_handlers_once(arq_redis, run_worker) -> No
     bob = await make_employee("Bob Answer")
     actor = await load_current_user(ann.id)
     await feedback.ask_for_feedback(
-        actor, AskInput(people=(bob.id,), template="went-well", due_on=feedback.today() + timedelta(days=3))
+        actor, AskInput(people=(bob.id,), template="went-well", due_on=models.today() + timedelta(days=3))
     )
     assert await drain(arq_redis) == 2  # notifications and badges: one outbox row per handler
     done = await run_worker()
@@ -73,7 +74,7 @@ async def test_handlers_whose_jobs_redis_lost_are_swept_and_run_once(arq_redis, 
     bob = await make_employee("Bob Answer")
     await feedback.ask_for_feedback(
         await load_current_user(ann.id),
-        AskInput(people=(bob.id,), template="went-well", due_on=feedback.today() + timedelta(days=3)),
+        AskInput(people=(bob.id,), template="went-well", due_on=models.today() + timedelta(days=3)),
     )
     assert await drain(arq_redis) == 2
     await arq_redis.flushdb()  # Redis dies and comes back empty: both jobs are gone

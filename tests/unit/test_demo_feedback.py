@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.demo.feedback import seed_feedback
-from app.feedback import services as feedback
+from app.feedback import queries
 from app.feedback.tables import Feedback
 from app.people.seed import DEMO_LOGINS
 from app.people.services import load_current_user
@@ -20,7 +20,7 @@ async def test_demo_feedback_and_a_closed_survey_round_with_results() -> None:
     assert await Feedback.count() == 5
     row = await Employee.select(Employee.id).where(Employee.email == DEMO_LOGINS[Role.EMPLOYEE]).first()
     employee = await load_current_user(row["id"])
-    overview = await feedback.overview(employee, at=NOW)
+    overview = await queries.overview(employee, at=NOW)
     assert len(overview.waiting) == 1 and len(overview.my_asks) == 1 and overview.my_asks[0].answered == 2
     assert len(overview.received) == 3 and len(overview.given) == 2
 
