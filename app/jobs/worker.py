@@ -39,7 +39,7 @@ from app.insights import rollups as insights_rollups
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.settings import get_settings
-from app.surveys import services as surveys
+from app.surveys import lifecycle as surveys
 
 log = logging.getLogger("kudos.jobs")
 

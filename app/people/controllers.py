@@ -17,7 +17,7 @@ from app.insights.services import partners
 from app.kudos.services import recent_public
 from app.paging import parse_page
 from app.people import services
-from app.surveys import services as surveys
+from app.surveys import queries as surveys
 from app.web.auth import LoginThrottle, minutes, safe_next, start_session
 from app.web.templating import render
 from app.words import plural

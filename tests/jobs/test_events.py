@@ -22,7 +22,7 @@ from app.jobs.outbox import drain
 from app.jobs.tables import EventReceipt, JobOutbox
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
-from app.surveys import services as surveys
+from app.surveys import lifecycle
 from tests.events import run_stored_events
 from tests.factories import make_employee
 
@@ -107,4 +107,4 @@ async def test_the_survey_job_advances_rounds(run_worker, arq_redis) -> None:
     await arq_redis.enqueue_job("advance_surveys")
     done = await run_worker()
     assert done.jobs_failed == 0
-    assert (await surveys.advance()).opened == []
+    assert (await lifecycle.advance()).opened == []

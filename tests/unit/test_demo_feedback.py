@@ -8,7 +8,7 @@ from app.feedback.tables import Feedback
 from app.people.seed import DEMO_LOGINS
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
-from app.surveys import services as surveys
+from app.surveys import models
 from app.surveys.tables import RoundStatus, SurveyAnswer, SurveyResult, SurveyRound
 from tests.unit.test_demo_activity import NOW, _load
 
@@ -26,7 +26,7 @@ async def test_demo_feedback_and_a_closed_survey_round_with_results() -> None:
 
     assert (await SurveyRound.select(SurveyRound.status).first())["status"] == RoundStatus.CLOSED
     assert await SurveyAnswer.count() == 0
-    shown = await SurveyResult.count().where(SurveyResult.answers >= surveys.MIN_ANSWERS)
+    shown = await SurveyResult.count().where(SurveyResult.answers >= models.MIN_ANSWERS)
     assert shown >= 3
     with_comments = await SurveyResult.raw("SELECT count(*) AS n FROM survey_result WHERE comments <> '[]'::jsonb")
     assert with_comments[0]["n"] >= 1
