@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from app.awards.services import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
-from app.insights.services import partners
+from app.insights.service_map import partners
 from app.kudos.services import recent_public
 from app.paging import parse_page
 from app.people import services
