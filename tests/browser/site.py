@@ -43,7 +43,7 @@ NOT_PAGES = {
     "/awards/nominees",  # the nominee picker's fragment; a plain visit is /awards
     "/admin/import/{import_id:int}/progress",  # the progress fragment; a plain visit is the import page
     "/admin/digests/preview/html",  # a mail body, shown in an iframe
-    "/admin/outbox/{name:str}/html",  # a mail body, shown in an iframe
+    "/admin/outbox/{file:str}/html",  # a mail body, shown in an iframe
     "/static/{file_path:path}",
     "/admin/digests/{month:str}",  # a digest run's page: the demo has no run (its layout is the run list's)
     # a signal as a manager reads it: the admin's signal page (below) is the same template, and the demo's signals
