@@ -91,6 +91,8 @@ async def load_people(ids: list[int]) -> dict[int, Person]:
 
 
 Section = Callable[[DigestPeriod, list[Person]], Awaitable[dict[int, Any]]]
+# A section's value for one person, as its template reads it.
+Row = dict[str, Any]
 
 
 def _ids(people: list[Person]) -> list[int]:
@@ -128,7 +130,7 @@ GROUP BY recipient
 """
 
 
-async def standing(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def standing(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """Points, kudos and distinct givers of the month (board rollups), with the rank in the organisation and
     in the department on the month's points board — no rank for people who opted out of boards — and the points
     split into those that came with kudos (`kudos_points`) and those from +1s (`addon_points`, `addons`)."""
@@ -170,11 +172,11 @@ ORDER BY recipient, position
 """
 
 
-async def kudos_received(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def kudos_received(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """The kudos each person received in the month that still stand, newest first, with their messages —
     private ones too: a recipient may always read a kudos sent to them."""
     rows = await Employee.raw(_KUDOS_SQL, _ids(people), period.start, period.end, KUDOS_SHOWN)
-    result: dict[int, dict] = {}
+    result: dict[int, Row] = {}
     for row in rows:
         entry = result.setdefault(
             row["recipient"], {"items": [], "total": row["total"], "total_points": row["total_points"]}
@@ -186,7 +188,7 @@ async def kudos_received(period: DigestPeriod, people: list[Person]) -> dict[int
     return result
 
 
-async def badges_earned(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+async def badges_earned(period: DigestPeriod, people: list[Person]) -> dict[int, list[Row]]:
     """Badge levels earned in the month, in the order earned."""
     rows = await Employee.raw(
         "SELECT employee, badge, level, awarded_at FROM badge_award "
@@ -195,7 +197,7 @@ async def badges_earned(period: DigestPeriod, people: list[Person]) -> dict[int,
         period.start,
         period.end,
     )
-    result: dict[int, list[dict]] = {}
+    result: dict[int, list[Row]] = {}
     for row in rows:
         badge = BY_SLUG.get(row["badge"])
         if badge is None or not 1 <= row["level"] <= badge.levels:
@@ -218,10 +220,10 @@ ORDER BY rr.employee, count(*) DESC, d.name
 """
 
 
-async def requests_completed(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def requests_completed(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """Requests each person helped complete in the month, and the departments of the people they served."""
     rows = await Employee.raw(_REQUESTS_SQL, _ids(people), period.start, period.end)
-    result: dict[int, dict] = {}
+    result: dict[int, Row] = {}
     for row in rows:
         entry = result.setdefault(row["employee"], {"completed": 0, "departments": []})
         entry["completed"] += row["completed"]
@@ -244,11 +246,11 @@ ORDER BY pg.recipient, pg.kudos DESC, g.name
 """
 
 
-async def thank_back(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def thank_back(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """People who thanked the person in the month and whom they have not thanked back (that month or since)."""
     kind = str(Period.MONTH)
     rows = await Employee.raw(_THANK_BACK_SQL, _ids(people), kind, period.month, kind, period.month)
-    result: dict[int, dict] = {}
+    result: dict[int, Row] = {}
     for row in rows:
         entry = result.setdefault(row["recipient"], {"people": [], "total": 0})
         entry["total"] += 1
@@ -268,7 +270,7 @@ FROM employee e WHERE e.id = ANY({})
 """
 
 
-async def feedback(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def feedback(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """How many colleagues wait for the person's feedback (asks still open when the month ended) and how many
     feedback items they received in the month — counts only, no text in mail."""
     rows = await Employee.raw(_FEEDBACK_SQL, local_date(period.end), period.start, period.end, _ids(people))
@@ -293,8 +295,8 @@ ORDER BY 1, 3, 2
 """
 
 
-async def _teams(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
-    teams: dict[int, list[dict]] = {person.id: [] for person in people}
+async def _teams(period: DigestPeriod, people: list[Person]) -> dict[int, list[Row]]:
+    teams: dict[int, list[Row]] = {person.id: [] for person in people}
     ids = _ids(people)
     for row in await Employee.raw(_TEAM_SQL, ids, period.end, ids, period.end):
         teams[row.pop("manager")].append(row)
@@ -307,7 +309,7 @@ FROM person_period WHERE employee = ANY({}) AND period = {} AND start IN ({}, {}
 """
 
 
-async def team_totals(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def team_totals(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """The team's kudos and points received, kudos given and people recognised, this month against last."""
     teams = await _teams(period, people)
     members = sorted({member["id"] for team in teams.values() for member in team})
@@ -342,7 +344,7 @@ FROM feedback f WHERE f.created_at >= {} AND f.created_at < {} AND (f.subject = 
 """
 
 
-async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """The team's feedback activity in the month: items received and given (counts only)."""
     result = {}
     for manager, team in (await _teams(period, people)).items():
@@ -355,7 +357,7 @@ async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int,
     return result
 
 
-async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[int, dict]:
+async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
     """B3: teammates who received no kudos in the month; those with none in the QUIET_DAYS before its end too
     are flagged, with when they were last recognised (or never)."""
     teams = await _teams(period, people)
@@ -385,14 +387,14 @@ ORDER BY m.id, d.name
 """
 
 
-async def scorecards(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+async def scorecards(period: DigestPeriod, people: list[Person]) -> dict[int, list[Row]]:
     """The service scorecard of the departments a manager leads (or their own department), for the month and
     the one before: each department's scorecard is read once per batch, however many managers share it."""
     rows = await Employee.raw(_MANAGED_DEPARTMENTS_SQL, _ids(people))
     cards: dict[int, Any] = {}
     for department_id in dict.fromkeys(row["id"] for row in rows):
         cards[department_id] = await department_scorecard(department_id, at=period.start, months=2)
-    result: dict[int, list[dict]] = {}
+    result: dict[int, list[Row]] = {}
     for row in rows:
         this, last = cards[row["id"]].months
         result.setdefault(row["manager"], []).append(
@@ -405,7 +407,7 @@ async def scorecards(period: DigestPeriod, people: list[Person]) -> dict[int, li
     return result
 
 
-async def awards_won(period: DigestPeriod, people: list[Person]) -> dict[int, list[dict]]:
+async def awards_won(period: DigestPeriod, people: list[Person]) -> dict[int, list[Row]]:
     """Awards announced in the month that each person won, themselves or with their department."""
     return await awards.awards_announced(
         {person.id: person.department_id for person in people}, start=period.start, end=period.end
@@ -466,7 +468,7 @@ async def build_contexts(
     return {person.id: {name: values[name].get(person.id) for name in sections} for person in people}
 
 
-async def withhold_private(received: dict[int, dict], reader_id: int) -> None:
+async def withhold_private(received: dict[int, Row], reader_id: int) -> None:
     """Blank the message of each private kudos `reader_id` may not read: only its giver, its recipients and their
     managers may (SPEC F3). The entry stays, so the reader sees that a private kudos from its giver is there."""
     managers = {
