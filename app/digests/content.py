@@ -188,22 +188,28 @@ async def kudos_received(period: DigestPeriod, people: list[Person]) -> dict[int
     return result
 
 
-async def badges_earned(period: DigestPeriod, people: list[Person]) -> dict[int, list[Row]]:
+_BADGES_SQL = """
+SELECT employee, badge, level, awarded_at FROM badge_award
+WHERE employee = ANY({}) AND awarded_at >= {} AND awarded_at < {} ORDER BY awarded_at, id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeEarned:
+    title: str
+    achieved: str
+
+
+async def badges_earned(period: DigestPeriod, people: list[Person]) -> dict[int, list[BadgeEarned]]:
     """Badge levels earned in the month, in the order earned."""
-    rows = await Employee.raw(
-        "SELECT employee, badge, level, awarded_at FROM badge_award "
-        "WHERE employee = ANY({}) AND awarded_at >= {} AND awarded_at < {} ORDER BY awarded_at, id",
-        _ids(people),
-        period.start,
-        period.end,
-    )
-    result: dict[int, list[Row]] = {}
+    rows = await Employee.raw(_BADGES_SQL, _ids(people), period.start, period.end)
+    result: dict[int, list[BadgeEarned]] = {}
     for row in rows:
         badge = BY_SLUG.get(row["badge"])
         if badge is None or not 1 <= row["level"] <= badge.levels:
             continue
         result.setdefault(row["employee"], []).append(
-            {"title": badge.title_for(row["level"]), "achieved": badge.achieved_for(row["level"])}
+            BadgeEarned(badge.title_for(row["level"]), badge.achieved_for(row["level"]))
         )
     return result
 
@@ -220,15 +226,28 @@ ORDER BY rr.employee, count(*) DESC, d.name
 """
 
 
-async def requests_completed(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
+@dataclass(frozen=True, slots=True)
+class Served:
+    name: str  # a department whose people the person served
+    completed: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestsCompleted:
+    departments: tuple[Served, ...]
+
+    @property
+    def completed(self) -> int:
+        return sum(served.completed for served in self.departments)
+
+
+async def requests_completed(period: DigestPeriod, people: list[Person]) -> dict[int, RequestsCompleted]:
     """Requests each person helped complete in the month, and the departments of the people they served."""
     rows = await Employee.raw(_REQUESTS_SQL, _ids(people), period.start, period.end)
-    result: dict[int, Row] = {}
+    served: dict[int, list[Served]] = {}
     for row in rows:
-        entry = result.setdefault(row["employee"], {"completed": 0, "departments": []})
-        entry["completed"] += row["completed"]
-        entry["departments"].append({"name": row["department"] or "No department", "completed": row["completed"]})
-    return result
+        served.setdefault(row["employee"], []).append(Served(row["department"] or "No department", row["completed"]))
+    return {person: RequestsCompleted(tuple(departments)) for person, departments in served.items()}
 
 
 # Givers of the month's kudos (pair rollups) whom the person has not thanked in that month or since.
@@ -246,17 +265,27 @@ ORDER BY pg.recipient, pg.kudos DESC, g.name
 """
 
 
-async def thank_back(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
+@dataclass(frozen=True, slots=True)
+class Giver:
+    id: int
+    name: str
+    kudos: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThankBack:
+    people: tuple[Giver, ...]  # the first THANK_BACK_SHOWN
+    total: int
+
+
+async def thank_back(period: DigestPeriod, people: list[Person]) -> dict[int, ThankBack]:
     """People who thanked the person in the month and whom they have not thanked back (that month or since)."""
     kind = str(Period.MONTH)
     rows = await Employee.raw(_THANK_BACK_SQL, _ids(people), kind, period.month, kind, period.month)
-    result: dict[int, Row] = {}
+    givers: dict[int, list[Giver]] = {}
     for row in rows:
-        entry = result.setdefault(row["recipient"], {"people": [], "total": 0})
-        entry["total"] += 1
-        if len(entry["people"]) < THANK_BACK_SHOWN:
-            entry["people"].append({"id": row["id"], "name": row["name"], "kudos": row["kudos"]})
-    return result
+        givers.setdefault(row["recipient"], []).append(Giver(row["id"], row["name"], row["kudos"]))
+    return {person: ThankBack(tuple(found[:THANK_BACK_SHOWN]), len(found)) for person, found in givers.items()}
 
 
 # Peer feedback (app/feedback), counts only: a digest never carries feedback text.
@@ -270,11 +299,19 @@ FROM employee e WHERE e.id = ANY({})
 """
 
 
-async def feedback(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
+@dataclass(frozen=True, slots=True)
+class FeedbackCounts:
+    waiting: int  # colleagues waiting for the person's feedback
+    received: int  # feedback items received in the month
+
+
+async def feedback(period: DigestPeriod, people: list[Person]) -> dict[int, FeedbackCounts]:
     """How many colleagues wait for the person's feedback (asks still open when the month ended) and how many
     feedback items they received in the month — counts only, no text in mail."""
     rows = await Employee.raw(_FEEDBACK_SQL, local_date(period.end), period.start, period.end, _ids(people))
-    return {row["id"]: row for row in rows if row["waiting"] or row["received"]}
+    return {
+        row["id"]: FeedbackCounts(row["waiting"], row["received"]) for row in rows if row["waiting"] or row["received"]
+    }
 
 
 # -------------------------------------------------------------------------------------------- manager sections
@@ -344,7 +381,14 @@ FROM feedback f WHERE f.created_at >= {} AND f.created_at < {} AND (f.subject = 
 """
 
 
-async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
+@dataclass(frozen=True, slots=True)
+class TeamFeedback:
+    size: int
+    received: int
+    given: int
+
+
+async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int, TeamFeedback]:
     """The team's feedback activity in the month: items received and given (counts only)."""
     result = {}
     for manager, team in (await _teams(period, people)).items():
@@ -353,7 +397,7 @@ async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int,
             continue
         rows = await Employee.raw(_TEAM_FEEDBACK_SQL, ids, ids, period.start, period.end, ids, ids)
         if rows[0]["received"] or rows[0]["given"]:
-            result[manager] = {"size": len(team), **rows[0]}
+            result[manager] = TeamFeedback(len(team), rows[0]["received"], rows[0]["given"])
     return result
 
 
