@@ -21,7 +21,7 @@ from typing import Any
 
 from app.awards import services as awards
 from app.boards.badges import BY_SLUG
-from app.boards.scorecards import department_scorecard, hours_label, percent_label
+from app.boards.scorecards import MonthFigures, Scorecard, department_scorecard, hours_label, percent_label
 from app.boards.tables import Period
 from app.digests.tables import DigestKind
 from app.people.tables import Employee
@@ -130,7 +130,28 @@ GROUP BY recipient
 """
 
 
-async def standing(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A person's month: points, kudos and distinct givers (board rollups), the points split into those that came
+    with kudos and those from +1s, and the ranks on the month's points board (None when not ranked or hidden)."""
+
+    points: int
+    kudos: int
+    givers: int
+    addons: int
+    addon_points: int
+    ranks_hidden: bool  # the person opted out of boards
+    org_rank: int | None
+    department_rank: int | None
+    org_size: int | None
+    department_size: int | None
+
+    @property
+    def kudos_points(self) -> int:
+        return self.points - self.addon_points
+
+
+async def standing(period: DigestPeriod, people: list[Person]) -> dict[int, Standing]:
     """Points, kudos and distinct givers of the month (board rollups), with the rank in the organisation and
     in the department on the month's points board — no rank for people who opted out of boards — and the points
     split into those that came with kudos (`kudos_points`) and those from +1s (`addon_points`, `addons`)."""
@@ -144,14 +165,19 @@ async def standing(period: DigestPeriod, people: list[Person]) -> dict[int, Row]
     result = {}
     for row in rows:
         extra = addons.get(row["id"], {})
-        # The month's points, split into what came with the kudos the digest lists and what came from +1s.
-        row["addons"] = extra.get("addons", 0)
-        row["addon_points"] = extra.get("points", 0)
-        row["kudos_points"] = row["points"] - row["addon_points"]
-        if row["id"] in hidden:
-            row.update(org_rank=None, department_rank=None, org_size=None, department_size=None)
-        row["ranks_hidden"] = row["id"] in hidden
-        result[row.pop("id")] = row
+        shown = row["id"] not in hidden
+        result[row["id"]] = Standing(
+            points=row["points"],
+            kudos=row["kudos"],
+            givers=row["givers"],
+            addons=extra.get("addons", 0),
+            addon_points=extra.get("points", 0),
+            ranks_hidden=not shown,
+            org_rank=row["org_rank"] if shown else None,
+            department_rank=row["department_rank"] if shown else None,
+            org_size=row["org_size"] if shown else None,
+            department_size=row["department_size"] if shown else None,
+        )
     return result
 
 
@@ -346,25 +372,41 @@ FROM person_period WHERE employee = ANY({}) AND period = {} AND start IN ({}, {}
 """
 
 
-async def team_totals(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
+@dataclass(frozen=True, slots=True)
+class TeamMonth:
+    kudos: int  # received
+    points: int  # received
+    given: int  # kudos given
+    recognised: int  # people who received kudos
+
+
+@dataclass(frozen=True, slots=True)
+class TeamTotals:
+    size: int
+    this: TeamMonth
+    last: TeamMonth  # the month before
+
+
+async def team_totals(period: DigestPeriod, people: list[Person]) -> dict[int, TeamTotals]:
     """The team's kudos and points received, kudos given and people recognised, this month against last."""
     teams = await _teams(period, people)
     members = sorted({member["id"] for team in teams.values() for member in team})
     rows = await Employee.raw(_TEAM_FIGURES_SQL, members, str(Period.MONTH), period.month, period.previous)
     figures = {(row["employee"], row["start"]): row for row in rows}
-    result = {}
-    for manager, team in teams.items():
-        totals = {}
-        for label, month in (("this", period.month), ("last", period.previous)):
-            found = [figures[(m["id"], month)] for m in team if (m["id"], month) in figures]
-            totals[label] = {
-                "kudos": sum(row["kudos"] for row in found),
-                "points": sum(row["points"] for row in found),
-                "given": sum(row["given"] for row in found),
-                "recognised": sum(1 for row in found if row["kudos"] > 0),
-            }
-        result[manager] = {"size": len(team), **totals}
-    return result
+
+    def totals(team: list[Row], month: date) -> TeamMonth:
+        found = [figures[(m["id"], month)] for m in team if (m["id"], month) in figures]
+        return TeamMonth(
+            kudos=sum(row["kudos"] for row in found),
+            points=sum(row["points"] for row in found),
+            given=sum(row["given"] for row in found),
+            recognised=sum(1 for row in found if row["kudos"] > 0),
+        )
+
+    return {
+        manager: TeamTotals(len(team), totals(team, period.month), totals(team, period.previous))
+        for manager, team in teams.items()
+    }
 
 
 _LAST_RECOGNISED_SQL = """
@@ -401,7 +443,25 @@ async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int,
     return result
 
 
-async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[int, Row]:
+@dataclass(frozen=True, slots=True)
+class QuietMember:
+    id: int
+    name: str
+    last: datetime | None  # last recognised (None: never)
+    long_quiet: bool  # nothing in the QUIET_DAYS before the month's end
+
+
+@dataclass(frozen=True, slots=True)
+class QuietTeam:
+    size: int
+    people: tuple[QuietMember, ...]
+
+    @property
+    def long_quiet(self) -> int:
+        return sum(member.long_quiet for member in self.people)
+
+
+async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[int, QuietTeam]:
     """B3: teammates who received no kudos in the month; those with none in the QUIET_DAYS before its end too
     are flagged, with when they were last recognised (or never)."""
     teams = await _teams(period, people)
@@ -414,8 +474,8 @@ async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[in
         for member in team:
             when = last.get(member["id"])
             if when is None or when < period.start:
-                quiet.append({**member, "last": when, "long_quiet": when is None or when < cutoff})
-        result[manager] = {"size": len(team), "people": quiet, "long_quiet": sum(q["long_quiet"] for q in quiet)}
+                quiet.append(QuietMember(member["id"], member["name"], when, when is None or when < cutoff))
+        result[manager] = QuietTeam(len(team), tuple(quiet))
     return result
 
 
@@ -431,22 +491,39 @@ ORDER BY m.id, d.name
 """
 
 
-async def scorecards(period: DigestPeriod, people: list[Person]) -> dict[int, list[Row]]:
+@dataclass(frozen=True, slots=True)
+class MonthSummary:
+    """One month of a department's scorecard, as the digest shows it."""
+
+    label: str
+    completed: int
+    first_response: str | None
+    turnaround: str | None
+    within_target: str | None
+    ratings: int
+    satisfaction: str | None  # the average to one decimal, TOO_FEW, or None
+    cross_kudos: int
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedDepartment:
+    name: str
+    slug: str
+    months: tuple[MonthSummary, ...]  # this month, the one before
+
+
+async def scorecards(period: DigestPeriod, people: list[Person]) -> dict[int, list[ManagedDepartment]]:
     """The service scorecard of the departments a manager leads (or their own department), for the month and
     the one before: each department's scorecard is read once per batch, however many managers share it."""
     rows = await Employee.raw(_MANAGED_DEPARTMENTS_SQL, _ids(people))
-    cards: dict[int, Any] = {}
+    cards: dict[int, Scorecard] = {}
     for department_id in dict.fromkeys(row["id"] for row in rows):
         cards[department_id] = await department_scorecard(department_id, at=period.start, months=2)
-    result: dict[int, list[Row]] = {}
+    result: dict[int, list[ManagedDepartment]] = {}
     for row in rows:
         this, last = cards[row["id"]].months
         result.setdefault(row["manager"], []).append(
-            {
-                "name": row["name"],
-                "slug": row["slug"],
-                "months": [_month_summary(this), _month_summary(last)],
-            }
+            ManagedDepartment(row["name"], row["slug"], (_month_summary(this), _month_summary(last)))
         )
     return result
 
@@ -463,17 +540,17 @@ async def nominations(period: DigestPeriod, people: list[Person]) -> dict[int, a
     return await awards.nomination_windows(_ids(people), period.month)
 
 
-def _month_summary(figures: Any) -> dict[str, Any]:
-    return {
-        "label": figures.label,
-        "completed": figures.completed,
-        "first_response": hours_label(figures.first_response),
-        "turnaround": hours_label(figures.turnaround),
-        "within_target": percent_label(figures.within_target, figures.with_target),
-        "ratings": figures.ratings,
-        "satisfaction": figures.average("quality"),
-        "cross_kudos": figures.cross_kudos,
-    }
+def _month_summary(figures: MonthFigures) -> MonthSummary:
+    return MonthSummary(
+        label=figures.label,
+        completed=figures.completed,
+        first_response=hours_label(figures.first_response),
+        turnaround=hours_label(figures.turnaround),
+        within_target=percent_label(figures.within_target, figures.with_target),
+        ratings=figures.ratings,
+        satisfaction=figures.average("quality"),
+        cross_kudos=figures.cross_kudos,
+    )
 
 
 EMPLOYEE_SECTIONS: dict[str, Section] = {
