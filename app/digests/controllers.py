@@ -18,8 +18,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.digests import services
-from app.digests.content import DigestPeriod
 from app.digests.delivery import PRIVATE_HEADER
+from app.digests.period import DigestPeriod
 from app.mail.backends import list_outbox, read_outbox
 from app.people.services import CurrentUser
 from app.rules import RuleViolation

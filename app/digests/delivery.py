@@ -27,7 +27,8 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any, Protocol
 
-from app.digests.content import SECTIONS, DigestPeriod, Person, build_contexts, load_people, private_messages
+from app.digests.content import SECTIONS, build_contexts, private_messages
+from app.digests.period import DigestPeriod, Person, load_people
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind
 from app.digests.tokens import make_token
 from app.mail.message import Mail, build_messages

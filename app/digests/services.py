@@ -17,8 +17,8 @@ from datetime import date, datetime, timedelta
 
 from app import db
 from app.audit.services import record as audit
-from app.digests.content import DigestPeriod
 from app.digests.delivery import eligible, render_for
+from app.digests.period import DigestPeriod
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind, DigestOptOut, DigestRun, DigestSchedule
 from app.digests.tokens import Unsubscribe, read_token
 from app.jobs.outbox import add_job
