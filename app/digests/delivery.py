@@ -31,6 +31,7 @@ from app.digests.content import SECTIONS, build_contexts, private_messages
 from app.digests.period import DigestPeriod, Person, load_people
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind
 from app.digests.tokens import make_token
+from app.mail.links import absolute_url
 from app.mail.message import Mail, build_messages
 from app.mail.render import mail_environment, render_mail
 from app.settings import get_settings
@@ -77,7 +78,7 @@ def message_id(employee_id: int, month: date, kind: DigestKind) -> str:
 
 
 def unsubscribe_url(employee_id: int, kind: DigestKind) -> str:
-    return f"{get_settings().base_url}/unsubscribe/{make_token(employee_id, kind)}"
+    return absolute_url("unsubscribe", token=make_token(employee_id, kind))
 
 
 # Marks a mail that shows private kudos messages (their count, never their text): the outbox viewer shows such a
@@ -97,7 +98,6 @@ def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values
         subject=subject,
         context={
             "org_name": settings.org_name,
-            "base_url": settings.base_url,
             "kind": str(kind),
             "person": person,
             "period": period,

@@ -38,6 +38,7 @@ from app.insights import rollups as insights_rollups
 from app.insights import runs as insights_runs
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
+from app.main import mail_links
 from app.settings import get_settings
 from app.surveys import lifecycle as surveys
 
@@ -185,6 +186,7 @@ async def refresh_insights(ctx: dict[str, Any]) -> None:
 
 async def startup(ctx: dict[Any, Any]) -> None:
     register_all()
+    mail_links()  # digests and reminders link into Kudos by route name
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = db.engine().pool is None
     if ctx["owns_pool"]:
