@@ -365,7 +365,10 @@ def digest_run(month: str, queue_only: bool) -> None:
     from app.digests import services
     from app.digests.delivery import Outcome, deliver
     from app.mail.backends import get_backend
+    from app.main import mail_links
     from app.rules import RuleViolation
+
+    mail_links()
 
     async def run() -> tuple[services.Started, Outcome | None]:
         await start_pool(max_size=3)

@@ -17,6 +17,7 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
+from litestar.types import ControllerRouterHandler
 from redis.asyncio import Redis
 
 from app.admin.controllers.audit import AdminAuditController
@@ -35,6 +36,7 @@ from app.feedback.controllers import FeedbackController
 from app.handlers import register_all
 from app.insights.controllers import AdminInsightsController, InsightsController
 from app.kudos.controllers import FeedController, KudosController
+from app.mail.links import use_routes
 from app.me.controllers import SettingsController
 from app.notifications.controllers import NotificationController
 from app.people.controllers import DepartmentController, PeopleController
@@ -83,6 +85,51 @@ def create_logged_app(settings: Settings | None = None, *, manage_pool: bool = T
     return AccessLog(create_app(settings, manage_pool=manage_pool))
 
 
+# Every page and endpoint (the static files aside): the app serves them, and mail links are built from their names.
+ROUTES: list[ControllerRouterHandler] = [
+    home,
+    healthz,
+    AuthController,
+    PeopleController,
+    DepartmentController,
+    RequestController,
+    AdminController,
+    NotificationController,
+    KudosController,
+    FeedController,
+    BoardController,
+    SettingsController,
+    TokenAdminController,
+    WebhookAdminController,
+    api_router,
+    AwardsController,
+    AwardsAdminController,
+    AdminPeopleController,
+    AdminDepartmentController,
+    AdminImportController,
+    AdminGivingController,
+    AdminAuditController,
+    PasswordLinkController,
+    DigestAdminController,
+    OutboxController,
+    UnsubscribeController,
+    FeedbackController,
+    SurveyController,
+    SurveyAdminController,
+    InsightsController,
+    AdminInsightsController,
+]
+
+
+def mail_links() -> None:
+    """Register the routes mail links are built from (app/mail/links.py), for a process that renders mail without
+    serving pages (the worker, the CLI): a bare application of the same routes, never started."""
+    routes = Litestar(
+        route_handlers=ROUTES, dependencies=DEPENDENCIES, request_class=KudosRequest, include_in_schema=False
+    )
+    use_routes(routes.route_reverse)
+
+
 def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
     """The application; `manage_pool=False` when the caller (`kudos serve`) owns the database pool."""
     settings = settings or get_settings()
@@ -102,39 +149,9 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             await redis.aclose()
 
     sessions = session_config(secure=settings.production)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
-            home,
-            healthz,
-            AuthController,
-            PeopleController,
-            DepartmentController,
-            RequestController,
-            AdminController,
-            NotificationController,
-            KudosController,
-            FeedController,
-            BoardController,
-            SettingsController,
-            TokenAdminController,
-            WebhookAdminController,
-            api_router,
-            AwardsController,
-            AwardsAdminController,
-            AdminPeopleController,
-            AdminDepartmentController,
-            AdminImportController,
-            AdminGivingController,
-            AdminAuditController,
-            PasswordLinkController,
-            DigestAdminController,
-            OutboxController,
-            UnsubscribeController,
-            FeedbackController,
-            SurveyController,
-            SurveyAdminController,
-            InsightsController,
-            AdminInsightsController,
+            *ROUTES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -171,3 +188,5 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         include_in_schema=False,  # the schema documents the JSON API only (its router opts back in)
         debug=False,
     )
+    use_routes(app.route_reverse)
+    return app

@@ -117,6 +117,15 @@ async def db_pool() -> AsyncIterator[None]:
     await close_pool()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mail_links(db_pool: None) -> None:
+    """Mail is rendered outside a request in many tests: register the routes its links are built from, as the worker
+    and the CLI do at start-up."""
+    from app.main import mail_links as register
+
+    register()
+
+
 @pytest.fixture(scope="session")
 async def redis(db_pool: None) -> AsyncIterator[object]:
     from redis.asyncio import Redis

@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 
 from app.events import run_recorded
 from app.feedback import services as feedback
-from app.feedback.services import AskInput, GiveInput
+from app.feedback.models import AskInput, GiveInput
 from app.handlers import register_all
 from app.notifications.tables import Notification
 from app.people.seed import DEMO_LOGINS
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Employee, Role
+from app.surveys import lifecycle
 from app.surveys import services as surveys
-from app.surveys.services import AnswerInput, RoundInput
+from app.surveys.models import AnswerInput, RoundInput
 from app.surveys.tables import SurveyInvite, SurveyRound
 from app.timeutil import local_date, now
 
@@ -121,7 +122,7 @@ async def _seed_survey(moment: datetime) -> int:
         ),
         at=opened,
     )
-    await surveys.advance(at=opened + timedelta(hours=9))
+    await lifecycle.advance(at=opened + timedelta(hours=9))
     invites = (
         await SurveyInvite.select(SurveyInvite.employee, SurveyInvite.department)
         .where(SurveyInvite.round == round_id)
@@ -146,8 +147,8 @@ async def _seed_survey(moment: datetime) -> int:
         )
     closing = await SurveyRound.select(SurveyRound.closes_at).where(SurveyRound.id == round_id).output(as_list=True)
     closes_at: datetime = closing[0]
-    await surveys.advance(at=closes_at - timedelta(hours=12))  # the reminder
-    await surveys.advance(at=closes_at + timedelta(minutes=5))
+    await lifecycle.advance(at=closes_at - timedelta(hours=12))  # the reminder
+    await lifecycle.advance(at=closes_at + timedelta(minutes=5))
     return 1
 
 

@@ -8,7 +8,9 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
@@ -16,14 +18,15 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.digests import services
-from app.digests.content import DigestPeriod
 from app.digests.delivery import PRIVATE_HEADER
+from app.digests.period import DigestPeriod
 from app.mail.backends import list_outbox, read_outbox
 from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.settings import get_settings
 from app.timeutil import month_of, now
 from app.web.auth import admin_only
+from app.web.forms import read_form
 from app.web.templating import render
 
 # A message's HTML shown in the browser (preview, outbox) runs nothing and loads nothing: its own strict policy,
@@ -35,11 +38,11 @@ NO_MESSAGE = "There is no such message in the outbox."
 PRIVATE_MAIL = "This message shows private kudos: only its recipient can read it."
 
 
-def _user(request: HTMXRequest) -> CurrentUser:
-    return request.scope["user"]
+class StartForm(msgspec.Struct, frozen=True):
+    month: str = ""
 
 
-def _mail_html(html: str) -> Response:
+def _mail_html(html: str) -> Response[str]:
     return Response(
         content=html,
         media_type="text/html",
@@ -91,13 +94,10 @@ class DigestAdminController(Controller):
         return await self._index(request)
 
     @post("/", name="admin.digests.start")
-    async def start(self, request: HTMXRequest) -> Template | Redirect:
-        form = await request.form()
-        text = str(form.get("month") or "")
+    async def start(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+        text = (await read_form(request, StartForm)).month
         try:
-            started = await services.start_run(
-                services.parse_month(text), trigger=services.Trigger.ADMIN, by=_user(request)
-            )
+            started = await services.start_run(services.parse_month(text), trigger=services.Trigger.ADMIN, by=user)
         except RuleViolation as exc:
             return await self._index(request, errors=exc.errors, values={"month": text})
         planned = sum(started.planned.values())
@@ -105,30 +105,42 @@ class DigestAdminController(Controller):
         if not started.new_run:
             message = f"Digests for {started.month:%B %Y} were already started; {planned} newly eligible added."
         flash(request, message, category="success")
-        return Redirect(f"/admin/digests/{started.month:%Y-%m}", status_code=303)
+        return Redirect(request.app.route_reverse("admin.digests.run", month=f"{started.month:%Y-%m}"), status_code=303)
 
     @get("/preview", name="admin.digests.preview")
     async def preview(
-        self, request: HTMXRequest, person: FromQuery[str] = "", month: FromQuery[str] = "", kind: FromQuery[str] = ""
+        self,
+        request: HTMXRequest,
+        user: NamedDependency[CurrentUser],
+        person: FromQuery[str] = "",
+        month: FromQuery[str] = "",
+        kind: FromQuery[str] = "",
     ) -> Template:
         """Any person's digest as it would be sent: the HTML in a sandboxed frame, and the plain text."""
         values = {"person": person, "month": month, "kind": kind}
         try:
-            found = await services.preview(person, month, kind, reader=_user(request))
+            found = await services.preview(person, month, kind, reader=user)
         except RuleViolation as exc:
             return await self._index(request, errors=exc.errors, values=values)
         return await render(
             request,
             "pages/admin/digests/preview.html",
-            {"preview": found, "html_url": "/admin/digests/preview/html?" + urlencode(values)},
+            {
+                "preview": found,
+                "html_url": request.app.route_reverse("admin.digests.preview.html") + "?" + urlencode(values),
+            },
         )
 
     @get("/preview/html", name="admin.digests.preview.html")
     async def preview_html(
-        self, request: HTMXRequest, person: FromQuery[str] = "", month: FromQuery[str] = "", kind: FromQuery[str] = ""
-    ) -> Response:
+        self,
+        user: NamedDependency[CurrentUser],
+        person: FromQuery[str] = "",
+        month: FromQuery[str] = "",
+        kind: FromQuery[str] = "",
+    ) -> Response[str]:
         try:
-            found = await services.preview(person, month, kind, reader=_user(request))
+            found = await services.preview(person, month, kind, reader=user)
         except RuleViolation as exc:
             raise NotFoundException(exc.message) from exc
         return _mail_html(found.mail.html or "")
@@ -142,7 +154,7 @@ class DigestAdminController(Controller):
             "pages/admin/digests/run.html",
             {
                 "run": run,
-                "progress": run["progress"],
+                "progress": run.progress,
                 "failed": await services.failed_deliveries(month),
                 "error": error,
             },
@@ -156,16 +168,18 @@ class DigestAdminController(Controller):
         return await self._run(request, _month_or_404(month))
 
     @post("/{month:str}/retry", name="admin.digests.retry")
-    async def retry(self, request: HTMXRequest, month: FromPath[str]) -> Template | Redirect:
+    async def retry(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], month: FromPath[str]
+    ) -> Template | Redirect:
         period = _month_or_404(month)
         if await services.get_run(period) is None:
             raise NotFoundException(NO_RUN)
         try:
-            count = await services.retry_failed(period, by=_user(request))
+            count = await services.retry_failed(period, by=user)
         except RuleViolation as exc:
             return await self._run(request, period, error=exc.message, status_code=exc.status_code)
         flash(request, f"{count} failed digests will be sent again.", category="success")
-        return Redirect(f"/admin/digests/{period:%Y-%m}", status_code=303)
+        return Redirect(request.app.route_reverse("admin.digests.run", month=f"{period:%Y-%m}"), status_code=303)
 
 
 def _withheld(message: EmailMessage, reader: CurrentUser) -> bool:
@@ -208,10 +222,12 @@ class OutboxController(Controller):
             },
         )
 
-    @get("/{name:str}", name="admin.outbox.message")
-    async def message(self, request: HTMXRequest, name: FromPath[str]) -> Template:
-        message = _read(name)
-        withheld = _withheld(message, _user(request))
+    @get("/{file:str}", name="admin.outbox.message")
+    async def message(self, request: HTMXRequest, user: NamedDependency[CurrentUser], file: FromPath[str]) -> Template:
+        """One message; `file` is its name in the outbox (a path parameter named `name` would clash with
+        `url_for`'s own first argument)."""
+        message = _read(file)
+        withheld = _withheld(message, user)
         text, html = (None, None) if withheld else _parts(message)
         headers = [
             (header, str(message[header]))
@@ -222,7 +238,7 @@ class OutboxController(Controller):
             request,
             "pages/admin/outbox/message.html",
             {
-                "name": name,
+                "name": file,
                 "subject": str(message["Subject"] or ""),
                 "headers": headers,
                 "text": text,
@@ -231,10 +247,10 @@ class OutboxController(Controller):
             },
         )
 
-    @get("/{name:str}/html", name="admin.outbox.html")
-    async def html(self, request: HTMXRequest, name: FromPath[str]) -> Response:
-        message = _read(name)
-        if _withheld(message, _user(request)):
+    @get("/{file:str}/html", name="admin.outbox.html")
+    async def html(self, user: NamedDependency[CurrentUser], file: FromPath[str]) -> Response[str]:
+        message = _read(file)
+        if _withheld(message, user):
             raise PermissionDeniedException(PRIVATE_MAIL)
         _, html = _parts(message)
         if html is None:

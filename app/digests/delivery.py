@@ -22,14 +22,16 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any, Protocol
 
-from app.digests.content import SECTIONS, DigestPeriod, Person, build_contexts, load_people, private_messages
+from app.digests.content import SECTIONS, build_contexts, private_messages
+from app.digests.period import DigestPeriod, Person, load_people
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind
 from app.digests.tokens import make_token
+from app.mail.links import absolute_url
 from app.mail.message import Mail, build_messages
 from app.mail.render import mail_environment, render_mail
 from app.settings import get_settings
@@ -47,19 +49,23 @@ SUBJECTS = {
     DigestKind.MANAGER: "Your team in {label}",
 }
 
-# Has active reports or a (not archived) department to lead: a condition on `employee e`.
-MANAGES_SQL = """(EXISTS (SELECT 1 FROM employee r WHERE r.manager = e.id AND r.active)
-    OR EXISTS (SELECT 1 FROM department_lead l JOIN department d ON d.id = l.department
-               WHERE l.employee = e.id AND d.archived_at IS NULL))"""
+# Who receives a digest of one kind for a period: active people who had joined by the period's end and did not opt
+# out of that kind; for the manager digest, people who manage (active reports, or a department to lead that is not
+# archived). Placeholders: the people to check (NULL: everyone) twice, the period's end, the kind, manager digest?
+_ELIGIBLE_SQL = """
+SELECT e.id FROM employee e
+WHERE ({}::int[] IS NULL OR e.id = ANY({})) AND e.active AND e.created_at < {}
+  AND NOT EXISTS (SELECT 1 FROM digest_opt_out o WHERE o.employee = e.id AND o.kind = {})
+  AND (NOT {} OR EXISTS (SELECT 1 FROM employee r WHERE r.manager = e.id AND r.active)
+              OR EXISTS (SELECT 1 FROM department_lead l JOIN department d ON d.id = l.department
+                         WHERE l.employee = e.id AND d.archived_at IS NULL))
+"""
 
 
-def eligible_sql(kind: DigestKind) -> str:
-    """Who receives a `kind` digest for a period ending at the one placeholder, as a condition on `employee e`:
-    active people who had joined by then and did not opt out; for the manager digest, people who manage."""
-    kind = DigestKind(kind)  # an enum value, never user text
-    opted_out = f"(SELECT 1 FROM digest_opt_out o WHERE o.employee = e.id AND o.kind = '{kind}')"  # noqa: S608
-    condition = f"e.active AND e.created_at < {{}} AND NOT EXISTS {opted_out}"
-    return f"{condition} AND {MANAGES_SQL}" if kind == DigestKind.MANAGER else condition
+async def eligible(kind: DigestKind, end: datetime, among: list[int] | None = None) -> set[int]:
+    """Who receives a `kind` digest for a period ending at `end`: of `among`, or of everyone."""
+    rows = await DigestDelivery.raw(_ELIGIBLE_SQL, among, among, end, str(kind), kind == DigestKind.MANAGER)
+    return {row["id"] for row in rows}
 
 
 class MailBackend(Protocol):
@@ -72,7 +78,7 @@ def message_id(employee_id: int, month: date, kind: DigestKind) -> str:
 
 
 def unsubscribe_url(employee_id: int, kind: DigestKind) -> str:
-    return f"{get_settings().base_url}/unsubscribe/{make_token(employee_id, kind)}"
+    return absolute_url("unsubscribe", token=make_token(employee_id, kind))
 
 
 # Marks a mail that shows private kudos messages (their count, never their text): the outbox viewer shows such a
@@ -92,7 +98,6 @@ def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values
         subject=subject,
         context={
             "org_name": settings.org_name,
-            "base_url": settings.base_url,
             "kind": str(kind),
             "person": person,
             "period": period,
@@ -144,12 +149,26 @@ RETURNING d.id, d.employee, d.period, d.kind, d.attempts
 """
 
 
-async def claim(token: str, *, batch: int) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery row claimed by one sending loop."""
+
+    id: int
+    employee: int
+    period: date
+    kind: DigestKind
+    attempts: int
+
+
+async def claim(token: str, *, batch: int) -> list[Claimed]:
     """Up to `batch` due rows for the loop `token`, the ones a stopped worker had claimed first."""
     await reap()
     moment = now()
     rows = await DigestDelivery.raw(_CLAIM_SQL, moment, token, moment, batch)
-    return sorted(rows, key=lambda row: row["id"])
+    return sorted(
+        (Claimed(r["id"], r["employee"], r["period"], DigestKind(r["kind"]), r["attempts"]) for r in rows),
+        key=lambda row: row.id,
+    )
 
 
 _REAP_SQL = """
@@ -173,55 +192,57 @@ async def reap(*, lease: timedelta | None = None) -> int:
     return len(rows)
 
 
+_SENT_SQL = """
+UPDATE digest_delivery SET status = 'sent', sent_at = {}, last_error = NULL, claimed_at = NULL
+WHERE id = {} AND status = 'sending' AND claimed_by = {}
+"""
+_FAILED_SQL = """
+UPDATE digest_delivery SET status = {}, next_attempt_at = {}, last_error = {}, claimed_at = NULL, claimed_by = NULL
+WHERE id = {} AND status = 'sending' AND claimed_by = {}
+"""
+_RENEW_SQL = "UPDATE digest_delivery SET claimed_at = {} WHERE claimed_by = {} AND status = 'sending'"
+
+
 async def _mark_sent(delivery_id: int, token: str) -> None:
-    await DigestDelivery.raw(
-        "UPDATE digest_delivery SET status = 'sent', sent_at = {}, last_error = NULL, claimed_at = NULL "
-        "WHERE id = {} AND status = 'sending' AND claimed_by = {}",
-        now(),
-        delivery_id,
-        token,
-    )
+    await DigestDelivery.raw(_SENT_SQL, now(), delivery_id, token)
 
 
-async def _mark_failed(row: dict, token: str, error: str) -> None:
-    final = row["attempts"] >= MAX_ATTEMPTS
+async def _mark_failed(row: Claimed, token: str, error: str) -> None:
+    final = row.attempts >= MAX_ATTEMPTS
     await DigestDelivery.raw(
-        "UPDATE digest_delivery SET status = {}, next_attempt_at = {}, last_error = {}, claimed_at = NULL, "
-        "claimed_by = NULL WHERE id = {} AND status = 'sending' AND claimed_by = {}",
+        _FAILED_SQL,
         str(DeliveryStatus.FAILED if final else DeliveryStatus.PENDING),
-        now() + BACKOFF * 4 ** (row["attempts"] - 1),
+        now() + BACKOFF * 4 ** (row.attempts - 1),
         error[:ERROR_MAX],
-        row["id"],
+        row.id,
         token,
     )
 
 
 async def _renew(token: str) -> None:
     """Keep this loop's claims fresh while a slow batch is still being sent."""
-    await DigestDelivery.raw(
-        "UPDATE digest_delivery SET claimed_at = {} WHERE claimed_by = {} AND status = 'sending'", now(), token
-    )
+    await DigestDelivery.raw(_RENEW_SQL, now(), token)
 
 
-async def _skip_ineligible(rows: list[dict]) -> list[dict]:
-    """Rows whose person may still receive that digest; the others (left, opted out since) are marked skipped."""
-    keep: list[dict] = []
-    by_group: dict[tuple[DigestKind, date], list[dict]] = {}
+def _by_digest(rows: list[Claimed]) -> dict[tuple[DigestKind, date], list[Claimed]]:
+    """Claimed rows grouped by the digest they are (kind, month): each group renders in one pass."""
+    groups: dict[tuple[DigestKind, date], list[Claimed]] = {}
     for row in rows:
-        by_group.setdefault((DigestKind(row["kind"]), row["period"]), []).append(row)
-    for (kind, month), group in by_group.items():
-        eligible = await DigestDelivery.raw(
-            f"SELECT e.id FROM employee e WHERE e.id = ANY({{}}) AND {eligible_sql(kind)}",  # noqa: S608 — fixed SQL
-            [row["employee"] for row in group],
-            DigestPeriod.of(month).end,
-        )
-        ids = {row["id"] for row in eligible}
-        skipped = [row["id"] for row in group if row["employee"] not in ids]
+        groups.setdefault((row.kind, row.period), []).append(row)
+    return groups
+
+
+async def _skip_ineligible(rows: list[Claimed]) -> list[Claimed]:
+    """Rows whose person may still receive that digest; the others (left, opted out since) are marked skipped."""
+    keep: list[Claimed] = []
+    for (kind, month), group in _by_digest(rows).items():
+        ids = await eligible(kind, DigestPeriod.of(month).end, [row.employee for row in group])
+        skipped = [row.id for row in group if row.employee not in ids]
         if skipped:
             await DigestDelivery.update(
                 {DigestDelivery.status: DeliveryStatus.SKIPPED, DigestDelivery.claimed_at: None}
             ).where(DigestDelivery.id.is_in(skipped))
-        keep += [row for row in group if row["employee"] in ids]
+        keep += [row for row in group if row.employee in ids]
     return keep
 
 
@@ -241,19 +262,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def send_claimed(rows: list[dict], backend: MailBackend, token: str) -> Outcome:
+async def send_claimed(rows: list[Claimed], backend: MailBackend, token: str) -> Outcome:
     """Render and send a claimed batch; each row ends sent, or pending/failed with the error."""
     outcome = Outcome()
     live = await _skip_ineligible(rows)
     outcome.skipped = len(rows) - len(live)
     sender = get_settings().mail_from
     renew_every = get_settings().digest_lease_seconds / 4
-    groups: dict[tuple[DigestKind, date], list[dict]] = {}
-    for row in live:
-        groups.setdefault((DigestKind(row["kind"]), row["period"]), []).append(row)
-    for (kind, month), group in groups.items():
+    for (kind, month), group in _by_digest(live).items():
         try:
-            mails = await render_for(kind, month, [row["employee"] for row in group])
+            mails = await render_for(kind, month, [row.employee for row in group])
             messages = dict(zip(mails, build_messages(list(mails.values()), sender=sender), strict=True))
         except Exception as exc:  # a rendering bug must not leave the batch claimed
             log.exception("could not render %s digests for %s", kind, month)
@@ -264,17 +282,17 @@ async def send_claimed(rows: list[dict], backend: MailBackend, token: str) -> Ou
         await _renew(token)  # every claim reaps: the lease must not run out because a slow batch took long to render
         renewed = time.monotonic()
         for row in group:
-            message = messages.get(row["employee"])
+            message = messages.get(row.employee)
             try:
                 if message is None:
                     raise LookupError("the person no longer exists")
                 await backend.send(message)
             except Exception as exc:
-                log.warning("digest %s to employee %s failed: %s", row["id"], row["employee"], exc)
+                log.warning("digest %s to employee %s failed: %s", row.id, row.employee, exc)
                 await _mark_failed(row, token, _describe(exc))
                 outcome.failed += 1
             else:
-                await _mark_sent(row["id"], token)
+                await _mark_sent(row.id, token)
                 outcome.sent += 1
             if time.monotonic() - renewed > renew_every:
                 await _renew(token)

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from app import db
 from app.audit.services import record as audit
-from app.digests.content import DigestPeriod
-from app.digests.delivery import MANAGES_SQL, eligible_sql, render_for
+from app.digests.delivery import eligible, render_for
+from app.digests.period import DigestPeriod
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind, DigestOptOut, DigestRun, DigestSchedule
 from app.digests.tokens import Unsubscribe, read_token
 from app.jobs.outbox import add_job
@@ -73,13 +72,35 @@ class Started:
     new_run: bool
 
 
+_RUN_SQL = """
+INSERT INTO digest_run (period, trigger, started_by, created_at, planned_at) VALUES ({}, {}, {}, {}, {})
+ON CONFLICT (period) DO UPDATE SET planned_at = EXCLUDED.planned_at
+RETURNING (xmax = 0) AS new_run
+"""
+# One delivery per person (who was not planned yet). Placeholders: month, kind, due, created, the people.
 _PLAN_SQL = """
 INSERT INTO digest_delivery (employee, period, kind, status, attempts, next_attempt_at, created_at)
-SELECT e.id, {{}}, '{kind}', 'pending', 0, {{}}, {{}}
-FROM employee e
-WHERE {eligible}
+SELECT employee, {}, {}, 'pending', 0, {}, {} FROM unnest({}::int[]) AS employee
 ON CONFLICT (employee, period, kind) DO NOTHING
 RETURNING id
+"""
+_SCHEDULE_SQL = "INSERT INTO digest_schedule (id, since) VALUES (1, {}) ON CONFLICT (id) DO NOTHING"
+_PROGRESS_SQL = "SELECT status, count(*) AS n FROM digest_delivery WHERE period = {} GROUP BY status"
+_RUNS_PROGRESS_SQL = (
+    "SELECT period, status, count(*) AS n FROM digest_delivery WHERE period = ANY({}) GROUP BY period, status"
+)
+_RETRY_SQL = """
+UPDATE digest_delivery SET status = 'pending', attempts = 0, next_attempt_at = {}
+WHERE period = {} AND status = 'failed' RETURNING id
+"""
+# Has active reports or a (not archived) department to lead: would get a manager digest, opt-outs aside.
+_MANAGES_SQL = """
+SELECT EXISTS (SELECT 1 FROM employee r WHERE r.manager = {} AND r.active)
+    OR EXISTS (SELECT 1 FROM department_lead l JOIN department d ON d.id = l.department
+               WHERE l.employee = {} AND d.archived_at IS NULL) AS manages
+"""
+_OPT_OUT_SQL = """
+INSERT INTO digest_opt_out (employee, kind, created_at) VALUES ({}, {}, {}) ON CONFLICT (employee, kind) DO NOTHING
 """
 
 
@@ -90,20 +111,12 @@ async def start_run(month: date, *, trigger: str, by: CurrentUser | None = None,
         raise RuleViolation({"month": f"{month:%B %Y} has not ended yet: digests are about a month that is over."})
     period = DigestPeriod.of(month)
     async with db.transaction():
-        created = await DigestRun.raw(
-            "INSERT INTO digest_run (period, trigger, started_by, created_at, planned_at) "
-            "VALUES ({}, {}, {}, {}, {}) ON CONFLICT (period) DO UPDATE SET planned_at = EXCLUDED.planned_at "
-            "RETURNING (xmax = 0) AS new_run",
-            month,
-            trigger,
-            by.id if by else None,
-            moment,
-            moment,
-        )
+        created = await DigestRun.raw(_RUN_SQL, month, trigger, by.id if by else None, moment, moment)
         planned = {}
         for kind in DigestKind:
-            sql = _PLAN_SQL.format(kind=kind, eligible=eligible_sql(kind))
-            planned[str(kind)] = len(await DigestDelivery.raw(sql, month, moment, moment, period.end))
+            people = sorted(await eligible(kind, period.end))
+            rows = await DigestDelivery.raw(_PLAN_SQL, month, str(kind), moment, moment, people)
+            planned[str(kind)] = len(rows)
         if any(planned.values()):
             for _ in range(DELIVERY_JOBS):
                 await add_job("deliver_digests")
@@ -124,10 +137,9 @@ async def run_due(at: datetime | None = None) -> Started | None:
     """The schedule's job (cron on the 1st, and at every worker start): start last month's run once it is due,
     unless it exists. Only last month is caught up, and only if it fell due after scheduling began here."""
     moment = at or now()
-    await DigestSchedule.raw(
-        "INSERT INTO digest_schedule (id, since) VALUES (1, {}) ON CONFLICT (id) DO NOTHING", moment
-    )
-    since = (await DigestSchedule.select(DigestSchedule.since).where(DigestSchedule.id == 1).first())["since"]
+    await DigestSchedule.raw(_SCHEDULE_SQL, moment)
+    schedule = await DigestSchedule.select(DigestSchedule.since).where(DigestSchedule.id == 1).first()
+    since: datetime = schedule["since"] if schedule else moment
     month = last_month(moment)
     due = scheduled_moment(month)
     if due > moment or due < since or await DigestRun.exists().where(DigestRun.period == month):
@@ -179,13 +191,21 @@ class Progress:
 
 
 async def progress(month: date) -> Progress:
-    rows = await DigestDelivery.raw(
-        "SELECT status, count(*) AS n FROM digest_delivery WHERE period = {} GROUP BY status", month
-    )
+    rows = await DigestDelivery.raw(_PROGRESS_SQL, month)
     return Progress(month=month, counts={row["status"]: row["n"] for row in rows})
 
 
-async def runs(limit: int = RUN_LIST, *, month: date | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    period: date
+    trigger: str
+    created_at: datetime
+    planned_at: datetime | None
+    started_by_name: str | None  # None: the schedule (or the CLI) started it
+    progress: Progress
+
+
+async def runs(limit: int = RUN_LIST, *, month: date | None = None) -> list[RunSummary]:
     """The newest runs (or the run of `month`) with who started them and their progress, in two queries."""
     query = DigestRun.select(
         DigestRun.period,
@@ -198,25 +218,40 @@ async def runs(limit: int = RUN_LIST, *, month: date | None = None) -> list[dict
         query = query.where(DigestRun.period == month)
     rows = await query.order_by(DigestRun.period, ascending=False).limit(limit)
     months = [row["period"] for row in rows]
-    counts = await DigestDelivery.raw(
-        "SELECT period, status, count(*) AS n FROM digest_delivery WHERE period = ANY({}) GROUP BY period, status",
-        months,
-    )
     by_month: dict[date, dict[str, int]] = {month: {} for month in months}
-    for row in counts:
+    for row in await DigestDelivery.raw(_RUNS_PROGRESS_SQL, months):
         by_month[row["period"]][row["status"]] = row["n"]
-    for row in rows:
-        row["progress"] = Progress(month=row["period"], counts=by_month[row["period"]])
-    return rows
+    return [
+        RunSummary(
+            period=row["period"],
+            trigger=row["trigger"],
+            created_at=row["created_at"],
+            planned_at=row["planned_at"],
+            started_by_name=row["started_by_name"],
+            progress=Progress(month=row["period"], counts=by_month[row["period"]]),
+        )
+        for row in rows
+    ]
 
 
-async def get_run(month: date) -> dict[str, Any] | None:
+async def get_run(month: date) -> RunSummary | None:
     found = await runs(limit=1, month=month)
     return found[0] if found else None
 
 
-async def failed_deliveries(month: date, limit: int = FAILED_SHOWN) -> list[dict[str, Any]]:
-    return list(
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    id: int
+    kind: str
+    attempts: int
+    last_error: str | None
+    employee_id: int
+    name: str
+    email: str
+
+
+async def failed_deliveries(month: date, limit: int = FAILED_SHOWN) -> list[FailedDelivery]:
+    rows = (
         await DigestDelivery.select(
             DigestDelivery.id,
             DigestDelivery.kind,
@@ -230,18 +265,14 @@ async def failed_deliveries(month: date, limit: int = FAILED_SHOWN) -> list[dict
         .order_by(DigestDelivery.id)
         .limit(limit)
     )
+    return [FailedDelivery(**row) for row in rows]
 
 
 async def retry_failed(month: date, *, by: CurrentUser, at: datetime | None = None) -> int:
     """Send the month's failed digests again (fresh attempts); how many were queued."""
     moment = at or now()
     async with db.transaction():
-        rows = await DigestDelivery.raw(
-            "UPDATE digest_delivery SET status = 'pending', attempts = 0, next_attempt_at = {} "
-            "WHERE period = {} AND status = 'failed' RETURNING id",
-            moment,
-            month,
-        )
+        rows = await DigestDelivery.raw(_RETRY_SQL, moment, month)
         if not rows:
             raise RuleViolation("No failed digests to retry for this month.", status_code=409)
         await add_job("deliver_digests")
@@ -261,15 +292,22 @@ async def retry_failed(month: date, *, by: CurrentUser, at: datetime | None = No
 
 
 @dataclass(frozen=True, slots=True)
+class PersonRef:
+    id: int
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class Preview:
-    person: dict[str, Any]
+    person: PersonRef
     kind: DigestKind
     month: date
     mail: Mail
     eligible: bool
 
 
-async def find_person(text: str) -> dict[str, Any]:
+async def find_person(text: str) -> PersonRef:
     """A person by email (or id): for the admin's preview form."""
     text = (text or "").strip()
     query = Employee.select(Employee.id, Employee.name, Employee.email)
@@ -279,7 +317,7 @@ async def find_person(text: str) -> dict[str, Any]:
         row = await query.where(Employee.email == text.lower()).first()
     if row is None:
         raise RuleViolation({"person": "No one with that email. Type a colleague's work email."})
-    return row
+    return PersonRef(row["id"], row["name"], row["email"])
 
 
 def parse_kind(text: str) -> DigestKind:
@@ -293,26 +331,26 @@ async def preview(person_text: str, month_text: str, kind_text: str, *, reader: 
     """Any person's digest for a month, rendered as it would be sent (nothing is recorded or sent) — but as `reader`
     may see it: another person's private kudos show who sent them, not their messages (SPEC F3)."""
     errors: dict[str, str] = {}
-    found: dict[str, Any] = {}
-    for name, parse, raw in (("person", None, person_text), ("month", parse_month, month_text)):
-        try:
-            found[name] = await find_person(raw) if parse is None else parse(raw)
-        except RuleViolation as exc:
-            errors.update(exc.errors)
+    person: PersonRef | None = None
+    month: date | None = None
+    kind: DigestKind | None = None
+    try:
+        person = await find_person(person_text)
+    except RuleViolation as exc:
+        errors.update(exc.errors)
+    try:
+        month = parse_month(month_text)
+    except RuleViolation as exc:
+        errors.update(exc.errors)
     try:
         kind = parse_kind(kind_text)
     except RuleViolation as exc:
         errors.update(exc.errors)
-    if errors:
+    if errors or person is None or month is None or kind is None:
         raise RuleViolation(errors)
-    person, month = found["person"], found["month"]
-    mail = (await render_for(kind, month, [person["id"]], reader_id=reader.id))[person["id"]]
-    eligible = await Employee.raw(
-        f"SELECT 1 FROM employee e WHERE e.id = {{}} AND {eligible_sql(kind)}",  # noqa: S608 — fixed SQL
-        person["id"],
-        DigestPeriod.of(month).end,
-    )
-    return Preview(person=person, kind=kind, month=month, mail=mail, eligible=bool(eligible))
+    mail = (await render_for(kind, month, [person.id], reader_id=reader.id))[person.id]
+    receives = person.id in await eligible(kind, DigestPeriod.of(month).end, [person.id])
+    return Preview(person=person, kind=kind, month=month, mail=mail, eligible=receives)
 
 
 # ------------------------------------------------------------------------------------------------ preferences
@@ -320,19 +358,28 @@ async def preview(person_text: str, month_text: str, kind_text: str, *, reader: 
 
 async def is_manager(employee_id: int) -> bool:
     """Whether this person would get a manager digest (reports or a department to lead), opt-outs aside."""
-    rows = await Employee.raw(f"SELECT 1 FROM employee e WHERE e.id = {{}} AND {MANAGES_SQL}", employee_id)  # noqa: S608
-    return bool(rows)
+    rows = await Employee.raw(_MANAGES_SQL, employee_id, employee_id)
+    return bool(rows[0]["manages"])
 
 
-async def subscriptions(employee_id: int) -> dict[str, bool]:
-    """Which digests this person receives: {"employee": bool, "manager": bool, "is_manager": bool}."""
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    """Which digests a person receives, and whether they would get a manager digest at all."""
+
+    employee: bool
+    manager: bool
+    is_manager: bool
+
+
+async def subscriptions(employee_id: int) -> Subscriptions:
     off = {
         row["kind"] for row in await DigestOptOut.select(DigestOptOut.kind).where(DigestOptOut.employee == employee_id)
     }
-    return {
-        **{str(kind): str(kind) not in off for kind in DigestKind},
-        "is_manager": await is_manager(employee_id),
-    }
+    return Subscriptions(
+        employee=str(DigestKind.EMPLOYEE) not in off,
+        manager=str(DigestKind.MANAGER) not in off,
+        is_manager=await is_manager(employee_id),
+    )
 
 
 async def set_subscribed(employee_id: int, kind: DigestKind, subscribed: bool, *, at: datetime | None = None) -> None:
@@ -340,13 +387,7 @@ async def set_subscribed(employee_id: int, kind: DigestKind, subscribed: bool, *
     if subscribed:
         await DigestOptOut.delete().where((DigestOptOut.employee == employee_id) & (DigestOptOut.kind == kind))
         return
-    await DigestOptOut.raw(
-        "INSERT INTO digest_opt_out (employee, kind, created_at) VALUES ({}, {}, {}) "
-        "ON CONFLICT (employee, kind) DO NOTHING",
-        employee_id,
-        str(kind),
-        at or now(),
-    )
+    await DigestOptOut.raw(_OPT_OUT_SQL, employee_id, str(kind), at or now())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """HTTP for peer feedback: /feedback, asking, answering or declining, giving, reading one item.
 
-Forms are parsed once into the services' typed input (AskInput, GiveInput); a refusal re-renders the form with
-the input kept and the message next to its field, with the rule's status (422, 403, 409, 429).
+Forms are parsed once (`read_form`) into the Structs below, which turn them into the services' typed input
+(AskInput, GiveInput); a refusal re-renders the form with the input kept and the message next to its field, with
+the rule's status (422, 403, 409, 429).
 """
 
 from __future__ import annotations
@@ -11,45 +12,73 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Response, Template
 
-from app.feedback import services
-from app.feedback.services import AskInput, GiveInput
+from app.feedback import models, queries, services
+from app.feedback.models import AskInput, GiveInput
 from app.feedback.tables import AskStatus, SubjectKind
 from app.paging import parse_id
-from app.people.services import CurrentUser, search_directory
+from app.people.services import CurrentUser, DirectoryPerson, search_directory
 from app.rules import RuleViolation
-from app.web.forms import field_date, field_text
+from app.web.forms import parse_date, read_form, read_query
 from app.web.templating import render
 
-MAX_FREE_QUESTIONS = services.MAX_QUESTIONS
+MAX_FREE_QUESTIONS = models.MAX_QUESTIONS
 
 
-def _user(request: HTMXRequest) -> CurrentUser:
-    return request.scope["user"]
+class AskForm(msgspec.Struct, frozen=True):
+    """The ask form (POSTed, or sent with GET by its colleague search, which keeps the other fields)."""
+
+    people: list[str] = []
+    subject_kind: str = ""
+    subject_request: str = ""
+    subject_department: str = ""
+    subject_text: str = ""
+    template: str = ""
+    question: list[str] = []
+    due_on: str = ""
+    q: str = ""
+
+    def to_input(self) -> AskInput:
+        return AskInput(
+            people=tuple(i for i in (parse_id(v) for v in self.people) if i is not None),
+            subject_kind=self.subject_kind or SubjectKind.NONE,
+            subject_request=parse_id(self.subject_request),
+            subject_department=parse_id(self.subject_department),
+            subject_text=self.subject_text,
+            template=self.template,
+            questions=tuple(self.question)[: MAX_FREE_QUESTIONS + 1],
+            due_on=parse_date(self.due_on),
+        )
 
 
-def _ids(values: list[Any]) -> tuple[int, ...]:
-    return tuple(i for i in (parse_id(v) for v in values) if i is not None)
+class AnswerForm(msgspec.Struct, frozen=True):
+    answer: list[str] = []
+    share: str = ""
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        return tuple(self.answer)[: models.MAX_QUESTIONS]
+
+    @property
+    def shared(self) -> bool:
+        return self.share == "on"
 
 
-def parse_ask(form: Any) -> AskInput:
-    kind = field_text(form, "subject_kind") or SubjectKind.NONE
-    return AskInput(
-        people=_ids(form.getall("people", [])),
-        subject_kind=kind,
-        subject_request=parse_id(form.get("subject_request")),
-        subject_department=parse_id(form.get("subject_department")),
-        subject_text=field_text(form, "subject_text"),
-        template=field_text(form, "template"),
-        questions=tuple(str(q) for q in form.getall("question", []))[: MAX_FREE_QUESTIONS + 1],
-        due_on=field_date(form, "due_on"),
-    )
+class GiveForm(msgspec.Struct, frozen=True):
+    subject: str = ""
+    text: str = ""
+    share: str = ""
+
+    def to_input(self) -> GiveInput:
+        return GiveInput(subject=parse_id(self.subject), text=self.text, share_with_manager=self.share == "on")
 
 
 def _raise_hidden(exc: RuleViolation) -> None:
@@ -60,29 +89,37 @@ def _raise_hidden(exc: RuleViolation) -> None:
         raise PermissionDeniedException(exc.message) from exc
 
 
-def _done(request: HTMXRequest, message: str, location: str) -> Response:
+def _done(request: HTMXRequest, message: str, location: str) -> Response[Any]:
+    """Flash `message` and go to `location` (a client-side redirect for HTMX, a 303 otherwise)."""
     flash(request, message, category="success")
     if request.htmx:
         return ClientRedirect(location)
     return Redirect(location, status_code=303)
 
 
+async def _candidates(q: str, user: CurrentUser) -> list[DirectoryPerson]:
+    """The colleague search's matches (never the searcher)."""
+    found = await search_directory(q, per_page=20) if q else None
+    return [p for p in (found.people if found else []) if p.id != user.id]
+
+
 class FeedbackController(Controller):
     path = "/feedback"
 
     @get("/", name="feedback")
-    async def index(self, request: HTMXRequest) -> Template:
-        user = _user(request)
+    async def index(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
         context = {
-            "overview": await services.overview(user),
-            "counts": await services.organisation_counts(user) if user.is_admin else None,
-            "team_days": services.TEAM_DAYS,
+            "overview": await queries.overview(user),
+            "counts": await queries.organisation_counts(user) if user.is_admin else None,
+            "team_days": models.TEAM_DAYS,
         }
         return await render(request, "pages/feedback/index.html", context)
 
     @get("/{feedback_id:int}", name="feedback-item")
-    async def item(self, request: HTMXRequest, feedback_id: FromPath[int]) -> Template:
-        item = await services.get_feedback(_user(request), feedback_id)
+    async def item(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], feedback_id: FromPath[int]
+    ) -> Template:
+        item = await queries.get_feedback(user, feedback_id)
         if item is None:
             raise NotFoundException("There is no feedback with that number that you may read.")
         return await render(request, "pages/feedback/item.html", {"item": item})
@@ -90,13 +127,10 @@ class FeedbackController(Controller):
     # --- asking ---------------------------------------------------------------------------------------------
 
     async def _ask_form(
-        self, request: HTMXRequest, values: AskInput, *, q: str = "", errors: Mapping[str, str] | None = None,
-        status_code: int = 200,
+        self, request: HTMXRequest, user: CurrentUser, values: AskInput, *, q: str = "",
+        errors: Mapping[str, str] | None = None, status_code: int = 200,
     ) -> Template:  # fmt: skip
-        user = _user(request)
-        chosen = await services.people_named(list(values.people))
-        found = await search_directory(q, per_page=20) if q else None
-        candidates = [p for p in (found.people if found else []) if p.id != user.id]
+        chosen = await queries.people_named(list(values.people))
         return await render(
             request,
             "pages/feedback/ask.html",
@@ -105,35 +139,35 @@ class FeedbackController(Controller):
                 "q": q,
                 "chosen": chosen,
                 "chosen_ids": {p.id for p in chosen},
-                "candidates": candidates,
-                "choices": await services.subject_choices(user),
-                "templates": services.TEMPLATES,
-                "template_labels": services.TEMPLATE_LABELS,
+                "candidates": await _candidates(q, user),
+                "choices": await queries.subject_choices(user),
+                "templates": models.TEMPLATES,
+                "template_labels": models.TEMPLATE_LABELS,
                 "free_questions": [*values.questions, *[""] * MAX_FREE_QUESTIONS][:MAX_FREE_QUESTIONS],
                 "errors": errors or {},
-                "rate_rule": services.RATE_RULE,
-                "max_people": services.MAX_PEOPLE,
+                "rate_rule": models.RATE_RULE,
+                "max_people": models.MAX_PEOPLE,
             },
             fragment="fragments/feedback/ask_form.html",
             status_code=status_code,
         )
 
     @get("/ask", name="feedback-ask")
-    async def ask_page(self, request: HTMXRequest, q: FromQuery[str] = "") -> Template:
+    async def ask_page(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
         """The ask form; `?q=` searches the directory for colleagues to ask (chosen ones are kept with `people`)."""
-        values = parse_ask(request.query_params)
-        if not request.query_params.get("due_on"):
-            values = replace(values, due_on=services.today() + timedelta(days=services.DEFAULT_DUE_DAYS))
-        return await self._ask_form(request, values, q=q[:100])
+        form = read_query(request, AskForm)
+        values = form.to_input()
+        if not form.due_on:
+            values = replace(values, due_on=models.today() + timedelta(days=models.DEFAULT_DUE_DAYS))
+        return await self._ask_form(request, user, values, q=form.q[:100])
 
-    @post("/ask", status_code=200)
-    async def ask(self, request: HTMXRequest) -> Response:
-        form = await request.form()
-        values = parse_ask(form)
+    @post("/ask", name="feedback-ask-send", status_code=200)
+    async def ask(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Response[Any]:
+        values = (await read_form(request, AskForm)).to_input()
         try:
-            await services.ask_for_feedback(_user(request), values)
+            await services.ask_for_feedback(user, values)
         except RuleViolation as exc:
-            return await self._ask_form(request, values, errors=exc.errors, status_code=exc.status_code)
+            return await self._ask_form(request, user, values, errors=exc.errors, status_code=exc.status_code)
         count = len(set(values.people))
         return _done(
             request,
@@ -146,6 +180,7 @@ class FeedbackController(Controller):
     async def _answer_page(
         self,
         request: HTMXRequest,
+        user: CurrentUser,
         ask_id: int,
         *,
         answers: tuple[str, ...] = (),
@@ -154,7 +189,7 @@ class FeedbackController(Controller):
         status_code: int = 200,
     ) -> Template:
         try:
-            ask, status = await services.ask_for_answer(_user(request), ask_id)
+            ask, status = await queries.ask_for_answer(user, ask_id)
         except RuleViolation as exc:
             _raise_hidden(exc)
             raise
@@ -168,45 +203,52 @@ class FeedbackController(Controller):
                 "answers": [*answers, *[""] * len(ask.questions)][: len(ask.questions)],
                 "share": share,
                 "errors": errors or {},
-                "max_text": services.MAX_TEXT,
+                "max_text": models.MAX_TEXT,
             },
             fragment="fragments/feedback/answer_form.html",
             status_code=status_code,
         )
 
     @get("/asks/{ask_id:int}", name="feedback-answer")
-    async def answer_page(self, request: HTMXRequest, ask_id: FromPath[int]) -> Template:
-        return await self._answer_page(request, ask_id)
+    async def answer_page(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
+    ) -> Template:
+        return await self._answer_page(request, user, ask_id)
 
     @post("/asks/{ask_id:int}/answer", name="feedback-answer-send", status_code=200)
-    async def answer(self, request: HTMXRequest, ask_id: FromPath[int]) -> Response:
-        form = await request.form()
-        answers = tuple(str(a) for a in form.getall("answer", []))[: services.MAX_QUESTIONS]
-        share = form.get("share") == "on"
+    async def answer(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
+    ) -> Response[Any]:
+        form = await read_form(request, AnswerForm)
         try:
-            feedback_id = await services.answer(_user(request), ask_id, answers, share_with_manager=share)
+            feedback_id = await services.answer(user, ask_id, form.answers, share_with_manager=form.shared)
         except RuleViolation as exc:
             _raise_hidden(exc)
             return await self._answer_page(
-                request, ask_id, answers=answers, share=share, errors=exc.errors, status_code=exc.status_code
-            )
+                request, user, ask_id, answers=form.answers, share=form.shared, errors=exc.errors,
+                status_code=exc.status_code,
+            )  # fmt: skip
         location = request.app.route_reverse("feedback-item", feedback_id=feedback_id)
         return _done(request, "Thank you: your feedback was sent.", location)
 
     @post("/asks/{ask_id:int}/decline", name="feedback-decline", status_code=200)
-    async def decline(self, request: HTMXRequest, ask_id: FromPath[int]) -> Response:
+    async def decline(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
+    ) -> Response[Any]:
         try:
-            await services.decline(_user(request), ask_id)
+            await services.decline(user, ask_id)
         except RuleViolation as exc:
             _raise_hidden(exc)
-            return await self._answer_page(request, ask_id, errors=exc.errors, status_code=exc.status_code)
+            return await self._answer_page(request, user, ask_id, errors=exc.errors, status_code=exc.status_code)
         message = "You declined. The person who asked has been told."
         return _done(request, message, request.app.route_reverse("feedback"))
 
     @post("/asks/{ask_id:int}/close", name="feedback-close", status_code=200)
-    async def close(self, request: HTMXRequest, ask_id: FromPath[int]) -> Response:
+    async def close(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
+    ) -> Response[Any]:
         try:
-            await services.close_ask(_user(request), ask_id)
+            await services.close_ask(user, ask_id)
         except RuleViolation as exc:
             _raise_hidden(exc)
             raise
@@ -215,12 +257,10 @@ class FeedbackController(Controller):
     # --- giving ---------------------------------------------------------------------------------------------
 
     async def _give_form(
-        self, request: HTMXRequest, values: GiveInput, *, q: str = "", errors: Mapping[str, str] | None = None,
-        status_code: int = 200,
+        self, request: HTMXRequest, user: CurrentUser, values: GiveInput, *, q: str = "",
+        errors: Mapping[str, str] | None = None, status_code: int = 200,
     ) -> Template:  # fmt: skip
-        user = _user(request)
-        chosen = await services.people_named([values.subject] if values.subject else [])
-        found = await search_directory(q, per_page=20) if q else None
+        chosen = await queries.people_named([values.subject] if values.subject else [])
         return await render(
             request,
             "pages/feedback/give.html",
@@ -228,31 +268,28 @@ class FeedbackController(Controller):
                 "values": values,
                 "q": q,
                 "chosen": chosen[0] if chosen else None,
-                "candidates": [p for p in (found.people if found else []) if p.id != user.id],
+                "candidates": await _candidates(q, user),
                 "errors": errors or {},
-                "max_text": services.MAX_TEXT,
+                "max_text": models.MAX_TEXT,
             },
             fragment="fragments/feedback/give_form.html",
             status_code=status_code,
         )
 
     @get("/give", name="feedback-give")
-    async def give_page(self, request: HTMXRequest, q: FromQuery[str] = "", to: FromQuery[str] = "") -> Template:
+    async def give_page(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], q: FromQuery[str] = "", to: FromQuery[str] = ""
+    ) -> Template:
         """The give form; `?to=` preselects the colleague, `?q=` searches the directory."""
-        return await self._give_form(request, GiveInput(subject=parse_id(to), text=""), q=q[:100])
+        return await self._give_form(request, user, GiveInput(subject=parse_id(to), text=""), q=q[:100])
 
-    @post("/give", status_code=200)
-    async def give(self, request: HTMXRequest) -> Response:
-        form = await request.form()
-        values = GiveInput(
-            subject=parse_id(form.get("subject")),
-            text=field_text(form, "text"),
-            share_with_manager=form.get("share") == "on",
-        )
+    @post("/give", name="feedback-give-send", status_code=200)
+    async def give(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Response[Any]:
+        values = (await read_form(request, GiveForm)).to_input()
         try:
-            feedback_id = await services.give(_user(request), values)
+            feedback_id = await services.give(user, values)
         except RuleViolation as exc:
-            return await self._give_form(request, values, errors=exc.errors, status_code=exc.status_code)
+            return await self._give_form(request, user, values, errors=exc.errors, status_code=exc.status_code)
         return _done(
             request,
             "Your feedback was sent. Only they and you can read it"

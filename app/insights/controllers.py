@@ -1,31 +1,60 @@
 """HTTP for insights: `/admin/insights` (admins: everything, review marks, on-demand runs, the threshold) and
 `/insights` (managers: their departments and reports). One page whose view and period switches are plain links
-that HTMX turns into a swap of the view; each view's table exports as CSV."""
+that HTMX turns into a swap of the view; each view's table exports as CSV.
+
+Both audiences share the pages, built once by `_pages` under their own route names (`insights…` and
+`admin.insights…`); templates get that prefix as `routes` and build their links with `url_for(routes ~ …)`.
+"""
 
 from __future__ import annotations
 
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
-from litestar import Controller, Response, get, post
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.insights import services
-from app.insights.services import DEFAULT_PERIOD, DEFAULT_VIEW, PERIODS, VIEWS, Scope
+from app.insights import figures, service_map, signals
+from app.insights.scope import (
+    DEFAULT_PERIOD,
+    DEFAULT_VIEW,
+    PERIODS,
+    VIEWS,
+    CsvTable,
+    InsightPeriod,
+    Scope,
+    period_for,
+    scope_for,
+    to_csv,
+)
 from app.jobs.outbox import hand_over
 from app.people.services import CurrentUser
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.web.auth import admin_only, requires_role
+from app.web.forms import read_form
 from app.web.templating import render
 
+ADMIN = "admin.insights"  # the admins' route names start with this; the managers' with "insights"
 
-def _user(request: HTMXRequest) -> CurrentUser:
-    return request.scope["user"]
+
+class ReviewForm(msgspec.Struct, frozen=True):
+    status: str = ""
+    note: str = ""
+
+
+class RunForm(msgspec.Struct, frozen=True):
+    period: str = ""
+
+
+class SettingsForm(msgspec.Struct, frozen=True):
+    concentration_percent: str = ""
 
 
 def _refuse(exc: RuleViolation) -> NoReturn:
@@ -34,9 +63,9 @@ def _refuse(exc: RuleViolation) -> NoReturn:
     raise NotFoundException(exc.message) from exc
 
 
-async def _scope(request: HTMXRequest) -> Scope:
+async def _scope(user: CurrentUser) -> Scope:
     try:
-        return await services.scope_for(_user(request))
+        return await scope_for(user)
     except RuleViolation as exc:
         _refuse(exc)
 
@@ -45,128 +74,142 @@ def _run_id(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
 
 
-class _Insights(Controller):
-    """The pages both audiences share; `path` is the base of every link."""
-
-    async def _view(
-        self, scope: Scope, view: str, period: services.InsightPeriod, run: int | None, *, export: bool = False
-    ) -> Any:
-        if view == "participation":
-            return await services.participation(scope, period)
-        if view == "equity":
-            return await services.equity(scope, period, every_row=export)
-        if view == "invisible":
-            return await services.invisible(scope, period)
-        if view == "signals":
-            return await services.signals(scope, run_id=run)
-        return await services.service_map(period, every_link=export)
-
-    def _url(self, view: str, period: str, run: int | None = None, *, suffix: str = "") -> str:
-        query = {"view": view, "period": period} | ({"run": str(run)} if run else {})
-        return f"{self.path}{suffix}?{urlencode(query)}"
-
-    @get("/")
-    async def index(
-        self,
-        request: HTMXRequest,
-        view: FromQuery[str] = DEFAULT_VIEW,
-        period: FromQuery[str] = DEFAULT_PERIOD,
-        run: FromQuery[str | None] = None,
-    ) -> Template:
-        """`view` a key of VIEWS, `period` month|last_month|quarter|year; unknown values fall back to the
-        defaults; `run` picks a detection run on the signals view."""
-        return await self._page(request, view, period, _run_id(run))
-
-    async def _page(
-        self,
-        request: HTMXRequest,
-        view: str,
-        period: str,
-        run_id: int | None,
-        *,
-        errors: dict[str, str] | None = None,
-        values: dict[str, str] | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        scope = await _scope(request)
-        view = view if view in VIEWS else DEFAULT_VIEW
-        chosen = services.period_for(period)
-        context = {
-            "base": self.path,
-            "scope": scope,
-            "view": view,
-            "period": chosen,
-            "data": await self._view(scope, view, chosen, run_id),
-            "view_links": [(k, label, self._url(k, chosen.name), k == view) for k, label in VIEWS.items()],
-            "period_links": [(k, label, self._url(view, k, run_id), k == chosen.name) for k, label in PERIODS.items()],
-            "csv_url": self._url(view, chosen.name, run_id, suffix="/export.csv"),
-            "run_url": self.path + "/runs",
-            "errors": errors or {},
-            "values": values or {},
-        }
-        return await render(
-            request,
-            "pages/insights/index.html",
-            context,
-            fragment="fragments/insights/view.html",
-            status_code=status_code,
-        )
-
-    @get("/export.csv")
-    async def export(
-        self,
-        request: HTMXRequest,
-        view: FromQuery[str] = DEFAULT_VIEW,
-        period: FromQuery[str] = DEFAULT_PERIOD,
-        run: FromQuery[str | None] = None,
-    ) -> Response[bytes]:
-        """The view's table as CSV (UTF-8 with BOM; text that a spreadsheet would run is neutralised)."""
-        scope = await _scope(request)
-        view = view if view in VIEWS else DEFAULT_VIEW
-        table = (await self._view(scope, view, services.period_for(period), _run_id(run), export=True)).table()
-        return Response(
-            services.to_csv(table),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{table.name}.csv"', "Cache-Control": "no-store"},
-        )
-
-    @get("/signals/{finding_id:int}")
-    async def signal(self, request: HTMXRequest, finding_id: FromPath[int]) -> Template:
-        scope = await _scope(request)
-        try:
-            detail = await services.signal_detail(scope, finding_id)
-        except RuleViolation as exc:
-            _refuse(exc)
-        return await render(
-            request, "pages/insights/signal.html", {"base": self.path, "detail": detail, "errors": {}, "values": {}}
-        )
+def _link(request: Request[Any, Any, Any], route: str, view: str, period: str, run: int | None = None) -> str:
+    """A view's address: `route` (the page or its CSV) with the view, period and run in the query string."""
+    query = {"view": view, "period": period} | ({"run": str(run)} if run else {})
+    return f"{request.app.route_reverse(route)}?{urlencode(query)}"
 
 
-class InsightsController(_Insights):
-    path = "/insights"
-    guards = [requires_role(Role.MANAGER, Role.ADMIN)]
-    index = get("/", name="insights")(_Insights.index.fn)  # the shared page, named for the nav's link
+async def _data(scope: Scope, view: str, period: InsightPeriod, run: int | None, *, export: bool = False) -> Any:
+    """The view's data (every view has a `.table()` for the CSV)."""
+    if view == "participation":
+        return await figures.participation(scope, period)
+    if view == "equity":
+        return await figures.equity(scope, period, every_row=export)
+    if view == "invisible":
+        return await figures.invisible(scope, period)
+    if view == "signals":
+        return await signals.signals(scope, run_id=run)
+    return await service_map.service_map(period, every_link=export)
 
 
-class AdminInsightsController(_Insights):
-    path = "/admin/insights"
-    guards = [admin_only]
-    index = get("/", name="admin.insights")(_Insights.index.fn)
+async def page(
+    request: HTMXRequest,
+    user: CurrentUser,
+    routes: str,
+    view: str,
+    period: str,
+    run_id: int | None,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The insights page (or, for HTMX, its view) under the route names starting with `routes`."""
+    scope = await _scope(user)
+    view = view if view in VIEWS else DEFAULT_VIEW
+    chosen = period_for(period)
+    context = {
+        "routes": routes,
+        "scope": scope,
+        "view": view,
+        "period": chosen,
+        "data": await _data(scope, view, chosen, run_id),
+        "view_links": [(k, label, _link(request, routes, k, chosen.name), k == view) for k, label in VIEWS.items()],
+        "period_links": [
+            (k, label, _link(request, routes, view, k, run_id), k == chosen.name) for k, label in PERIODS.items()
+        ],
+        "csv_url": _link(request, f"{routes}.export", view, chosen.name, run_id),
+        "errors": errors or {},
+        "values": values or {},
+    }
+    return await render(
+        request, "pages/insights/index.html", context, fragment="fragments/insights/view.html", status_code=status_code
+    )
 
-    @post("/signals/{finding_id:int}/review")
-    async def review(self, request: HTMXRequest, finding_id: FromPath[int]) -> Response:
-        form = await request.form()
-        status, note = str(form.get("status", "")), str(form.get("note", ""))
-        try:
-            detail = await services.review_signal(_user(request), finding_id, status, note)
-        except RuleViolation as exc:
-            if exc.status_code in {403, 404}:
+
+def _pages(routes: str) -> type[Controller]:
+    """The pages both audiences share, named `routes`, `routes.export` and `routes.signal`."""
+
+    class Pages(Controller):
+        @get("/", name=routes)
+        async def index(
+            self,
+            request: HTMXRequest,
+            user: NamedDependency[CurrentUser],
+            view: FromQuery[str] = DEFAULT_VIEW,
+            period: FromQuery[str] = DEFAULT_PERIOD,
+            run: FromQuery[str | None] = None,
+        ) -> Template:
+            """`view` a key of VIEWS, `period` month|last_month|quarter|year; unknown values fall back to the
+            defaults; `run` picks a detection run on the signals view."""
+            return await page(request, user, routes, view, period, _run_id(run))
+
+        @get("/export.csv", name=f"{routes}.export")
+        async def export(
+            self,
+            user: NamedDependency[CurrentUser],
+            view: FromQuery[str] = DEFAULT_VIEW,
+            period: FromQuery[str] = DEFAULT_PERIOD,
+            run: FromQuery[str | None] = None,
+        ) -> Response[bytes]:
+            """The view's table as CSV (UTF-8 with BOM; text that a spreadsheet would run is neutralised)."""
+            scope = await _scope(user)
+            view = view if view in VIEWS else DEFAULT_VIEW
+            table: CsvTable = (await _data(scope, view, period_for(period), _run_id(run), export=True)).table()
+            return Response(
+                to_csv(table),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="{table.name}.csv"',
+                    "Cache-Control": "no-store",
+                },
+            )
+
+        @get("/signals/{finding_id:int}", name=f"{routes}.signal")
+        async def signal(
+            self, request: HTMXRequest, user: NamedDependency[CurrentUser], finding_id: FromPath[int]
+        ) -> Template:
+            scope = await _scope(user)
+            try:
+                detail = await signals.signal_detail(scope, finding_id)
+            except RuleViolation as exc:
                 _refuse(exc)
-            detail = await services.signal_detail(await _scope(request), finding_id)
             return await render(
                 request,
                 "pages/insights/signal.html",
-                {"base": self.path, "detail": detail, "errors": exc.errors, "values": {"status": status, "note": note}},
+                {"routes": routes, "detail": detail, "errors": {}, "values": {}},
+            )
+
+    return Pages
+
+
+# mypy cannot follow a base class made by a function (`_pages`); Litestar needs one class per path and guards.
+class InsightsController(_pages("insights")):  # type: ignore[misc]
+    path = "/insights"
+    guards = [requires_role(Role.MANAGER, Role.ADMIN)]
+
+
+class AdminInsightsController(_pages(ADMIN)):  # type: ignore[misc]
+    path = "/admin/insights"
+    guards = [admin_only]
+
+    @post("/signals/{finding_id:int}/review", name=f"{ADMIN}.review")
+    async def review(
+        self, request: HTMXRequest, user: NamedDependency[CurrentUser], finding_id: FromPath[int]
+    ) -> Response[Any]:
+        form = await read_form(request, ReviewForm)
+        values = {"status": form.status, "note": form.note}
+        try:
+            detail = await signals.review_signal(user, finding_id, form.status, form.note)
+        except RuleViolation as exc:
+            if exc.status_code in {403, 404}:
+                _refuse(exc)
+            detail = await signals.signal_detail(await _scope(user), finding_id)
+            return await render(
+                request,
+                "pages/insights/signal.html",
+                {"routes": ADMIN, "detail": detail, "errors": exc.errors, "values": values},
                 fragment="fragments/insights/review.html",
                 status_code=exc.status_code,
             )
@@ -175,31 +218,31 @@ class AdminInsightsController(_Insights):
             return await render(
                 request,
                 "pages/insights/signal.html",
-                {"base": self.path, "detail": detail, "errors": {}, "values": {}, "saved": message},
+                {"routes": ADMIN, "detail": detail, "errors": {}, "values": {}, "saved": message},
                 fragment="fragments/insights/review.html",
             )
         flash(request, message, category="success")
-        return Redirect(f"{self.path}/signals/{finding_id}", status_code=303)
+        return Redirect(request.app.route_reverse(f"{ADMIN}.signal", finding_id=finding_id), status_code=303)
 
-    @post("/runs")
-    async def run(self, request: HTMXRequest) -> Redirect:
+    @post("/runs", name=f"{ADMIN}.run")
+    async def run(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Redirect:
         """Run collusion detection over a period now (queued; the page lists it when done)."""
-        form = await request.form()
-        chosen = services.period_for(str(form.get("period", "")))
-        run_id = await services.request_run(_user(request), chosen)
+        chosen = period_for((await read_form(request, RunForm)).period)
+        run_id = await signals.request_run(user, chosen)
         await hand_over(request.app.state.redis)
         flash(request, f"Detection for {chosen.label} is queued; reload in a moment to see its findings.", "success")
-        return Redirect(self._url("signals", chosen.name, run_id), status_code=303)
+        return Redirect(_link(request, ADMIN, "signals", chosen.name, run_id), status_code=303)
 
-    @post("/settings")
-    async def settings(self, request: HTMXRequest) -> Response:
-        form = await request.form()
-        raw = str(form.get("concentration_percent", ""))
+    @post("/settings", name=f"{ADMIN}.settings")
+    async def settings(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Response[Any]:
+        raw = (await read_form(request, SettingsForm)).concentration_percent
         try:
-            percent = await services.set_concentration(_user(request), raw)
+            percent = await signals.set_concentration(user, raw)
         except RuleViolation as exc:
-            return await self._page(
+            return await page(
                 request,
+                user,
+                ADMIN,
                 "signals",
                 DEFAULT_PERIOD,
                 None,
@@ -208,4 +251,4 @@ class AdminInsightsController(_Insights):
                 status_code=exc.status_code,
             )
         flash(request, f"Concentration is now flagged above {percent} % of a giver's allowance.", "success")
-        return Redirect(self._url("signals", DEFAULT_PERIOD), status_code=303)
+        return Redirect(_link(request, ADMIN, "signals", DEFAULT_PERIOD), status_code=303)

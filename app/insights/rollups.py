@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from app import db
 from app.boards.rollups import period_starts
@@ -208,7 +209,7 @@ async def refresh_figures(periods: Iterable[tuple[Period, date]]) -> None:
         while month < end and month <= this_month:
             months += 1
             month = next_month(month)
-        groups: dict[int | None, list[dict]] = defaultdict(list)
+        groups: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
         for person in people:
             groups[person["department"]].append(person)
             groups[None].append(person)
@@ -280,9 +281,33 @@ async def refresh_year() -> None:
     await refresh_figures([(Period.MONTH, m) for m in months] + _recent_periods()[2:])
 
 
-# Placeholders: period, start (twice in the totals).
-_FLOW_WHERE = "period = {} AND start = {} AND (requests > 0 OR kudos > 0)"
-_FLOW_ORDER = "ORDER BY requests + kudos DESC, recipient_department, giver_department"
+# A period's flows, busiest first. Placeholders: period, start; `among` (departments, NULL: all) three times; the
+# supplier department (NULL: any) twice; the customer department (NULL: any) twice; the limit (NULL: all).
+_FLOWS_PAGE_SQL = """
+SELECT giver_department AS customer, recipient_department AS supplier, kudos, points, requests
+FROM department_flow
+WHERE period = {} AND start = {} AND (requests > 0 OR kudos > 0)
+  AND ({}::int[] IS NULL OR (giver_department = ANY({}) AND recipient_department = ANY({})))
+  AND ({}::int IS NULL OR recipient_department = {})
+  AND ({}::int IS NULL OR giver_department = {})
+ORDER BY requests + kudos DESC, recipient_department, giver_department
+LIMIT {}
+"""
+# Placeholders: period, start.
+_FLOWS_SUMMARY_SQL = """
+SELECT count(*) AS count, min(refreshed_at) AS refreshed_at FROM department_flow
+WHERE period = {} AND start = {} AND (requests > 0 OR kudos > 0)
+"""
+# Each department's weight (requests and kudos, in and out). Placeholders: period, start, period, start.
+_FLOWS_TOTALS_SQL = """
+SELECT department, sum(weight)::int AS weight FROM (
+    SELECT giver_department AS department, requests + kudos AS weight FROM department_flow
+    WHERE period = {} AND start = {} AND (requests > 0 OR kudos > 0)
+    UNION ALL
+    SELECT recipient_department, requests + kudos FROM department_flow
+    WHERE period = {} AND start = {} AND (requests > 0 OR kudos > 0)
+) t GROUP BY department
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,41 +332,29 @@ async def flows_for(
 ) -> list[Flow]:
     """The period's flows, busiest first: at most `limit`; only between the departments `among`; only those of
     `department` as "supplier" or "customer" (`role`)."""
-    conditions, args = [_FLOW_WHERE], [kind.value, start]
-    if among is not None:
-        conditions.append("giver_department = ANY({}) AND recipient_department = ANY({})")
-        args += [list(among), list(among)]
-    if department is not None:
-        conditions.append(f"{'recipient_department' if role == 'supplier' else 'giver_department'} = {{}}")
-        args.append(department)
+    departments = list(among) if among is not None else None
+    supplier = department if department is not None and role == "supplier" else None
+    customer = department if department is not None and role != "supplier" else None
     rows = await DepartmentFlow.raw(
-        "SELECT giver_department AS customer, recipient_department AS supplier, kudos, points, requests "  # noqa: S608
-        f"FROM department_flow WHERE {' AND '.join(conditions)} {_FLOW_ORDER}"
-        + (f" LIMIT {int(limit)}" if limit else ""),
-        *args,
+        _FLOWS_PAGE_SQL,
+        kind.value,
+        start,
+        departments,
+        departments,
+        departments,
+        supplier,
+        supplier,
+        customer,
+        customer,
+        limit or None,
     )
     return [Flow(**row) for row in rows]
 
 
 async def flow_page(kind: Period, start: date, *, limit: int) -> FlowPage:
     """The busiest `limit` flows of a period, with the counts a page needs."""
-    where = _FLOW_WHERE
-    summary = await DepartmentFlow.raw(
-        f"SELECT count(*) AS count, min(refreshed_at) AS refreshed_at FROM department_flow WHERE {where}",  # noqa: S608
-        kind.value,
-        start,
-    )
-    totals = await DepartmentFlow.raw(
-        "SELECT department, sum(weight)::int AS weight FROM ("  # noqa: S608 — constant pieces; values are bound
-        f"SELECT giver_department AS department, requests + kudos AS weight FROM department_flow WHERE {where} "
-        "UNION ALL "
-        f"SELECT recipient_department, requests + kudos FROM department_flow WHERE {where}"
-        ") t GROUP BY department",
-        kind.value,
-        start,
-        kind.value,
-        start,
-    )
+    summary = await DepartmentFlow.raw(_FLOWS_SUMMARY_SQL, kind.value, start)
+    totals = await DepartmentFlow.raw(_FLOWS_TOTALS_SQL, kind.value, start, kind.value, start)
     return FlowPage(
         await flows_for(kind, start, limit=limit),
         summary[0]["count"],

@@ -34,12 +34,13 @@ from app.digests import services as digests
 from app.events import HANDLE_EVENT_JOB, run_stored
 from app.handlers import register_all
 from app.health import record_heartbeat
-from app.insights import detection as insights_detection
 from app.insights import rollups as insights_rollups
+from app.insights import runs as insights_runs
 from app.jobs.outbox import drain
 from app.mail.backends import get_backend
+from app.main import mail_links
 from app.settings import get_settings
-from app.surveys import services as surveys
+from app.surveys import lifecycle as surveys
 
 log = logging.getLogger("kudos.jobs")
 
@@ -161,18 +162,18 @@ async def deliver_digests(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def detect_collusion(ctx: dict[str, Any], run_id: int) -> int | None:
-    """Collusion detection for one on-demand run (app/insights/detection.py); a finished run is left alone."""
-    return await insights_detection.execute_run(run_id)
+    """Collusion detection for one on-demand run (app/insights/runs.py); a finished run is left alone."""
+    return await insights_runs.execute_run(run_id)
 
 
 async def nightly_insights(ctx: dict[str, Any]) -> int | None:
     """Every night and at worker start: on-demand runs whose job was lost; then, unless a nightly run is less than
     NIGHTLY_EVERY old, collusion detection over the last 90 days and the insights rollups for 13 months."""
-    for run_id in await insights_detection.pending_runs():
-        await insights_detection.execute_run(run_id)
-    if not await insights_detection.nightly_due():
+    for run_id in await insights_runs.pending_runs():
+        await insights_runs.execute_run(run_id)
+    if not await insights_runs.nightly_due():
         return None
-    found = await insights_detection.run_nightly()
+    found = await insights_runs.run_nightly()
     await insights_rollups.refresh_year()
     return found
 
@@ -185,6 +186,7 @@ async def refresh_insights(ctx: dict[str, Any]) -> None:
 
 async def startup(ctx: dict[Any, Any]) -> None:
     register_all()
+    mail_links()  # digests and reminders link into Kudos by route name
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = db.engine().pool is None
     if ctx["owns_pool"]:

@@ -37,8 +37,9 @@ def build_message(mail: Mail, *, sender: str) -> EmailMessage:
 
 def build_messages(mails: list[Mail], *, sender: str) -> list[EmailMessage]:
     """`build_message` for many mails at once: their CSS is inlined in parallel threads (outside the GIL)."""
-    with_html = [mail for mail in mails if mail.html is not None]
-    inlined = dict(zip(map(id, with_html), _INLINER.inline_many([m.html for m in with_html]), strict=True))
+    with_html = [(mail, mail.html) for mail in mails if mail.html is not None]
+    htmls = _INLINER.inline_many([html for _, html in with_html])
+    inlined = dict(zip((id(mail) for mail, _ in with_html), htmls, strict=True))
     return [_assemble(mail, sender=sender, html=inlined.get(id(mail))) for mail in mails]
 
 

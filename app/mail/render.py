@@ -9,6 +9,7 @@ from typing import Any
 
 import jinja2
 
+from app.mail.links import absolute_url
 from app.mail.message import Mail
 from app.timeutil import localtime
 from app.words import TEMPLATE_FILTERS
@@ -27,6 +28,7 @@ def mail_environment() -> jinja2.Environment:
         auto_reload=False,  # a worker renders thousands of messages: no stat of every template per render
     )
     env.filters.update({"localtime": localtime, **TEMPLATE_FILTERS})
+    env.globals["url_for"] = absolute_url  # absolute links, as the pages' url_for builds relative ones
     return env
 
 

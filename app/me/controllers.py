@@ -39,7 +39,7 @@ class Settings:
     """What the form shows: each section's current values."""
 
     show_on_boards: bool
-    digests: dict[str, bool]  # by digest kind, and "is_manager"
+    digests: digests.Subscriptions
 
 
 async def settings_for(user: CurrentUser) -> Settings:

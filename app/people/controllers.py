@@ -14,12 +14,12 @@ from litestar.response import Template
 from app.awards.queries import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
-from app.insights.services import partners
+from app.insights.service_map import partners
 from app.kudos.services import recent_public
 from app.paging import parse_page
 from app.people import services
 from app.people.services import CurrentUser
-from app.surveys import services as surveys
+from app.surveys import queries as surveys
 from app.web.templating import render
 
 

@@ -57,7 +57,12 @@ def field_text(form: Mapping[str, Any], name: str) -> str:
 
 def field_date(form: Mapping[str, Any], name: str) -> date | None:
     """A field's ISO date (YYYY-MM-DD, as `<input type="date">` sends it), None when missing or not a date."""
-    text = field_text(form, name).strip()
+    return parse_date(field_text(form, name))
+
+
+def parse_date(text: str) -> date | None:
+    """An ISO date (YYYY-MM-DD, as `<input type="date">` sends it), None when empty or not a date."""
+    text = text.strip()
     try:
         return date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:

@@ -125,7 +125,7 @@ async def measure(repeat: int) -> None:
     import httpx
 
     from app.db import close_pool, start_pool
-    from app.insights import detection, rollups
+    from app.insights import rollups, runs
     from app.main import create_app
     from app.people.tables import Employee
 
@@ -135,7 +135,7 @@ async def measure(repeat: int) -> None:
         await rollups.refresh_year()
         print(f"insights rollups, 13 months: {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
-        found = await detection.run_nightly()
+        found = await runs.run_nightly()
         print(f"collusion detection, last 90 days: {time.perf_counter() - started:.1f} s, {found} signals")
 
         admin = await Employee.select(Employee.email).where(Employee.role == "admin").first()

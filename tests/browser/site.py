@@ -20,7 +20,7 @@ from app.digests.controllers import months_offered
 from app.digests.tables import DigestKind
 from app.digests.tokens import make_token
 from app.feedback.tables import Feedback, FeedbackAskee
-from app.insights import detection
+from app.insights import runs
 from app.insights.tables import Finding
 from app.kudos.tables import Kudos
 from app.mail.backends import OutboxBackend
@@ -43,7 +43,7 @@ NOT_PAGES = {
     "/awards/nominees",  # the nominee picker's fragment; a plain visit is /awards
     "/admin/import/{import_id:int}/progress",  # the progress fragment; a plain visit is the import page
     "/admin/digests/preview/html",  # a mail body, shown in an iframe
-    "/admin/outbox/{name:str}/html",  # a mail body, shown in an iframe
+    "/admin/outbox/{file:str}/html",  # a mail body, shown in an iframe
     "/static/{file_path:path}",
     "/admin/digests/{month:str}",  # a digest run's page: the demo has no run (its layout is the run list's)
     # a signal as a manager reads it: the admin's signal page (below) is the same template, and the demo's signals
@@ -104,7 +104,7 @@ async def _ids() -> dict[str, list[str]]:
     outbox = sorted(p.name for p in get_settings().outbox_dir.glob("*.eml"))[-1]
     link = await create_password_link(admin, int(person_ids[-1]))
     departments = await Department.select(Department.id, Department.slug).order_by(Department.id).limit(2)
-    await detection.run_nightly()  # the demo's planted ring and month-end dumper become signals
+    await runs.run_nightly()  # the demo's planted ring and month-end dumper become signals
     findings = await Finding.select(Finding.id).order_by(Finding.id).limit(2)
     received = await Feedback.select(Feedback.id).where(Feedback.subject == employee).order_by(Feedback.id).first()
     waiting = (

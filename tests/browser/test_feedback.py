@@ -11,8 +11,9 @@ from playwright.async_api import Browser, Page, expect
 from app.handlers import register_all
 from app.people.services import load_current_user
 from app.people.tables import Role
+from app.surveys import lifecycle
 from app.surveys import services as surveys
-from app.surveys.services import AnswerInput
+from app.surveys.models import AnswerInput
 from app.surveys.tables import SurveyRound
 from app.timeutil import local_date, now
 from tests.browser.test_kudos import sign_in
@@ -98,7 +99,7 @@ async def test_a_survey_round_from_schedule_to_results(page: Page, browser: Brow
     await page.get_by_role("button", name="Schedule round").click()
     await expect(page.get_by_role("cell", name="scheduled")).to_be_visible()
 
-    await surveys.advance()  # the worker's five-minute tick opens it
+    await lifecycle.advance()  # the worker's five-minute tick opens it
 
     context = await browser.new_context(base_url=live_server)
     tab = await context.new_page()
@@ -119,7 +120,7 @@ async def test_a_survey_round_from_schedule_to_results(page: Page, browser: Brow
     for n, person in enumerate(customers[1:]):
         actor = await load_current_user(person.id)
         await surveys.submit_answer(actor, round_id["id"], it.id, AnswerInput(4, 4, 8 + n % 3, f"Fine {n}"))
-    await surveys.advance(at=round_id["closes_at"])  # closed: results computed
+    await lifecycle.advance(at=round_id["closes_at"])  # closed: results computed
 
     lead_tab = await (await browser.new_context(base_url=live_server)).new_page()
     await sign_in(lead_tab, "lena@example.com")

@@ -8,7 +8,7 @@ import io
 
 from playwright.async_api import Page, expect
 
-from app.insights import detection, rollups
+from app.insights import rollups, runs
 from app.insights.tables import DetectionRun
 from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
@@ -31,9 +31,9 @@ async def _organisation() -> None:
         form = GiveForm(recipient_ids=[recipient.id], message="Thank you so much!", points=str(points))
         await give_kudos(await load_current_user(giver.id), form)
     await rollups.refresh_recent()
-    run_id = await detection.start_run(detection.RunKind.NIGHTLY, detection.last_days(), label="Last 90 days")
+    run_id = await runs.start_run(runs.RunKind.NIGHTLY, runs.last_days(), label="Last 90 days")
     await DetectionRun.update({DetectionRun.concentration_percent: 10}).where(DetectionRun.id == run_id)
-    await detection.execute_run(run_id)
+    await runs.execute_run(run_id)
 
 
 async def test_admin_explores_insights_and_reviews_a_signal(page: Page) -> None:

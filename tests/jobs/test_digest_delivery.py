@@ -154,8 +154,8 @@ async def test_every_claim_reaps_first_and_a_dead_workers_rows_go_out_before_the
         DigestDelivery.claimed_by == "dead-worker"
     )
     live = await claim("live-worker", batch=3)  # no separate reaper run, no waiting for the next minute
-    assert [row["id"] for row in live][:2] == [row["id"] for row in dead]
-    assert {row["attempts"] for row in live[:2]} == {2}
+    assert [row.id for row in live][:2] == [row.id for row in dead]
+    assert {row.attempts for row in live[:2]} == {2}
 
 
 async def test_nobody_inactive_opted_out_or_joined_later_gets_one_even_if_it_changes_after_planning(

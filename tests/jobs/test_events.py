@@ -13,15 +13,16 @@ from piccolo.engine import engine_finder
 
 from app import events
 from app.events import FeedbackRequested, publish
+from app.feedback import models
 from app.feedback import services as feedback
-from app.feedback.services import AskInput
+from app.feedback.models import AskInput
 from app.handlers import register_all
 from app.jobs import worker
 from app.jobs.outbox import drain
 from app.jobs.tables import EventReceipt, JobOutbox
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
-from app.surveys import services as surveys
+from app.surveys import lifecycle
 from tests.events import run_stored_events
 from tests.factories import make_employee
 
@@ -56,7 +57,7 @@ async def test_the_worker_runs_stored_handlers_once(arq_redis, run_worker) -> No
     bob = await make_employee("Bob Answer")
     actor = await load_current_user(ann.id)
     await feedback.ask_for_feedback(
-        actor, AskInput(people=(bob.id,), template="went-well", due_on=feedback.today() + timedelta(days=3))
+        actor, AskInput(people=(bob.id,), template="went-well", due_on=models.today() + timedelta(days=3))
     )
     assert await drain(arq_redis) == 2  # notifications and badges: one outbox row per handler
     done = await run_worker()
@@ -73,7 +74,7 @@ async def test_handlers_whose_jobs_redis_lost_are_swept_and_run_once(arq_redis, 
     bob = await make_employee("Bob Answer")
     await feedback.ask_for_feedback(
         await load_current_user(ann.id),
-        AskInput(people=(bob.id,), template="went-well", due_on=feedback.today() + timedelta(days=3)),
+        AskInput(people=(bob.id,), template="went-well", due_on=models.today() + timedelta(days=3)),
     )
     assert await drain(arq_redis) == 2
     await arq_redis.flushdb()  # Redis dies and comes back empty: both jobs are gone
@@ -106,4 +107,4 @@ async def test_the_survey_job_advances_rounds(run_worker, arq_redis) -> None:
     await arq_redis.enqueue_job("advance_surveys")
     done = await run_worker()
     assert done.jobs_failed == 0
-    assert (await surveys.advance()).opened == []
+    assert (await lifecycle.advance()).opened == []

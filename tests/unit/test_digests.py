@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from app.digests import services
-from app.digests.services import Trigger, last_month, run_due, scheduled_moment, start_run
+from app.digests.services import Subscriptions, Trigger, last_month, run_due, scheduled_moment, start_run
 from app.digests.tables import DigestDelivery, DigestKind, DigestOptOut, DigestRun, DigestSchedule
 from app.digests.tokens import make_token, read_token
 from app.jobs.tables import JobOutbox
@@ -128,11 +128,11 @@ async def test_starting_a_month_again_plans_only_newcomers() -> None:
 
 async def test_subscriptions_are_per_kind_and_idempotent() -> None:
     org = await small_org()
-    assert await services.subscriptions(org.mia.id) == {"employee": True, "manager": True, "is_manager": True}
-    assert (await services.subscriptions(org.ann.id))["is_manager"] is False
+    assert await services.subscriptions(org.mia.id) == Subscriptions(employee=True, manager=True, is_manager=True)
+    assert (await services.subscriptions(org.ann.id)).is_manager is False
     for _ in range(2):
         await services.set_subscribed(org.mia.id, DigestKind.MANAGER, False)
-    assert await services.subscriptions(org.mia.id) == {"employee": True, "manager": False, "is_manager": True}
+    assert await services.subscriptions(org.mia.id) == Subscriptions(employee=True, manager=False, is_manager=True)
     assert await DigestOptOut.count() == 1
     await services.set_subscribed(org.mia.id, DigestKind.MANAGER, True)
     assert await DigestOptOut.count() == 0
@@ -144,13 +144,13 @@ async def test_unsubscribe_changes_only_the_tokens_person_and_kind() -> None:
     target = await services.unsubscribe_target(token)
     assert target.name == "Ann Analyst" and target.subscribed
     await services.unsubscribe(token)
-    assert await services.subscriptions(org.ann.id) == {"employee": False, "manager": True, "is_manager": False}
-    assert (await services.subscriptions(org.mia.id))["employee"] is True
+    assert await services.subscriptions(org.ann.id) == Subscriptions(employee=False, manager=True, is_manager=False)
+    assert (await services.subscriptions(org.mia.id)).employee is True
     forged = make_token(org.mia.id, DigestKind.EMPLOYEE).split(".")[0] + "." + token.split(".")[1]
     with pytest.raises(RuleViolation) as refused:
         await services.unsubscribe(forged)
     assert refused.value.status_code == 404
-    assert (await services.subscriptions(org.mia.id))["employee"] is True
+    assert (await services.subscriptions(org.mia.id)).employee is True
 
 
 async def test_preview_renders_any_persons_digest_and_says_whether_they_get_it() -> None:

@@ -9,8 +9,8 @@ import pytest
 from app.boards.tables import BadgeAward
 from app.digests.delivery import render_for
 from app.digests.tables import DigestKind
-from app.feedback import services
-from app.feedback.services import AskInput, GiveInput
+from app.feedback import models, queries, services
+from app.feedback.models import AskInput, GiveInput
 from app.feedback.tables import AskStatus, Feedback, FeedbackAsk, FeedbackAskee
 from app.handlers import register_all
 from app.jobs.tables import JobOutbox
@@ -37,7 +37,7 @@ async def team():
 
 
 def due(days: int = 7):
-    return services.today() + timedelta(days=days)
+    return models.today() + timedelta(days=days)
 
 
 async def ask(asker, *people, **options) -> int:
@@ -68,18 +68,18 @@ async def test_ask_answer_read_notifies_through_events(team) -> None:
     assert {row["url"] for row in asked} == {f"/feedback/asks/{ask_id}"}
 
     bob = await as_user(team["bob"])
-    overview = await services.overview(bob)
+    overview = await queries.overview(bob)
     assert [a.id for a in overview.waiting] == [ask_id]
     feedback_id = await services.answer(bob, ask_id, ("Clear plans.", "Shorter meetings."))
     await run_stored_events()
     ann = await as_user(team["ann"])
-    item = await services.get_feedback(ann, feedback_id)
+    item = await queries.get_feedback(ann, feedback_id)
     assert item is not None and item.answers == (
         ("What went well?", "Clear plans."),
         ("What could be better?", "Shorter meetings."),
     )
     assert item.shared_with_manager is False
-    mine = (await services.overview(ann)).my_asks[0]
+    mine = (await queries.overview(ann)).my_asks[0]
     assert mine.answered == 1
     assert {a.person.name: a.status for a in mine.askees} == {
         "Bob Answer": AskStatus.ANSWERED,
@@ -87,7 +87,7 @@ async def test_ask_answer_read_notifies_through_events(team) -> None:
     }
     received = await Notification.select(Notification.recipient).where(Notification.kind == Kind.FEEDBACK_RECEIVED)
     assert [row["recipient"] for row in received] == [team["ann"].id]
-    assert (await services.overview(bob)).waiting == ()
+    assert (await queries.overview(bob)).waiting == ()
     assert await LedgerEntry.count() == 0  # feedback never earns points
 
 
@@ -116,10 +116,10 @@ async def test_give_unprompted_with_manager_sharing(team) -> None:
         bob, GiveInput(subject=team["ann"].id, text="Calm under pressure.", share_with_manager=True)
     )
     boss = await as_user(team["boss"])
-    assert await services.get_feedback(boss, private) is None
-    item = await services.get_feedback(boss, shared)
+    assert await queries.get_feedback(boss, private) is None
+    item = await queries.get_feedback(boss, shared)
     assert item is not None and item.shared_with_manager
-    overview = await services.overview(boss)
+    overview = await queries.overview(boss)
     assert [i.id for i in overview.shared_with_me] == [shared]
     assert [(t.person.name, t.received, t.given) for t in overview.team] == [("Ann Asker", 2, 0)]
 
@@ -129,13 +129,13 @@ async def test_give_unprompted_with_manager_sharing(team) -> None:
 
 async def test_only_subject_author_and_shared_manager_read_feedback(team) -> None:
     feedback_id = await services.give(await as_user(team["bob"]), GiveInput(subject=team["ann"].id, text="Thanks!"))
-    assert await services.get_feedback(await as_user(team["ann"]), feedback_id) is not None  # the subject
-    assert await services.get_feedback(await as_user(team["bob"]), feedback_id) is not None  # the author
-    assert await services.get_feedback(await as_user(team["cat"]), feedback_id) is None  # a colleague
-    assert await services.get_feedback(await as_user(team["boss"]), feedback_id) is None  # the manager: not shared
-    assert await services.get_feedback(await as_user(team["admin"]), feedback_id) is None  # an admin: never
+    assert await queries.get_feedback(await as_user(team["ann"]), feedback_id) is not None  # the subject
+    assert await queries.get_feedback(await as_user(team["bob"]), feedback_id) is not None  # the author
+    assert await queries.get_feedback(await as_user(team["cat"]), feedback_id) is None  # a colleague
+    assert await queries.get_feedback(await as_user(team["boss"]), feedback_id) is None  # the manager: not shared
+    assert await queries.get_feedback(await as_user(team["admin"]), feedback_id) is None  # an admin: never
     for reader in ("cat", "boss", "admin"):
-        overview = await services.overview(await as_user(team[reader]))
+        overview = await queries.overview(await as_user(team[reader]))
         texts = [i for i in (*overview.received, *overview.given, *overview.shared_with_me)]
         assert texts == []
 
@@ -145,11 +145,11 @@ async def test_admins_see_counts_only(team) -> None:
     await services.answer(await as_user(team["bob"]), ask_id, ("a", "b"))
     await services.decline(await as_user(team["cat"]), ask_id)
     await services.give(await as_user(team["bob"]), GiveInput(subject=team["cat"].id, text="Nice"))
-    found = await services.organisation_counts(await as_user(team["admin"]))
+    found = await queries.organisation_counts(await as_user(team["admin"]))
     figures = (found.items, found.unprompted, found.asks, found.asked, found.answered, found.declined)
     assert figures == (2, 1, 1, 2, 1, 1)
     with pytest.raises(RuleViolation) as refused:
-        await services.organisation_counts(await as_user(team["boss"]))
+        await queries.organisation_counts(await as_user(team["boss"]))
     assert refused.value.status_code == 403
 
 
@@ -158,7 +158,7 @@ async def test_another_managers_report_is_not_shared_with_me(team) -> None:
     feedback_id = await services.give(
         await as_user(team["bob"]), GiveInput(subject=team["ann"].id, text="Shared", share_with_manager=True)
     )
-    assert await services.get_feedback(await as_user(other_boss), feedback_id) is None
+    assert await queries.get_feedback(await as_user(other_boss), feedback_id) is None
 
 
 # ------------------------------------------------------------------------------------------------- bad input
@@ -197,9 +197,9 @@ async def test_bad_asks_are_refused_and_change_nothing(team, change, field, stat
     elif values["people"] == "inactive":
         values["people"] = ((await make_employee("Gone Person", active=False)).id,)
     if values["due_on"] == "today":
-        values["due_on"] = services.today()
+        values["due_on"] = models.today()
     elif values["due_on"] == "far":
-        values["due_on"] = due(services.MAX_DUE_DAYS + 1)
+        values["due_on"] = due(models.MAX_DUE_DAYS + 1)
     before = await counts()
     with pytest.raises(RuleViolation) as refused:
         await services.ask_for_feedback(await as_user(team["ann"]), AskInput(**values))
@@ -215,7 +215,7 @@ async def test_asking_about_a_completed_request_i_worked_on(team) -> None:
     not_mine = await make_request(requester, team["it"], "Printer", resolvers=(team["cat"],), status="completed")
     open_one = await make_request(requester, team["it"], "Screen", resolvers=(team["ann"],))
     ask_id = await ask(team["ann"], requester, subject_kind="request", subject_request=mine)
-    asks = await services._asks([ask_id])
+    asks = await queries._asks([ask_id])
     assert asks[0].about == f"Request #{mine}: VPN"
     for other in (not_mine, open_one):
         with pytest.raises(RuleViolation) as refused:
@@ -224,7 +224,7 @@ async def test_asking_about_a_completed_request_i_worked_on(team) -> None:
 
 
 async def test_rate_limit_of_open_asks_per_week(team) -> None:
-    for _ in range(services.OPEN_ASKS_PER_WEEK):
+    for _ in range(models.OPEN_ASKS_PER_WEEK):
         await ask(team["ann"], team["bob"])
     before = await counts()
     with pytest.raises(RuleViolation) as refused:
@@ -244,7 +244,7 @@ async def test_bad_answers_are_refused(team, text) -> None:
     before = await counts()
     with pytest.raises(RuleViolation) as refused:
         await services.answer(await as_user(team["bob"]), ask_id, ("Fine", text))
-    assert refused.value.errors == {"answer-1": services.TEXT_RULE}
+    assert refused.value.errors == {"answer-1": models.TEXT_RULE}
     assert await counts() == before
     with pytest.raises(RuleViolation):
         await services.give(await as_user(team["bob"]), GiveInput(subject=team["ann"].id, text=text))
@@ -275,11 +275,11 @@ async def test_answering_someone_elses_or_a_closed_ask(team) -> None:
 
 async def test_an_ask_past_its_due_date_is_closed(team) -> None:
     ask_id = await ask(team["ann"], team["bob"])
-    await FeedbackAsk.update({FeedbackAsk.due_on: services.today() - timedelta(days=1)}).where(FeedbackAsk.id == ask_id)
+    await FeedbackAsk.update({FeedbackAsk.due_on: models.today() - timedelta(days=1)}).where(FeedbackAsk.id == ask_id)
     with pytest.raises(RuleViolation) as closed:
         await services.answer(await as_user(team["bob"]), ask_id, ("a", "b"))
     assert closed.value.status_code == 409
-    assert (await services.overview(await as_user(team["bob"]))).waiting == ()
+    assert (await queries.overview(await as_user(team["bob"]))).waiting == ()
 
 
 @pytest.mark.parametrize("who", ["self", "unknown", "inactive", "none"])

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 
 from app.audit.tables import AuditEntry
-from app.insights import detection, rollups, services
-from app.insights.detection import Flow, detect, strongly_connected
+from app.insights import figures, rollups, runs, scope, service_map, signals
+from app.insights.detection import DEFAULT_CONCENTRATION_PERCENT, Flow, detect, strongly_connected
 from app.insights.tables import DetectionRun, Finding, FindingReview, RunStatus, SignalKind
 from app.jobs.tables import JobOutbox
 from app.kudos.services import GiveForm, give_kudos
@@ -55,8 +55,8 @@ async def give(giver, *recipients, points: int = 10, private: bool = False, requ
     return (await give_kudos(await load_current_user(giver.id), form)).kudos_id
 
 
-async def scope_of(person) -> services.Scope:
-    return await services.scope_for(await load_current_user(person.id))
+async def scope_of(person) -> scope.Scope:
+    return await scope.scope_for(await load_current_user(person.id))
 
 
 # ------------------------------------------------------------------------------------------------ pure parts
@@ -133,9 +133,9 @@ def test_one_month_of_a_pattern_is_not_a_pair_and_the_threshold_is_a_setting() -
 
 
 def test_csv_is_utf8_with_bom_and_neutralises_formulas() -> None:
-    table = services.CsvTable("t", ("name", "points"), (("=HYPERLINK(\"x\")", -5), ("+1", 3), ("@me", 0),
+    table = scope.CsvTable("t", ("name", "points"), (("=HYPERLINK(\"x\")", -5), ("+1", 3), ("@me", 0),
                                                          ("-x", 1), ("Zoë", 2)))  # fmt: skip
-    data = services.to_csv(table)
+    data = scope.to_csv(table)
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == ["name", "points"]
@@ -160,8 +160,8 @@ async def test_participation_and_equity_count_private_kudos(org) -> None:
     await give(org["gina"], org["ravi"], points=30)
     await give(org["otto"], org["ravi"], points=40, private=True)
     await rollups.refresh_recent()
-    period = services.period_for("month")
-    view = await services.participation(await scope_of(org["admin"]), period)
+    period = scope.period_for("month")
+    view = await figures.participation(await scope_of(org["admin"]), period)
     rows = {r.department: r for r in view.rows}
     assert (rows["Finance"].active, rows["Finance"].gave, rows["Finance"].received) == (3, 2, 0)
     assert (rows["IT"].active, rows["IT"].received) == (3, 1)
@@ -169,13 +169,13 @@ async def test_participation_and_equity_count_private_kudos(org) -> None:
     assert view.total.active == 7 and view.total.gave == 2
     assert len(view.trend.labels) == 12
 
-    equity = await services.equity(await scope_of(org["admin"]), period)
+    equity = await figures.equity(await scope_of(org["admin"]), period)
     it = next(r for r in equity.rows if r.department == "IT")
     assert it.points == 70 and it.per_head == pytest.approx(70 / 3)
     assert it.top10 == 1 and it.gini == pytest.approx(2 / 3)
     assert [p.name for p in equity.receivers] == ["Ravi Resolver"]
     # A manager of IT sees IT's people but not Finance's givers (people-level figures of another department).
-    boss_view = await services.equity(await scope_of(org["boss"]), period)
+    boss_view = await figures.equity(await scope_of(org["boss"]), period)
     assert [p.name for p in boss_view.receivers] == ["Ravi Resolver"]
     assert boss_view.givers == () and len(boss_view.rows) == len(equity.rows)
 
@@ -184,21 +184,21 @@ async def test_invisible_contributors_and_thanked_rate(org) -> None:
     thanked = await make_request(org["gina"], org["it"], resolvers=(org["ravi"],), status="completed")
     await make_request(org["otto"], org["it"], resolvers=(org["ivy"],), status="completed")
     await rollups.refresh_recent()
-    view = await services.invisible(await scope_of(org["admin"]), services.period_for("month"))
+    view = await figures.invisible(await scope_of(org["admin"]), scope.period_for("month"))
     assert {p.name for p in view.people} == {"Ravi Resolver", "Ivy Quiet"}
     assert all(p.silent_days == 90 and p.last_recognised is None for p in view.people)
     assert view.counts == (("IT", 2, 2, 2),)
 
     await give(org["gina"], org["ravi"], request_id=thanked)
     await rollups.refresh_recent()
-    view = await services.invisible(await scope_of(org["admin"]), services.period_for("month"))
+    view = await figures.invisible(await scope_of(org["admin"]), scope.period_for("month"))
     assert [p.name for p in view.people] == ["Ivy Quiet"]
     (rate,) = view.rates
     assert (rate.department, rate.completed, rate.thanked) == ("IT", 2, 1)
     # Fay manages Finance: IT's unthanked people are not hers to see; the thanked rates (department-level) are.
-    fay = await services.invisible(await scope_of(org["fay"]), services.period_for("month"))
+    fay = await figures.invisible(await scope_of(org["fay"]), scope.period_for("month"))
     assert fay.people == () and fay.counts == () and len(fay.rates) == 1
-    boss = await services.invisible(await scope_of(org["boss"]), services.period_for("month"))
+    boss = await figures.invisible(await scope_of(org["boss"]), scope.period_for("month"))
     assert [p.name for p in boss.people] == ["Ivy Quiet"] and boss.counts == (("IT", 1, 1, 1),)
 
 
@@ -207,14 +207,14 @@ async def test_service_map_and_department_partners(org) -> None:
     await give(org["gina"], org["ravi"], points=20, request_id=request_id)
     await give(org["sam"], org["ivy"], points=5)
     await rollups.refresh_recent()
-    view = await services.service_map(services.period_for("month"))
+    view = await service_map.service_map(scope.period_for("month"))
     links = {(lk.supplier, lk.customer): (lk.requests, lk.kudos, lk.points) for lk in view.links}
     assert links == {("IT", "Finance"): (1, 1, 20), ("IT", "Sales"): (0, 1, 5)}
     assert {n.label for n in view.picture.nodes} == {"IT", "Finance", "Sales"}
     assert len(view.picture.edges) == 2 and view.refreshed_at is not None
-    it = await services.partners(org["it"].id)
+    it = await service_map.partners(org["it"].id)
     assert [lk.customer for lk in it.customers] == ["Finance", "Sales"] and it.suppliers == ()
-    finance = await services.partners(org["finance"].id)
+    finance = await service_map.partners(org["finance"].id)
     assert [lk.supplier for lk in finance.suppliers] == ["IT"]
 
 
@@ -222,29 +222,29 @@ async def _concentration_run(org) -> tuple[int, int]:
     """Gina sends Otto 60 points (one kudos private); detection with a 10 % threshold flags it."""
     await give(org["gina"], org["otto"], points=30)
     private = await give(org["gina"], org["otto"], points=30, private=True)
-    await services.set_concentration(await load_current_user(org["admin"].id), "10")
-    run_id = await detection.start_run(detection.RunKind.ON_DEMAND, detection.last_days(), label="test")
-    assert await detection.execute_run(run_id) == 1
-    assert await detection.execute_run(run_id) is None  # a finished run is left alone
+    await signals.set_concentration(await load_current_user(org["admin"].id), "10")
+    run_id = await runs.start_run(runs.RunKind.ON_DEMAND, runs.last_days(), label="test")
+    assert await runs.execute_run(run_id) == 1
+    assert await runs.execute_run(run_id) is None  # a finished run is left alone
     return run_id, private
 
 
 async def test_signal_evidence_hides_private_messages_from_admins_but_not_from_the_managers_f3_allows(org) -> None:
     run_id, private = await _concentration_run(org)
-    admin_view = await services.signals(await scope_of(org["admin"]), run_id=run_id)
+    admin_view = await signals.signals(await scope_of(org["admin"]), run_id=run_id)
     (signal,) = admin_view.signals
     assert signal.kind == SignalKind.CONCENTRATION and [p.name for p in signal.people] == ["Gina Giver", "Otto Other"]
     assert "Gina Giver sent Otto Other" in signal.explanation and len(signal.evidence) == 2
 
-    detail = await services.signal_detail(await scope_of(org["admin"]), signal.id)
+    detail = await signals.signal_detail(await scope_of(org["admin"]), signal.id)
     messages = {k.id: k.message for k in detail.evidence}
     assert messages[private] is None and sum(m is not None for m in messages.values()) == 1
-    fay = await services.signal_detail(await scope_of(org["fay"]), signal.id)  # Otto's manager (F3)
+    fay = await signals.signal_detail(await scope_of(org["fay"]), signal.id)  # Otto's manager (F3)
     assert all(k.message for k in fay.evidence)
     # Outside the IT manager's scope: not listed, and no detail.
-    assert (await services.signals(await scope_of(org["boss"]), run_id=run_id)).signals == ()
+    assert (await signals.signals(await scope_of(org["boss"]), run_id=run_id)).signals == ()
     with pytest.raises(RuleViolation) as hidden:
-        await services.signal_detail(await scope_of(org["boss"]), signal.id)
+        await signals.signal_detail(await scope_of(org["boss"]), signal.id)
     assert hidden.value.status_code == 404
 
 
@@ -253,21 +253,21 @@ async def test_review_marks_are_audited_and_follow_the_pattern_into_later_runs(o
     finding = await Finding.select().where(Finding.run == run_id).first()
     admin = await load_current_user(org["admin"].id)
     with pytest.raises(RuleViolation):
-        await services.review_signal(admin, finding["id"], "maybe", "")
+        await signals.review_signal(admin, finding["id"], "maybe", "")
     with pytest.raises(RuleViolation) as refused:
-        await services.review_signal(await load_current_user(org["fay"].id), finding["id"], "fine", "")
+        await signals.review_signal(await load_current_user(org["fay"].id), finding["id"], "fine", "")
     assert refused.value.status_code == 403
     assert await FindingReview.count() == 0
 
-    detail = await services.review_signal(admin, finding["id"], "fine", "  Otto is Gina's mentee. ")
+    detail = await signals.review_signal(admin, finding["id"], "fine", "  Otto is Gina's mentee. ")
     assert detail.signal.review_label == "Reviewed — fine"
     entry = await AuditEntry.select().where(AuditEntry.action == "insights.signal_reviewed").first()
     assert entry["actor"] == org["admin"].id and entry["target_id"] == finding["id"]
     assert "Otto is Gina's mentee." in entry["after"]
 
-    again = await detection.start_run(detection.RunKind.ON_DEMAND, detection.last_days(), label="again")
-    await detection.execute_run(again)
-    (later,) = (await services.signals(await scope_of(org["admin"]), run_id=again)).signals
+    again = await runs.start_run(runs.RunKind.ON_DEMAND, runs.last_days(), label="again")
+    await runs.execute_run(again)
+    (later,) = (await signals.signals(await scope_of(org["admin"]), run_id=again)).signals
     assert later.review_label == "Reviewed — fine"
 
 
@@ -275,23 +275,21 @@ async def test_threshold_setting_is_validated_and_audited(org) -> None:
     admin = await load_current_user(org["admin"].id)
     for bad in ("5", "101", "abc", ""):
         with pytest.raises(RuleViolation) as refused:
-            await services.set_concentration(admin, bad)
+            await signals.set_concentration(admin, bad)
         assert "concentration_percent" in refused.value.errors
-    assert await detection.concentration_percent() == detection.DEFAULT_CONCENTRATION_PERCENT
-    assert await services.set_concentration(admin, " 35 ") == 35
-    assert await detection.concentration_percent() == 35
+    assert await runs.concentration_percent() == DEFAULT_CONCENTRATION_PERCENT
+    assert await signals.set_concentration(admin, " 35 ") == 35
+    assert await runs.concentration_percent() == 35
     assert await AuditEntry.count().where(AuditEntry.action == "insights.settings_changed") == 1
 
 
 async def test_on_demand_run_goes_through_the_outbox_and_a_real_worker(org, run_worker) -> None:
     await _concentration_run(org)
-    run_id = await services.request_run(await load_current_user(org["admin"].id), services.period_for("month"))
+    run_id = await signals.request_run(await load_current_user(org["admin"].id), scope.period_for("month"))
     assert await JobOutbox.count().where(JobOutbox.function == "detect_collusion") == 1
     await run_worker()
     run = await DetectionRun.select().where(DetectionRun.id == run_id).first()
-    assert (
-        run["status"] == RunStatus.DONE and run["findings"] == 1 and run["label"] == services.period_for("month").label
-    )
+    assert run["status"] == RunStatus.DONE and run["findings"] == 1 and run["label"] == scope.period_for("month").label
     # The worker's start also ran the nightly pass once; a second start within the day does not repeat it.
     nightly = await DetectionRun.count().where(DetectionRun.kind == "nightly")
     assert nightly == 1
@@ -302,14 +300,14 @@ async def test_on_demand_run_goes_through_the_outbox_and_a_real_worker(org, run_
 async def test_a_lost_on_demand_job_is_run_by_the_nightly_sweep(org) -> None:
     from app.jobs.worker import nightly_insights
 
-    run_id = await detection.start_run(detection.RunKind.ON_DEMAND, detection.last_days(), label="lost")
+    run_id = await runs.start_run(runs.RunKind.ON_DEMAND, runs.last_days(), label="lost")
     await nightly_insights({})
     assert (await DetectionRun.select().where(DetectionRun.id == run_id).first())["status"] == RunStatus.DONE
     assert await nightly_insights({}) is None  # the nightly pass already ran today
 
 
 def test_periods_follow_the_board_windows() -> None:
-    month = services.period_for("month")
+    month = scope.period_for("month")
     assert month.end - month.start <= timedelta(days=31) and len(month.months) == 1
-    assert len(services.period_for("quarter").months) == 3 and len(services.period_for("year").months) == 12
-    assert services.period_for("nonsense").name == "month"
+    assert len(scope.period_for("quarter").months) == 3 and len(scope.period_for("year").months) == 12
+    assert scope.period_for("nonsense").name == "month"

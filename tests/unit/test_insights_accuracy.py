@@ -14,7 +14,8 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from app.demo.synthetic import Planted, PlantSpec, seed_synthetic
-from app.insights.detection import find_signals, last_days, signature
+from app.insights.detection import signature
+from app.insights.runs import find_signals, last_days
 from app.insights.tables import SignalKind
 
 MOMENT = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

@@ -9,9 +9,10 @@ import jinja2
 import pytest
 
 from app.mail.backends import OutboxBackend, SmtpBackend, get_backend, list_outbox, read_outbox
+from app.mail.links import absolute_url
 from app.mail.message import Mail, build_message
 from app.mail.render import render_mail
-from app.settings import Settings, load_settings
+from app.settings import Settings, get_settings, load_settings
 from tests.plugins.smtp import SmtpServer
 
 SENDER = "Kudos <kudos@example.org>"
@@ -49,9 +50,9 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 @pytest.fixture
 def env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader("templates"), autoescape=jinja2.select_autoescape(["html"])
-    )
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader("templates"), autoescape=jinja2.select_autoescape(["html"]))
+    env.globals["url_for"] = absolute_url  # links in mail, as mail_environment has them
+    return env
 
 
 def test_build_message_headers_and_parts() -> None:
@@ -150,7 +151,7 @@ def test_render_mail_escapes_html_and_renders_both_parts(env: jinja2.Environment
         "test_message",
         to="a@example.org",
         subject="Test",
-        context={"org_name": "<script>alert(1)</script>", "base_url": "https://kudos.example.org"},
+        context={"org_name": "<script>alert(1)</script>"},
         headers={"X-Kudos": "test"},
         message_id="<m@example.org>",
     )
@@ -160,10 +161,11 @@ def test_render_mail_escapes_html_and_renders_both_parts(env: jinja2.Environment
     assert "<script>" not in rendered.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
     assert "This is a test message from Kudos" in rendered.html
-    assert 'href="https://kudos.example.org/me/settings"' in rendered.html
+    settings_link = get_settings().base_url + "/me/settings"  # links in mail: KUDOS_BASE_URL + the route's path
+    assert f'href="{settings_link}"' in rendered.html
     assert "<script>alert(1)</script>" in rendered.text
     assert "This is a test message from Kudos" in rendered.text
-    assert "https://kudos.example.org/me/settings" in rendered.text
+    assert settings_link in rendered.text
 
     text, html = parts(build_message(rendered, sender=SENDER))
     assert "<script>" not in html and "&lt;script&gt;" in html

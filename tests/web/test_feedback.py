@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.feedback import services
-from app.feedback.services import AskInput, GiveInput
+from app.feedback import models, services
+from app.feedback.models import AskInput, GiveInput
 from app.feedback.tables import Feedback, FeedbackAsk
 from app.people.services import load_current_user
 from app.people.tables import Role
@@ -31,14 +31,12 @@ async def as_(client_factory, who):
 
 
 def due() -> str:
-    return (services.today() + timedelta(days=5)).isoformat()
+    return (models.today() + timedelta(days=5)).isoformat()
 
 
 async def make_ask(asker, *people) -> int:
     actor = await load_current_user(asker.id)
-    data = AskInput(
-        people=tuple(p.id for p in people), template="went-well", due_on=services.today() + timedelta(days=5)
-    )
+    data = AskInput(people=tuple(p.id for p in people), template="went-well", due_on=models.today() + timedelta(days=5))
     return await services.ask_for_feedback(actor, data)
 
 

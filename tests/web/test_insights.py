@@ -9,7 +9,7 @@ import io
 import pytest
 
 from app.audit.tables import AuditEntry
-from app.insights import detection, rollups
+from app.insights import rollups, runs
 from app.insights.tables import DetectionRun, Finding, FindingReview
 from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
@@ -46,9 +46,9 @@ async def org():
 
 
 async def _run_detection(percent: int = 10) -> int:
-    run_id = await detection.start_run(detection.RunKind.NIGHTLY, detection.last_days(), label="Last 90 days")
+    run_id = await runs.start_run(runs.RunKind.NIGHTLY, runs.last_days(), label="Last 90 days")
     await DetectionRun.update({DetectionRun.concentration_percent: percent}).where(DetectionRun.id == run_id)
-    await detection.execute_run(run_id)
+    await runs.execute_run(run_id)
     return run_id
 
 
@@ -163,9 +163,9 @@ async def test_threshold_setting_refuses_bad_input_and_changes_nothing(client, o
         response = await post_form(client, "/admin/insights/settings", {"concentration_percent": bad})
         assert response.status_code == 422 and "whole percentage from 10 to 100" in response.text
         assert f'value="{bad}"' in response.text
-    assert await detection.concentration_percent() == 50
+    assert await runs.concentration_percent() == 50
     response = await post_form(client, "/admin/insights/settings", {"concentration_percent": "30"})
-    assert response.status_code == 303 and await detection.concentration_percent() == 30
+    assert response.status_code == 303 and await runs.concentration_percent() == 30
 
 
 async def test_run_detection_for_a_period_on_request(client, org) -> None:

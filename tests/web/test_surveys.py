@@ -9,8 +9,8 @@ import pytest
 
 from app.people.services import load_current_user
 from app.people.tables import Role
-from app.surveys import services
-from app.surveys.services import AnswerInput, RoundInput
+from app.surveys import lifecycle, services
+from app.surveys.models import AnswerInput, RoundInput
 from app.surveys.tables import SurveyAnswer, SurveyRound
 from app.timeutil import local_date, now
 from tests.factories import make_department, make_employee, make_lead, make_request
@@ -40,7 +40,7 @@ async def open_round(org) -> int:
     round_id = await services.schedule_round(
         admin, RoundInput("Q4 survey", "customers", today - timedelta(days=30), today, today, today + timedelta(days=3))
     )
-    await services.advance()
+    await lifecycle.advance()
     return round_id
 
 
@@ -111,7 +111,7 @@ async def test_department_page_results_and_comments(client_factory, org) -> None
         await services.submit_answer(actor, round_id, org["it"].id, AnswerInput(4, 5, 10 - n, f"Lena helped me {n}"))
     assert "No survey round has closed yet" in (await customer.get("/departments/it")).text  # nothing while open
     closes_at = (await SurveyRound.select(SurveyRound.closes_at).first())["closes_at"]
-    await services.advance(at=closes_at)
+    await lifecycle.advance(at=closes_at)
     page = await customer.get("/departments/it")
     assert "5 of 6 internal customers answered (83%)" in page.text and "4.0 / 5" in page.text
     assert "Read the comments" not in page.text
