@@ -10,20 +10,18 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from app.admin.controllers.responses import done
 from app.api import tokens, webhooks
-from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.forms import read_form
 from app.web.security import NO_STORE
-from app.web.templating import render
+from app.web.templating import done, render
 
 
 class TokenForm(msgspec.Struct, frozen=True):
@@ -56,7 +54,7 @@ class TokenAdminController(Controller):
         return await self._page(request)
 
     @post("/", name="admin.tokens.create", status_code=HTTP_201_CREATED, cache_control=NO_STORE)
-    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+    async def create(self, request: HTMXRequest, user: CurrentUser) -> Template:
         form = await read_form(request, TokenForm)
         try:
             token_id, token = await tokens.create_token(
@@ -68,8 +66,8 @@ class TokenAdminController(Controller):
 
     @post("/{token_id:int}/revoke", name="admin.tokens.revoke")
     async def revoke(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], token_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, token_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         try:
             name = await tokens.revoke_token(user, token_id)
         except RuleViolation as exc:
@@ -98,7 +96,7 @@ class WebhookAdminController(Controller):
         return await self._page(request)
 
     @post("/", name="admin.webhooks.create", status_code=HTTP_201_CREATED, cache_control=NO_STORE)
-    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+    async def create(self, request: HTMXRequest, user: CurrentUser) -> Template:
         form = await read_form(request, WebhookForm)
         try:
             webhook_id, secret = await webhooks.register(user, name=form.name, url=form.url, events=form.events)
@@ -108,8 +106,8 @@ class WebhookAdminController(Controller):
 
     @post("/{webhook_id:int}/remove", name="admin.webhooks.remove")
     async def remove(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], webhook_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, webhook_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         try:
             name = await webhooks.remove(user, webhook_id)
         except RuleViolation as exc:

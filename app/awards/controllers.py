@@ -8,11 +8,9 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Response, Template
 
 from app.awards import categories, cycles, nominations, queries, shortlist, winners
@@ -22,14 +20,15 @@ from app.awards.cycles import Cycle
 from app.awards.nominations import NominationForm, Nominee
 from app.awards.tables import NomineeKind
 from app.paging import parse_id
-from app.people.services import CurrentUser, list_departments, search_directory
+from app.people.services import list_departments, search_directory
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.timeutil import now, parse_year
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.errors import error_response
 from app.web.forms import read_form
-from app.web.templating import render, search_redirect, wants_fragment
+from app.web.templating import done, render, search_redirect, wants_fragment
 
 NO_SUCH_CYCLE = "There is no award cycle with that number."
 QUERY_MAX = 100
@@ -61,11 +60,6 @@ class Match:
     token: str
     name: str
     detail: str
-
-
-def _done(request: HTMXRequest, message: str, location: str) -> Redirect:
-    flash(request, message, category="success")
-    return Redirect(location, status_code=303)
 
 
 def _fragment(name: str, context: Mapping[str, Any], status_code: int = 200) -> Template:
@@ -202,13 +196,11 @@ class AwardsController(Controller):
     path = "/awards"
 
     @get("/", name="awards")
-    async def index(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+    async def index(self, request: HTMXRequest, user: CurrentUser) -> Template:
         return await awards_page(request, user)
 
     @get("/nominees", name="awards.nominees")
-    async def nominees(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], q: FromQuery[str] = ""
-    ) -> Template:
+    async def nominees(self, request: HTMXRequest, user: CurrentUser, q: FromQuery[str] = "") -> Template:
         """The nominee picker for the as-you-type search (and a chosen nominee's evidence); a plain visit gets
         the awards page with the same search, so the form's Find button works without JavaScript."""
         if not wants_fragment(request):
@@ -223,9 +215,7 @@ class AwardsController(Controller):
         return await search_redirect(request, request.app.route_reverse("awards.nominees"))
 
     @post("/nominations", name="awards.nominate")
-    async def nominate(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser]
-    ) -> Response[Any] | Template | Redirect:
+    async def nominate(self, request: HTMXRequest, user: CurrentUser) -> Response[Any] | Template | Redirect:
         form = await read_form(request, NominationForm)
         try:
             await nominations.nominate(user, form)
@@ -240,7 +230,7 @@ class AwardsController(Controller):
         nominee = await nominations.nominee_info(form.nominee_token)
         message = f"Your nomination of {nominee.name if nominee else 'them'} was recorded."
         if not wants_fragment(request):
-            return _done(request, message, request.app.route_reverse("awards"))
+            return done(request, message, request.app.route_reverse("awards"))
         cycle = await cycles.open_cycle()
         assert cycle is not None
         context = await nominate_context(user, cycle, NominationForm(category=form.category), sent=message)
@@ -248,7 +238,7 @@ class AwardsController(Controller):
 
     @post("/nominations/{nomination_id:int}/withdraw", name="awards.withdraw")
     async def withdraw(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], nomination_id: FromPath[int]
+        self, request: HTMXRequest, user: CurrentUser, nomination_id: FromPath[int]
     ) -> Response[Any] | Template | Redirect:
         try:
             await nominations.withdraw(user, nomination_id)
@@ -257,7 +247,7 @@ class AwardsController(Controller):
         message = "Your nomination was withdrawn."
         cycle = await cycles.open_cycle()
         if not wants_fragment(request) or cycle is None:
-            return _done(request, message, request.app.route_reverse("awards"))
+            return done(request, message, request.app.route_reverse("awards"))
         context = await nominate_context(user, cycle, NominationForm(), sent=message)
         return _fragment("fragments/awards/nominate.html", {"n": context})
 
@@ -274,15 +264,13 @@ class AwardsController(Controller):
         return await render(request, "pages/awards/hall_of_fame.html", context, fragment="fragments/awards/hall.html")
 
     @get("/{cycle_id:int}", name="awards.cycle")
-    async def cycle(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], cycle_id: FromPath[int]
-    ) -> Template:
+    async def cycle(self, request: HTMXRequest, user: CurrentUser, cycle_id: FromPath[int]) -> Template:
         return await cycle_page(request, user, cycle_id)
 
     @post("/{cycle_id:int}/winners", name="awards.pick", guards=[admin_only])
     async def pick(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], cycle_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, cycle_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, PickForm)
         category_id = form.category_id
         try:
@@ -301,13 +289,13 @@ class AwardsController(Controller):
         message = "The winners were saved. Announce them when every category is ready."
         if not wants_fragment(request):
             location = request.app.route_reverse("awards.cycle", cycle_id=cycle_id)
-            return _done(request, message, f"{location}#category-{category_id}")
+            return done(request, message, f"{location}#category-{category_id}")
         return await cycle_page(request, user, cycle_id, saved={category_id: message})
 
     @post("/{cycle_id:int}/announce", name="awards.announce", guards=[admin_only])
     async def announce(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], cycle_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, cycle_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         try:
             announcement = await winners.announce(user, cycle_id)
         except RuleViolation as exc:
@@ -316,7 +304,7 @@ class AwardsController(Controller):
             return await cycle_page(
                 request, user, cycle_id, errors={"announce": exc.errors}, status_code=exc.status_code
             )
-        return _done(
+        return done(
             request,
             f"The {announcement.cycle.label} awards are announced: winners notified and shown in the feed.",
             request.app.route_reverse("awards.cycle", cycle_id=cycle_id),
@@ -386,7 +374,7 @@ class AwardsAdminController(Controller):
         return await self._page(request)
 
     @post("/categories", name="admin.awards.create")
-    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def create(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, CategoryForm)
         try:
             await categories.save_category(user, form)
@@ -394,12 +382,12 @@ class AwardsAdminController(Controller):
             return await self._page(
                 request, errors={"new": exc.errors}, entered={"new": form}, status_code=exc.status_code
             )
-        return _done(request, f"Category “{form.name.strip()}” created.", request.app.route_reverse("admin.awards"))
+        return done(request, f"Category “{form.name.strip()}” created.", request.app.route_reverse("admin.awards"))
 
     @post("/categories/{category_id:int}", name="admin.awards.update")
     async def update(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], category_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, category_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, CategoryForm)
         try:
             await categories.save_category(user, form, category_id)
@@ -409,10 +397,10 @@ class AwardsAdminController(Controller):
             return await self._page(
                 request, errors={category_id: exc.errors}, entered={category_id: form}, status_code=exc.status_code
             )
-        return _done(request, f"Category “{form.name.strip()}” saved.", request.app.route_reverse("admin.awards"))
+        return done(request, f"Category “{form.name.strip()}” saved.", request.app.route_reverse("admin.awards"))
 
     @post("/calendar", name="admin.awards.calendar")
-    async def calendar(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def calendar(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, CalendarForm)
         try:
             await update_calendar(user, form)
@@ -420,7 +408,7 @@ class AwardsAdminController(Controller):
             return await self._page(
                 request, errors={"calendar": exc.errors}, entered={"calendar": form}, status_code=exc.status_code
             )
-        return _done(
+        return done(
             request,
             "The award calendar was saved; it applies from the next cycle.",
             request.app.route_reverse("admin.awards"),

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
@@ -21,11 +20,11 @@ from app.digests import services
 from app.digests.delivery import PRIVATE_HEADER
 from app.digests.period import DigestPeriod
 from app.mail.backends import list_outbox, read_outbox
-from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.settings import get_settings
 from app.timeutil import month_of, now
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.forms import read_form
 from app.web.templating import render
 
@@ -94,7 +93,7 @@ class DigestAdminController(Controller):
         return await self._index(request)
 
     @post("/", name="admin.digests.start")
-    async def start(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def start(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect:
         text = (await read_form(request, StartForm)).month
         try:
             started = await services.start_run(services.parse_month(text), trigger=services.Trigger.ADMIN, by=user)
@@ -111,7 +110,7 @@ class DigestAdminController(Controller):
     async def preview(
         self,
         request: HTMXRequest,
-        user: NamedDependency[CurrentUser],
+        user: CurrentUser,
         person: FromQuery[str] = "",
         month: FromQuery[str] = "",
         kind: FromQuery[str] = "",
@@ -134,7 +133,7 @@ class DigestAdminController(Controller):
     @get("/preview/html", name="admin.digests.preview.html")
     async def preview_html(
         self,
-        user: NamedDependency[CurrentUser],
+        user: CurrentUser,
         person: FromQuery[str] = "",
         month: FromQuery[str] = "",
         kind: FromQuery[str] = "",
@@ -168,9 +167,7 @@ class DigestAdminController(Controller):
         return await self._run(request, _month_or_404(month))
 
     @post("/{month:str}/retry", name="admin.digests.retry")
-    async def retry(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], month: FromPath[str]
-    ) -> Template | Redirect:
+    async def retry(self, request: HTMXRequest, user: CurrentUser, month: FromPath[str]) -> Template | Redirect:
         period = _month_or_404(month)
         if await services.get_run(period) is None:
             raise NotFoundException(NO_RUN)
@@ -223,7 +220,7 @@ class OutboxController(Controller):
         )
 
     @get("/{file:str}", name="admin.outbox.message")
-    async def message(self, request: HTMXRequest, user: NamedDependency[CurrentUser], file: FromPath[str]) -> Template:
+    async def message(self, request: HTMXRequest, user: CurrentUser, file: FromPath[str]) -> Template:
         """One message; `file` is its name in the outbox (a path parameter named `name` would clash with
         `url_for`'s own first argument)."""
         message = _read(file)
@@ -248,7 +245,7 @@ class OutboxController(Controller):
         )
 
     @get("/{file:str}/html", name="admin.outbox.html")
-    async def html(self, user: NamedDependency[CurrentUser], file: FromPath[str]) -> Response[str]:
+    async def html(self, user: CurrentUser, file: FromPath[str]) -> Response[str]:
         message = _read(file)
         if _withheld(message, user):
             raise PermissionDeniedException(PRIVATE_MAIL)

@@ -14,21 +14,20 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
-from litestar.plugins.htmx import ClientRedirect, HTMXRequest
-from litestar.response import Redirect, Response, Template
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Response, Template
 
 from app.feedback import models, queries, services
 from app.feedback.models import AskInput, GiveInput
 from app.feedback.tables import AskStatus, SubjectKind
 from app.paging import parse_id
-from app.people.services import CurrentUser, DirectoryPerson, search_directory
+from app.people.services import DirectoryPerson, search_directory
 from app.rules import RuleViolation
+from app.web.deps import CurrentUser
 from app.web.forms import parse_date, read_form, read_query
-from app.web.templating import render
+from app.web.templating import done, render
 
 MAX_FREE_QUESTIONS = models.MAX_QUESTIONS
 
@@ -89,14 +88,6 @@ def _raise_hidden(exc: RuleViolation) -> None:
         raise PermissionDeniedException(exc.message) from exc
 
 
-def _done(request: HTMXRequest, message: str, location: str) -> Response[Any]:
-    """Flash `message` and go to `location` (a client-side redirect for HTMX, a 303 otherwise)."""
-    flash(request, message, category="success")
-    if request.htmx:
-        return ClientRedirect(location)
-    return Redirect(location, status_code=303)
-
-
 async def _candidates(q: str, user: CurrentUser) -> list[DirectoryPerson]:
     """The colleague search's matches (never the searcher)."""
     found = await search_directory(q, per_page=20) if q else None
@@ -107,7 +98,7 @@ class FeedbackController(Controller):
     path = "/feedback"
 
     @get("/", name="feedback")
-    async def index(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+    async def index(self, request: HTMXRequest, user: CurrentUser) -> Template:
         context = {
             "overview": await queries.overview(user),
             "counts": await queries.organisation_counts(user) if user.is_admin else None,
@@ -116,9 +107,7 @@ class FeedbackController(Controller):
         return await render(request, "pages/feedback/index.html", context)
 
     @get("/{feedback_id:int}", name="feedback-item")
-    async def item(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], feedback_id: FromPath[int]
-    ) -> Template:
+    async def item(self, request: HTMXRequest, user: CurrentUser, feedback_id: FromPath[int]) -> Template:
         item = await queries.get_feedback(user, feedback_id)
         if item is None:
             raise NotFoundException("There is no feedback with that number that you may read.")
@@ -153,7 +142,7 @@ class FeedbackController(Controller):
         )
 
     @get("/ask", name="feedback-ask")
-    async def ask_page(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+    async def ask_page(self, request: HTMXRequest, user: CurrentUser) -> Template:
         """The ask form; `?q=` searches the directory for colleagues to ask (chosen ones are kept with `people`)."""
         form = read_query(request, AskForm)
         values = form.to_input()
@@ -162,14 +151,14 @@ class FeedbackController(Controller):
         return await self._ask_form(request, user, values, q=form.q[:100])
 
     @post("/ask", name="feedback-ask-send", status_code=200)
-    async def ask(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Response[Any]:
+    async def ask(self, request: HTMXRequest, user: CurrentUser) -> Response[Any]:
         values = (await read_form(request, AskForm)).to_input()
         try:
             await services.ask_for_feedback(user, values)
         except RuleViolation as exc:
             return await self._ask_form(request, user, values, errors=exc.errors, status_code=exc.status_code)
         count = len(set(values.people))
-        return _done(
+        return done(
             request,
             f"Asked {count} colleague{'s' if count != 1 else ''} for feedback. You will be told as they answer.",
             request.app.route_reverse("feedback"),
@@ -210,15 +199,11 @@ class FeedbackController(Controller):
         )
 
     @get("/asks/{ask_id:int}", name="feedback-answer")
-    async def answer_page(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
-    ) -> Template:
+    async def answer_page(self, request: HTMXRequest, user: CurrentUser, ask_id: FromPath[int]) -> Template:
         return await self._answer_page(request, user, ask_id)
 
     @post("/asks/{ask_id:int}/answer", name="feedback-answer-send", status_code=200)
-    async def answer(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
-    ) -> Response[Any]:
+    async def answer(self, request: HTMXRequest, user: CurrentUser, ask_id: FromPath[int]) -> Response[Any]:
         form = await read_form(request, AnswerForm)
         try:
             feedback_id = await services.answer(user, ask_id, form.answers, share_with_manager=form.shared)
@@ -229,30 +214,26 @@ class FeedbackController(Controller):
                 status_code=exc.status_code,
             )  # fmt: skip
         location = request.app.route_reverse("feedback-item", feedback_id=feedback_id)
-        return _done(request, "Thank you: your feedback was sent.", location)
+        return done(request, "Thank you: your feedback was sent.", location)
 
     @post("/asks/{ask_id:int}/decline", name="feedback-decline", status_code=200)
-    async def decline(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
-    ) -> Response[Any]:
+    async def decline(self, request: HTMXRequest, user: CurrentUser, ask_id: FromPath[int]) -> Response[Any]:
         try:
             await services.decline(user, ask_id)
         except RuleViolation as exc:
             _raise_hidden(exc)
             return await self._answer_page(request, user, ask_id, errors=exc.errors, status_code=exc.status_code)
         message = "You declined. The person who asked has been told."
-        return _done(request, message, request.app.route_reverse("feedback"))
+        return done(request, message, request.app.route_reverse("feedback"))
 
     @post("/asks/{ask_id:int}/close", name="feedback-close", status_code=200)
-    async def close(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], ask_id: FromPath[int]
-    ) -> Response[Any]:
+    async def close(self, request: HTMXRequest, user: CurrentUser, ask_id: FromPath[int]) -> Response[Any]:
         try:
             await services.close_ask(user, ask_id)
         except RuleViolation as exc:
             _raise_hidden(exc)
             raise
-        return _done(request, "Closed: no more answers will be taken.", request.app.route_reverse("feedback"))
+        return done(request, "Closed: no more answers will be taken.", request.app.route_reverse("feedback"))
 
     # --- giving ---------------------------------------------------------------------------------------------
 
@@ -278,19 +259,19 @@ class FeedbackController(Controller):
 
     @get("/give", name="feedback-give")
     async def give_page(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], q: FromQuery[str] = "", to: FromQuery[str] = ""
+        self, request: HTMXRequest, user: CurrentUser, q: FromQuery[str] = "", to: FromQuery[str] = ""
     ) -> Template:
         """The give form; `?to=` preselects the colleague, `?q=` searches the directory."""
         return await self._give_form(request, user, GiveInput(subject=parse_id(to), text=""), q=q[:100])
 
     @post("/give", name="feedback-give-send", status_code=200)
-    async def give(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Response[Any]:
+    async def give(self, request: HTMXRequest, user: CurrentUser) -> Response[Any]:
         values = (await read_form(request, GiveForm)).to_input()
         try:
             feedback_id = await services.give(user, values)
         except RuleViolation as exc:
             return await self._give_form(request, user, values, errors=exc.errors, status_code=exc.status_code)
-        return _done(
+        return done(
             request,
             "Your feedback was sent. Only they and you can read it"
             + (", and their manager." if values.share_with_manager else "."),

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
@@ -34,10 +33,10 @@ from app.insights.scope import (
     to_csv,
 )
 from app.jobs.outbox import hand_over
-from app.people.services import CurrentUser
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.web.auth import admin_only, requires_role
+from app.web.deps import CurrentUser
 from app.web.forms import read_form
 from app.web.templating import render
 
@@ -136,7 +135,7 @@ def _pages(routes: str) -> type[Controller]:
         async def index(
             self,
             request: HTMXRequest,
-            user: NamedDependency[CurrentUser],
+            user: CurrentUser,
             view: FromQuery[str] = DEFAULT_VIEW,
             period: FromQuery[str] = DEFAULT_PERIOD,
             run: FromQuery[str | None] = None,
@@ -148,7 +147,7 @@ def _pages(routes: str) -> type[Controller]:
         @get("/export.csv", name=f"{routes}.export")
         async def export(
             self,
-            user: NamedDependency[CurrentUser],
+            user: CurrentUser,
             view: FromQuery[str] = DEFAULT_VIEW,
             period: FromQuery[str] = DEFAULT_PERIOD,
             run: FromQuery[str | None] = None,
@@ -167,9 +166,7 @@ def _pages(routes: str) -> type[Controller]:
             )
 
         @get("/signals/{finding_id:int}", name=f"{routes}.signal")
-        async def signal(
-            self, request: HTMXRequest, user: NamedDependency[CurrentUser], finding_id: FromPath[int]
-        ) -> Template:
+        async def signal(self, request: HTMXRequest, user: CurrentUser, finding_id: FromPath[int]) -> Template:
             scope = await _scope(user)
             try:
                 detail = await signals.signal_detail(scope, finding_id)
@@ -195,9 +192,7 @@ class AdminInsightsController(_pages(ADMIN)):  # type: ignore[misc]
     guards = [admin_only]
 
     @post("/signals/{finding_id:int}/review", name=f"{ADMIN}.review")
-    async def review(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], finding_id: FromPath[int]
-    ) -> Response[Any]:
+    async def review(self, request: HTMXRequest, user: CurrentUser, finding_id: FromPath[int]) -> Response[Any]:
         form = await read_form(request, ReviewForm)
         values = {"status": form.status, "note": form.note}
         try:
@@ -225,7 +220,7 @@ class AdminInsightsController(_pages(ADMIN)):  # type: ignore[misc]
         return Redirect(request.app.route_reverse(f"{ADMIN}.signal", finding_id=finding_id), status_code=303)
 
     @post("/runs", name=f"{ADMIN}.run")
-    async def run(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Redirect:
+    async def run(self, request: HTMXRequest, user: CurrentUser) -> Redirect:
         """Run collusion detection over a period now (queued; the page lists it when done)."""
         chosen = period_for((await read_form(request, RunForm)).period)
         run_id = await signals.request_run(user, chosen)
@@ -234,7 +229,7 @@ class AdminInsightsController(_pages(ADMIN)):  # type: ignore[misc]
         return Redirect(_link(request, ADMIN, "signals", chosen.name, run_id), status_code=303)
 
     @post("/settings", name=f"{ADMIN}.settings")
-    async def settings(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Response[Any]:
+    async def settings(self, request: HTMXRequest, user: CurrentUser) -> Response[Any]:
         raw = (await read_form(request, SettingsForm)).concentration_percent
         try:
             percent = await signals.set_concentration(user, raw)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
@@ -18,8 +17,8 @@ from app.insights.service_map import partners
 from app.kudos.services import recent_public
 from app.paging import parse_page
 from app.people import services
-from app.people.services import CurrentUser
 from app.surveys import queries as surveys
+from app.web.deps import CurrentUser
 from app.web.templating import render
 
 
@@ -37,9 +36,7 @@ class PeopleController(Controller):
         )
 
     @get("/{person_id:int}", name="person")
-    async def profile(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], person_id: FromPath[int]
-    ) -> Template:
+    async def profile(self, request: HTMXRequest, user: CurrentUser, person_id: FromPath[int]) -> Template:
         person = await services.get_profile(person_id)
         if person is None:
             raise NotFoundException("No one with that id works here.")
@@ -66,7 +63,7 @@ class DepartmentController(Controller):
         )
 
     @get("/{slug:str}", name="department")
-    async def detail(self, request: HTMXRequest, user: NamedDependency[CurrentUser], slug: FromPath[str]) -> Template:
+    async def detail(self, request: HTMXRequest, user: CurrentUser, slug: FromPath[str]) -> Template:
         department = await services.get_department(slug)
         if department is None:
             raise NotFoundException("There is no department at that address.")

@@ -10,20 +10,19 @@ from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.admin.controllers.responses import done
-from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.signin import password_links
 from app.signin.services import SignInRefused, clean_email, sign_in
 from app.signin.sessions import end_sessions, start_session
 from app.signin.throttle import LoginThrottle
 from app.web.auth import safe_next
+from app.web.deps import Viewer
 from app.web.forms import read_form
 from app.web.security import NO_STORE
-from app.web.templating import render
+from app.web.templating import done, render
 
 
 class LoginForm(msgspec.Struct, frozen=True):
@@ -50,7 +49,7 @@ class AuthController(Controller):
 
     @get("/login", name="login")
     async def login_page(
-        self, request: HTMXRequest, viewer: NamedDependency[CurrentUser | None], next: FromQuery[str | None] = None
+        self, request: HTMXRequest, viewer: Viewer, next: FromQuery[str | None] = None
     ) -> Template | Redirect:
         if viewer is not None:
             return Redirect(self._next(request, next), status_code=303)
@@ -104,7 +103,7 @@ class PasswordLinkController(Controller):
         return await self._page(request, token)
 
     @post("/{token:str}", name="password-link.use")
-    async def use(self, request: HTMXRequest, token: FromPath[str]) -> Template | Redirect:
+    async def use(self, request: HTMXRequest, token: FromPath[str]) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, PasswordForm)
         try:
             employee_id = await password_links.use_password_link(token, form.password, form.confirm)

@@ -8,19 +8,18 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Response, Template
 
-from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.surveys import queries, services
 from app.surveys.models import MIN_ANSWERS, AnswerInput, RoundInput, parse_score
 from app.surveys.tables import Audience
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.forms import parse_date, read_form
 from app.web.templating import render, wants_fragment
 
@@ -65,7 +64,7 @@ class SurveyController(Controller):
     path = "/surveys"
 
     @get("/", name="surveys")
-    async def index(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+    async def index(self, request: HTMXRequest, user: CurrentUser) -> Template:
         return await render(
             request,
             "pages/surveys/index.html",
@@ -76,7 +75,7 @@ class SurveyController(Controller):
     async def answer(
         self,
         request: HTMXRequest,
-        user: NamedDependency[CurrentUser],
+        user: CurrentUser,
         round_id: FromPath[int],
         department_id: FromPath[int],
     ) -> Response[Any]:
@@ -129,7 +128,7 @@ class SurveyController(Controller):
         )
 
     @get("/departments/{slug:str}/comments", name="survey-comments")
-    async def comments(self, request: HTMXRequest, user: NamedDependency[CurrentUser], slug: FromPath[str]) -> Template:
+    async def comments(self, request: HTMXRequest, user: CurrentUser, slug: FromPath[str]) -> Template:
         department = await queries.department_by_slug(slug)
         if department is None:
             raise NotFoundException("There is no department at that address.")
@@ -162,11 +161,11 @@ class SurveyAdminController(Controller):
         )
 
     @get("/", name="survey-admin")
-    async def index(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template:
+    async def index(self, request: HTMXRequest, user: CurrentUser) -> Template:
         return await self._page(request, user)
 
     @post("/", name="survey-admin-schedule", status_code=200)
-    async def schedule(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Response[Any]:
+    async def schedule(self, request: HTMXRequest, user: CurrentUser) -> Response[Any]:
         values = (await read_form(request, RoundForm)).to_input()
         try:
             await services.schedule_round(user, values)

@@ -7,19 +7,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.admin.controllers.responses import done, raise_not_found
+from app.admin.controllers.responses import raise_not_found
 from app.admin.services import catalogue, department_merge, departments
-from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.forms import read_form
-from app.web.templating import render
+from app.web.templating import done, render
 
 
 class AdminDepartmentController(Controller):
@@ -49,7 +48,7 @@ class AdminDepartmentController(Controller):
         return await self._index(request)
 
     @post("/", name="admin.departments.create")
-    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def create(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
         values = (await read_form(request, departments.DepartmentForm)).values()
         try:
             department_id = await departments.create_department(user, values)
@@ -92,7 +91,7 @@ class AdminDepartmentController(Controller):
         values: object,
         operation: Callable[[], Awaitable[str]],
         go_to: int | None = None,
-    ) -> Template | Redirect:
+    ) -> Template | Redirect | ClientRedirect:
         """Run `operation`; done: 303 to the department's page (or `go_to`'s) with its message; refused: the page
         again with the messages in `section`."""
         try:
@@ -111,8 +110,8 @@ class AdminDepartmentController(Controller):
 
     @post("/{department_id:int}", name="admin.department.update")
     async def update(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], department_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, department_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         values = (await read_form(request, departments.DepartmentForm)).values()
 
         async def operation() -> str:
@@ -123,8 +122,8 @@ class AdminDepartmentController(Controller):
 
     @post("/{department_id:int}/leads", name="admin.department.leads.add")
     async def add_lead(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], department_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, department_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, departments.LeadForm)
 
         async def operation() -> str:
@@ -135,8 +134,8 @@ class AdminDepartmentController(Controller):
 
     @post("/{department_id:int}/leads/remove", name="admin.department.leads.remove")
     async def remove_lead(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], department_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, department_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, departments.RemoveLeadForm)
 
         async def operation() -> str:
@@ -147,8 +146,8 @@ class AdminDepartmentController(Controller):
 
     @post("/{department_id:int}/services", name="admin.department.services.add")
     async def add_service(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], department_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, department_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         values = (await read_form(request, catalogue.ServiceForm)).values()
 
         async def operation() -> str:
@@ -161,10 +160,10 @@ class AdminDepartmentController(Controller):
     async def update_service(
         self,
         request: HTMXRequest,
-        user: NamedDependency[CurrentUser],
+        user: CurrentUser,
         department_id: FromPath[int],
         service_id: FromPath[int],
-    ) -> Template | Redirect:
+    ) -> Template | Redirect | ClientRedirect:
         values = (await read_form(request, catalogue.ServiceForm)).values()
 
         async def operation() -> str:
@@ -175,8 +174,8 @@ class AdminDepartmentController(Controller):
 
     @post("/{department_id:int}/merge", name="admin.department.merge")
     async def merge(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], department_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, department_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         target = (await read_form(request, department_merge.MergeForm)).into_id
 
         async def operation() -> str:
@@ -191,8 +190,8 @@ class AdminDepartmentController(Controller):
 
     @post("/{department_id:int}/archive", name="admin.department.archive")
     async def archive(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], department_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, department_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         async def operation() -> str:
             return f"{await departments.set_archived(user, department_id, True)} is archived."
 
@@ -200,8 +199,8 @@ class AdminDepartmentController(Controller):
 
     @post("/{department_id:int}/restore", name="admin.department.restore")
     async def restore(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], department_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, department_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         async def operation() -> str:
             return f"{await departments.set_archived(user, department_id, False)} is active again."
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.admin.controllers.responses import done, raise_not_found
+from app.admin.controllers.responses import raise_not_found
 from app.admin.services import giving
 from app.kudos import allowance
-from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.forms import read_form
-from app.web.templating import render
+from app.web.templating import done, render
 
 
 class AdminGivingController(Controller):
@@ -51,7 +50,7 @@ class AdminGivingController(Controller):
         return await self._values(request)
 
     @post("/values", name="admin.values.create")
-    async def create_value(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def create_value(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
         values = (await read_form(request, giving.ValueForm)).values()
         try:
             name = await giving.save_value(user, values)
@@ -61,8 +60,8 @@ class AdminGivingController(Controller):
 
     @post("/values/{value_id:int}", name="admin.value.update")
     async def update_value(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], value_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, value_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         values = (await read_form(request, giving.ValueForm)).values()
         try:
             name = await giving.save_value(user, values, value_id)
@@ -96,7 +95,7 @@ class AdminGivingController(Controller):
         return await self._allowances(request)
 
     @post("/allowances", name="admin.allowances.save")
-    async def save_allowances(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def save_allowances(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
         form = await read_form(request, giving.PolicyForm)
         try:
             changed = await giving.save_policy(user, form)

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 from litestar import Controller, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
@@ -16,9 +15,9 @@ from litestar.response import Redirect, Template
 from app.admin.controllers.responses import raise_not_found
 from app.admin.services import import_plan, imports
 from app.jobs.outbox import hand_over
-from app.people.services import CurrentUser
 from app.rules import RuleViolation
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.templating import render
 
 
@@ -51,7 +50,7 @@ class AdminImportController(Controller):
         return await self._index(request)
 
     @post("/", name="admin.import.upload")
-    async def upload(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def upload(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect:
         form = await request.form()  # a file upload: read as multipart, not through read_form
         kind = str(form.get("kind") or "")
         upload = form.get("file")
@@ -86,7 +85,7 @@ class AdminImportController(Controller):
 
     @post("/{import_id:int}/run", name="admin.import.run")
     async def run(
-        self, request: HTMXRequest, state: State, user: NamedDependency[CurrentUser], import_id: FromPath[int]
+        self, request: HTMXRequest, state: State, user: CurrentUser, import_id: FromPath[int]
     ) -> Template | Redirect:
         item = await self._item(import_id)
         try:

@@ -5,23 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.admin.controllers.responses import done
 from app.admin.services import people
-from app.people.services import CurrentUser
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.signin.password_links import PasswordLink, create_password_link
 from app.signin.sessions import end_sessions
 from app.web.auth import admin_only
+from app.web.deps import CurrentUser
 from app.web.forms import read_form
 from app.web.security import NO_STORE
-from app.web.templating import render
+from app.web.templating import done, render
 
 
 class AdminPeopleController(Controller):
@@ -87,7 +85,7 @@ class AdminPeopleController(Controller):
         return await self._form(request, people.PersonValues())
 
     @post("/new", name="admin.people.create")
-    async def create(self, request: HTMXRequest, user: NamedDependency[CurrentUser]) -> Template | Redirect:
+    async def create(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
         values = (await read_form(request, people.PersonForm)).values()
         try:
             person_id = await people.create_person(user, values)
@@ -109,8 +107,8 @@ class AdminPeopleController(Controller):
 
     @post("/{person_id:int}", name="admin.person.update")
     async def update(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], person_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, person_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         person = await self._person(person_id)
         values = (await read_form(request, people.PersonForm)).values()
         try:
@@ -121,8 +119,8 @@ class AdminPeopleController(Controller):
         return done(request, message, self._location(request, person_id))
 
     async def _set_active(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], person_id: int, active: bool
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, person_id: int, active: bool
+    ) -> Template | Redirect | ClientRedirect:
         person = await self._person(person_id)
         try:
             name = await people.set_active(user, person_id, active)
@@ -135,20 +133,18 @@ class AdminPeopleController(Controller):
 
     @post("/{person_id:int}/deactivate", name="admin.person.deactivate")
     async def deactivate(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], person_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, person_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         return await self._set_active(request, user, person_id, False)
 
     @post("/{person_id:int}/reactivate", name="admin.person.reactivate")
     async def reactivate(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], person_id: FromPath[int]
-    ) -> Template | Redirect:
+        self, request: HTMXRequest, user: CurrentUser, person_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
         return await self._set_active(request, user, person_id, True)
 
     @post("/{person_id:int}/password-link", name="admin.person.password-link", cache_control=NO_STORE)
-    async def password_link(
-        self, request: HTMXRequest, user: NamedDependency[CurrentUser], person_id: FromPath[int]
-    ) -> Template:
+    async def password_link(self, request: HTMXRequest, user: CurrentUser, person_id: FromPath[int]) -> Template:
         """Shows the new link once (it is not stored, only its hash), on the person's page."""
         person = await self._person(person_id)
         try:
