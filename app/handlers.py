@@ -3,6 +3,7 @@ and of the worker."""
 
 from __future__ import annotations
 
+from app.api import handlers as webhooks
 from app.boards import handlers as boards
 from app.events import registry
 from app.notifications import handlers as notifications
@@ -10,6 +11,6 @@ from app.notifications import handlers as notifications
 
 def register_all() -> None:
     """Register every handler (idempotent: registering again changes nothing)."""
-    for domain in (notifications, boards):
+    for domain in (notifications, boards, webhooks):
         domain.register(registry)
     registry.ready = True

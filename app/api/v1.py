@@ -27,7 +27,7 @@ from app.api.webhooks import absolute
 from app.boards import badges, levels
 from app.boards import services as boards
 from app.boards.periods import PERIODS
-from app.kudos.services import thank_url
+from app.kudos.controllers import thank_url
 from app.paging import valid_id
 from app.people.services import get_profile
 from app.rules import RuleViolation

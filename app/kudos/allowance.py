@@ -75,9 +75,8 @@ async def _budget(employee_id: int) -> int:
     return rows[0]["budget"] if rows else 0
 
 
-async def spend(employee_id: int, month: date, points: int) -> int | None:
-    """Spend `points` of the month's allowance in the caller's transaction; the remaining points, or None when
-    there are not enough. Concurrent calls can never overspend: the UPDATE re-checks under the row lock."""
+async def open_month(employee_id: int, month: date) -> None:
+    """Create `employee_id`'s allowance row for `month` with the budget of this moment, unless it exists."""
     await Allowance.raw(
         "INSERT INTO allowance (employee, month, budget, spent) VALUES ({}, {}, {}, 0) "
         "ON CONFLICT (employee, month) DO NOTHING",
@@ -85,6 +84,12 @@ async def spend(employee_id: int, month: date, points: int) -> int | None:
         month,
         await _budget(employee_id),
     )
+
+
+async def spend(employee_id: int, month: date, points: int) -> int | None:
+    """Spend `points` of the month's allowance in the caller's transaction; the remaining points, or None when
+    there are not enough. Concurrent calls can never overspend: the UPDATE re-checks under the row lock."""
+    await open_month(employee_id, month)
     rows = await Allowance.raw(
         "UPDATE allowance SET spent = spent + {} WHERE employee = {} AND month = {} AND spent + {} <= budget "
         "RETURNING budget - spent AS remaining",

@@ -13,6 +13,7 @@ from litestar.plugins.flash import flash
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
+from app.awards.services import recent_announcements
 from app.kudos import allowance, services
 from app.kudos.services import GiveForm
 from app.paging import parse_id
@@ -69,6 +70,20 @@ async def give_context(
         "box": box,
         "sent": sent,
     }
+
+
+async def thank_url(request_id: int) -> str:
+    """Where "Thank now" leads: the give form with the request's resolvers chosen and the request linked."""
+    return f"/kudos/new?request={request_id}"
+
+
+async def feed_page(user: CurrentUser, show: str, cursor: str) -> services.FeedPage:
+    """A page of the feed; the everyone feed also announces the award winners of its window (awards' part)."""
+    page = await services.feed(user, scope=show, cursor=cursor or None)
+    if page.scope != "all":
+        return page
+    since = page.since
+    return services.merged(page, await recent_announcements(services.BADGES_PER_PAGE, page.before, since=since))
 
 
 async def picker_context(user: CurrentUser, query: str, chosen_ids: list[int]) -> dict[str, Any]:
@@ -140,7 +155,7 @@ class KudosController(Controller):
                 fragment="fragments/kudos/give_form.html",
                 status_code=exc.status_code,
             )
-        names = ", ".join(p["name"] for p in (await services.people_by_id(form.recipient_ids)).values())
+        names = ", ".join(given.names)
         if not wants_fragment(request):
             flash(request, f"Your kudos to {names} is on its way.", category="success")
             return Redirect("/" if box else f"/kudos/{given.kudos_id}", status_code=303)
@@ -230,6 +245,5 @@ class FeedController(Controller):
     ) -> Template:
         """The feed page; its fragment serves the tabs and "load more" (`home` keeps the tabs' links on `/`)."""
         user: CurrentUser = request.scope["user"]
-        page = await services.feed(user, scope=show, cursor=cursor or None)
-        context = {"feed": page, "on_home": home}
+        context = {"feed": await feed_page(user, show, cursor), "on_home": home}
         return await render(request, "pages/kudos/feed.html", context, fragment="fragments/kudos/feed.html")

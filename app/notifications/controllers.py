@@ -13,7 +13,9 @@ from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from app.kudos.controllers import thank_url
 from app.notifications import services
+from app.notifications.tables import Kind
 from app.paging import Cursor, decode_moment, encode_moment
 from app.people.services import CurrentUser
 from app.timeutil import now
@@ -25,15 +27,34 @@ BADGE = "fragments/notifications/badge.html"
 STOP_POLLING = 286  # htmx swaps the response and cancels the element's `every 60s` trigger
 
 
-def _linkable(item: services.NotificationItem) -> services.NotificationItem:
-    """The item with its links kept only when they are local paths (anything else is shown as plain text)."""
+def _subject_links(item: services.NotificationItem, reader_id: int) -> tuple[str, str]:
+    """(link, action link) of a notification stored with its subject instead of links: what it is about."""
+    table, _, key = item.subject.partition(":")
+    if not key.isdigit():
+        return "", ""
+    row_id = int(key)
+    if table == "kudos":
+        return f"/kudos/{row_id}", ""
+    if table == "request":
+        return f"/requests/{row_id}", thank_url(row_id) if item.kind == Kind.REQUEST_COMPLETED else ""
+    if table == "badge_award":
+        return f"/people/{reader_id}#badges", ""
+    return "", ""
+
+
+def _linkable(item: services.NotificationItem, reader_id: int) -> services.NotificationItem:
+    """The item with its links: those stored kept only when they are local paths (anything else is shown as plain
+    text), the others made from its subject."""
+    if not item.url and not item.action_url:
+        url, action_url = _subject_links(item, reader_id)
+        return replace(item, url=url, action_url=action_url)
     return replace(item, url=safe_next(item.url, default=""), action_url=safe_next(item.action_url, default=""))
 
 
 async def _list_context(user: CurrentUser, before: Cursor | None = None) -> dict[str, Any]:
     page = await services.list_notifications(user.id, before=before)
     return {
-        "items": [_linkable(item) for item in page.items],
+        "items": [_linkable(item, user.id) for item in page.items],
         "next_before": page.next_cursor.encode() if page.next_cursor else None,
         "older": before is not None,
         # where the no-JS forms come back to: this page of the list
@@ -84,7 +105,7 @@ class NotificationController(Controller):
             return Template(
                 "fragments/notifications/marked_read.html",
                 context={
-                    "n": _linkable(item),
+                    "n": _linkable(item, user.id),
                     "just_marked": True,
                     "unread": await services.unread_count(user.id),
                     "up_to": encode_moment(now()),

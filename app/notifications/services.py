@@ -35,7 +35,7 @@ async def notify(
     kind: Kind,
     *,
     text: str,
-    url: str,
+    url: str = "",
     actor_id: int | None = None,
     action_label: str = "",
     action_url: str = "",
@@ -43,7 +43,8 @@ async def notify(
     at: datetime | None = None,
 ) -> None:
     """One notification per recipient (the actor is never notified of their own action, and people who were
-    deactivated receive nothing). `subject` (see `subject_of`) lets `mark_done` close it once it is dealt with."""
+    deactivated receive nothing). `subject` (see `subject_of`) says what it is about: the web layer links to it
+    (when no `url` is given) and `mark_done` closes it once it is dealt with."""
     moment = at or now()
     wanted = [r for r in dict.fromkeys(recipients) if r != actor_id]
     if not wanted:
@@ -82,6 +83,7 @@ class NotificationItem:
     id: int
     kind: str
     text: str
+    subject: str  # what it is about ("kudos:12"): the web layer links to it when `url` is empty
     url: str
     action_label: str
     action_url: str
@@ -115,7 +117,7 @@ class NotificationPage:
 
 # The columns of a NotificationItem, the actor's name included, for `notification n`.
 _ITEM_COLUMNS = (
-    "n.id, n.kind, n.text, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.done_at, "
+    "n.id, n.kind, n.text, n.subject, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.done_at, "
     "n.actor AS actor_id, "
     "(SELECT a.name FROM employee a WHERE a.id = n.actor) AS actor_name"
 )

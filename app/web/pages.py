@@ -10,7 +10,7 @@ from litestar.response import Template
 
 from app.health import check_health
 from app.kudos import services as kudos
-from app.kudos.controllers import give_context
+from app.kudos.controllers import feed_page, give_context
 from app.requests.services import completed_not_thanked
 from app.web.templating import render
 
@@ -21,7 +21,7 @@ async def home(request: HTMXRequest, show: FromQuery[str] = "all", cursor: FromQ
     user = request.scope["user"]
     context = await give_context(user, kudos.GiveForm(), box=True)
     context.update(
-        feed=await kudos.feed(user, scope=show, cursor=cursor or None),
+        feed=await feed_page(user, show, cursor),
         thank_now=await completed_not_thanked(user.id),
         on_home=True,
     )
