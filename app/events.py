@@ -351,21 +351,24 @@ async def _run_once(handler: str, fact: Event) -> bool:
 
 async def run_recorded(*, handed_over_too: bool = False) -> int:
     """Run, here and now, the stored handlers the worker has not been handed yet (and mark them handed over), in
-    outbox order; returns how many ran. For loading data without a worker (the demo) and for tests
-    (`handed_over_too` runs every stored handler again: each still runs at most once)."""
+    outbox order, then those of the events they published in turn (a badge earned from a kudos given); returns how
+    many ran. For loading data without a worker (the demo) and for tests (`handed_over_too` runs every stored
+    handler again: each still runs at most once)."""
     wanted = JobOutbox.function == HANDLE_EVENT_JOB
     if not handed_over_too:
         wanted &= JobOutbox.enqueued_at.is_null()
-    rows = (
+    ran = 0
+    after = 0
+    while rows := (
         await JobOutbox.select(JobOutbox.id, JobOutbox.kwargs)
-        .where(wanted)
+        .where(wanted & (JobOutbox.id > after))
         .order_by(JobOutbox.id)
         .output(load_json=True)
-    )
-    ran = 0
-    for row in rows:
-        ran += await run_stored(**row["kwargs"])
-        await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id == row["id"])
+    ):
+        for row in rows:
+            ran += await run_stored(**row["kwargs"])
+            await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id == row["id"])
+        after = rows[-1]["id"]
     return ran
 
 

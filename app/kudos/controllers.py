@@ -72,7 +72,7 @@ async def give_context(
     }
 
 
-async def thank_url(request_id: int) -> str:
+def thank_url(request_id: int) -> str:
     """Where "Thank now" leads: the give form with the request's resolvers chosen and the request linked."""
     return f"/kudos/new?request={request_id}"
 
