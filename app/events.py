@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import msgspec
+from piccolo.columns.combination import And, Where
 from piccolo.engine import engine_finder
 
 from app.jobs.outbox import add_job
@@ -295,14 +296,16 @@ registry = Registry()
 
 
 def _payload(event: Event) -> dict[str, Any]:
-    return msgspec.to_builtins(event)
+    payload: dict[str, Any] = msgspec.to_builtins(event)
+    return payload
 
 
 async def publish(event: Event) -> Event:
     """Run the inline handlers of `event` and record the others in the job outbox. Call it inside the publishing
     service's transaction (refused otherwise: an event that is not part of a transaction could be half-done).
     Returns the event with its id."""
-    if engine_finder().current_transaction.get() is None:
+    engine = engine_finder()
+    if engine is None or engine.current_transaction.get() is None:
         raise RuntimeError(f"publish({type(event).__name__}) outside a transaction")
     if not registry.ready:  # a process that skipped start-up would drop every reaction silently: fail instead
         raise RuntimeError("publish() before the handlers were registered (call app.handlers.register_all)")
@@ -354,7 +357,7 @@ async def run_recorded(*, handed_over_too: bool = False) -> int:
     outbox order, then those of the events they published in turn (a badge earned from a kudos given); returns how
     many ran. For loading data without a worker (the demo) and for tests (`handed_over_too` runs every stored
     handler again: each still runs at most once)."""
-    wanted = JobOutbox.function == HANDLE_EVENT_JOB
+    wanted: Where | And = JobOutbox.function == HANDLE_EVENT_JOB
     if not handed_over_too:
         wanted &= JobOutbox.enqueued_at.is_null()
     ran = 0

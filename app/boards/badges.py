@@ -4,7 +4,8 @@ people see of them: a person's badge board and the newest awards for the feed.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from app.boards.awarding import (
     Award,
@@ -99,31 +100,29 @@ async def badge_board(employee_id: int) -> list[BadgeStatus]:
     ]
 
 
+# The newest badge awards older than a (awarded_at, id) keyset position and not before a moment (the feed asks for
+# the awards between two kudos cards), newest first.
 _RECENT_SQL = """
     SELECT b.id, b.employee AS employee_id, e.name AS employee_name, b.badge, b.level, b.awarded_at
     FROM badge_award b JOIN employee e ON e.id = b.employee
-    {where}
+    WHERE (b.awarded_at, b.id) < ({}, {}) AND b.awarded_at >= {}
     ORDER BY b.awarded_at DESC, b.id DESC
-    LIMIT {{}}
+    LIMIT {}
 """
+_LATEST = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)  # after every award
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # before every award
 
 
-async def recent_awards(limit: int, before: Cursor | None = None, *, since: datetime | None = None) -> list[dict]:
+async def recent_awards(
+    limit: int, before: Cursor | None = None, *, since: datetime | None = None
+) -> list[dict[str, Any]]:
     """The newest badge awards, for the feed: newest first, keyset-paged on (awarded_at, id) before `before`.
 
     Each is a dict with `type` "badge", `id`, `employee_id`, `employee_name`, `badge` (slug), `badge_name`,
     `title` ("Recognised (level 2 of 3)"), `achieved`, `level`, `levels`, `url` and `created_at` (= awarded_at, so
     awards sort with kudos cards by `created_at`). Badges are public: they show on every profile."""
-    conditions: list[str] = []
-    args: list[object] = []
-    if before is not None:
-        conditions.append("(b.awarded_at, b.id) < ({}, {})")
-        args += [before.created_at, before.id]
-    if since is not None:  # the feed asks for the awards between two kudos cards
-        conditions.append("b.awarded_at >= {}")
-        args.append(since)
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    rows = await BadgeAward.raw(_RECENT_SQL.format(where=where), *args, limit)
+    start = before or _LATEST
+    rows = await BadgeAward.raw(_RECENT_SQL, start.created_at, start.id, since or _EARLIEST, limit)
     items = []
     for row in rows:
         badge = BY_SLUG.get(row["badge"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, tzinfo
+from typing import Any
 
 from app.boards.rollups import period_end, period_starts
 from app.boards.tables import Period, PersonPeriod
@@ -93,9 +94,9 @@ Key = tuple[int, str, date]  # (owner, period, start)
 PairKey = tuple[int, int, str, date]  # (owner, giver, period, start)
 
 
-def _columns(deltas: Mapping[tuple[object, ...], list[int]], width: int) -> list[list[object]]:
+def _columns(deltas: Mapping[Any, list[int]], width: int) -> list[list[object]]:
     """Rows (key + deltas, in key order, rows of zeros left out) as `width` lists, one per column, for unnest()."""
-    rows = [(*key, *d) for key, d in sorted(deltas.items()) if any(d)]  # type: ignore[type-var]
+    rows = [(*key, *d) for key, d in sorted(deltas.items()) if any(d)]
     return [[row[i] for row in rows] for i in range(width)]
 
 

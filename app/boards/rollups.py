@@ -23,8 +23,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from piccolo.engine import engine_finder
+from piccolo.engine.base import Engine
 
 from app.boards.tables import Period
 from app.timeutil import next_month, org_tz
@@ -236,7 +238,7 @@ def _with_figures(select: str, table: str) -> str:
     return f"SELECT * FROM ({select}) AS f WHERE " + " OR ".join(f"f.{c} <> 0" for c in _figures(table))
 
 
-async def _drop_indexes(engine, table: str) -> list[str]:
+async def _drop_indexes(engine: Engine[Any], table: str) -> list[str]:
     """Drop `table`'s unique and foreign-key constraints and its other indexes (the primary key stays); returns
     the statements that put them back. Building an index once over the loaded rows is far cheaper than updating
     it row by row, and a foreign key is checked by one join instead of a trigger per row."""
@@ -274,6 +276,7 @@ async def rebuild(*, check: bool = False, tz_name: str | None = None) -> Rebuild
     tz_name = tz_name or get_settings().timezone
     ledger = _LEDGER.format(dk=_kudos_delta("l"), cross=_cross("l"), tz=_quoted(tz_name))
     engine = engine_finder()
+    assert engine is not None, "no database engine configured"
     nested = engine.current_transaction.get() is not None
     started = time.perf_counter()
     rows: dict[str, int] = {}

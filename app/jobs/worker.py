@@ -246,7 +246,7 @@ class WorkerSettings:
     ]
     cron_jobs = [
         scheduled(HEALTH_CHECK, second=0, run_at_startup=True),
-        scheduled(DRAIN_OUTBOX, second=set(range(60))),  # event reactions (notifications, badges) follow in ~1 s
+        scheduled(DRAIN_OUTBOX, second=set(range(0, 60, 10))),
         scheduled(OPEN_AWARD_CYCLE, minute=AWARD_TICKS, second=0, run_at_startup=True),
         scheduled(SEND_NOMINATION_REMINDERS, minute=AWARD_TICKS, second=20, run_at_startup=True),
         scheduled(CLOSE_AWARD_CYCLES, minute=AWARD_TICKS, second=40, run_at_startup=True),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from app.audit.services import record as audit
 from app.events import AddOnGiven, KudosRevoked, publish
@@ -25,7 +26,7 @@ from app.timeutil import month_of, now
 _LOCK_KUDOS_SQL = "SELECT id, giver, points, month, revoked_at FROM kudos WHERE id = {} FOR UPDATE"
 
 
-async def _kudos_row(kudos_id: int) -> dict | None:
+async def _kudos_row(kudos_id: int) -> dict[str, Any] | None:
     return (
         await Kudos.select(
             Kudos.id,
@@ -106,7 +107,7 @@ async def add_on(giver: CurrentUser, kudos_id: int, *, comment: str, points: obj
                 at=moment,
             )
         )
-    return addon_id
+    return int(addon_id)
 
 
 async def revoke(admin: CurrentUser, kudos_id: int, *, reason: str, at: datetime | None = None) -> None:
@@ -133,7 +134,7 @@ async def revoke(admin: CurrentUser, kudos_id: int, *, reason: str, at: datetime
         )
         originals = await reverse_kudos(kudos_id, at=moment)
         recipients = len({row["recipient"] for row in originals})
-        refunds: list[dict] = []
+        refunds: list[dict[str, Any]] = []
         if kudos["month"] == current_month and kudos["points"]:
             refunds.append({"giver": kudos["giver"], "points": kudos["points"] * recipients})
         addons = await AddOn.select(AddOn.giver, AddOn.points, AddOn.month).where(AddOn.kudos == kudos_id)
@@ -163,7 +164,7 @@ async def _manages_any(employee_id: int, people: Sequence[int]) -> bool:
     return await Employee.exists().where(Employee.id.is_in(list(people)) & (Employee.manager == employee_id))
 
 
-async def may_see_message(user: CurrentUser, kudos: dict, recipients: Sequence[int]) -> bool:
+async def may_see_message(user: CurrentUser, kudos: dict[str, Any], recipients: Sequence[int]) -> bool:
     if kudos["visibility"] == Visibility.PUBLIC:
         return True
     return user.id == kudos["giver"] or user.id in recipients or await _manages_any(user.id, recipients)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from app.boards.badges import recent_awards
@@ -17,15 +17,58 @@ BADGES_PER_PAGE = 20  # at most, between two pages' worth of kudos
 FEED_SCOPES = ("all", "department", "mine")
 
 
-_CARD_SQL = """
+# Kudos cards by id, newest first: the kudos, its giver, the request it thanks for and how many add-ons it has.
+_CARDS_SQL = """
     SELECT k.id, k.message, k.points, k.visibility, k.created_at, k.revoked_at, k.revoke_reason, k.request,
            k.giver AS giver_id, g.name AS giver_name, g.title AS giver_title, r.title AS request_title,
            (SELECT count(*) FROM add_on a WHERE a.kudos = k.id) AS addon_count
     FROM kudos k JOIN employee g ON g.id = k.giver LEFT JOIN request r ON r.id = k.request
+    WHERE k.id = ANY({})
+    ORDER BY k.created_at DESC, k.id DESC
 """
 
+# Pages of the feed: the (created_at, id) of the kudos older than a keyset position, newest first. The first page
+# starts from FIRST_PAGE, after every kudos.
+_ALL_SQL = """
+    SELECT k.id, k.created_at FROM kudos k
+    WHERE k.revoked_at IS NULL AND k.visibility = 'public' AND (k.created_at, k.id) < ({}, {})
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+_DEPARTMENT_SQL = """
+    SELECT k.id, k.created_at FROM kudos k JOIN employee g ON g.id = k.giver
+    WHERE k.revoked_at IS NULL AND k.visibility = 'public' AND (k.created_at, k.id) < ({}, {})
+      AND (g.department = {} OR EXISTS (
+          SELECT 1 FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee
+          WHERE kr.kudos = k.id AND e.department = {}))
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+_MINE_SQL = """
+    SELECT k.id, k.created_at FROM kudos k
+    WHERE k.revoked_at IS NULL AND (k.created_at, k.id) < ({}, {})
+      AND (k.giver = {} OR EXISTS (SELECT 1 FROM kudos_recipient kr WHERE kr.kudos = k.id AND kr.employee = {}))
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+# A person's newest public kudos that stand: received, or given.
+_RECEIVED_SQL = """
+    SELECT k.id FROM kudos k JOIN kudos_recipient kr ON kr.kudos = k.id
+    WHERE kr.employee = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+_GIVEN_SQL = """
+    SELECT k.id FROM kudos k WHERE k.giver = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
-async def _cards(rows: list[dict]) -> list[dict]:
+
+async def _cards_of(ids: list[int]) -> list[dict[str, Any]]:
+    """The cards of kudos `ids`, newest first, with their recipients and values."""
+    if not ids:
+        return []
+    return await _cards(await Kudos.raw(_CARDS_SQL, ids))
+
+
+async def _cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Attach recipients and values to kudos rows: two batched queries, whatever the number of rows."""
     ids = [row["id"] for row in rows]
     if not ids:
@@ -40,7 +83,7 @@ async def _cards(rows: list[dict]) -> list[dict]:
     values = await KudosValue.select(KudosValue.kudos, KudosValue.value.name.as_alias("name")).where(
         KudosValue.kudos.is_in(ids)
     )
-    by_kudos: dict[int, dict[str, list]] = {i: {"recipients": [], "values": []} for i in ids}
+    by_kudos: dict[int, dict[str, list[Any]]] = {i: {"recipients": [], "values": []} for i in ids}
     for row in sorted(recipients, key=lambda r: r["name"]):
         by_kudos[row["kudos"]]["recipients"].append(row)
     for row in sorted(values, key=lambda r: r["name"]):
@@ -50,19 +93,13 @@ async def _cards(rows: list[dict]) -> list[dict]:
     return rows
 
 
-async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[dict]:
+async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[dict[str, Any]]:
     """A person's newest public kudos that stand (not revoked), as feed cards: those they received, or with
     `received=False` those they gave. Private kudos are never included, whoever is looking (for profiles)."""
     if not valid_id(employee_id):
         return []
-    whose = "JOIN kudos_recipient kr ON kr.kudos = k.id WHERE kr.employee = {}" if received else "WHERE k.giver = {}"
-    rows = await Kudos.raw(
-        f"{_CARD_SQL} {whose} AND k.revoked_at IS NULL AND k.visibility = 'public' "
-        "ORDER BY k.created_at DESC, k.id DESC LIMIT {}",
-        employee_id,
-        limit,
-    )
-    return await _cards(rows)
+    rows = await Kudos.raw(_RECEIVED_SQL if received else _GIVEN_SQL, employee_id, limit)
+    return await _cards_of([row["id"] for row in rows])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,27 +116,16 @@ async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = No
     """Kudos newest first, paged by keyset on (created_at, id). `all` and `department` show public kudos;
     `mine` shows the kudos I gave or received, private ones included. Revoked kudos leave the feed."""
     scope = scope if scope in FEED_SCOPES else "all"
-    conditions = ["k.revoked_at IS NULL"]
-    args: list[object] = []
+    position = Cursor.decode(cursor)
+    start = position or FIRST_PAGE
     if scope == "mine":
-        conditions.append(
-            "(k.giver = {} OR EXISTS (SELECT 1 FROM kudos_recipient kr WHERE kr.kudos = k.id AND kr.employee = {}))"
-        )
-        args += [user.id, user.id]
+        rows = await Kudos.raw(_MINE_SQL, start.created_at, start.id, user.id, user.id, limit + 1)
+    elif scope == "department":
+        department = user.department_id
+        rows = await Kudos.raw(_DEPARTMENT_SQL, start.created_at, start.id, department, department, limit + 1)
     else:
-        conditions.append("k.visibility = 'public'")
-        if scope == "department":
-            conditions.append(
-                "(g.department = {} OR EXISTS (SELECT 1 FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee "
-                "WHERE kr.kudos = k.id AND e.department = {}))"
-            )
-            args += [user.department_id, user.department_id]
-    if (position := Cursor.decode(cursor)) is not None:
-        conditions.append("(k.created_at, k.id) < ({}, {})")
-        args += [position.created_at, position.id]
-    sql = f"{_CARD_SQL} WHERE {' AND '.join(conditions)} ORDER BY k.created_at DESC, k.id DESC LIMIT {{}}"
-    rows = await Kudos.raw(sql, *args, limit + 1)
-    items = await _cards(rows[:limit])
+        rows = await Kudos.raw(_ALL_SQL, start.created_at, start.id, limit + 1)
+    items = await _cards_of([row["id"] for row in rows[:limit]])
     last = rows[limit - 1] if len(rows) > limit else None
     if scope == "all":
         # Badges earned and award winners are announced in the everyone feed: those between this page's first and
@@ -123,14 +149,14 @@ def merged(page: FeedPage, more: list[dict[str, Any]]) -> FeedPage:
     return replace(page, items=items)
 
 
-async def get_kudos(user: CurrentUser, kudos_id: int) -> dict | None:
+async def get_kudos(user: CurrentUser, kudos_id: int) -> dict[str, Any] | None:
     """One kudos with its add-ons as `user` may see it, or None (also when it is private and not theirs)."""
     if not valid_id(kudos_id):
         return None
-    rows = await Kudos.raw(f"{_CARD_SQL} WHERE k.id = {{}}", kudos_id)
-    if not rows:
+    cards = await _cards_of([kudos_id])
+    if not cards:
         return None
-    kudos = (await _cards(rows))[0]
+    kudos = cards[0]
     kudos["giver"] = kudos["giver_id"]
     recipient_ids = [r["id"] for r in kudos["recipients"]]
     kudos["message_visible"] = await may_see_message(user, kudos, recipient_ids)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from app.events import KudosGiven, LedgerAppended, LedgerLine, publish
@@ -198,6 +198,17 @@ class _Repeated(Exception):
     """The form was submitted before: the allowance just spent goes back with the transaction."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What `_GIVE_SQL` answers."""
+
+    kudos_id: int | None
+    remaining: int | None
+    has_allowance: bool
+    giver_department: int | None
+    recipient_departments: list[int | None]
+
+
 async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None = None) -> Given:
     """Give a kudos in one transaction (see the module docstring); a form submitted again (same idempotency key)
     returns the kudos it created the first time."""
@@ -210,27 +221,26 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
     total = gift.points * len(gift.recipients)
     try:
         async with Kudos._meta.db.transaction():
-            row = await _give(giver, form, gift, key, total, month, moment)
-            if row["kudos_id"] is None and row["remaining"] is None and not row["has_allowance"]:
+            written = await _give(giver, form, gift, key, total, month, moment)
+            if written.kudos_id is None and written.remaining is None and not written.has_allowance:
                 await allowance.open_month(giver.id, month)  # the giver's first spend this month
-                row = await _give(giver, form, gift, key, total, month, moment)
-            if row["remaining"] is None:
+                written = await _give(giver, form, gift, key, total, month, moment)
+            if written.remaining is None:
                 have, _ = await allowance.remaining(giver.id, month)
                 raise RuleViolation({"points": f"You have {have} points left this month; this kudos needs {total}."})
-            if row["kudos_id"] is None:
+            if written.kudos_id is None:
                 raise _Repeated
-            kudos_id: int = row["kudos_id"]
-            await _publish(giver, form, gift, kudos_id, row, moment)
+            await _publish(giver, form, gift, written.kudos_id, written, moment)
     except _Repeated:
         existing = await Kudos.raw(_EXISTING_SQL, giver.id, key)
         left, _ = await allowance.remaining(giver.id, month)
-        return Given(kudos_id=existing[0]["id"], remaining=left, created=False, names=gift.names)
-    return Given(kudos_id=kudos_id, remaining=row["remaining"], created=True, names=gift.names)
+        return Given(kudos_id=int(existing[0]["id"]), remaining=left, created=False, names=gift.names)
+    return Given(kudos_id=written.kudos_id, remaining=written.remaining, created=True, names=gift.names)
 
 
 async def _give(
-    giver: CurrentUser, form: GiveForm, gift: Gift, key: str, total: int, month: object, moment: datetime
-) -> dict[str, object]:
+    giver: CurrentUser, form: GiveForm, gift: Gift, key: str, total: int, month: date, moment: datetime
+) -> _Written:
     rows = await Kudos.raw(
         _GIVE_SQL,
         total,
@@ -255,30 +265,25 @@ async def _give(
         giver.id,
         month,
     )
-    row: dict[str, object] = rows[0]
-    return row
+    return _Written(**rows[0])
 
 
 async def _publish(
-    giver: CurrentUser, form: GiveForm, gift: Gift, kudos_id: int, row: dict[str, object], moment: datetime
+    giver: CurrentUser, form: GiveForm, gift: Gift, kudos_id: int, written: _Written, moment: datetime
 ) -> None:
-    giver_department = row["giver_department"]
-    departments = row["recipient_departments"]
-    assert giver_department is None or isinstance(giver_department, int)
-    assert isinstance(departments, list)
     lines = tuple(
         LedgerLine(
             kind=EntryKind.KUDOS.value,
             is_addon=False,
             kudos_id=kudos_id,
             giver=giver.id,
-            giver_department=giver_department,
+            giver_department=written.giver_department,
             recipient=recipient,
             recipient_department=department,
             amount=gift.points,
             effective_at=moment,
         )
-        for recipient, department in zip(gift.recipients, departments, strict=True)
+        for recipient, department in zip(gift.recipients, written.recipient_departments, strict=True)
     )
     await publish(LedgerAppended(lines=lines, at=moment))
     await publish(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.events import LedgerAppended, LedgerLine, publish
 from app.kudos.tables import EntryKind, LedgerEntry
@@ -73,7 +74,7 @@ def _line(entry: LedgerEntry) -> LedgerLine:
     )
 
 
-async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict]:
+async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict[str, Any]]:
     """Append a negative REVOKE entry for every entry of a kudos (its own and its add-ons'); returns the originals.
 
     Entries with 0 points are reversed too, so counts derived from the ledger (kudos received) drop as well.

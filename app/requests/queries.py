@@ -11,7 +11,7 @@ never public). Others only learn that the request was rated.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.paging import Cursor, valid_id
@@ -71,12 +71,44 @@ def add_timing(item: dict[str, Any], at: datetime) -> None:
 
 # --- queries ----------------------------------------------------------------------------------------------------
 
-# Resolver names of request `r`, in the order they joined: one correlated sub-select per listed row, so a page
-# of requests is one query.
-_RESOLVER_NAMES = (
-    "ARRAY(SELECT re.name FROM request_resolver rr JOIN employee re ON re.id = rr.employee "
-    "WHERE rr.request = r.id ORDER BY rr.added_at, rr.id) AS resolver_names"
-)
+# A page of the list, one statement per box, newest first from a (created_at, id) keyset position (FIRST_PAGE
+# before the first page): with the department, service, requester and resolver names (in the order they joined:
+# one correlated sub-select per listed row, so a page of requests is one query).
+_MINE_SQL = """
+    SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at,
+           r.requester AS requester_id, e.name AS requester_name, d.name AS department_name,
+           d.slug AS department_slug, s.name AS service_name, s.target_hours,
+           ARRAY(SELECT re.name FROM request_resolver rr JOIN employee re ON re.id = rr.employee
+                 WHERE rr.request = r.id ORDER BY rr.added_at, rr.id) AS resolver_names
+    FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester
+    LEFT JOIN service s ON s.id = r.service
+    WHERE r.status = ANY({}) AND (r.created_at, r.id) < ({}, {}) AND r.requester = {}
+    ORDER BY r.created_at DESC, r.id DESC LIMIT {}
+"""
+_QUEUE_SQL = """
+    SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at,
+           r.requester AS requester_id, e.name AS requester_name, d.name AS department_name,
+           d.slug AS department_slug, s.name AS service_name, s.target_hours,
+           ARRAY(SELECT re.name FROM request_resolver rr JOIN employee re ON re.id = rr.employee
+                 WHERE rr.request = r.id ORDER BY rr.added_at, rr.id) AS resolver_names
+    FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester
+    LEFT JOIN service s ON s.id = r.service
+    WHERE r.status = ANY({}) AND (r.created_at, r.id) < ({}, {}) AND r.department = ANY({})
+    ORDER BY r.created_at DESC, r.id DESC LIMIT {}
+"""
+_WORKING_SQL = """
+    SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at,
+           r.requester AS requester_id, e.name AS requester_name, d.name AS department_name,
+           d.slug AS department_slug, s.name AS service_name, s.target_hours,
+           ARRAY(SELECT re.name FROM request_resolver rr JOIN employee re ON re.id = rr.employee
+                 WHERE rr.request = r.id ORDER BY rr.added_at, rr.id) AS resolver_names
+    FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester
+    LEFT JOIN service s ON s.id = r.service
+    WHERE r.status = ANY({}) AND (r.created_at, r.id) < ({}, {})
+      AND EXISTS (SELECT 1 FROM request_resolver w WHERE w.request = r.id AND w.employee = {})
+    ORDER BY r.created_at DESC, r.id DESC LIMIT {}
+"""
+FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,35 +146,17 @@ async def list_requests(
     box = box if box in BOXES else DEFAULT_BOX
     status = status if status in STATUS_FILTERS else DEFAULT_STATUS
     departments = await _queue_departments(user)
-    conditions = ["r.status = ANY({})"]
-    args: list[Any] = [[str(s) for s in STATUS_FILTERS[status][1]]]
+    statuses = [str(s) for s in STATUS_FILTERS[status][1]]
+    after = Cursor.decode(cursor)
+    start = after or FIRST_PAGE
     if box == "mine":
-        conditions.append("r.requester = {}")
-        args.append(user.id)
+        rows = await Request.raw(_MINE_SQL, statuses, start.created_at, start.id, user.id, per_page + 1)
     elif box == "queue":
         if not departments:
             return RequestPage(box=box, status=status)
-        conditions.append("r.department = ANY({})")
-        args.append(departments)
+        rows = await Request.raw(_QUEUE_SQL, statuses, start.created_at, start.id, departments, per_page + 1)
     else:
-        conditions.append("EXISTS (SELECT 1 FROM request_resolver w WHERE w.request = r.id AND w.employee = {})")
-        args.append(user.id)
-    after = Cursor.decode(cursor)
-    if after:
-        conditions.append("(r.created_at, r.id) < ({}, {})")
-        args.extend((after.created_at, after.id))
-    rows = await Request.raw(
-        "SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at, "  # noqa: S608 — fixed fragments; values are bound
-        "r.requester AS requester_id, e.name AS requester_name, "
-        "d.name AS department_name, d.slug AS department_slug, s.name AS service_name, s.target_hours, "
-        f"{_RESOLVER_NAMES} "
-        "FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester "
-        "LEFT JOIN service s ON s.id = r.service "
-        f"WHERE {' AND '.join(conditions)} "
-        "ORDER BY r.created_at DESC, r.id DESC LIMIT {}",
-        *args,
-        per_page + 1,
-    )
+        rows = await Request.raw(_WORKING_SQL, statuses, start.created_at, start.id, user.id, per_page + 1)
     items = rows[:per_page]
     moment = now()
     for item in items:
@@ -159,7 +173,28 @@ async def list_requests(
     )
 
 
-_THANKED = "EXISTS (SELECT 1 FROM kudos k WHERE k.request = r.id AND k.giver = r.requester AND k.revoked_at IS NULL)"
+# One request to show, and whether its requester thanked for it (a kudos of theirs linked to it that stands).
+_REQUEST_SQL = """
+    SELECT r.id, r.title, r.description, r.status, r.created_at, r.first_response_at, r.completed_at,
+           r.cancelled_at, r.department AS department_id, d.name AS department_name, d.slug AS department_slug,
+           r.service AS service_id, s.name AS service_name, s.target_hours,
+           r.requester AS requester_id, e.name AS requester_name,
+           EXISTS (SELECT 1 FROM kudos k WHERE k.request = r.id AND k.giver = r.requester AND k.revoked_at IS NULL)
+               AS thanked
+    FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester
+    LEFT JOIN service s ON s.id = r.service WHERE r.id = {}
+"""
+# A requester's completed requests since a moment that they have not thanked for, newest first.
+_NOT_THANKED_SQL = """
+    SELECT r.id, r.title, d.name AS department_name, r.completed_at,
+           ARRAY(SELECT re.name FROM request_resolver rr JOIN employee re ON re.id = rr.employee
+                 WHERE rr.request = r.id ORDER BY rr.added_at, rr.id) AS resolver_names
+    FROM request r JOIN department d ON d.id = r.department
+    WHERE r.requester = {} AND r.status = 'completed' AND r.completed_at >= {}
+      AND NOT EXISTS (SELECT 1 FROM kudos k WHERE k.request = r.id AND k.giver = r.requester AND k.revoked_at IS NULL)
+    ORDER BY r.completed_at DESC, r.id DESC LIMIT {}
+"""
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | None:
@@ -169,16 +204,7 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
     """
     if not valid_id(request_id):
         return None
-    rows = await Request.raw(
-        "SELECT r.id, r.title, r.description, r.status, r.created_at, r.first_response_at, r.completed_at, "  # noqa: S608 — fixed fragments; values are bound
-        "r.cancelled_at, r.department AS department_id, d.name AS department_name, d.slug AS department_slug, "
-        "r.service AS service_id, s.name AS service_name, s.target_hours, "
-        "r.requester AS requester_id, e.name AS requester_name, "
-        f"{_THANKED} AS thanked "
-        "FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester "
-        "LEFT JOIN service s ON s.id = r.service WHERE r.id = {}",
-        request_id,
-    )
+    rows = await Request.raw(_REQUEST_SQL, request_id)
     if not rows:
         return None
     request = rows[0]
@@ -238,7 +264,8 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
     request["cancel_needs_reason"] = not is_requester
     request["can_rate"] = status == Status.COMPLETED and is_requester and rating is None
     request["can_thank"] = status == Status.COMPLETED and is_requester and bool(resolver_ids)
-    return request
+    shown: dict[str, Any] = request
+    return shown
 
 
 async def resolver_candidates(request: dict[str, Any], query: str = "") -> dict[str, Any]:
@@ -272,21 +299,9 @@ async def completed_not_thanked(user_id: int, limit: int = 5, *, since: datetime
     """My completed requests (newest first) I have not thanked for yet: no kudos of mine linked to them, or only
     revoked ones. Each with id, title, department_name, completed_at and resolver_names (a list).
     `since` leaves out requests completed before it."""
-    conditions = ["r.requester = {}", "r.status = {}", f"NOT {_THANKED}"]
-    args: list[Any] = [user_id, str(Status.COMPLETED)]
-    if since is not None:
-        conditions.append("r.completed_at >= {}")
-        args.append(since)
-    rows = await Request.raw(
-        "SELECT r.id, r.title, d.name AS department_name, r.completed_at, "  # noqa: S608 — fixed fragments; values are bound
-        f"{_RESOLVER_NAMES} "
-        "FROM request r JOIN department d ON d.id = r.department "
-        f"WHERE {' AND '.join(conditions)} "
-        "ORDER BY r.completed_at DESC, r.id DESC LIMIT {}",
-        *args,
-        limit,
-    )
-    return rows
+    rows = await Request.raw(_NOT_THANKED_SQL, user_id, since or _EARLIEST, limit)
+    waiting: list[dict[str, Any]] = rows
+    return waiting
 
 
 async def departments_for_filing() -> list[dict[str, Any]]:

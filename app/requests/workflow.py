@@ -70,7 +70,8 @@ async def _lock_request(request_id: int) -> dict[str, Any]:
     rows = await Request.raw(_LOCK_SQL, request_id)
     if not rows:
         raise RuleViolation("There is no request with that number.", status_code=404)
-    return rows[0]
+    row: dict[str, Any] = rows[0]
+    return row
 
 
 async def is_lead(employee_id: int, department_id: int) -> bool:
@@ -193,7 +194,7 @@ async def file_request(
         await publish(
             RequestFiled(request_id=request.id, requester_id=requester["id"], department_id=department["id"], at=moment)
         )
-        return request.id
+        return int(request.id)
 
 
 async def claim(actor: Actor, request_id: int, *, at: datetime | None = None) -> None:
@@ -258,7 +259,7 @@ async def add_resolver(actor: Actor, request_id: int, employee_id: int | None, *
         await publish(
             ResolverAdded(request_id=request_id, resolver_id=employee["id"], added_by=person["id"], at=moment)
         )
-        return employee["name"]
+        return str(employee["name"])
 
 
 async def complete(actor: Actor, request_id: int, *, at: datetime | None = None) -> None:

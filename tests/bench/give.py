@@ -54,7 +54,7 @@ from leaderboard import (
     start_server,
 )
 
-BUDGET = 100_000  # per person and month: plenty for a run, and the organisation's total still fits an int4
+BUDGET = 20_000  # per person and month: plenty for a run, and the organisation's total still fits an int4
 DONE = """
 done = function(summary, latency, requests)
   io.write(string.format(
