@@ -58,6 +58,15 @@ _GIVEN_SQL = """
     SELECT k.id FROM kudos k WHERE k.giver = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
 """
+# The recipients (with their manager and department) and the company values of kudos cards.
+_RECIPIENTS_SQL = """
+    SELECT kr.kudos, e.id, e.name, e.manager, d.name AS department
+    FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee LEFT JOIN department d ON d.id = e.department
+    WHERE kr.kudos = ANY({})
+"""
+_VALUES_SQL = """
+    SELECT kv.kudos, v.name FROM kudos_value kv JOIN company_value v ON v.id = kv.value WHERE kv.kudos = ANY({})
+"""
 FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
 
@@ -73,16 +82,8 @@ async def _cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [row["id"] for row in rows]
     if not ids:
         return rows
-    recipients = await KudosRecipient.select(
-        KudosRecipient.kudos,
-        KudosRecipient.employee.as_alias("id"),
-        KudosRecipient.employee.name.as_alias("name"),
-        KudosRecipient.employee.manager.as_alias("manager"),
-        KudosRecipient.employee.department.name.as_alias("department"),
-    ).where(KudosRecipient.kudos.is_in(ids))
-    values = await KudosValue.select(KudosValue.kudos, KudosValue.value.name.as_alias("name")).where(
-        KudosValue.kudos.is_in(ids)
-    )
+    recipients = await KudosRecipient.raw(_RECIPIENTS_SQL, ids)
+    values = await KudosValue.raw(_VALUES_SQL, ids)
     by_kudos: dict[int, dict[str, list[Any]]] = {i: {"recipients": [], "values": []} for i in ids}
     for row in sorted(recipients, key=lambda r: r["name"]):
         by_kudos[row["kudos"]]["recipients"].append(row)
