@@ -5,11 +5,12 @@ imports no other domain's services: the domains that care register a handler (in
 them are registered once at start-up by `app.handlers.register_all`, in the web app and in the worker).
 
 - An **inline** handler runs at once, in the publisher's transaction: for figures that must agree with the event.
-- Any other handler is recorded in the job outbox (`app/jobs/outbox.py`, table `job_outbox`) in the same
-  transaction — so it runs if and only if the event committed — and the worker runs it later with the job
-  `handle_event` (`run_stored`). Each stored run carries the event's id; the handler's effects are written in one
-  transaction together with a row of `event_receipt`, unique on (event id, handler), so a job that runs twice (a
-  retry after a lost connection, a worker killed after commit) changes nothing the second time.
+- The other handlers are recorded in the job outbox (`app/jobs/outbox.py`, table `job_outbox`) in the same
+  transaction — one row per event naming all of them, so it runs if and only if the event committed — and the
+  worker runs them later with the job `handle_event` (`run_stored`). Each stored run carries the event's id; each
+  handler's effects are written in one transaction together with a row of `event_receipt`, unique on (event id,
+  handler), so a job that runs twice (a retry after a lost connection, a worker killed after commit) changes
+  nothing the second time, and a retry after one handler failed runs only the handlers that have not run.
 
 Events carry ids and plain values, never URLs or rows: the web layer turns ids into links.
 """
@@ -23,6 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import msgspec
+from piccolo.columns.combination import And, Where
 from piccolo.engine import engine_finder
 
 from app.jobs.outbox import add_job
@@ -154,9 +156,150 @@ class SurveyRoundClosed(Event):
     department_ids: tuple[int, ...]  # departments whose results can be shown (enough answers)
 
 
+# ------------------------------------------------------------------------------ ledger, kudos, requests, badges
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerLine:
+    """One ledger entry as the figures derived from the ledger (board rollups) count it."""
+
+    kind: str  # "kudos", "addon" or "revoke"
+    is_addon: bool
+    kudos_id: int
+    giver: int
+    giver_department: int | None
+    recipient: int
+    recipient_department: int | None
+    amount: int
+    effective_at: datetime
+
+    @property
+    def kudos_delta(self) -> int:
+        """+1 for a kudos entry, -1 for the revoke of one; an add-on moves points, not kudos."""
+        if self.is_addon:
+            return 0
+        return {"kudos": 1, "revoke": -1}.get(self.kind, 0)
+
+    @property
+    def cross(self) -> bool:
+        """Giver and recipient departments (as recorded on the entry) are both known and differ."""
+        return (
+            self.giver_department is not None
+            and self.recipient_department is not None
+            and self.giver_department != self.recipient_department
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerAppended(Event):
+    """Entries were appended to the points ledger (a kudos, an add-on, a revoke): handled inline, in the same
+    transaction, by whatever must agree with the ledger (the board rollups)."""
+
+    name: ClassVar[str] = "ledger.appended"
+    lines: tuple[LedgerLine, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KudosGiven(Event):
+    name: ClassVar[str] = "kudos.given"
+    kudos_id: int
+    giver_id: int
+    recipient_ids: tuple[int, ...]
+    points: int  # per recipient
+    public: bool
+    request_id: int | None = None  # the completed request it thanks for
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddOnGiven(Event):
+    name: ClassVar[str] = "kudos.addon_given"
+    addon_id: int
+    kudos_id: int
+    giver_id: int  # who added the +1
+    kudos_giver_id: int
+    recipient_ids: tuple[int, ...]
+    points: int  # per recipient
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KudosRevoked(Event):
+    name: ClassVar[str] = "kudos.revoked"
+    kudos_id: int
+    revoked_by: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestFiled(Event):
+    name: ClassVar[str] = "request.filed"
+    request_id: int
+    requester_id: int
+    department_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestClaimed(Event):
+    name: ClassVar[str] = "request.claimed"
+    request_id: int
+    resolver_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolverAdded(Event):
+    name: ClassVar[str] = "request.resolver_added"
+    request_id: int
+    resolver_id: int
+    added_by: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestCompleted(Event):
+    name: ClassVar[str] = "request.completed"
+    request_id: int
+    completed_by: int
+    requester_id: int
+    resolver_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestCancelled(Event):
+    name: ClassVar[str] = "request.cancelled"
+    request_id: int
+    cancelled_by: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestRated(Event):
+    name: ClassVar[str] = "request.rated"
+    request_id: int
+    rater_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeEarned(Event):
+    name: ClassVar[str] = "badge.earned"
+    award_id: int
+    employee_id: int
+    badge: str  # the badge's slug (app.boards.badge_rules)
+    level: int
+
+
+# ------------------------------------------------------------------------------------------------ registry
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
+        LedgerAppended,
+        KudosGiven,
+        AddOnGiven,
+        KudosRevoked,
+        RequestFiled,
+        RequestClaimed,
+        ResolverAdded,
+        RequestCompleted,
+        RequestCancelled,
+        RequestRated,
+        BadgeEarned,
         FeedbackRequested,
         FeedbackGiven,
         FeedbackDeclined,
@@ -209,36 +352,50 @@ registry = Registry()
 
 
 def _payload(event: Event) -> dict[str, Any]:
-    return msgspec.to_builtins(event)
+    payload: dict[str, Any] = msgspec.to_builtins(event)
+    return payload
 
 
 async def publish(event: Event) -> Event:
     """Run the inline handlers of `event` and record the others in the job outbox. Call it inside the publishing
     service's transaction (refused otherwise: an event that is not part of a transaction could be half-done).
     Returns the event with its id."""
-    if engine_finder().current_transaction.get() is None:
+    engine = engine_finder()
+    if engine is None or engine.current_transaction.get() is None:
         raise RuntimeError(f"publish({type(event).__name__}) outside a transaction")
     if not registry.ready:  # a process that skipped start-up would drop every reaction silently: fail instead
         raise RuntimeError("publish() before the handlers were registered (call app.handlers.register_all)")
     if not event.event_id or event.at is None:
         event = replace(event, event_id=event.event_id or uuid.uuid4().hex, at=event.at or now())
+    stored: list[str] = []
     for registration in registry.handlers_for(type(event)):
         if registration.inline:
             await registration.handler(event)
         else:
-            await add_job(HANDLE_EVENT_JOB, handler=registration.name, event=event.name, payload=_payload(event))
+            stored.append(registration.name)
+    if stored:
+        await add_job(HANDLE_EVENT_JOB, handlers=stored, event=event.name, payload=_payload(event))
     return event
 
 
-async def run_stored(handler: str, event: str, payload: dict[str, Any]) -> bool:
-    """Run one stored handler for one stored event, once: returns False when it had already run (or when the
-    handler or event is unknown to this version — nothing to do). The handler's effects and the receipt commit
-    together."""
-    registration = registry.get(handler)
+async def run_stored(handlers: list[str], event: str, payload: dict[str, Any]) -> int:
+    """Run the stored `handlers` of one stored event, each once, in order; returns how many ran now (those that
+    had already run, or that this version does not know, are skipped)."""
     event_type = EVENT_TYPES.get(event)
-    if registration is None or event_type is None:
-        return False
+    if event_type is None:
+        return 0
     fact = msgspec.convert(payload, event_type)
+    ran = 0
+    for handler in handlers:
+        ran += await _run_once(handler, fact)
+    return ran
+
+
+async def _run_once(handler: str, fact: Event) -> bool:
+    """One handler for one event, once: its effects and its receipt commit together."""
+    registration = registry.get(handler)
+    if registration is None or registration.event is not type(fact):
+        return False
     async with EventReceipt._meta.db.transaction():
         first = (
             await EventReceipt.insert(EventReceipt(event_id=fact.event_id, handler=handler))
@@ -253,30 +410,36 @@ async def run_stored(handler: str, event: str, payload: dict[str, Any]) -> bool:
 
 async def run_recorded(*, handed_over_too: bool = False) -> int:
     """Run, here and now, the stored handlers the worker has not been handed yet (and mark them handed over), in
-    outbox order; returns how many ran. For loading data without a worker (the demo) and for tests
-    (`handed_over_too` runs every stored handler again: each still runs at most once)."""
-    wanted = JobOutbox.function == HANDLE_EVENT_JOB
+    outbox order, then those of the events they published in turn (a badge earned from a kudos given); returns how
+    many ran. For loading data without a worker (the demo) and for tests (`handed_over_too` runs every stored
+    handler again: each still runs at most once)."""
+    wanted: Where | And = JobOutbox.function == HANDLE_EVENT_JOB
     if not handed_over_too:
         wanted &= JobOutbox.enqueued_at.is_null()
-    rows = (
+    ran = 0
+    after = 0
+    while rows := (
         await JobOutbox.select(JobOutbox.id, JobOutbox.kwargs)
-        .where(wanted)
+        .where(wanted & (JobOutbox.id > after))
         .order_by(JobOutbox.id)
         .output(load_json=True)
-    )
-    ran = 0
-    for row in rows:
-        ran += await run_stored(**row["kwargs"])
-        await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id == row["id"])
+    ):
+        for row in rows:
+            ran += await run_stored(**row["kwargs"])
+            await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id == row["id"])
+        after = rows[-1]["id"]
     return ran
 
 
 _SWEEP_SQL = """
     UPDATE job_outbox o SET enqueued_at = NULL
     WHERE o.function = {} AND o.enqueued_at < {} AND o.enqueued_at > {}
-      AND NOT EXISTS (
-        SELECT 1 FROM event_receipt r
-        WHERE r.event_id = o.kwargs -> 'payload' ->> 'event_id' AND r.handler = o.kwargs ->> 'handler'
+      AND EXISTS (
+        SELECT 1 FROM jsonb_array_elements_text(o.kwargs -> 'handlers') AS h(name)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM event_receipt r
+            WHERE r.event_id = o.kwargs -> 'payload' ->> 'event_id' AND r.handler = h.name
+        )
       )
     RETURNING o.id
 """

@@ -111,7 +111,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 async def db_pool() -> AsyncIterator[None]:
     from app.db import close_pool, start_pool
+    from app.handlers import register_all
 
+    register_all()  # services publish domain events: every process registers the handlers at start-up
     await start_pool(max_size=20)
     yield
     await close_pool()

@@ -7,6 +7,7 @@ from app.handlers import register_all
 
 
 async def run_stored_events() -> int:
-    """Run every stored event handler, in outbox order; returns how many ran (a second call runs none)."""
+    """Run every stored event handler, in outbox order, and those of the events they publish in turn (a badge
+    earned from a kudos given); returns how many ran (a second call runs none)."""
     register_all()
     return await run_recorded(handed_over_too=True)

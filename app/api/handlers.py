@@ -1,13 +1,85 @@
 """Outgoing webhooks' reactions to domain events (app/events.py), run by the worker from the job outbox: the
-deliveries of app/api/webhooks.py. Events carry ids; the body's links are built here, at the edge, from those ids
-and KUDOS_BASE_URL."""
+`kudos.given`, `badge.earned` and `award.announced` deliveries (app/api/webhooks.py). Events carry ids; the
+body's links are built here, at the edge, from those ids and KUDOS_BASE_URL."""
 
 from __future__ import annotations
 
 from app.api.webhooks import absolute, emit, slack_escape
 from app.awards.cycles import month_label
-from app.events import AwardAnnounced, AwardWon, Registry
-from app.people.tables import Department
+from app.boards.badge_rules import BY_SLUG
+from app.events import AwardAnnounced, AwardWon, BadgeEarned, KudosGiven, Registry
+from app.kudos.tables import Kudos
+from app.people.tables import Department, Employee
+from app.words import excerpt
+
+# The kudos, its giver's name and its recipients (id and name, in the order they were thanked).
+_KUDOS_SQL = """
+    SELECT k.message, g.name AS giver_name,
+           ARRAY(SELECT r.employee FROM kudos_recipient r WHERE r.kudos = k.id ORDER BY r.id) AS recipient_ids,
+           ARRAY(SELECT e.name FROM kudos_recipient r JOIN employee e ON e.id = r.employee
+                 WHERE r.kudos = k.id ORDER BY r.id) AS recipient_names
+    FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = {}
+"""
+
+
+async def kudos_given(event: KudosGiven) -> None:
+    """The `kudos.given` delivery of a public kudos (private ones are never sent)."""
+    if not event.public:
+        return
+    rows = await Kudos.raw(_KUDOS_SQL, event.kudos_id)
+    if not rows:
+        return
+    kudos = rows[0]
+    url = absolute(f"/kudos/{event.kudos_id}")
+    names = slack_escape(", ".join(kudos["recipient_names"]))
+    points = f" (+{event.points} points)" if event.points else ""
+    said = slack_escape(excerpt(kudos["message"], 200))
+    await emit(
+        "kudos.given",
+        {
+            "text": f"{slack_escape(kudos['giver_name'])} thanked {names}{points}: “{said}” <{url}|View kudos>",
+            "kudos": {
+                "id": event.kudos_id,
+                "url": url,
+                "message": kudos["message"],
+                "points": event.points,
+                "giver": {"id": event.giver_id, "name": kudos["giver_name"]},
+                "recipients": [
+                    {"id": i, "name": n} for i, n in zip(kudos["recipient_ids"], kudos["recipient_names"], strict=True)
+                ],
+                "request_id": event.request_id,
+            },
+        },
+        at=event.at,
+    )
+
+
+async def badge_earned(event: BadgeEarned) -> None:
+    """One `badge.earned` delivery per award."""
+    badge = BY_SLUG.get(event.badge)
+    if badge is None:
+        return
+    row = await Employee.select(Employee.name).where(Employee.id == event.employee_id).first()
+    name = row["name"] if row else "Someone"
+    url = absolute(f"/people/{event.employee_id}#badges")
+    title = badge.title_for(event.level)
+    achieved = badge.achieved_for(event.level)
+    await emit(
+        "badge.earned",
+        {
+            "text": f"{slack_escape(name)} earned the badge {title}: {achieved}. <{url}|See badges>",
+            "badge": {
+                "slug": badge.slug,
+                "name": badge.name,
+                "level": event.level,
+                "title": title,
+                "achieved": achieved,
+            },
+            "person": {"id": event.employee_id, "name": name, "url": url},
+        },
+        at=event.at,
+    )
+
 
 # ------------------------------------------------------------------------------------------------- awards (F9)
 
@@ -53,4 +125,6 @@ async def award_announced(event: AwardAnnounced) -> None:
 
 
 def register(registry: Registry) -> None:
+    registry.register(KudosGiven, kudos_given)
+    registry.register(BadgeEarned, badge_earned)
     registry.register(AwardAnnounced, award_announced)

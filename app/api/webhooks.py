@@ -89,6 +89,16 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, toleranc
 # ------------------------------------------------------------------------------------------------------- emitting
 
 
+# One delivery for every webhook subscribed to the event, in one statement.
+_EMIT_SQL = """
+    INSERT INTO webhook_delivery (webhook, event, body, created_at, next_attempt_at)
+    SELECT w.id, {}::text, {}::text, {}::timestamptz, {}::timestamptz FROM webhook w
+    WHERE w.removed_at IS NULL AND {}::text = ANY(w.events)
+    ORDER BY w.id
+    RETURNING id
+"""
+
+
 async def emit(event: str, payload: dict[str, Any], *, at: datetime | None = None) -> int:
     """Record `event` for every webhook subscribed to it and enqueue their deliveries; returns how many.
 
@@ -101,20 +111,12 @@ async def emit(event: str, payload: dict[str, Any], *, at: datetime | None = Non
     if not isinstance(payload.get("text"), str):
         raise ValueError("a webhook payload needs its `text`")
     moment = at or now()
-    hooks = await Webhook.select(Webhook.id).where(Webhook.removed_at.is_null() & Webhook.events.any(event))
-    if not hooks:
-        return 0
     body = json.dumps(
         {"event": event, "created_at": moment.isoformat(), **payload},
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    rows = await WebhookDelivery.insert(
-        *[
-            WebhookDelivery(webhook=hook["id"], event=event, body=body, created_at=moment, next_attempt_at=moment)
-            for hook in hooks
-        ]
-    ).returning(WebhookDelivery.id)
+    rows = await WebhookDelivery.raw(_EMIT_SQL, event, body, moment, moment, event)
     for row in rows:
         await add_job("deliver_webhook", delivery_id=row["id"])
     return len(rows)
@@ -133,7 +135,7 @@ class Attempt:
 
 def backoff(attempts: int) -> float:
     """Seconds to wait after the `attempts`-th failed attempt."""
-    return RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    return float(RETRY_BASE_SECONDS * 2 ** (attempts - 1))
 
 
 WAITING = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
@@ -314,12 +316,12 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
             after={"removed": True},
             at=moment,
         )
-    return hook["name"]
+    return str(hook["name"])
 
 
 async def list_webhooks() -> list[dict[str, Any]]:
     """Registered webhooks (active first, newest first) with delivery counts by status; never their secrets."""
-    return await Webhook.raw(
+    rows: list[dict[str, Any]] = await Webhook.raw(
         "SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at, "
         "count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered, "
         "count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting, "
@@ -327,14 +329,16 @@ async def list_webhooks() -> list[dict[str, Any]]:
         "FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id "
         "GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC"
     )
+    return rows
 
 
 async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[dict[str, Any]]:
     """The newest deliveries of every webhook, with status, attempts and last error."""
-    return await WebhookDelivery.raw(
+    rows: list[dict[str, Any]] = await WebhookDelivery.raw(
         "SELECT d.id, d.event, d.status, d.attempts, d.last_error, d.last_status_code, d.created_at, "
         "d.next_attempt_at, d.delivered_at, w.name AS webhook_name "
         "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
         "ORDER BY d.created_at DESC, d.id DESC LIMIT {}",
         limit,
     )
+    return rows

@@ -1,10 +1,20 @@
-"""Boards' reactions to other domains' events (app/events.py): badges for feedback and awards, run by the worker
-from the job outbox. Exactly once per event (the event receipt); once per level whatever happens (badge_award's key)."""
+"""Boards' reactions to other domains' events (app/events.py): the rollups follow the ledger inline, in the
+publisher's transaction; badges (kudos, requests, feedback, awards) are run by the worker from the job outbox,
+exactly once per event (the event receipt) and once per level whatever happens (badge_award's key)."""
 
 from __future__ import annotations
 
-from app.boards.badges import award_after_feedback, award_after_win
-from app.events import AwardAnnounced, FeedbackGiven, FeedbackRequested, Registry
+from app.boards.awarding import award_after_completion, award_after_feedback, award_after_kudos, award_after_win
+from app.boards.rollup_updates import ledger_appended
+from app.events import (
+    AwardAnnounced,
+    FeedbackGiven,
+    FeedbackRequested,
+    KudosGiven,
+    LedgerAppended,
+    Registry,
+    RequestCompleted,
+)
 from app.timeutil import now
 
 
@@ -23,7 +33,21 @@ async def award_announced(event: AwardAnnounced) -> None:
     await award_after_win(winners, at=event.at or now())
 
 
+# ------------------------------------------------------------------------------- ledger, kudos and requests
+
+
+async def kudos_given(event: KudosGiven) -> None:
+    await award_after_kudos(event.giver_id, event.recipient_ids, at=event.at or now())
+
+
+async def request_completed(event: RequestCompleted) -> None:
+    await award_after_completion(event.resolver_ids, at=event.at or now())
+
+
 def register(registry: Registry) -> None:
     registry.register(AwardAnnounced, award_announced)
     registry.register(FeedbackGiven, feedback_given)
     registry.register(FeedbackRequested, feedback_requested)
+    registry.register(LedgerAppended, ledger_appended, inline=True)
+    registry.register(KudosGiven, kudos_given)
+    registry.register(RequestCompleted, request_completed)

@@ -88,7 +88,8 @@ async def resolved(employee_ids: Iterable[int]) -> dict[int, dict[str, int]]:
 
 def score_needed(level: int) -> int:
     """The lifetime activity score that reaches `level`: round(50 * level^1.5)."""
-    return round(LEVEL_BASE * level**LEVEL_EXPONENT)
+    score: int = round(LEVEL_BASE * level**LEVEL_EXPONENT)
+    return score
 
 
 def level_for(score: int) -> int:

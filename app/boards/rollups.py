@@ -1,8 +1,8 @@
 # ruff: noqa: S608 — SQL here is assembled from this module's constant table and column names; values are bound
-"""Keep the board rollups in step with the ledger, and rebuild them from it (see app/boards/tables.py).
+"""The board rollups' periods and counting rules, and their rebuild from the ledger (see app/boards/tables.py).
 
-`apply()` runs inside the transaction that appends ledger entries, so boards never disagree with the ledger.
-Counting rules (the same in `apply()` and `rebuild()`):
+`app.boards.rollup_updates.apply()` keeps them in step inside the transaction that appends ledger entries, so
+boards never disagree with the ledger. Counting rules (the same in `apply()` and `rebuild()`):
 - points: every entry's amount, for its recipient (received) and its giver (given);
 - kudos: +1 for a kudos entry, -1 for the revoke of one (an add-on adds points, not a kudos);
 - givers / cross_givers: distinct kudos givers; "cross" when giver and recipient departments (as recorded on the
@@ -21,12 +21,12 @@ them); every coarser figure derives from them in `rebuild()`.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from piccolo.engine import engine_finder
+from piccolo.engine.base import Engine
 
 from app.boards.tables import Period
 from app.timeutil import next_month, org_tz
@@ -63,48 +63,6 @@ def period_end(kind: Period, start: date) -> date:
     return ALL_TIME_END
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """What the rollups need of one ledger entry."""
-
-    kind: str
-    is_addon: bool
-    kudos_id: int
-    giver: int
-    giver_department: int | None
-    recipient: int
-    recipient_department: int | None
-    amount: int
-    effective_at: datetime
-
-    @property
-    def kudos_delta(self) -> int:
-        if self.is_addon:
-            return 0
-        return {"kudos": 1, "revoke": -1}.get(self.kind, 0)
-
-    @property
-    def cross(self) -> bool:
-        return (
-            self.giver_department is not None
-            and self.recipient_department is not None
-            and self.giver_department != self.recipient_department
-        )
-
-
-def _values(rows: Iterable[tuple], types: tuple[str, ...]) -> tuple[str, list]:
-    """A VALUES list of typed `{}` placeholders (Piccolo's raw() numbers them) and the flat arguments."""
-    rows = list(rows)
-    row = "(" + ", ".join(f"{{}}::{t}" for t in types) + ")"
-    return ", ".join([row] * len(rows)), [value for r in rows for value in r]
-
-
-async def _run(sql: str, args: list) -> list[dict]:
-    from app.boards.tables import PersonPeriod
-
-    return await PersonPeriod.raw(sql, *args)
-
-
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -120,148 +78,6 @@ def _kudos_delta(alias: str) -> str:
 def _cross(alias: str) -> str:
     """SQL for `Entry.cross` of ledger rows called `alias` (false when a department is unknown)."""
     return f"({alias}.giver_department <> {alias}.recipient_department) IS TRUE"
-
-
-# A pair's standing kudos in a period, this transaction's entries included: one index scan of the pair's kudos
-# entries (person pairs by `ledger_entry_recipient_pair`, department pairs by `ledger_entry_department_pair`).
-_PAIR_COUNTS = """
-    WITH k(n, owner, giver, first_day, end_day, department) AS (VALUES {values})
-    SELECT k.n, coalesce(sum({dk}), 0) AS kudos, coalesce(sum({dk}) FILTER (WHERE {cross}), 0) AS cross_kudos
-    FROM k LEFT JOIN ledger_entry l ON l.addon IS NULL AND l.recipient = k.owner AND l.giver = k.giver
-        AND {within}
-    WHERE NOT k.department GROUP BY k.n
-    UNION ALL
-    SELECT k.n, coalesce(sum({dk}), 0), coalesce(sum({dk}) FILTER (WHERE {cross}), 0)
-    FROM k LEFT JOIN ledger_entry l ON l.addon IS NULL AND l.recipient_department = k.owner AND l.giver = k.giver
-        AND {within}
-    WHERE k.department GROUP BY k.n
-"""
-
-
-async def _giver_changes(
-    tz: tzinfo, person_pairs: dict[tuple, list[int]], department_pairs: dict[tuple, list[int]]
-) -> tuple[dict[tuple, list[int]], dict[tuple, list[int]]]:
-    """Per (person or department, period, start), the change in distinct givers and cross givers: pairs whose
-    standing kudos in the period (read from the ledger after this batch) crossed zero with this batch's delta."""
-    changes: tuple[dict, dict] = (defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]))
-    keys = [(False, key, d) for key, d in person_pairs.items() if any(d)]
-    keys += [(True, key, d) for key, d in department_pairs.items() if any(d)]
-    if not keys:
-        return changes
-    # One lock per pair, taken in a fixed order: a concurrent transaction giving to the same pair waits here, then
-    # reads this one's committed entries (each statement reads afresh), so zero is crossed once.
-    locks = sorted({(-owner if department else owner, giver) for department, (owner, giver, _, _), _ in keys})
-    lock_values, lock_args = _values(locks, ("int", "int"))
-    await _run(
-        f"SELECT count(pg_advisory_xact_lock(a, b)) FROM (SELECT a, b FROM (VALUES {lock_values}) AS v(a, b) "
-        "ORDER BY a, b) AS ordered",
-        lock_args,
-    )
-    local_day = f"(l.effective_at AT TIME ZONE {_quoted(str(tz))})::date"
-    values, args = _values(
-        (
-            (n, owner, giver, start, period_end(Period(period), start), department)
-            for n, (department, (owner, giver, period, start), _) in enumerate(keys)
-        ),
-        ("int", "int", "int", "date", "date", "bool"),
-    )
-    sql = _PAIR_COUNTS.format(
-        values=values,
-        dk=_kudos_delta("l"),
-        cross=_cross("l"),
-        within=f"{local_day} >= k.first_day AND {local_day} < k.end_day",
-    )
-    for row in await _run(sql, args):
-        department, (owner, _, period, start), (delta, cross_delta) = keys[row["n"]]
-        change = changes[department][(owner, period, start)]
-        change[0] += _crossed(row["kudos"], delta)
-        change[1] += _crossed(row["cross_kudos"], cross_delta)
-    return changes
-
-
-def _crossed(new: int, delta: int) -> int:
-    """+1 when a count went from zero to positive with this delta, -1 when it went back to zero, else 0."""
-    old = new - delta
-    return (old <= 0 < new) - (new <= 0 < old)
-
-
-async def _add(table: str, keys: tuple[str, ...], columns: tuple[str, ...], deltas: dict[tuple, list[int]]) -> None:
-    """Add `deltas` ({key values: column deltas}) to `table`'s rows, creating the missing ones. Rows go in key
-    order, so concurrent transactions lock the rows they share in the same order and cannot deadlock here."""
-    deltas = {key: d for key, d in sorted(deltas.items()) if any(d)}
-    if not deltas:
-        return
-    types = tuple("date" if k == "start" else "text" if k == "period" else "int" for k in keys)
-    values, args = _values(((*key, *d) for key, d in deltas.items()), types + ("int",) * len(columns))
-    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns)
-    await _run(
-        f"INSERT INTO {table} ({', '.join(keys + columns)}) VALUES {values} "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
-        args,
-    )
-
-
-async def apply(entries: list[Entry]) -> None:
-    """Add `entries` to every rollup (call inside the transaction that appended them, after appending them)."""
-    if not entries:
-        return
-    tz = org_tz()
-    month_pairs: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # PersonGiverPeriod month rows
-    person_pairs: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    department_pairs: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    people: dict[tuple, list[int]] = defaultdict(lambda: [0] * 6)  # points kudos givers cross given given_points
-    departments: dict[tuple, list[int]] = defaultdict(lambda: [0] * 5)  # points kudos givers cross cross_kudos
-    given_kudos: set[tuple] = set()
-    for entry in entries:
-        delta = entry.kudos_delta
-        cross_delta = delta if entry.cross else 0
-        starts = period_starts(entry.effective_at, tz)
-        if delta:
-            pair = month_pairs[(entry.recipient, entry.giver, Period.MONTH.value, starts[Period.MONTH])]
-            pair[0] += delta
-            pair[1] += cross_delta
-        for period, start in starts.items():
-            received = people[(entry.recipient, period.value, start)]
-            received[0] += entry.amount
-            received[1] += delta
-            giver = people[(entry.giver, period.value, start)]
-            giver[5] += entry.amount
-            if delta and (entry.kudos_id, entry.giver, period, start) not in given_kudos:
-                given_kudos.add((entry.kudos_id, entry.giver, period, start))
-                giver[4] += delta
-            if delta:
-                pair = person_pairs[(entry.recipient, entry.giver, period.value, start)]
-                pair[0] += delta
-                pair[1] += cross_delta
-            if entry.recipient_department is not None:
-                team = departments[(entry.recipient_department, period.value, start)]
-                team[0] += entry.amount
-                team[1] += delta
-                team[4] += cross_delta
-                if delta:
-                    pair = department_pairs[(entry.recipient_department, entry.giver, period.value, start)]
-                    pair[0] += delta
-                    pair[1] += cross_delta
-    person_changes, department_changes = await _giver_changes(tz, person_pairs, department_pairs)
-    for key, (givers, cross) in person_changes.items():
-        people[key][2] += givers
-        people[key][3] += cross
-    for key, (givers, cross) in department_changes.items():
-        departments[key][2] += givers
-        departments[key][3] += cross
-    await _add("person_giver_period", ("recipient", "giver", "period", "start"), ("kudos", "cross_kudos"), month_pairs)
-    await _add(
-        "person_period",
-        ("employee", "period", "start"),
-        ("points", "kudos", "givers", "cross_givers", "given", "given_points"),
-        people,
-    )
-    await _add(
-        "department_period",
-        ("department", "period", "start"),
-        ("points", "kudos", "givers", "cross_givers", "cross_kudos"),
-        departments,
-    )
 
 
 # ------------------------------------------------------------------------------------------------ rebuild
@@ -422,7 +238,7 @@ def _with_figures(select: str, table: str) -> str:
     return f"SELECT * FROM ({select}) AS f WHERE " + " OR ".join(f"f.{c} <> 0" for c in _figures(table))
 
 
-async def _drop_indexes(engine, table: str) -> list[str]:
+async def _drop_indexes(engine: Engine[Any], table: str) -> list[str]:
     """Drop `table`'s unique and foreign-key constraints and its other indexes (the primary key stays); returns
     the statements that put them back. Building an index once over the loaded rows is far cheaper than updating
     it row by row, and a foreign key is checked by one join instead of a trigger per row."""
@@ -460,6 +276,7 @@ async def rebuild(*, check: bool = False, tz_name: str | None = None) -> Rebuild
     tz_name = tz_name or get_settings().timezone
     ledger = _LEDGER.format(dk=_kudos_delta("l"), cross=_cross("l"), tz=_quoted(tz_name))
     engine = engine_finder()
+    assert engine is not None, "no database engine configured"
     nested = engine.current_transaction.get() is not None
     started = time.perf_counter()
     rows: dict[str, int] = {}

@@ -146,7 +146,7 @@ class Scorecard:
         if not hours:
             return NO_TARGETS
         low, high = hours_label(hours[0]), hours_label(hours[-1])
-        return low if len(hours) == 1 else f"{low} to {high} (by service)"
+        return str(low) if len(hours) == 1 else f"{low} to {high} (by service)"
 
     @property
     def rows(self) -> list[Row]:

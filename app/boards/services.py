@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -159,7 +160,7 @@ _AHEAD = """
 AHEAD_TTL = 30  # seconds a cached count of the people ahead of a value is used (ranks outside the top N only)
 
 
-def _ranked(rows: list[dict], viewer_id: int | None) -> list[BoardRow]:
+def _ranked(rows: list[dict[str, Any]], viewer_id: int | None) -> list[BoardRow]:
     """Competition ranks for rows sorted best first: a row shares the rank of the first row with its value."""
     ranked: list[BoardRow] = []
     for position, row in enumerate(rows):
@@ -186,7 +187,7 @@ async def _ahead(board: Board, value: int, cache: Redis | None) -> int:
     if cache is not None and (cached := await cache.get(key)) is not None:
         return int(cached)
     rows = await PersonPeriod.raw(_AHEAD.format(m=board.column), kind, start, value)
-    ahead = rows[0]["ahead"]
+    ahead = int(rows[0]["ahead"])
     if cache is not None:
         await cache.set(key, ahead, ex=AHEAD_TTL)
     return ahead

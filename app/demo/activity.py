@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
+from app.events import run_recorded
 from app.kudos import allowance
 from app.kudos.services import GiveForm, add_on, company_values, give_kudos
 from app.kudos.tables import AddOn, Kudos, Visibility
@@ -650,6 +651,7 @@ class Replay:
         steps += [(a.at, len(steps) + i, self.add_on, a) for i, a in enumerate(planner.addons)]
         for _, _, carry_out, subject in sorted(steps, key=lambda step: step[:2]):
             await carry_out(subject)
+            await run_recorded()  # what the worker does after each action: notifications, badges, webhooks
 
     async def _user(self, person: Person) -> CurrentUser:
         if person.id not in self.users:

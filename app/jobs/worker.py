@@ -101,10 +101,11 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
 EVENT_ATTEMPTS = 10
 
 
-async def handle_event(ctx: dict[str, Any], handler: str, event: str, payload: dict[str, Any]) -> bool:
-    """Run one stored event handler (app/events.py), exactly once; a database error is a retry, not a failure."""
+async def handle_event(ctx: dict[str, Any], handlers: list[str], event: str, payload: dict[str, Any]) -> int:
+    """Run an event's stored handlers (app/events.py), each exactly once; a database error is a retry, not a
+    failure."""
     try:
-        return await run_stored(handler, event, payload)
+        return await run_stored(handlers, event, payload)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from exc
 

@@ -44,26 +44,33 @@ async def get_policy() -> Policy:
 
 
 # The budget of a person for a month that has no allowance row yet: the role budget, and for managers the bonus
-# for each active direct report. Policy defaults apply when the policy row does not exist.
-_BUDGET_SQL = f"""
+# for each active direct report. The policy's defaults (bound: manager, admin, employee budget, manager bonus)
+# apply when the policy row does not exist.
+_BUDGET_SQL = """
     SELECT e.id,
-           CASE e.role WHEN 'manager' THEN COALESCE(p.manager_budget, {DEFAULTS.manager_budget})
-                       WHEN 'admin' THEN COALESCE(p.admin_budget, {DEFAULTS.admin_budget})
-                       ELSE COALESCE(p.employee_budget, {DEFAULTS.employee_budget}) END
-         + CASE WHEN e.role = 'manager' THEN COALESCE(p.manager_bonus_per_report, {DEFAULTS.manager_bonus_per_report})
+           CASE e.role WHEN 'manager' THEN COALESCE(p.manager_budget, {})
+                       WHEN 'admin' THEN COALESCE(p.admin_budget, {})
+                       ELSE COALESCE(p.employee_budget, {}) END
+         + CASE WHEN e.role = 'manager' THEN COALESCE(p.manager_bonus_per_report, {})
                * (SELECT count(*) FROM employee r WHERE r.manager = e.id AND r.active) ELSE 0 END AS budget
-    FROM employee e LEFT JOIN allowance_policy p ON p.id = {POLICY_ID}
-    WHERE e.id = {{}}
-"""  # noqa: S608 — only constants are interpolated; the id is a bound parameter
+    FROM employee e LEFT JOIN allowance_policy p ON p.id = {}
+    WHERE e.id = {}
+"""
+_REMAINING_SQL = "SELECT budget - spent AS remaining, budget FROM allowance WHERE employee = {} AND month = {}"
+_OPEN_MONTH_SQL = """
+    INSERT INTO allowance (employee, month, budget, spent) VALUES ({}, {}, {}, 0)
+    ON CONFLICT (employee, month) DO NOTHING
+"""
+_SPEND_SQL = """
+    UPDATE allowance SET spent = spent + {} WHERE employee = {} AND month = {} AND spent + {} <= budget
+    RETURNING budget - spent AS remaining
+"""
+_REFUND_SQL = "UPDATE allowance SET spent = GREATEST(spent - {}, 0) WHERE employee = {} AND month = {}"
 
 
 async def remaining(employee_id: int, month: date) -> tuple[int, int]:
     """(remaining, budget) for `employee_id` in `month`, without writing anything."""
-    rows = await Allowance.raw(
-        "SELECT budget - spent AS remaining, budget FROM allowance WHERE employee = {} AND month = {}",
-        employee_id,
-        month,
-    )
+    rows = await Allowance.raw(_REMAINING_SQL, employee_id, month)
     if rows:
         return rows[0]["remaining"], rows[0]["budget"]
     budget = await _budget(employee_id)
@@ -71,36 +78,31 @@ async def remaining(employee_id: int, month: date) -> tuple[int, int]:
 
 
 async def _budget(employee_id: int) -> int:
-    rows = await Allowance.raw(_BUDGET_SQL, employee_id)
+    rows = await Allowance.raw(
+        _BUDGET_SQL,
+        DEFAULTS.manager_budget,
+        DEFAULTS.admin_budget,
+        DEFAULTS.employee_budget,
+        DEFAULTS.manager_bonus_per_report,
+        POLICY_ID,
+        employee_id,
+    )
     return rows[0]["budget"] if rows else 0
+
+
+async def open_month(employee_id: int, month: date) -> None:
+    """Create `employee_id`'s allowance row for `month` with the budget of this moment, unless it exists."""
+    await Allowance.raw(_OPEN_MONTH_SQL, employee_id, month, await _budget(employee_id))
 
 
 async def spend(employee_id: int, month: date, points: int) -> int | None:
     """Spend `points` of the month's allowance in the caller's transaction; the remaining points, or None when
     there are not enough. Concurrent calls can never overspend: the UPDATE re-checks under the row lock."""
-    await Allowance.raw(
-        "INSERT INTO allowance (employee, month, budget, spent) VALUES ({}, {}, {}, 0) "
-        "ON CONFLICT (employee, month) DO NOTHING",
-        employee_id,
-        month,
-        await _budget(employee_id),
-    )
-    rows = await Allowance.raw(
-        "UPDATE allowance SET spent = spent + {} WHERE employee = {} AND month = {} AND spent + {} <= budget "
-        "RETURNING budget - spent AS remaining",
-        points,
-        employee_id,
-        month,
-        points,
-    )
+    await open_month(employee_id, month)
+    rows = await Allowance.raw(_SPEND_SQL, points, employee_id, month, points)
     return rows[0]["remaining"] if rows else None
 
 
 async def refund(employee_id: int, month: date, points: int) -> None:
     """Give back points spent in `month` (only ever called while that month is current)."""
-    await Allowance.raw(
-        "UPDATE allowance SET spent = GREATEST(spent - {}, 0) WHERE employee = {} AND month = {}",
-        points,
-        employee_id,
-        month,
-    )
+    await Allowance.raw(_REFUND_SQL, points, employee_id, month)

@@ -13,10 +13,11 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
+from app.awards.queries import recent_announcements
 from app.kudos import allowance, services
 from app.kudos.services import GiveForm
 from app.paging import parse_id
-from app.people.services import search_directory
+from app.people.services import DirectoryPerson, search_directory
 from app.rules import RuleViolation
 from app.timeutil import month_of, now
 from app.web.auth import admin_only
@@ -89,7 +90,7 @@ class Picker:
     """The recipient search: what was typed and the people found (not the giver, not those already chosen)."""
 
     query: str
-    results: list[dict[str, Any]]
+    results: list[DirectoryPerson]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,15 @@ async def give_context(
         "box": box,
         "sent": sent,
     }
+
+
+async def feed_page(user: CurrentUser, show: str, cursor: str) -> services.FeedPage:
+    """A page of the feed; the everyone feed also announces the award winners of its window (awards' part)."""
+    page = await services.feed(user, scope=show, cursor=cursor or None)
+    if page.scope != "all":
+        return page
+    since = page.since
+    return services.merged(page, await recent_announcements(services.BADGES_PER_PAGE, page.before, since=since))
 
 
 async def picker_for(user: CurrentUser, query: str, chosen_ids: list[int]) -> Picker:
@@ -192,7 +202,7 @@ class KudosController(Controller):
                 fragment="fragments/kudos/give_form.html",
                 status_code=exc.status_code,
             )
-        names = ", ".join(p["name"] for p in (await services.people_by_id(form.recipient_ids)).values())
+        names = ", ".join(given.names)
         kudos_url = request.app.route_reverse("kudos", kudos_id=given.kudos_id)
         if not wants_fragment(request):
             home_url = request.app.route_reverse("home")
@@ -272,6 +282,5 @@ class FeedController(Controller):
         home: FromQuery[bool] = False,
     ) -> Template:
         """The feed page; its fragment serves the tabs and "load more" (`home` keeps the tabs' links on `/`)."""
-        page = await services.feed(user, scope=show, cursor=cursor or None)
-        context = {"feed": page, "on_home": home}
+        context = {"feed": await feed_page(user, show, cursor), "on_home": home}
         return await render(request, "pages/kudos/feed.html", context, fragment="fragments/kudos/feed.html")

@@ -1,7 +1,8 @@
 """The append-only points ledger (SPEC F6): every movement of points, and every revoke as a negative entry.
 
-Entries are written only through `append()`, inside the transaction of the action that causes them, so whatever
-is derived from the ledger is kept in step in that same transaction.
+Entries are written inside the transaction of the action that causes them, which then publishes `LedgerAppended`
+(app/events.py): whatever is derived from the ledger (the board rollups) is kept in step by its inline handler in
+that same transaction.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from app.boards import rollups
+from app.events import LedgerAppended, LedgerLine, publish
 from app.kudos.tables import EntryKind, LedgerEntry
 from app.people.tables import Employee
 
@@ -55,11 +57,11 @@ async def append(movements: list[Movement], *, at: datetime) -> None:
         for m in movements
     ]
     await LedgerEntry.insert(*entries)
-    await rollups.apply([_rollup_entry(e) for e in entries])
+    await publish(LedgerAppended(lines=tuple(_line(e) for e in entries), at=at))
 
 
-def _rollup_entry(entry: LedgerEntry) -> rollups.Entry:
-    return rollups.Entry(
+def _line(entry: LedgerEntry) -> LedgerLine:
+    return LedgerLine(
         kind=entry.kind,
         is_addon=entry.addon is not None,
         kudos_id=entry.kudos,
@@ -72,7 +74,7 @@ def _rollup_entry(entry: LedgerEntry) -> rollups.Entry:
     )
 
 
-async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict]:
+async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict[str, Any]]:
     """Append a negative REVOKE entry for every entry of a kudos (its own and its add-ons'); returns the originals.
 
     Entries with 0 points are reversed too, so counts derived from the ledger (kudos received) drop as well.
@@ -104,5 +106,5 @@ async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict]:
     ]
     if reversals:
         await LedgerEntry.insert(*reversals)
-        await rollups.apply([_rollup_entry(e) for e in reversals])
+        await publish(LedgerAppended(lines=tuple(_line(e) for e in reversals), at=at))
     return originals

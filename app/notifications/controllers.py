@@ -8,13 +8,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Litestar, get, post
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.notifications import services
+from app.notifications.tables import Kind
 from app.paging import Cursor, decode_moment, encode_moment
 from app.timeutil import now
 from app.web.auth import safe_next
@@ -40,8 +41,29 @@ class ReadAllFields(msgspec.Struct, frozen=True):
         return decode_moment(self.up_to)
 
 
-def _linkable(item: services.NotificationItem) -> services.NotificationItem:
-    """The item with its links kept only when they are local paths (anything else is shown as plain text)."""
+def _subject_links(app: Litestar, item: services.NotificationItem, reader_id: int) -> tuple[str, str]:
+    """(link, action link) of a notification stored with its subject instead of links: what it is about. A
+    completed request's "Thank now" opens the give form with its resolvers chosen and the request linked."""
+    table, _, key = item.subject.partition(":")
+    if not key.isdigit():
+        return "", ""
+    row_id = int(key)
+    if table == "kudos":
+        return app.route_reverse("kudos", kudos_id=row_id), ""
+    if table == "request":
+        thank = f"{app.route_reverse('give')}?{urlencode({'request': row_id})}"
+        return app.route_reverse("request", request_id=row_id), thank if item.kind == Kind.REQUEST_COMPLETED else ""
+    if table == "badge_award":
+        return app.route_reverse("person", person_id=reader_id) + "#badges", ""
+    return "", ""
+
+
+def _linkable(app: Litestar, item: services.NotificationItem, reader_id: int) -> services.NotificationItem:
+    """The item with its links: those stored kept only when they are local paths (anything else is shown as plain
+    text), the others made from its subject."""
+    if not item.url and not item.action_url:
+        url, action_url = _subject_links(app, item, reader_id)
+        return replace(item, url=url, action_url=action_url)
     return replace(item, url=safe_next(item.url, default=""), action_url=safe_next(item.action_url, default=""))
 
 
@@ -49,7 +71,7 @@ async def _list_context(request: HTMXRequest, user: CurrentUser, before: Cursor 
     page = await services.list_notifications(user.id, before=before)
     back = request.app.route_reverse("notifications")
     return {
-        "items": [_linkable(item) for item in page.items],
+        "items": [_linkable(request.app, item, user.id) for item in page.items],
         "next_before": page.next_cursor.encode() if page.next_cursor else None,
         "older": before is not None,
         # where the no-JS forms come back to: this page of the list
@@ -101,7 +123,7 @@ class NotificationController(Controller):
             return Template(
                 "fragments/notifications/marked_read.html",
                 context={
-                    "n": _linkable(item),
+                    "n": _linkable(request.app, item, user.id),
                     "just_marked": True,
                     "unread": await services.unread_count(user.id),
                     "up_to": encode_moment(now()),

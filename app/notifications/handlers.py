@@ -1,27 +1,35 @@
 """Notifications that react to other domains' events (app/events.py), run by the worker from the job outbox.
 
-Texts say who and what, never the feedback itself; links are the local pages of the web layer's routes.
+Texts say who and what, never the feedback itself. Kudos, request and badge notifications store their kind and
+subject (`subject_of`), not links: the web layer (app/notifications/controllers.py) turns them into links.
 """
 
 from __future__ import annotations
 
 from app.awards.cycles import deadline_words, month_label
 from app.awards.tables import AwardCycle, CycleStatus, Nomination
+from app.boards.badge_rules import BY_SLUG
 from app.events import (
+    AddOnGiven,
     AwardAnnounced,
+    BadgeEarned,
     FeedbackDeclined,
     FeedbackGiven,
     FeedbackRequested,
+    KudosGiven,
     NominationMade,
     NominationReminderDue,
     NominationsClosed,
     Registry,
+    RequestCompleted,
+    ResolverAdded,
     SurveyReminderDue,
     SurveyRoundOpened,
 )
 from app.notifications.services import mark_done, notify, subject_of
-from app.notifications.tables import Kind
+from app.notifications.tables import Kind, Notification
 from app.people.tables import Employee, Role
+from app.words import excerpt
 
 
 async def _name(employee_id: int) -> str:
@@ -170,6 +178,95 @@ async def survey_invitation(event: SurveyRoundOpened | SurveyReminderDue) -> Non
     )
 
 
+# ----------------------------------------------------------------------------------- kudos, requests, badges
+
+# The kudos's message, its points and its giver's name.
+_KUDOS_SQL = """
+    SELECT k.message, k.points, g.name AS giver_name FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = {}
+"""
+_ADDON_SQL = """
+    SELECT a.comment, a.points, g.name AS giver_name FROM add_on a JOIN employee g ON g.id = a.giver WHERE a.id = {}
+"""
+_REQUEST_SQL = "SELECT title FROM request WHERE id = {}"
+
+
+async def kudos_given(event: KudosGiven) -> None:
+    """The recipients hear of it; a kudos that thanks for a request closes that request's "Thank now" prompt."""
+    rows = await Notification.raw(_KUDOS_SQL, event.kudos_id)
+    if rows:
+        kudos = rows[0]
+        points = f" (+{kudos['points']} points)" if kudos["points"] else ""
+        await notify(
+            event.recipient_ids,
+            Kind.KUDOS_RECEIVED,
+            text=f"{kudos['giver_name']} thanked you{points}: “{excerpt(kudos['message'])}”",
+            subject=subject_of("kudos", event.kudos_id),
+            actor_id=event.giver_id,
+            at=event.at,
+        )
+    if event.request_id is not None:
+        # whoever thanks the people who did the request, its "Thank now" prompt has done its job
+        await mark_done(Kind.REQUEST_COMPLETED, subject_of("request", event.request_id), at=event.at)
+
+
+async def addon_given(event: AddOnGiven) -> None:
+    rows = await Notification.raw(_ADDON_SQL, event.addon_id)
+    if not rows:
+        return
+    addon = rows[0]
+    points = f" ({addon['points']} points each)" if addon["points"] else ""
+    await notify(
+        [*event.recipient_ids, event.kudos_giver_id],
+        Kind.ADDON_RECEIVED,
+        text=f"{addon['giver_name']} added +1{points}: “{excerpt(addon['comment'])}”",
+        subject=subject_of("kudos", event.kudos_id),
+        actor_id=event.giver_id,
+        at=event.at,
+    )
+
+
+async def _title(request_id: int) -> str:
+    rows = await Notification.raw(_REQUEST_SQL, request_id)
+    return str(rows[0]["title"]) if rows else "a request"
+
+
+async def resolver_added(event: ResolverAdded) -> None:
+    await notify(
+        [event.resolver_id],
+        Kind.REQUEST_ASSIGNED,
+        text=f"{await _name(event.added_by)} added you to the request “{await _title(event.request_id)}”",
+        subject=subject_of("request", event.request_id),
+        actor_id=event.added_by,
+        at=event.at,
+    )
+
+
+async def request_completed(event: RequestCompleted) -> None:
+    """The requester is asked to thank the resolvers ("Thank now", closed once anyone thanks them)."""
+    await notify(
+        [event.requester_id],
+        Kind.REQUEST_COMPLETED,
+        text=f"{await _name(event.completed_by)} completed your request “{await _title(event.request_id)}”",
+        actor_id=event.completed_by,
+        action_label="Thank now",
+        subject=subject_of("request", event.request_id),
+        at=event.at,
+    )
+
+
+async def badge_earned(event: BadgeEarned) -> None:
+    badge = BY_SLUG.get(event.badge)
+    if badge is None:
+        return
+    await notify(
+        [event.employee_id],
+        Kind.BADGE_EARNED,
+        text=f"Badge earned: {badge.title_for(event.level)} — {badge.achieved_for(event.level)}.",
+        subject=subject_of("badge_award", event.award_id),
+        at=event.at,
+    )
+
+
 def register(registry: Registry) -> None:
     registry.register(NominationReminderDue, nomination_reminder_due)
     registry.register(NominationMade, nomination_made)
@@ -180,3 +277,8 @@ def register(registry: Registry) -> None:
     registry.register(FeedbackDeclined, feedback_declined)
     registry.register(SurveyRoundOpened, survey_invitation)
     registry.register(SurveyReminderDue, survey_invitation)
+    registry.register(KudosGiven, kudos_given)
+    registry.register(AddOnGiven, addon_given)
+    registry.register(ResolverAdded, resolver_added)
+    registry.register(RequestCompleted, request_completed)
+    registry.register(BadgeEarned, badge_earned)

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from app.notifications.tables import Kind, Notification
 from app.paging import Cursor, valid_id
-from app.people.tables import Employee
 from app.timeutil import now
 
 PAGE_SIZE = 30
@@ -30,12 +29,21 @@ KIND_LABELS = {
 }
 
 
+# One notification per wanted recipient who is active, in the order given: one statement.
+_NOTIFY_SQL = """
+    INSERT INTO notification (recipient, kind, actor, text, url, action_label, action_url, subject, created_at)
+    SELECT e.id, {}::text, {}::int, {}::text, {}::text, {}::text, {}::text, {}::text, {}::timestamptz
+    FROM unnest({}::int[]) WITH ORDINALITY AS r(id, n) JOIN employee e ON e.id = r.id AND e.active
+    ORDER BY r.n
+"""
+
+
 async def notify(
     recipients: Iterable[int],
     kind: Kind,
     *,
     text: str,
-    url: str,
+    url: str = "",
     actor_id: int | None = None,
     action_label: str = "",
     action_url: str = "",
@@ -43,35 +51,23 @@ async def notify(
     at: datetime | None = None,
 ) -> None:
     """One notification per recipient (the actor is never notified of their own action, and people who were
-    deactivated receive nothing). `subject` (see `subject_of`) lets `mark_done` close it once it is dealt with."""
+    deactivated receive nothing). `subject` (see `subject_of`) says what it is about: the web layer links to it
+    (when no `url` is given) and `mark_done` closes it once it is dealt with."""
     moment = at or now()
     wanted = [r for r in dict.fromkeys(recipients) if r != actor_id]
     if not wanted:
         return
-    active = await Employee.select(Employee.id).where(Employee.id.is_in(wanted) & Employee.active.eq(True))
-    active_ids = {row["id"] for row in active}
-    rows = [
-        Notification(
-            recipient=recipient,
-            kind=kind,
-            actor=actor_id,
-            text=text,
-            url=url,
-            action_label=action_label,
-            action_url=action_url,
-            subject=subject,
-            created_at=moment,
-        )
-        for recipient in wanted
-        if recipient in active_ids
-    ]
-    if rows:
-        await Notification.insert(*rows)
+    await Notification.raw(
+        _NOTIFY_SQL, str(kind), actor_id, text, url, action_label, action_url, subject, moment, wanted
+    )
 
 
 async def unread_count(employee_id: int) -> int:
     """One COUNT on the partial index `notification_unread (recipient) WHERE read_at IS NULL`."""
-    return await Notification.count().where((Notification.recipient == employee_id) & Notification.read_at.is_null())
+    count: int = await Notification.count().where(
+        (Notification.recipient == employee_id) & Notification.read_at.is_null()
+    )
+    return count
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +78,7 @@ class NotificationItem:
     id: int
     kind: str
     text: str
+    subject: str  # what it is about ("kudos:12"): the web layer links to it when `url` is empty
     url: str
     action_label: str
     action_url: str
@@ -113,24 +110,30 @@ class NotificationPage:
     next_cursor: Cursor | None  # `before` for the next (older) page; None when this is the last one
 
 
-# The columns of a NotificationItem, the actor's name included, for `notification n`.
-_ITEM_COLUMNS = (
-    "n.id, n.kind, n.text, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.done_at, "
-    "n.actor AS actor_id, "
-    "(SELECT a.name FROM employee a WHERE a.id = n.actor) AS actor_name"
-)
-
-
-def _list_sql(keyset: str) -> str:
-    """Newest first along the index notification_inbox (recipient, created_at DESC, id DESC)."""
-    return (
-        f"SELECT {_ITEM_COLUMNS} FROM notification n WHERE n.recipient = {{}}{keyset} "  # noqa: S608 — constants only
-        "ORDER BY n.created_at DESC, n.id DESC LIMIT {}"
-    )
-
-
-_FIRST_PAGE_SQL = _list_sql("")
-_OLDER_PAGE_SQL = _list_sql(" AND (n.created_at, n.id) < ({}, {})")
+# A page of NotificationItems (the actor's name included), newest first along the index notification_inbox
+# (recipient, created_at DESC, id DESC): the first page, and the page older than a (created_at, id) keyset.
+_FIRST_PAGE_SQL = """
+    SELECT n.id, n.kind, n.text, n.subject, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.done_at,
+           n.actor AS actor_id, (SELECT a.name FROM employee a WHERE a.id = n.actor) AS actor_name
+    FROM notification n WHERE n.recipient = {}
+    ORDER BY n.created_at DESC, n.id DESC LIMIT {}
+"""
+_OLDER_PAGE_SQL = """
+    SELECT n.id, n.kind, n.text, n.subject, n.url, n.action_label, n.action_url, n.created_at, n.read_at, n.done_at,
+           n.actor AS actor_id, (SELECT a.name FROM employee a WHERE a.id = n.actor) AS actor_name
+    FROM notification n WHERE n.recipient = {} AND (n.created_at, n.id) < ({}, {})
+    ORDER BY n.created_at DESC, n.id DESC LIMIT {}
+"""
+# Mark one of the recipient's notifications read (keeping the time it was first read); the item as listed.
+_MARK_READ_SQL = """
+    UPDATE notification n SET read_at = COALESCE(n.read_at, {}) WHERE n.id = {} AND n.recipient = {}
+    RETURNING n.id, n.kind, n.text, n.subject, n.url, n.action_label, n.action_url, n.created_at, n.read_at,
+              n.done_at, n.actor AS actor_id, (SELECT a.name FROM employee a WHERE a.id = n.actor) AS actor_name
+"""
+_MARK_DONE_SQL = """
+    UPDATE notification SET done_at = {}, read_at = coalesce(read_at, {})
+    WHERE kind = {} AND subject = {} AND subject <> '' AND done_at IS NULL AND ({}::int IS NULL OR recipient = {})
+"""
 
 
 async def list_notifications(user_id: int, *, before: Cursor | None = None, limit: int = PAGE_SIZE) -> NotificationPage:
@@ -148,13 +151,7 @@ async def mark_read(user_id: int, notification_id: int) -> NotificationItem | No
     `user_id` has no notification with that id — someone else's is left untouched."""
     if not valid_id(notification_id):
         return None
-    rows = await Notification.raw(
-        f"UPDATE notification n SET read_at = COALESCE(n.read_at, {{}}) WHERE n.id = {{}} AND n.recipient = {{}} "  # noqa: S608 — constants only
-        f"RETURNING {_ITEM_COLUMNS}",
-        now(),
-        notification_id,
-        user_id,
-    )
+    rows = await Notification.raw(_MARK_READ_SQL, now(), notification_id, user_id)
     return NotificationItem(**rows[0]) if rows else None
 
 
@@ -177,14 +174,4 @@ async def mark_done(kind: Kind, subject: str, *, recipient_id: int | None = None
     """Close the prompts of `kind` about `subject` whose action was just done — whoever did it (or only
     `recipient_id`'s, for a prompt that is personal): they are marked done and read, and lose their button."""
     moment = at or now()
-    await Notification.raw(
-        "UPDATE notification SET done_at = {}, read_at = coalesce(read_at, {}) "
-        "WHERE kind = {} AND subject = {} AND subject <> '' AND done_at IS NULL "
-        "AND ({}::int IS NULL OR recipient = {})",
-        moment,
-        moment,
-        str(kind),
-        subject,
-        recipient_id,
-        recipient_id,
-    )
+    await Notification.raw(_MARK_DONE_SQL, moment, moment, str(kind), subject, recipient_id, recipient_id)

@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from app.health import check_health
 from app.kudos import services as kudos
-from app.kudos.controllers import give_context
+from app.kudos.controllers import feed_page, give_context
 from app.requests.services import completed_not_thanked
 from app.web.deps import CurrentUser
 from app.web.templating import render
@@ -26,7 +26,7 @@ async def home(
     context = await give_context(user, kudos.GiveForm(), box=True)
     context.update(
         user=user,
-        feed=await kudos.feed(user, scope=show, cursor=cursor or None),
+        feed=await feed_page(user, show, cursor),
         thank_now=await completed_not_thanked(user.id),
         on_home=True,
     )

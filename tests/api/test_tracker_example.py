@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from app.requests.tables import Request
 from tests.api.tracker_example import sync_ticket
+from tests.events import run_stored_events
 from tests.factories import PASSWORD
 
 
 async def test_an_external_script_creates_completes_and_sees_the_thank_now_prompt(client, org, make_token) -> None:
+    async def worker(request: object) -> None:  # `kudos serve` runs the worker beside the web app
+        await run_stored_events()
+
+    client.event_hooks["request"].append(worker)
     said: list[str] = []
     result = await sync_ticket(
         client,

@@ -26,6 +26,7 @@ from app.people.services import load_current_user
 from app.runtime import EmbeddedRedis
 from app.timeutil import now
 from tests.api.test_webhooks import Receiver
+from tests.events import run_stored_events
 from tests.web.test_outages import terminate_connections
 
 # The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
@@ -53,6 +54,7 @@ async def thank(org, n: int = 1) -> None:
     giver = await load_current_user(org["ana"].id)
     form = GiveForm(recipient_ids=[org["ravi"].id], message=f"Thanks, number {n}!", points="1", visibility="public")
     await give_kudos(giver, form)
+    await run_stored_events()  # the webhook delivery is recorded by the gift's stored handler, as the worker would
 
 
 def sent(receiver: Receiver) -> Counter[str]:

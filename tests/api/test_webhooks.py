@@ -22,6 +22,7 @@ from app.jobs.worker import redis_settings
 from app.kudos.services import GiveForm, give_kudos
 from app.people.services import load_current_user
 from app.timeutil import now
+from tests.events import run_stored_events
 from tests.factories import make_employee
 
 # The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
@@ -77,12 +78,16 @@ async def _register(org, url: str, events: list[str]) -> str:
     return secret
 
 
-async def _thank(org, *, visibility: str = "public") -> int:
+async def _thank(org, *, visibility: str = "public", handled: bool = True) -> int:
+    """Give a kudos; `handled`: then run its stored event handlers, as the worker does (webhooks are emitted there)."""
     giver = await load_current_user(org["ana"].id)
     form = GiveForm(
         recipient_ids=[org["ravi"].id], message="Thanks for the VPN fix!", points="5", visibility=visibility
     )
-    return (await give_kudos(giver, form)).kudos_id
+    kudos_id = (await give_kudos(giver, form)).kudos_id
+    if handled:
+        await run_stored_events()
+    return kudos_id
 
 
 async def make_due(delivery_id: int) -> None:
@@ -122,6 +127,7 @@ async def test_user_text_cannot_become_slack_markup(org) -> None:
     giver = await load_current_user(org["ana"].id)
     message = "<!channel> <https://evil.example|re-enter your password>"
     await give_kudos(giver, GiveForm(recipient_ids=[shouty.id], message=message, points="5", visibility="public"))
+    await run_stored_events()
     texts = [json.loads(d["body"])["text"] for d in await WebhookDelivery.select(WebhookDelivery.body)]
     kudos_text = next(t for t in texts if "thanked" in t)
     assert "“&lt;!channel&gt; &lt;https://evil.example|re-enter your password&gt;”" in kudos_text
@@ -150,7 +156,7 @@ async def test_no_delivery_survives_a_rolled_back_action(org) -> None:
 
     with pytest.raises(Boom):
         async with engine_finder().transaction():
-            await _thank(org)
+            await _thank(org, handled=False)
             raise Boom
     assert await WebhookDelivery.count() == 0
     assert await JobOutbox.count() == 0

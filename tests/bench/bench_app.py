@@ -8,6 +8,8 @@ person, CSRF, security headers) from a board computed once and kept in memory, w
   reads the header's figures (points left, unread notifications): the baseline for "the board's throughput as a
   share of a bare templated route";
 - `/bench/static?board=…` passes fixed header figures: the template and middleware alone.
+- `/bench/statements` answers how many SQL statements this process has sent so far (every query asyncpg runs on
+  a pooled connection, BEGIN and COMMIT included), for tests/bench/give.py's statements per gift.
 The product never serves these routes.
 """
 
@@ -20,9 +22,9 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
+from app import main
 from app.boards import services
 from app.boards.controllers import switches
-from app.main import create_app
 from app.web.header import Header
 from app.web.templating import render
 
@@ -49,8 +51,31 @@ async def static(request: HTMXRequest, board: FromQuery[str] = "people") -> Temp
     return Template(template_name="pages/boards/index.html", context=context)
 
 
+_statements = [0]
+
+
+def _count(record: Any) -> None:
+    _statements[0] += 1
+
+
+async def _add_counter(connection: Any) -> None:
+    connection.add_query_logger(_count)
+
+
+@get("/bench/statements", name="bench_statements")
+async def statements() -> dict[str, int]:
+    return {"statements": _statements[0]}
+
+
 def create_bench_app() -> Litestar:
-    app = create_app()
+    start_pool = main.start_pool
+
+    async def counted_pool(**options: Any) -> None:
+        await start_pool(init=_add_counter, **options)
+
+    main.start_pool = counted_pool  # type: ignore[assignment]  # the app's lifespan looks it up at start-up
+    app = main.create_app()
     app.register(bare)
     app.register(static)
+    app.register(statements)
     return app

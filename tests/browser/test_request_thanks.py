@@ -9,6 +9,7 @@ from playwright.async_api import Browser, Page, expect
 from app.kudos.tables import Kudos, KudosRecipient
 from app.notifications.tables import Kind, Notification
 from tests.browser.test_kudos import sign_in
+from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_request
 
 
@@ -32,6 +33,7 @@ async def test_complete_a_request_then_thank_it_from_the_notification(
     await expect(notice).to_be_focused()
     await page.get_by_role("button", name="Mark as completed").click()
     await expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
+    await run_stored_events()  # the worker (beside the web app in `kudos serve`) notifies the requester
 
     # the requester sees the notification and thanks with one click
     context = await browser.new_context(base_url=live_server)
@@ -54,6 +56,7 @@ async def test_complete_a_request_then_thank_it_from_the_notification(
         assert kudos["request"] == request_id
         recipients = await KudosRecipient.select(KudosRecipient.employee.name.as_alias("name"))
         assert [r["name"] for r in recipients] == ["Ravi Resolver"]
+        await run_stored_events()  # the worker settles the prompt of the request just thanked
         # thanking settled the "thank now" notification (a badge for a first kudos may have arrived meanwhile)
         unsettled = Notification.count().where(
             (Notification.recipient == requester.id)

@@ -17,6 +17,7 @@ from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.timeutil import month_of, now
+from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_request
 
 
@@ -77,12 +78,16 @@ async def test_giving_records_kudos_recipients_ledger_allowance_and_notification
     assert {e["recipient_department"] for e in entries} == {org["it"].id}
     assert {e["giver_department"] for e in entries} == {org["finance"].id}
     assert await allowance.remaining(org["giver"].id, month_of(now())) == (70, 100)
-    notes = await Notification.select(Notification.recipient, Notification.kind, Notification.url).where(
+    assert await Notification.count() == 0  # the worker notifies, from the job outbox, once the gift committed
+    # notifications, badges and webhooks of the gift; then the notification and webhook of each of the three
+    # first-kudos badges it earned (given, received twice)
+    assert await run_stored_events() == 3 + 3 * 2
+    notes = await Notification.select(Notification.recipient, Notification.kind, Notification.subject).where(
         Notification.kind != Kind.BADGE_EARNED  # first-kudos badges are tested in test_badges.py
     )
     assert sorted(n["recipient"] for n in notes) == sorted([org["ravi"].id, org["sam"].id])
     assert {n["kind"] for n in notes} == {Kind.KUDOS_RECEIVED}
-    assert {n["url"] for n in notes} == {f"/kudos/{given.kudos_id}"}
+    assert {n["subject"] for n in notes} == {f"kudos:{given.kudos_id}"}  # the web layer links it to the kudos
 
 
 @pytest.mark.parametrize(
@@ -204,6 +209,7 @@ async def test_fifty_concurrent_submissions_never_overspend(org) -> None:
     assert spent == 7 * len(accepted) <= 100
     assert sorted(r["kudos"] for r in await LedgerEntry.select(LedgerEntry.kudos)) == sorted(accepted)
     assert await Kudos.count() == len(accepted)
+    await run_stored_events()
     assert await Notification.count().where(Notification.kind == Kind.KUDOS_RECEIVED) == len(accepted)
     # badges earned along the way, once each: first kudos given, first kudos received, 10 kudos received
     assert await Notification.count().where(Notification.kind == Kind.BADGE_EARNED) == 3
@@ -223,6 +229,7 @@ async def test_an_add_on_gives_each_recipient_points_from_the_add_on_givers_allo
     )
     assert await allowance.remaining(org["other"].id, month_of(now())) == (90, 100)
     assert (await AddOn.objects().get(AddOn.id == addon_id)).comment == "Same here, great work!"
+    await run_stored_events()
     told = await Notification.select(Notification.recipient).where(Notification.kind == Kind.ADDON_RECEIVED)
     assert sorted(n["recipient"] for n in told) == sorted([org["ravi"].id, org["sam"].id, org["giver"].id])
 

@@ -11,6 +11,7 @@ from app.notifications import services
 from app.notifications.tables import Kind, Notification
 from app.paging import Cursor, decode_moment, encode_moment
 from app.people.services import load_current_user
+from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_request
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -200,10 +201,12 @@ async def test_thank_now_is_done_once_the_request_is_thanked_and_only_that_one()
     ravi = await make_employee("Ravi Resolver", email="ravi@example.com", department=it)
     first = await make_request(gina, it, "Laptop", resolvers=(ravi,), status="completed")
     second = await make_request(gina, it, "Monitor", resolvers=(ravi,), status="completed")
+    await run_stored_events()
     page = await services.list_notifications(gina.id)
     assert [n.action_label for n in page.items] == ["Thank now", "Thank now"]
     form = GiveForm(recipient_ids=[ravi.id], message="Thanks!", points="0", request_id=first)
     await give_kudos(await load_current_user(gina.id), form)
-    done = {n.action_url: n for n in (await services.list_notifications(gina.id)).items if n.action_label}
-    assert done[f"/kudos/new?request={first}"].done_at is not None and not done[f"/kudos/new?request={first}"].unread
-    assert done[f"/kudos/new?request={second}"].done_at is None and done[f"/kudos/new?request={second}"].unread
+    await run_stored_events()  # the kudos's handler closes the prompt: a lookup by (kind, subject)
+    done = {n.subject: n for n in (await services.list_notifications(gina.id)).items if n.action_label}
+    assert done[f"request:{first}"].done_at is not None and not done[f"request:{first}"].unread
+    assert done[f"request:{second}"].done_at is None and done[f"request:{second}"].unread

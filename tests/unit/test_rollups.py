@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from piccolo.engine import engine_finder
 
-from app.boards import rollups
+from app.boards import rollup_updates, rollups
 from app.boards.rollups import period_starts, rebuild
 from app.boards.tables import DepartmentPeriod, Period, PersonPeriod
 from app.kudos.services import GiveForm, add_on, give_kudos, revoke
@@ -26,6 +26,7 @@ AUCKLAND = ZoneInfo("Pacific/Auckland")
 def auckland(monkeypatch):
     """Boards in a zone far from UTC, so local periods and UTC dates disagree near midnight."""
     monkeypatch.setattr(rollups, "org_tz", lambda: AUCKLAND)
+    monkeypatch.setattr(rollup_updates, "org_tz", lambda: AUCKLAND)  # the inline handler keeping them in step
     return "Pacific/Auckland"
 
 

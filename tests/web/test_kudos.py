@@ -10,6 +10,7 @@ from app.kudos.services import GiveForm, give_kudos
 from app.kudos.tables import AddOn, Kudos, LedgerEntry
 from app.people.services import load_current_user
 from app.people.tables import Role
+from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_request
 from tests.helpers import HTMX, csrf_token, post_form, signed_in
 
@@ -32,7 +33,9 @@ async def org():
 async def kudos_from(giver, *recipients, **fields) -> int:
     values = {"message": "Thanks for the quick fix!", "points": "10", **fields}
     current = await load_current_user(giver.id)
-    return (await give_kudos(current, GiveForm(recipient_ids=[r.id for r in recipients], **values))).kudos_id
+    kudos_id = (await give_kudos(current, GiveForm(recipient_ids=[r.id for r in recipients], **values))).kudos_id
+    await run_stored_events()  # what the worker does next: notifications, badges, webhooks
+    return kudos_id
 
 
 def give_data(*recipients, **fields) -> dict:

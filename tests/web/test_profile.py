@@ -16,6 +16,7 @@ from app.people.services import load_current_user
 from app.people.tables import Role
 from app.timeutil import now
 from app.web import templating
+from tests.events import run_stored_events
 from tests.factories import make_department, make_employee
 from tests.helpers import signed_in
 
@@ -36,7 +37,9 @@ async def thank(giver, *recipients, at: datetime | None = None, **fields) -> int
     values = {"message": "Thanks for the quick fix!", "points": "10", **fields}
     current = await load_current_user(giver.id)
     form = GiveForm(recipient_ids=[r.id for r in recipients], **values)
-    return (await give_kudos(current, form, at=at)).kudos_id
+    kudos_id = (await give_kudos(current, form, at=at)).kudos_id
+    await run_stored_events()  # what the worker does next: badges among others
+    return kudos_id
 
 
 def section(text: str, element_id: str) -> str:

@@ -12,6 +12,7 @@ from app.people.tables import Role
 from app.requests import services
 from app.requests.tables import Request, RequestEvent, RequestRating, RequestResolver, Status
 from app.timeutil import now
+from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_lead, make_request, make_service
 from tests.helpers import HTMX, post_form, signed_in
 
@@ -249,6 +250,7 @@ async def test_adding_a_resolver_by_search_and_by_select(client_factory, org) ->
     response = await post_form(ravi, f"/requests/{request_id}/resolvers", {"employee": str(org["hana"].id)})
     page = await follow_with_flash(ravi, response, "Hana Ito now works on this request too.")
     assert "added Hana Ito as a resolver" in page
+    await run_stored_events()  # the worker notifies
     note = await Notification.select().where(Notification.recipient == org["hana"].id).first()
     assert note["kind"] == Kind.REQUEST_ASSIGNED
     fragment = await post_form(
@@ -284,6 +286,7 @@ async def test_complete_without_js_and_with_htmx(client_factory, org) -> None:
     ravi = await as_(client_factory, org["ravi"])
     page = await follow_with_flash(ravi, await post_form(ravi, f"/requests/{first}/complete"), "Request completed.")
     assert "completed it" in page and "turnaround" in page
+    await run_stored_events()  # the worker notifies
     note = await Notification.select().where(Notification.recipient == org["ana"].id).first()
     assert note["text"] == "Ravi Patel completed your request “Laptop won't boot”"
     fragment = await post_form(ravi, f"/requests/{second}/complete", headers=HTMX)

@@ -1,0 +1,184 @@
+"""Reading kudos (SPEC F4): the feed, a person's recent public kudos, one kudos as a reader may see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from app.boards.badges import recent_awards
+from app.kudos.changes import may_see_message
+from app.kudos.tables import AddOn, Kudos, KudosRecipient, KudosValue, Visibility
+from app.paging import Cursor, valid_id
+from app.people.services import CurrentUser
+
+FEED_PAGE = 20
+BADGES_PER_PAGE = 20  # at most, between two pages' worth of kudos
+FEED_SCOPES = ("all", "department", "mine")
+
+
+# Kudos cards by id, newest first: the kudos, its giver, the request it thanks for and how many add-ons it has.
+_CARDS_SQL = """
+    SELECT k.id, k.message, k.points, k.visibility, k.created_at, k.revoked_at, k.revoke_reason, k.request,
+           k.giver AS giver_id, g.name AS giver_name, g.title AS giver_title, r.title AS request_title,
+           (SELECT count(*) FROM add_on a WHERE a.kudos = k.id) AS addon_count
+    FROM kudos k JOIN employee g ON g.id = k.giver LEFT JOIN request r ON r.id = k.request
+    WHERE k.id = ANY({})
+    ORDER BY k.created_at DESC, k.id DESC
+"""
+
+# Pages of the feed: the (created_at, id) of the kudos older than a keyset position, newest first. The first page
+# starts from FIRST_PAGE, after every kudos.
+_ALL_SQL = """
+    SELECT k.id, k.created_at FROM kudos k
+    WHERE k.revoked_at IS NULL AND k.visibility = 'public' AND (k.created_at, k.id) < ({}, {})
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+_DEPARTMENT_SQL = """
+    SELECT k.id, k.created_at FROM kudos k JOIN employee g ON g.id = k.giver
+    WHERE k.revoked_at IS NULL AND k.visibility = 'public' AND (k.created_at, k.id) < ({}, {})
+      AND (g.department = {} OR EXISTS (
+          SELECT 1 FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee
+          WHERE kr.kudos = k.id AND e.department = {}))
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+_MINE_SQL = """
+    SELECT k.id, k.created_at FROM kudos k
+    WHERE k.revoked_at IS NULL AND (k.created_at, k.id) < ({}, {})
+      AND (k.giver = {} OR EXISTS (SELECT 1 FROM kudos_recipient kr WHERE kr.kudos = k.id AND kr.employee = {}))
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+# A person's newest public kudos that stand: received, or given.
+_RECEIVED_SQL = """
+    SELECT k.id FROM kudos k JOIN kudos_recipient kr ON kr.kudos = k.id
+    WHERE kr.employee = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+_GIVEN_SQL = """
+    SELECT k.id FROM kudos k WHERE k.giver = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
+    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+"""
+# The recipients (with their manager and department) and the company values of kudos cards.
+_RECIPIENTS_SQL = """
+    SELECT kr.kudos, e.id, e.name, e.manager, d.name AS department
+    FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee LEFT JOIN department d ON d.id = e.department
+    WHERE kr.kudos = ANY({})
+"""
+_VALUES_SQL = """
+    SELECT kv.kudos, v.name FROM kudos_value kv JOIN company_value v ON v.id = kv.value WHERE kv.kudos = ANY({})
+"""
+FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
+
+
+async def _cards_of(ids: list[int]) -> list[dict[str, Any]]:
+    """The cards of kudos `ids`, newest first, with their recipients and values."""
+    if not ids:
+        return []
+    return await _cards(await Kudos.raw(_CARDS_SQL, ids))
+
+
+async def _cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attach recipients and values to kudos rows: two batched queries, whatever the number of rows."""
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return rows
+    recipients = await KudosRecipient.raw(_RECIPIENTS_SQL, ids)
+    values = await KudosValue.raw(_VALUES_SQL, ids)
+    by_kudos: dict[int, dict[str, list[Any]]] = {i: {"recipients": [], "values": []} for i in ids}
+    for row in sorted(recipients, key=lambda r: r["name"]):
+        by_kudos[row["kudos"]]["recipients"].append(row)
+    for row in sorted(values, key=lambda r: r["name"]):
+        by_kudos[row["kudos"]]["values"].append(row["name"])
+    for row in rows:
+        row.update(by_kudos[row["id"]])
+    return rows
+
+
+async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[dict[str, Any]]:
+    """A person's newest public kudos that stand (not revoked), as feed cards: those they received, or with
+    `received=False` those they gave. Private kudos are never included, whoever is looking (for profiles)."""
+    if not valid_id(employee_id):
+        return []
+    rows = await Kudos.raw(_RECEIVED_SQL if received else _GIVEN_SQL, employee_id, limit)
+    return await _cards_of([row["id"] for row in rows])
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    scope: str
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    # The window of this page of the everyone feed, for items of other domains announced between its cards.
+    before: Cursor | None = None
+    since: datetime | None = None
+
+
+async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = None, limit: int = FEED_PAGE) -> FeedPage:
+    """Kudos newest first, paged by keyset on (created_at, id). `all` and `department` show public kudos;
+    `mine` shows the kudos I gave or received, private ones included. Revoked kudos leave the feed."""
+    scope = scope if scope in FEED_SCOPES else "all"
+    position = Cursor.decode(cursor)
+    start = position or FIRST_PAGE
+    if scope == "mine":
+        rows = await Kudos.raw(_MINE_SQL, start.created_at, start.id, user.id, user.id, limit + 1)
+    elif scope == "department":
+        department = user.department_id
+        rows = await Kudos.raw(_DEPARTMENT_SQL, start.created_at, start.id, department, department, limit + 1)
+    else:
+        rows = await Kudos.raw(_ALL_SQL, start.created_at, start.id, limit + 1)
+    items = await _cards_of([row["id"] for row in rows[:limit]])
+    last = rows[limit - 1] if len(rows) > limit else None
+    if scope == "all":
+        # Badges earned and award winners are announced in the everyone feed: those between this page's first and
+        # last card.
+        before = Cursor(position.created_at, 0) if position is not None else None
+        awards = await recent_awards(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
+        items = sorted(items + awards, key=lambda item: item["created_at"], reverse=True)
+    return FeedPage(
+        scope=scope,
+        items=items,
+        next_cursor=Cursor(last["created_at"], last["id"]).encode() if last else None,
+        before=Cursor(position.created_at, 0) if position is not None else None,
+        since=last["created_at"] if last else None,
+    )
+
+
+def merged(page: FeedPage, more: list[dict[str, Any]]) -> FeedPage:
+    """`page` with other domains' feed items (award announcements, fetched by the web layer for the same window:
+    `page.before` to `page.since`) sorted in among its cards."""
+    items = sorted(page.items + more, key=lambda item: item["created_at"], reverse=True)
+    return replace(page, items=items)
+
+
+async def get_kudos(user: CurrentUser, kudos_id: int) -> dict[str, Any] | None:
+    """One kudos with its add-ons as `user` may see it, or None (also when it is private and not theirs)."""
+    if not valid_id(kudos_id):
+        return None
+    cards = await _cards_of([kudos_id])
+    if not cards:
+        return None
+    kudos = cards[0]
+    kudos["giver"] = kudos["giver_id"]
+    recipient_ids = [r["id"] for r in kudos["recipients"]]
+    kudos["message_visible"] = await may_see_message(user, kudos, recipient_ids)
+    if not kudos["message_visible"] and not user.is_admin:
+        return None
+    kudos["addons"] = (
+        await AddOn.select(
+            AddOn.id,
+            AddOn.comment,
+            AddOn.points,
+            AddOn.created_at,
+            AddOn.giver.as_alias("giver_id"),
+            AddOn.giver.name.as_alias("giver_name"),
+        )
+        .where(AddOn.kudos == kudos_id)
+        .order_by(AddOn.created_at)
+    )
+    involved = user.id == kudos["giver_id"] or user.id in recipient_ids
+    already = any(a["giver_id"] == user.id for a in kudos["addons"])
+    kudos["can_add_on"] = (
+        kudos["visibility"] == Visibility.PUBLIC and kudos["revoked_at"] is None and not involved and not already
+    )
+    kudos["can_revoke"] = user.is_admin and kudos["revoked_at"] is None
+    return kudos

@@ -1,0 +1,299 @@
+"""Giving a kudos (SPEC F3, F5): the form checked, then one transaction that writes the kudos, its recipients and
+values, the allowance spend and the ledger entries in one statement, and publishes what happened (app/events.py):
+`LedgerAppended` (the board rollups follow inline) and `KudosGiven` (notifications, badges and webhooks follow from
+the job outbox, run by the worker). No other domain's services are called from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from app.events import KudosGiven, LedgerAppended, LedgerLine, publish
+from app.kudos import allowance
+from app.kudos.forms import MAX_RECIPIENTS, MESSAGE_MAX, GiveForm, Given, parse_points, trimmed_text
+from app.kudos.tables import CompanyValue, EntryKind, Kudos, Visibility
+from app.people.services import CurrentUser
+from app.people.tables import Employee
+from app.requests.tables import Request, RequestResolver, Status
+from app.rules import RuleViolation
+from app.timeutil import month_of, now
+from app.words import plural_form
+
+
+@dataclass(frozen=True, slots=True)
+class Gift:
+    """A give form that passed every check."""
+
+    recipients: tuple[int, ...]
+    names: tuple[str, ...]
+    message: str
+    values: tuple[int, ...]
+    points: int
+
+
+async def company_values(*, active_only: bool = True) -> list[dict[str, Any]]:
+    query = CompanyValue.select(CompanyValue.id, CompanyValue.name, CompanyValue.description)
+    if active_only:
+        query = query.where(CompanyValue.active.eq(True))
+    rows: list[dict[str, Any]] = await query.order_by(CompanyValue.position).order_by(CompanyValue.name)
+    return rows
+
+
+async def people_by_id(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    rows = await Employee.select(
+        Employee.id, Employee.name, Employee.title, Employee.active, Employee.department.name.as_alias("department")
+    ).where(Employee.id.is_in(wanted))
+    return {row["id"]: row for row in rows}
+
+
+async def request_for_thanks(request_id: int) -> dict[str, Any] | None:
+    """A request with its status and resolvers, for linking a kudos to it."""
+    row: dict[str, Any] | None = (
+        await Request.select(Request.id, Request.title, Request.status, Request.requester)
+        .where(Request.id == request_id)
+        .first()
+    )
+    if row is None:
+        return None
+    resolvers = await RequestResolver.select(
+        RequestResolver.employee.as_alias("id"), RequestResolver.employee.name.as_alias("name")
+    ).where(RequestResolver.request == request_id)
+    row["resolvers"] = sorted(resolvers, key=lambda r: r["name"])
+    return row
+
+
+# What checking a give form needs, in one statement: the allowance policy (absent: the defaults) and the chosen
+# people (one row each; one row of NULLs when none is found).
+_CHECK_SQL = """
+    SELECT p.max_points_per_kudos, p.value_required, e.id, e.name, e.active
+    FROM (SELECT 1) AS one
+    LEFT JOIN allowance_policy p ON p.id = {}
+    LEFT JOIN employee e ON e.id = ANY({})
+"""
+
+
+async def _check_context(recipients: list[int]) -> tuple[int, bool, dict[int, tuple[str, bool]]]:
+    """(max points per kudos, value required, {id: (name, active)} of the `recipients` found)."""
+    rows = await Employee.raw(_CHECK_SQL, allowance.POLICY_ID, recipients)
+    first = rows[0]
+    maximum = first["max_points_per_kudos"]
+    required = first["value_required"]
+    return (
+        allowance.DEFAULTS.max_points_per_kudos if maximum is None else maximum,
+        allowance.DEFAULTS.value_required if required is None else required,
+        {row["id"]: (row["name"], row["active"]) for row in rows if row["id"] is not None},
+    )
+
+
+async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, str], Gift]:
+    """Field errors for a give form (empty when valid) and the cleaned gift."""
+    errors: dict[str, str] = {}
+    recipients = list(dict.fromkeys(form.recipient_ids))
+    max_points, value_required, people = await _check_context(recipients)
+    if not recipients:
+        errors["recipients"] = "Choose at least one person to thank."
+    elif giver.id in recipients:
+        errors["recipients"] = "You can't give kudos to yourself."
+    elif len(recipients) > MAX_RECIPIENTS:
+        errors["recipients"] = f"Thank at most {MAX_RECIPIENTS} people in one kudos."
+    elif missing := [r for r in recipients if r not in people]:
+        errors["recipients"] = (
+            f"{len(missing)} of the people you chose {plural_form(len(missing), 'is')} not in the directory."
+        )
+    elif inactive := [people[r][0] for r in recipients if not people[r][1]]:
+        errors["recipients"] = f"{', '.join(inactive)} no longer {plural_form(len(inactive), 'works', 'work')} here."
+
+    message, problem = trimmed_text(
+        form.message, maximum=MESSAGE_MAX, empty="Write a message to say what they did.", noun="message"
+    )
+    if problem:
+        errors["message"] = problem
+
+    values = list(dict.fromkeys(form.value_ids))
+    if values:
+        known = {value["id"] for value in await company_values()}
+        if any(v not in known for v in values):
+            errors["values"] = "Pick company values from the list."
+    elif value_required:
+        errors["values"] = "Pick at least one company value."
+
+    points, problem = parse_points(form.points, max_points)
+    if problem:
+        errors["points"] = problem
+
+    if form.visibility not in {Visibility.PUBLIC, Visibility.PRIVATE}:
+        errors["visibility"] = "Choose public or private."
+
+    if form.request_id is not None:
+        request = await request_for_thanks(form.request_id)
+        if request is None:
+            errors["request"] = "That request does not exist."
+        elif request["status"] != Status.COMPLETED:
+            errors["request"] = "You can link a kudos only to a completed request."
+        elif "recipients" not in errors and recipients:
+            resolver_ids = {r["id"] for r in request["resolvers"]}
+            if outsiders := [people[r][0] for r in recipients if r not in resolver_ids]:
+                errors["recipients"] = (
+                    f"{', '.join(outsiders)} did not work on “{request['title']}”; "
+                    "a kudos linked to a request thanks its resolvers."
+                )
+    gift = Gift(
+        recipients=tuple(recipients),
+        names=tuple(people[r][0] for r in recipients if r in people),
+        message=message,
+        values=tuple(values),
+        points=points or 0,
+    )
+    return errors, gift
+
+
+# The gift in one statement: spend the giver's allowance for the month (a conditional UPDATE: concurrent gifts can
+# never overspend), and only then insert the kudos (once per idempotency key), its recipients and values, and one
+# ledger entry per recipient with the departments of the moment. Returns the kudos id (NULL when the allowance was
+# short or the key was used before), what is left of the allowance (NULL when short), whether the month's
+# allowance row exists (the first gift of a month creates it, then runs this again) and the departments.
+_GIVE_SQL = """
+    WITH spend AS (
+        UPDATE allowance SET spent = spent + {}::int
+        WHERE employee = {} AND month = {} AND spent + {}::int <= budget
+        RETURNING budget - spent AS remaining
+    ), k AS (
+        INSERT INTO kudos (giver, message, points, visibility, request, month, idempotency_key, created_at)
+        SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::date, {}::text, {}::timestamptz FROM spend
+        ON CONFLICT (giver, idempotency_key) DO NOTHING
+        RETURNING id
+    ), people AS (
+        SELECT r.id, r.n, e.department FROM unnest({}::int[]) WITH ORDINALITY AS r(id, n)
+        JOIN employee e ON e.id = r.id
+    ), giver AS (
+        SELECT department FROM employee WHERE id = {}
+    ), recipients AS (
+        INSERT INTO kudos_recipient (kudos, employee) SELECT k.id, p.id FROM k, people p ORDER BY p.n RETURNING 1
+    ), kudos_values AS (
+        INSERT INTO kudos_value (kudos, value) SELECT k.id, v FROM k, unnest({}::int[]) AS v RETURNING 1
+    ), ledger AS (
+        INSERT INTO ledger_entry (kind, kudos, giver, giver_department, recipient, recipient_department, amount,
+                                  created_at, effective_at)
+        SELECT 'kudos', k.id, {}::int, (SELECT department FROM giver), p.id, p.department, {}::int, {}::timestamptz,
+               {}::timestamptz
+        FROM k, people p ORDER BY p.n
+        RETURNING 1
+    )
+    SELECT (SELECT id FROM k) AS kudos_id, (SELECT remaining FROM spend) AS remaining,
+           EXISTS (SELECT 1 FROM allowance WHERE employee = {} AND month = {}) AS has_allowance,
+           (SELECT department FROM giver) AS giver_department,
+           ARRAY(SELECT department FROM people ORDER BY n) AS recipient_departments
+"""
+
+_EXISTING_SQL = "SELECT id FROM kudos WHERE giver = {} AND idempotency_key = {}"
+
+
+class _Repeated(Exception):
+    """The form was submitted before: the allowance just spent goes back with the transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What `_GIVE_SQL` answers."""
+
+    kudos_id: int | None
+    remaining: int | None
+    has_allowance: bool
+    giver_department: int | None
+    recipient_departments: list[int | None]
+
+
+async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None = None) -> Given:
+    """Give a kudos in one transaction (see the module docstring); a form submitted again (same idempotency key)
+    returns the kudos it created the first time."""
+    moment = at or now()
+    errors, gift = await validate_give(giver, form)
+    if errors:
+        raise RuleViolation(errors)
+    month = month_of(moment)
+    key = form.idempotency_key[:64]
+    total = gift.points * len(gift.recipients)
+    try:
+        async with Kudos._meta.db.transaction():
+            written = await _give(giver, form, gift, key, total, month, moment)
+            if written.kudos_id is None and written.remaining is None and not written.has_allowance:
+                await allowance.open_month(giver.id, month)  # the giver's first spend this month
+                written = await _give(giver, form, gift, key, total, month, moment)
+            if written.remaining is None:
+                have, _ = await allowance.remaining(giver.id, month)
+                raise RuleViolation({"points": f"You have {have} points left this month; this kudos needs {total}."})
+            if written.kudos_id is None:
+                raise _Repeated
+            await _publish(giver, form, gift, written.kudos_id, written, moment)
+    except _Repeated:
+        existing = await Kudos.raw(_EXISTING_SQL, giver.id, key)
+        left, _ = await allowance.remaining(giver.id, month)
+        return Given(kudos_id=int(existing[0]["id"]), remaining=left, created=False, names=gift.names)
+    return Given(kudos_id=written.kudos_id, remaining=written.remaining, created=True, names=gift.names)
+
+
+async def _give(
+    giver: CurrentUser, form: GiveForm, gift: Gift, key: str, total: int, month: date, moment: datetime
+) -> _Written:
+    rows = await Kudos.raw(
+        _GIVE_SQL,
+        total,
+        giver.id,
+        month,
+        total,
+        giver.id,
+        gift.message,
+        gift.points,
+        form.visibility,
+        form.request_id,
+        month,
+        key,
+        moment,
+        list(gift.recipients),
+        giver.id,
+        list(gift.values),
+        giver.id,
+        gift.points,
+        moment,
+        moment,
+        giver.id,
+        month,
+    )
+    return _Written(**rows[0])
+
+
+async def _publish(
+    giver: CurrentUser, form: GiveForm, gift: Gift, kudos_id: int, written: _Written, moment: datetime
+) -> None:
+    lines = tuple(
+        LedgerLine(
+            kind=EntryKind.KUDOS.value,
+            is_addon=False,
+            kudos_id=kudos_id,
+            giver=giver.id,
+            giver_department=written.giver_department,
+            recipient=recipient,
+            recipient_department=department,
+            amount=gift.points,
+            effective_at=moment,
+        )
+        for recipient, department in zip(gift.recipients, written.recipient_departments, strict=True)
+    )
+    await publish(LedgerAppended(lines=lines, at=moment))
+    await publish(
+        KudosGiven(
+            kudos_id=kudos_id,
+            giver_id=giver.id,
+            recipient_ids=gift.recipients,
+            points=gift.points,
+            public=form.visibility == Visibility.PUBLIC,
+            request_id=form.request_id,
+            at=moment,
+        )
+    )
