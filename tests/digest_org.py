@@ -11,6 +11,7 @@ from app.people.services import load_current_user
 from app.people.tables import Employee, Role
 from app.requests import services as requests
 from app.timeutil import month_bounds
+from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_lead
 
 
@@ -73,4 +74,5 @@ async def small_org() -> SmallOrg:
     await requests.complete(ann.id, request_id, at=day + timedelta(hours=4))
     await Employee.update({Employee.active: False}).where(Employee.id == dan.id)
     assert end > day
+    await run_stored_events()  # the kudos' reactions (notifications, badges), as the worker would have run them
     return SmallOrg(month=month, mia=mia, ann=ann, ben=ben, gus=gus, carl=carl, dan=dan, eve=eve)

@@ -32,7 +32,6 @@ from app.insights.scope import (
     scope_for,
     to_csv,
 )
-from app.jobs.outbox import hand_over
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.web.auth import admin_only, requires_role
@@ -224,7 +223,6 @@ class AdminInsightsController(_pages(ADMIN)):  # type: ignore[misc]
         """Run collusion detection over a period now (queued; the page lists it when done)."""
         chosen = period_for((await read_form(request, RunForm)).period)
         run_id = await signals.request_run(user, chosen)
-        await hand_over(request.app.state.redis)
         flash(request, f"Detection for {chosen.label} is queued; reload in a moment to see its findings.", "success")
         return Redirect(_link(request, ADMIN, "signals", chosen.name, run_id), status_code=303)
 

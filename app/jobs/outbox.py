@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +20,14 @@ from redis.exceptions import RedisError
 from app import db
 from app.jobs.tables import JobOutbox
 
+# Set when this request (or task) recorded a job, so the web layer hands it to arq once the request is answered.
+_added: ContextVar[bool] = ContextVar("kudos_outbox_added", default=False)
+
 
 async def add_job(function: str, **kwargs: Any) -> None:
     """Record a job to run once the surrounding transaction commits (call it inside that transaction)."""
     await JobOutbox.insert(JobOutbox(function=function, kwargs=kwargs, created_at=datetime.now(UTC)))
+    _added.set(True)
 
 
 async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
@@ -48,8 +53,12 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
             return handed
 
 
-async def hand_over(redis: Redis) -> None:
-    """Call after a commit that added jobs, in the web process: enqueue them now instead of at the worker's next
-    drain. When Redis is down nothing is lost; the worker's drain hands them over later."""
+async def hand_over_added(redis: Redis) -> None:
+    """After a web request: when it recorded jobs (a domain event's handlers, an import, a detection run), enqueue
+    them now instead of at the worker's next drain. When Redis is down nothing is lost; the worker's drain hands
+    them over later. A request that added none costs nothing."""
+    if not _added.get():
+        return
+    _added.set(False)
     with contextlib.suppress(RedisError, OSError):
         await drain(ArqRedis(connection_pool=redis.connection_pool))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from litestar import Controller, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
@@ -14,7 +14,6 @@ from litestar.response import Redirect, Template
 
 from app.admin.controllers.responses import raise_not_found
 from app.admin.services import import_plan, imports
-from app.jobs.outbox import hand_over
 from app.rules import RuleViolation
 from app.web.auth import admin_only
 from app.web.deps import CurrentUser
@@ -84,9 +83,7 @@ class AdminImportController(Controller):
         )
 
     @post("/{import_id:int}/run", name="admin.import.run")
-    async def run(
-        self, request: HTMXRequest, state: State, user: CurrentUser, import_id: FromPath[int]
-    ) -> Template | Redirect:
+    async def run(self, request: HTMXRequest, user: CurrentUser, import_id: FromPath[int]) -> Template | Redirect:
         item = await self._item(import_id)
         try:
             await imports.start(user, import_id)
@@ -98,6 +95,5 @@ class AdminImportController(Controller):
                 {"item": item, "errors": exc.errors},
                 status_code=exc.status_code,
             )
-        await hand_over(state.redis)
         # No flash: the page's progress section says whether it is waiting, running or finished, and stays true.
         return Redirect(request.app.route_reverse("admin.import.detail", import_id=import_id), status_code=303)
