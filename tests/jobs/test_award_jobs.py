@@ -19,6 +19,8 @@ from tests.awards_world import AFTER, CLOSES, DURING, OPENS, REMIND, World, buil
 from tests.factories import make_employee
 from tests.plugins.smtp import SmtpServer
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 @pytest.fixture
 async def world() -> World:

@@ -26,6 +26,8 @@ from app.requests import services as requests
 from app.rules import RuleViolation
 from tests.awards_world import AFTER, CLOSES, DURING, OCT, OPENS, World, build_world, thank
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 @pytest.fixture
 async def world() -> World:

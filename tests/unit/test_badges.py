@@ -31,6 +31,8 @@ from app.people.tables import Role
 from app.requests import services as requests
 from tests.factories import make_department, make_employee, make_service
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 AUCKLAND = ZoneInfo("Pacific/Auckland")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 

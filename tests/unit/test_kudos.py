@@ -19,6 +19,8 @@ from app.rules import RuleViolation
 from app.timeutil import month_of, now
 from tests.factories import make_department, make_employee, make_request
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 async def user(employee) -> CurrentUser:
     current = await load_current_user(employee.id)

@@ -13,6 +13,8 @@ from app.paging import Cursor, decode_moment, encode_moment
 from app.people.services import load_current_user
 from tests.factories import make_department, make_employee, make_request
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 

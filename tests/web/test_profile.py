@@ -159,7 +159,7 @@ async def test_private_kudos_never_show_on_someone_else_s_profile(client, org) -
     assert "No public kudos received yet." in (await client.get(f"/people/{org['ravi'].id}")).text
 
 
-async def test_the_feed_item_for_a_badge_award_renders_escaped(org) -> None:
+async def test_the_feed_item_for_a_badge_award_renders_escaped(db, org) -> None:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from app.boards.badges import recent_awards
