@@ -69,9 +69,9 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._forget_dead_handles()
-        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        self._server = server = get_server(self.pgdata, cleanup_mode="stop")
         if not self.durable:
-            self._server.psql(
+            server.psql(
                 "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET full_page_writes = off;"
                 " ALTER SYSTEM SET synchronous_commit = off; SELECT pg_reload_conf();"
             )

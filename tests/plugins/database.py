@@ -49,21 +49,25 @@ $$;
 """
 
 
-async def prepare_database() -> None:
-    """Migrate the test database and install the reset function (run once, before any worker clones it)."""
+def _engine() -> Any:
     from piccolo.engine import engine_finder
 
+    engine = engine_finder()
+    assert engine is not None, "piccolo_conf.py names the engine"
+    return engine
+
+
+async def prepare_database() -> None:
+    """Migrate the test database and install the reset function (run once, before any worker clones it)."""
     from app.db import migrate
 
     await migrate()
-    await engine_finder().run_ddl("CREATE SCHEMA kudos_test")
-    await engine_finder().run_ddl(RESET_FUNCTION)
+    await _engine().run_ddl("CREATE SCHEMA kudos_test")
+    await _engine().run_ddl(RESET_FUNCTION)
 
 
 async def reset_database() -> None:
-    from piccolo.engine import engine_finder
-
-    await engine_finder().run_ddl("SELECT kudos_test.reset()")
+    await _engine().run_ddl("SELECT kudos_test.reset()")
 
 
 _SNAPSHOTS: dict[str, tuple[Any, dict[str, bytes], dict[str, int]]] = {}
@@ -78,15 +82,14 @@ async def built_once(key: str, build: Callable[[], Awaitable[T]]) -> T:
     skips foreign-key triggers (session_replication_role), which needs a superuser, as the test servers are.
     """
     import asyncpg
-    from piccolo.engine import engine_finder
 
-    engine = engine_finder()
+    engine = _engine()
     if key in _SNAPSHOTS:
-        result, tables, sequences = _SNAPSHOTS[key]
+        result, copied, sequences = _SNAPSHOTS[key]
         connection: asyncpg.Connection
         async with engine.pool.acquire() as connection, connection.transaction():
             await connection.execute("SET LOCAL session_replication_role = replica")
-            for table, data in tables.items():
+            for table, data in copied.items():
                 await connection.copy_to_table(table, source=io.BytesIO(data), format="binary")
             for sequence, value in sequences.items():
                 await connection.execute("SELECT setval($1, $2)", sequence, value)
@@ -143,7 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _check()
         return await connect(*args, **kwargs)
 
-    asyncpg.pool.Pool.acquire = guarded_acquire  # type: ignore[method-assign]
+    asyncpg.pool.Pool.acquire = guarded_acquire
     asyncpg.connect = guarded_connect
 
 
