@@ -28,7 +28,7 @@ def _settings() -> Settings:
 @contextlib.contextmanager
 def _services(*, redis: bool = True) -> Iterator[Settings]:
     """Settings whose DATABASE_URL (and REDIS_URL) point at running servers: embedded ones when unset."""
-    from app.runtime import embedded_services
+    from app.runtime import EmbeddedExtraMissing, embedded_services, require_embedded_extra
 
     settings = _settings()
     start_postgres = settings.database_url is None and not settings.production
@@ -36,6 +36,10 @@ def _services(*, redis: bool = True) -> Iterator[Settings]:
     if not (start_postgres or start_redis):
         yield settings
         return
+    try:
+        require_embedded_extra()
+    except EmbeddedExtraMissing as exc:
+        raise click.ClickException(str(exc)) from exc
     with embedded_services(settings.data_dir, postgres=start_postgres, redis=start_redis) as (
         db_url,
         redis_url,

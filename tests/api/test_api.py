@@ -257,7 +257,7 @@ async def test_a_browser_session_alone_does_not_reach_the_api(client, org) -> No
     assert response.status_code == 401
 
 
-async def test_only_a_hash_of_the_token_is_stored(org, make_token) -> None:
+async def test_only_a_hash_of_the_token_is_stored(db, org, make_token) -> None:
     token = await make_token("read")
     row = await ApiToken.select(ApiToken.prefix, ApiToken.token_hash).first()
     assert token.startswith(f"kudos_{row['prefix']}_")

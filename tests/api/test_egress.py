@@ -85,7 +85,7 @@ async def test_the_admin_page_refuses_a_private_url(client, org, url: str) -> No
     assert await Webhook.count() == 0
 
 
-async def test_a_name_that_rebinds_to_a_private_address_is_refused_at_delivery(org, monkeypatch) -> None:
+async def test_a_name_that_rebinds_to_a_private_address_is_refused_at_delivery(db, org, monkeypatch) -> None:
     admin = await load_current_user(org["admin"].id)
     await webhooks.register(admin, name="Chat", url="https://chat.example.com/hook", events=["kudos.given"])
     await webhooks.emit("kudos.given", {"text": "hi"})

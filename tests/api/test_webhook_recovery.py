@@ -30,7 +30,7 @@ from tests.events import run_stored_events
 from tests.web.test_outages import terminate_connections
 
 # The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
-pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
+pytestmark = pytest.mark.usefixtures("db", "allow_private_webhooks")
 
 
 @pytest.fixture
@@ -191,6 +191,13 @@ async def stream_under_outage(org, receiver, redis_url: str, outage, *, kudos: i
     }
 
 
+async def _logged(caplog: pytest.LogCaptureFixture, text: str, *, times: int) -> None:
+    """Wait until the log has `text` at least `times` times (what the worker does, not a guess at how long)."""
+    async with asyncio.timeout(20):
+        while caplog.text.count(text) < times:  # noqa: ASYNC110 — log records have no event to wait on
+            await asyncio.sleep(0.02)
+
+
 async def test_the_worker_waits_for_redis_at_start_and_when_it_goes_away_then_carries_on(
     org, hook, receiver, own_redis, quick_recovery, caplog
 ) -> None:
@@ -199,7 +206,7 @@ async def test_the_worker_waits_for_redis_at_start_and_when_it_goes_away_then_ca
     worker = jobs.build_worker(redis_settings=settings, handle_signals=False)
     task = asyncio.create_task(worker.async_run())
     try:
-        await asyncio.sleep(1.5)  # arq alone would have given up (or, running, exited on the first poll)
+        await _logged(caplog, "cannot reach Redis", times=3)  # arq alone would have given up after the first
         assert not task.done()
         own_redis.start()
         await thank(org, 1)
@@ -207,7 +214,7 @@ async def test_the_worker_waits_for_redis_at_start_and_when_it_goes_away_then_ca
             while (await statuses()) != {"delivered": 1}:  # noqa: ASYNC110 — polling the database
                 await asyncio.sleep(0.1)
         own_redis.stop()
-        await asyncio.sleep(1.5)
+        await _logged(caplog, "lost Redis", times=1)  # the first failed poll, on which arq would have exited
         assert not task.done()
         own_redis.start()
         await thank(org, 2)

@@ -26,7 +26,7 @@ from tests.events import run_stored_events
 from tests.factories import make_employee
 
 # The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
-pytestmark = pytest.mark.usefixtures("allow_private_webhooks")
+pytestmark = pytest.mark.usefixtures("db", "allow_private_webhooks")
 
 
 @dataclass

@@ -63,7 +63,7 @@ async def test_give_kudos_from_the_home_box_without_a_page_load(page: Page) -> N
     assert [e for e in errors if "status of 422" not in e] == []
 
 
-async def test_give_kudos_with_javascript_disabled(browser: Browser, live_server: str) -> None:
+async def test_give_kudos_with_javascript_disabled(db: None, browser: Browser, live_server: str) -> None:
     finance = await make_department("Finance", slug="finance")
     await make_employee("Gina Giver", email="gina@example.com", department=finance)
     await make_employee("Ravi Resolver", email="ravi@example.com", department=finance)

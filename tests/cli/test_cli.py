@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from app.boards.tables import PersonPeriod
 from app.demo.seed import seed_demo
@@ -83,8 +87,17 @@ def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
     return output
 
 
-def test_serve_starts_everything_stops_cleanly_and_reuses_its_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+@pytest.fixture
+def serve_dir() -> Iterator[Path]:
+    """A directory for `kudos serve`'s data outside pytest's temporary root: run as root, the embedded PostgreSQL
+    runs as a user of its own, and a parallel worker's pytest may reset that root to mode 0700 at any moment."""
+    path = Path(tempfile.mkdtemp(prefix="kudos-serve-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_serve_starts_everything_stops_cleanly_and_reuses_its_data(serve_dir: Path) -> None:
+    data_dir = serve_dir / "data"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
 
@@ -115,7 +128,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*KUDOS, *args], env=os.environ.copy(), capture_output=True, text=True, timeout=60)
 
 
-async def test_createadmin_creates_an_admin_and_refuses_a_short_password() -> None:
+async def test_createadmin_creates_an_admin_and_refuses_a_short_password(db) -> None:
     done = _run("createadmin", "--email", "ops@example.com", "--name", "Ops Person", "--password", "a long password")
     assert done.returncode == 0, done.stderr
     assert "Created admin Ops Person <ops@example.com>." in done.stdout
@@ -127,7 +140,7 @@ async def test_createadmin_creates_an_admin_and_refuses_a_short_password() -> No
     assert "at least 10 characters" in refused.stderr
 
 
-async def test_seed_demo_refuses_a_database_that_has_people() -> None:
+async def test_seed_demo_refuses_a_database_that_has_people(db) -> None:
     await seed_demo(activity=False)
     done = _run("seed", "demo")
     assert done.returncode == 1
@@ -151,7 +164,7 @@ def test_production_mode_refuses_to_start_without_a_secret_key() -> None:
     assert "production mode needs KUDOS_SECRET_KEY" in done.stderr
 
 
-async def test_boards_rebuild_check_fails_on_a_difference_and_rebuild_repairs_it() -> None:
+async def test_boards_rebuild_check_fails_on_a_difference_and_rebuild_repairs_it(db) -> None:
     giver = await make_employee("Gina Giver")
     ravi = await make_employee("Ravi Resolver")
     await give_kudos(await load_current_user(giver.id), GiveForm(recipient_ids=[ravi.id], message="Thanks", points="4"))
@@ -167,10 +180,10 @@ async def test_boards_rebuild_check_fails_on_a_difference_and_rebuild_repairs_it
     assert {row["points"] for row in await PersonPeriod.select().where(PersonPeriod.employee == ravi.id)} == {4}
 
 
-def test_ctrl_c_while_start_up_jobs_run_stops_both_embedded_servers(tmp_path: Path) -> None:
+def test_ctrl_c_while_start_up_jobs_run_stops_both_embedded_servers(serve_dir: Path) -> None:
     """Ctrl-C as soon as the worker starts its start-up jobs, then again and again like an impatient operator until
     `serve` exits: the worker's jobs are cancelled, and neither embedded server outlives `serve`."""
-    data_dir = tmp_path / "data"
+    data_dir = serve_dir / "data"
     process = _start_serve(data_dir, _free_port())
     assert process.stdout is not None
     lines = []

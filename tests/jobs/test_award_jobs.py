@@ -21,6 +21,7 @@ from tests.factories import make_employee
 from tests.plugins.smtp import SmtpServer
 
 register_all()
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
 
 
 @pytest.fixture

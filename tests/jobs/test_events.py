@@ -36,7 +36,7 @@ async def arq_redis():
     await pool.aclose()
 
 
-async def test_an_event_of_a_rolled_back_transaction_is_never_handled() -> None:
+async def test_an_event_of_a_rolled_back_transaction_is_never_handled(db) -> None:
     class Boom(Exception):
         pass
 

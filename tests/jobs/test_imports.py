@@ -17,6 +17,8 @@ from app.rules import RuleViolation
 from tests.factories import make_department, make_employee
 from tests.helpers import HTMX, post_form, signed_in
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "import"
 
 ONE_OF_EACH = """name,email,department,manager,role,title

@@ -21,7 +21,7 @@ async def arq_redis():
     await pool.aclose()
 
 
-async def test_jobs_added_in_a_rolled_back_transaction_are_never_enqueued(arq_redis) -> None:
+async def test_jobs_added_in_a_rolled_back_transaction_are_never_enqueued(db, arq_redis) -> None:
     class Boom(Exception):
         pass
 
@@ -48,7 +48,7 @@ async def test_committed_jobs_are_enqueued_once_and_run_by_the_worker(arq_redis,
     assert await redis.get(HEARTBEAT_KEY) is not None
 
 
-async def test_an_outbox_row_is_not_enqueued_twice_even_if_marking_failed(arq_redis) -> None:
+async def test_an_outbox_row_is_not_enqueued_twice_even_if_marking_failed(db, arq_redis) -> None:
     await add_job("health_check")
     assert await drain(arq_redis) == 1
     # simulate a crash between the enqueue and the mark: the row looks pending again

@@ -43,10 +43,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    """The app under uvicorn on a free port, against the test session's database and Redis."""
+    """The app under uvicorn on a free port, against the test process's database and Redis (argon2 at the tests'
+    cost: see tests/plugins/live_app.py)."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "tests.plugins.live_app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
         env=os.environ.copy(),
     )  # fmt: skip
@@ -85,7 +86,7 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest.fixture
-async def page(browser, live_server: str) -> AsyncIterator[object]:
+async def page(browser, live_server: str, db: None) -> AsyncIterator[object]:
     context = await browser.new_context(base_url=live_server)
     tab = await context.new_page()
     yield tab

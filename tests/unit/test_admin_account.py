@@ -9,6 +9,8 @@ from app.people.tables import Employee, Role
 from app.signin.services import authenticate
 from tests.factories import make_employee
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 async def test_creates_a_new_admin_who_can_sign_in() -> None:
     message = await create_admin(email=" New.Admin@Example.com", name="  Nia   Admin ", password="long enough pw")

@@ -31,6 +31,8 @@ from tests.events import run_stored_events
 
 register_all()
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 @pytest.fixture
 async def world() -> World:

@@ -35,6 +35,8 @@ from app.requests import services as requests
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_service
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 AUCKLAND = ZoneInfo("Pacific/Auckland")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 

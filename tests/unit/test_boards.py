@@ -16,6 +16,8 @@ from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Employee, Role
 from tests.factories import make_department, make_employee
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 AT = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday in November 2026 (the tests run in UTC)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from piccolo.engine import engine_finder
+import pytest
 
 from app.demo.activity import QUIET_HOURS, READ_AFTER, seed_activity
 from app.demo.seed import seed_demo
@@ -18,6 +18,9 @@ from app.people.tables import Employee, Role
 from app.requests.services import completed_not_thanked, list_requests
 from app.requests.tables import Request, RequestRating, Status
 from app.settings import get_settings
+from tests.plugins.database import built_once, reset_database
+
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
 
 # A fixed "now" (a Wednesday afternoon), so two loads plan exactly the same activity.
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -29,10 +32,15 @@ async def _company_values() -> None:
     await CompanyValue.insert(*[CompanyValue(name=name, position=i) for i, name in enumerate(names)])
 
 
-async def _load(at: datetime | None = None) -> dict[str, int]:
+async def _seed() -> dict[str, int]:
     await _company_values()
     counts = await seed_demo(activity=False)
-    return counts | await seed_activity(at=at or NOW)
+    return counts | await seed_activity(at=NOW)
+
+
+async def _load() -> dict[str, int]:
+    """The demo with its activity at NOW: seeded by the first test of this process, the same rows restored after."""
+    return await built_once("demo activity", _seed)
 
 
 async def _sql(query: str, *args: object) -> list[dict]:
@@ -190,21 +198,12 @@ async def _fingerprint() -> dict[str, list[tuple]]:
     }
 
 
-async def _empty_database() -> None:
-    engine = engine_finder()
-    tables = await engine.run_ddl(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
-    )
-    names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-    await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-
-
 async def test_the_same_moment_gives_the_same_activity() -> None:
     first = await _load()
     before = await _fingerprint()
-    await _empty_database()
+    await reset_database()
     assert await Kudos.count() == 0
-    second = await _load()
+    second = await _seed()  # seeded again for real, never restored
     assert second == first
     assert await _fingerprint() == before
 

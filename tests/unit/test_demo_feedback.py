@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.demo.feedback import seed_feedback
 from app.feedback import queries
 from app.feedback.tables import Feedback
@@ -11,6 +13,8 @@ from app.people.tables import Employee, Role
 from app.surveys import models
 from app.surveys.tables import RoundStatus, SurveyAnswer, SurveyResult, SurveyRound
 from tests.unit.test_demo_activity import NOW, _load
+
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
 
 
 async def test_demo_feedback_and_a_closed_survey_round_with_results() -> None:

@@ -26,6 +26,8 @@ from app.timeutil import month_bounds, next_month
 from tests.digest_org import small_org
 from tests.factories import make_employee
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 def test_a_token_names_one_person_and_one_kind() -> None:
     token = make_token(42, DigestKind.MANAGER)

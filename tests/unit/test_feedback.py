@@ -22,6 +22,8 @@ from app.timeutil import month_of, next_month, now
 from tests.events import run_stored_events
 from tests.factories import as_user, make_department, make_employee, make_request
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 register_all()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.kudos.services import GiveForm, give_kudos
 from app.notifications.services import mark_all_read, notify
 from app.notifications.tables import Kind
@@ -9,6 +11,8 @@ from app.people.services import load_current_user
 from app.people.tables import Role
 from app.web.header import Header, header_for
 from tests.factories import make_employee
+
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
 
 
 async def test_the_header_shows_the_budget_before_anything_is_given_then_what_is_left_and_unread() -> None:

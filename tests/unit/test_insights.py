@@ -20,6 +20,8 @@ from app.people.tables import Role
 from app.rules import RuleViolation
 from tests.factories import make_department, make_employee, make_lead, make_request
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 @pytest.fixture
 async def org():

@@ -13,10 +13,14 @@ import random
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
+
 from app.demo.synthetic import Planted, PlantSpec, seed_synthetic
 from app.insights.detection import signature
 from app.insights.runs import find_signals, last_days
 from app.insights.tables import SignalKind
+
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
 
 MOMENT = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 PEOPLE, KUDOS, MONTHS = 2_000, 50_000, 4

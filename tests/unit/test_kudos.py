@@ -20,6 +20,8 @@ from app.timeutil import month_of, now
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_request
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 async def user(employee) -> CurrentUser:
     current = await load_current_user(employee.id)

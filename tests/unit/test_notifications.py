@@ -14,6 +14,8 @@ from app.people.services import load_current_user
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_request
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 

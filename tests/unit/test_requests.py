@@ -17,6 +17,8 @@ from app.rules import RuleViolation
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_lead, make_request, make_service
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

@@ -19,6 +19,8 @@ from app.people.tables import Role
 from app.rules import RuleViolation
 from tests.factories import make_department, make_employee
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 AUCKLAND = ZoneInfo("Pacific/Auckland")
 
 

@@ -16,6 +16,8 @@ from app.settings import get_settings
 from app.timeutil import month_bounds
 from tests.factories import make_department, make_employee, make_service
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 

@@ -11,6 +11,8 @@ from app.people.tables import Department, DepartmentLead, Employee, Role, Servic
 from app.requests.tables import Request
 from app.signin.services import authenticate
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 
 async def test_demo_organisation_loads_with_working_logins() -> None:
     counts = await seed_demo(activity=False)  # the activity has tests of its own (test_demo_activity.py)

@@ -17,6 +17,8 @@ from app.timeutil import local_date, now
 from tests.events import run_stored_events
 from tests.factories import as_user, make_department, make_employee, make_lead, make_request
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 register_all()
 
 

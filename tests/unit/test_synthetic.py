@@ -15,6 +15,8 @@ from app.people.passwords import verify_password
 from app.people.seed import DEMO_PASSWORD, OrganisationNotEmpty
 from app.people.tables import Employee
 
+pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
+
 MOMENT = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
 PEOPLE, KUDOS = 200, 2_000
 

@@ -162,7 +162,7 @@ async def test_merge_moves_everything_and_keeps_boards_equal_to_a_rebuild(client
     assert hr.id  # untouched
 
 
-async def test_merge_into_a_child_takes_the_parents_place(org) -> None:
+async def test_merge_into_a_child_takes_the_parents_place(db, org) -> None:
     admin = await load_current_user(org["admin"].id)
     await department_merge.merge(admin, org["it"].id, org["desk"].id)
     desk = await Department.select(Department.parent).where(Department.id == org["desk"].id).first()
@@ -170,7 +170,7 @@ async def test_merge_into_a_child_takes_the_parents_place(org) -> None:
 
 
 @pytest.mark.parametrize("into", [None, "self", "archived", 999999])
-async def test_merge_refusals_change_nothing(org, into) -> None:
+async def test_merge_refusals_change_nothing(db, org, into) -> None:
     admin = await load_current_user(org["admin"].id)
     archived = await make_department("Gone", slug="gone")
     await departments.set_archived(admin, archived.id, True)
@@ -182,7 +182,7 @@ async def test_merge_refusals_change_nothing(org, into) -> None:
     assert await AuditEntry.count().where(AuditEntry.action == "department.merge") == 0
 
 
-async def test_the_ledger_stays_append_only_outside_a_merge(org) -> None:
+async def test_the_ledger_stays_append_only_outside_a_merge(db, org) -> None:
     await _give(org["ravi"], org["dora"])
     with pytest.raises(Exception, match="append-only"):
         await LedgerEntry.update({LedgerEntry.giver_department: org["hr"].id}, force=True)

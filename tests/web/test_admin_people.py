@@ -189,7 +189,7 @@ async def test_a_password_link_works_once(client_factory, org) -> None:
     assert await actions() == ["person.password_link"]
 
 
-async def test_a_new_link_replaces_the_old_one_and_deactivation_voids_it(org) -> None:
+async def test_a_new_link_replaces_the_old_one_and_deactivation_voids_it(db, org) -> None:
     admin = await load_current_user(org["admin"].id)
     first = await password_links.create_password_link(admin, org["ravi"].id)
     second = await password_links.create_password_link(admin, org["ravi"].id)
@@ -202,7 +202,7 @@ async def test_a_new_link_replaces_the_old_one_and_deactivation_voids_it(org) ->
         await password_links.create_password_link(admin, org["ravi"].id)
 
 
-async def test_deactivated_people_receive_no_notifications(org) -> None:
+async def test_deactivated_people_receive_no_notifications(db, org) -> None:
     from app.notifications.services import notify
     from app.notifications.tables import Kind, Notification
 
@@ -212,7 +212,7 @@ async def test_deactivated_people_receive_no_notifications(org) -> None:
     assert [r["recipient"] for r in await Notification.select(Notification.recipient)] == [org["boss"].id]
 
 
-async def test_services_refuse_non_admins(org) -> None:
+async def test_services_refuse_non_admins(db, org) -> None:
     manager = await load_current_user(org["boss"].id)
     with pytest.raises(people.RuleViolation) as refused:
         await people.set_active(manager, org["ravi"].id, False)

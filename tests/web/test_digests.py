@@ -179,7 +179,7 @@ async def test_an_admin_previewing_someone_elses_digest_does_not_read_their_priv
     assert "Thanks for rescuing my" in html.text  # public kudos are shown as sent
 
 
-async def test_private_kudos_stay_in_the_mail_of_those_who_may_read_them() -> None:
+async def test_private_kudos_stay_in_the_mail_of_those_who_may_read_them(db) -> None:
     org = await small_org()
     mine = (await render_for(DigestKind.EMPLOYEE, org.month, [org.ann.id]))[org.ann.id]
     assert PRIVATE in mine.text and PRIVATE in (mine.html or "")

@@ -83,7 +83,7 @@ async def test_a_connection_lost_mid_request_is_a_503_not_a_500(client, pair, mo
 
 
 @pytest.fixture
-async def app_without_redis(db_pool: None) -> AsyncIterator[httpx.AsyncClient]:
+async def app_without_redis(db: None) -> AsyncIterator[httpx.AsyncClient]:
     """The app configured with a Redis that is not there (nothing listens on its port)."""
     from app.main import create_app
 

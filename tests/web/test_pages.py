@@ -202,7 +202,7 @@ async def test_htmx_errors_come_back_as_a_toast(client, org) -> None:
     assert 'class="toast toast-error"' in response.text and "<html" not in response.text
 
 
-async def test_unexpected_errors_show_the_500_page_without_details(org) -> None:
+async def test_unexpected_errors_show_the_500_page_without_details(db, org) -> None:
     @get("/test-explode", name="test-explode")
     async def explode() -> None:
         raise RuntimeError("secret internals")
