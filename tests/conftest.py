@@ -42,7 +42,7 @@ from tests.plugins.live_app import cheap_password_hashing
 hypothesis_settings.register_profile("kudos", database=None)
 hypothesis_settings.load_profile("kudos")
 
-pytest_plugins = ["tests.plugins.smtp", "tests.plugins.browser", "tests.plugins.database"]
+pytest_plugins = ["tests.plugins.smtp", "tests.plugins.browser", "tests.plugins.database", "tests.plugins.receiver"]
 
 WORKERS = 2  # the default with embedded servers: a 2-core machine runs the suite in about half the time
 _state: dict[str, Any] = {}
@@ -190,7 +190,7 @@ async def _pool() -> AsyncIterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def mail_links(db_pool: None) -> None:
+def mail_links() -> None:
     """Mail is rendered outside a request in many tests: register the routes its links are built from, as the worker
     and the CLI do at start-up."""
     from app.main import mail_links as register
@@ -239,9 +239,24 @@ async def stub_resolve(host: str, port: int) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def offline_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names resolve through `stub_resolve`, and an HTTP request to anything but loopback fails at once as an
+    unreachable host would: no test sends a packet beyond loopback, whatever job a worker it runs picks up."""
+    import ipaddress
+
+    import httpx
+
     from app.api import egress
 
+    real_send = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def loopback_only(transport: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+            raise httpx.ConnectError(f"the test harness sends nothing beyond loopback ({host})", request=request)
+        return await real_send(transport, request)
+
     monkeypatch.setattr(egress, "resolve", stub_resolve)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", loopback_only)
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from app.handlers import register_all
 from app.health import record_heartbeat
 from app.insights import rollups as insights_rollups
 from app.insights import runs as insights_runs
-from app.jobs.outbox import drain, hand_over_added
+from app.jobs.outbox import drain
 from app.mail.backends import get_backend
 from app.main import mail_links
 from app.settings import get_settings
@@ -50,8 +50,7 @@ JobFunction = Callable[..., Awaitable[Any]]
 
 
 def durable(coroutine: JobFunction, *, timeout: float = 300) -> WorkerCoroutine:
-    """`coroutine` as a job: its in-progress lock cut to its own timeout, a database outage a retry, and the jobs it
-    recorded (the handlers of the events it published) handed to arq as soon as it ends, not at the next drain."""
+    """`coroutine` as a job: its in-progress lock cut to its own timeout, and a database outage a retry."""
 
     @functools.wraps(coroutine)
     async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
@@ -59,12 +58,10 @@ def durable(coroutine: JobFunction, *, timeout: float = 300) -> WorkerCoroutine:
             lock = in_progress_key_prefix + ctx["job_id"]
             await ctx["redis"].pexpire(lock, int((timeout + LOCK_MARGIN_SECONDS) * 1000))
         try:
-            result = await coroutine(ctx, *args, **kwargs)
+            return await coroutine(ctx, *args, **kwargs)
         except UNAVAILABLE as exc:
             log.warning("%s: the database is unavailable (%s); retrying", coroutine.__name__, type(exc).__name__)
             raise Retry(defer=DATABASE_RETRY_SECONDS) from exc
-        await hand_over_added(ctx["redis"])
-        return result
 
     return run
 

@@ -3,12 +3,10 @@ through a real burst arq worker, retries with backoff, giving up, and the admin 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass, field
 
 import pytest
 from arq.connections import create_pool
@@ -27,37 +25,6 @@ from tests.factories import make_employee
 
 # The receiver is a local server on 127.0.0.1, which webhooks may reach only with KUDOS_WEBHOOK_ALLOW_PRIVATE=true.
 pytestmark = pytest.mark.usefixtures("db", "allow_private_webhooks")
-
-
-@dataclass
-class Receiver:
-    """A tiny HTTP server on a free local port that records what it receives and answers `statuses` in turn."""
-
-    statuses: list[int] = field(default_factory=list)
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")[1:]
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)}
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        self.received.append((headers, body))
-        status = self.statuses.pop(0) if self.statuses else 200
-        writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".encode())
-        await writer.drain()
-        writer.close()
-
-
-@pytest.fixture
-async def receiver():
-    found = Receiver()
-    server = await asyncio.start_server(found.handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    found.url = f"http://127.0.0.1:{port}/hooks/kudos"
-    yield found
-    server.close()
-    await server.wait_closed()
 
 
 @pytest.fixture

@@ -92,8 +92,8 @@ async def main(args: argparse.Namespace) -> None:
         from app.people.services import load_current_user
         from app.people.tables import Role
         from app.timeutil import now
-        from tests.api.test_webhooks import Receiver
         from tests.factories import make_employee
+        from tests.plugins.receiver import Receiver
 
         await migrate()
         await start_pool(max_size=5)

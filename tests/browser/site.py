@@ -121,7 +121,7 @@ async def _ids() -> dict[str, list[str]]:
         "cycle_id": list(by_status.values()),
         "import_id": [str(import_id)],
         "month": [months_offered()[0].strftime("%Y-%m")],
-        "name": [outbox],
+        "file": [outbox],
         "token": [link.token, make_token(employee, DigestKind.EMPLOYEE)],
         "finding_id": [str(row["id"]) for row in findings],
         "feedback_id": [str(received["id"])] if received else [],

@@ -30,7 +30,7 @@ register_all()
 
 
 @pytest.fixture
-async def arq_redis():
+async def arq_redis(db: None):
     pool = await create_pool(worker.redis_settings())
     yield pool
     await pool.aclose()

@@ -28,6 +28,7 @@ from app.requests import services as requests
 from app.rules import RuleViolation
 from tests.awards_world import AFTER, CLOSES, DURING, OCT, OPENS, World, build_world, run_handlers, thank
 from tests.events import run_stored_events
+from tests.plugins.receiver import Receiver
 
 register_all()
 
@@ -201,14 +202,15 @@ async def test_pick_rules(world: World, cycle: int) -> None:
     assert rows == [{"person": world.ravi.id, "citation": "For the quarter close."}]
 
 
-async def test_announce_once_with_everything_it_does(world: World, cycle: int, run_worker) -> None:
+@pytest.mark.usefixtures("allow_private_webhooks")
+async def test_announce_once_with_everything_it_does(world: World, cycle: int, run_worker, receiver: Receiver) -> None:
     await nominated(world)
     ada = await world.user(world.ada)
     await refused(winners.announce(ada, cycle, at=AFTER), 422)  # no winners yet
     await winners.pick_winners(ada, cycle, world.star, [(f"p{world.ravi.id}", "For the quarter close.")], at=AFTER)
     await winners.pick_winners(ada, cycle, world.dept, [(f"d{world.it.id}", "")], at=AFTER)
     await refused(winners.announce(await world.user(world.mia), cycle, at=AFTER), 403)
-    await webhooks.register(ada, name="Slack", url="https://hooks.example.com/awards", events=["award.announced"])
+    await webhooks.register(ada, name="Slack", url=receiver.url, events=["award.announced"])
     announcement = await winners.announce(ada, cycle, at=AFTER)
     assert announcement.cycle.phase() == "announced"
     assert [(w.category_name, w.name) for w in announcement.winners] == [
