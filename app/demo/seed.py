@@ -8,6 +8,7 @@ from typing import Any
 from app.demo.activity import seed_activity
 from app.demo.awards import seed_awards
 from app.demo.feedback import seed_feedback
+from app.handlers import register_all
 from app.people.seed import seed_organisation
 
 
@@ -16,6 +17,7 @@ async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True
     requests, kudos, add-ons, ratings, awards, feedback and a closed survey round. Returns every count."""
     counts = await seed_organisation(data)
     if activity:
+        register_all()  # the services publish events: their handlers must be known first
         counts |= await seed_activity()
         counts |= await seed_awards()
         counts |= await seed_feedback()
