@@ -125,8 +125,11 @@ async def run_handlers(run_worker: Callable[..., Awaitable[object]]) -> None:
 
     pool = await create_pool(redis_settings())
     try:
-        while await drain(pool):
+        await drain(pool)  # what a web request has not handed over already
+        while True:
             worker = await run_worker(cron_jobs=[])
             assert worker.jobs_failed == 0  # type: ignore[attr-defined]
+            if not await drain(pool):  # the events its handlers published in turn
+                break
     finally:
         await pool.aclose()
