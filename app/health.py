@@ -9,7 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app import db
+import app.db as db
 
 HEARTBEAT_KEY = "kudos:worker:heartbeat"
 HEARTBEAT_STALE_SECONDS = 180

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app import db
+import app.db as db
 from app.kudos.services import GiveForm, Given, company_values, give_kudos
 from app.people.services import CurrentUser, load_current_user, normalise_email
 from app.people.tables import Department, Employee, Role, Service

@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app import db
+import app.db as db
 from app.api.tables import ApiToken
 from app.audit.services import record as audit
 from app.paging import valid_id

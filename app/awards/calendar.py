@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import msgspec
 
-from app import db
+import app.db as db
 from app.audit.services import record as audit
 from app.awards.tables import AwardCalendar
 from app.people.services import CurrentUser

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from app import db
+import app.db as db
 from app.audit.services import record as audit
 from app.awards.shortlist import FIGURES
 from app.awards.tables import AwardCategory, Nomination, NomineeKind

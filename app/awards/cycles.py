@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app import db
+import app.db as db
 from app.awards.calendar import REMIND_BEFORE, Calendar, get_calendar
 from app.awards.categories import categories
 from app.awards.tables import AwardCycle, AwardReminder, CycleStatus, Nomination

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import msgspec
 
-from app import db
+import app.db as db
 from app.awards.categories import Category, get_category
 from app.awards.cycles import Cycle, open_cycle
 from app.awards.tables import Nomination, NominationEvidence, NomineeKind

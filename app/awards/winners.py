@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app import db
+import app.db as db
 from app.audit.services import record as audit
 from app.awards.categories import Category, categories, get_category
 from app.awards.cycles import Cycle, deadline_words, get_cycle

@@ -49,7 +49,7 @@ from typing import Any
 
 import asyncpg
 
-from app import db
+import app.db as db
 from app.people.passwords import hash_password
 from app.people.seed import DEMO_PASSWORD, OrganisationNotEmpty
 from app.timeutil import next_month, org_tz

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from app import db
+import app.db as db
 from app.audit.services import record as audit
 from app.digests.delivery import eligible, render_for
 from app.digests.period import DigestPeriod

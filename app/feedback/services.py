@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app import db
+import app.db as db
 from app.events import FeedbackDeclined, FeedbackGiven, FeedbackRequested, publish
 from app.feedback.models import (
     MAX_DUE_DAYS,

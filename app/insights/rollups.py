@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app import db
+import app.db as db
 from app.boards.rollups import period_starts
 from app.boards.tables import Period
 from app.insights.tables import DepartmentFigures, DepartmentFlow, SilentContributor

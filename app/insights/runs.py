@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from app import db
+import app.db as db
 from app.insights.detection import DEFAULT_CONCENTRATION_PERCENT, LATE_DAYS, Flow, Signal, detect
 from app.insights.tables import DetectionRun, Finding, RunKind, RunStatus, SignalKind, SignalSettings
 from app.kudos.tables import Allowance, AllowancePolicy

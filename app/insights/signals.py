@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app import db
+import app.db as db
 from app.audit.services import record as audit
 from app.insights import runs
 from app.insights.charts import BarChart, bar_chart

@@ -17,7 +17,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app import db
+import app.db as db
 from app.jobs.tables import JobOutbox
 
 # Set when this request (or task) recorded a job, so the web layer hands it to arq once the request is answered.

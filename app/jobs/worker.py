@@ -24,7 +24,8 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func, get_kwargs
 from redis.exceptions import RedisError
 
-from app import db, events
+import app.db as db
+import app.events as events
 from app.admin.services import imports
 from app.api import webhooks
 from app.awards import cycles as awards

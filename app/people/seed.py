@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app import db
+import app.db as db
 from app.people.passwords import hash_password
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service
 

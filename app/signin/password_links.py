@@ -11,7 +11,7 @@ from typing import cast
 
 from piccolo.columns import Boolean
 
-from app import db
+import app.db as db
 from app.admin.services.rules import require_admin
 from app.admin.tables import PasswordReset
 from app.audit.services import record as audit

@@ -8,7 +8,7 @@ import random
 import re
 from datetime import datetime, timedelta
 
-from app import db
+import app.db as db
 from app.events import SurveyReminderDue, SurveyRoundClosed, SurveyRoundOpened, publish
 from app.people.tables import Employee
 from app.surveys.models import MIN_ANSWERS, NAME_MASK, REMIND_BEFORE, Advance, start_of

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app import db
+import app.db as db
 from app.paging import valid_id
 from app.rules import Actor, RuleViolation
 from app.surveys.models import MAX_COMMENT, MAX_TITLE, AnswerInput, RoundInput, start_of

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from app import db
+import app.db as db
 from app.admin.services.departments import department_for_change
 from app.admin.services.rules import require_admin
 from app.audit.services import record as audit

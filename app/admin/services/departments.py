@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
-from app import db
+import app.db as db
 from app.admin.services.rules import Choice, changes, require_admin
 from app.audit.services import record as audit
 from app.likeness import like_literal

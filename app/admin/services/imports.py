@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from app import db
+import app.db as db
 from app.admin.services.departments import slugify
 from app.admin.services.import_plan import (
     Preview,

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from app import db
+import app.db as db
 from app.admin.services.rules import OWN_ADMIN_ROLE, Choice, changes, require_admin
 from app.audit.services import record as audit
 from app.likeness import like_contains
