@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from app.jobs.tables import JobOutbox
 from app.kudos.services import GiveForm, give_kudos
 from app.kudos.tables import AddOn, Kudos, LedgerEntry
 from app.people.services import load_current_user
@@ -172,6 +173,17 @@ async def test_a_double_submitted_form_creates_one_kudos(client, org) -> None:
     second = await post_form(client, "/kudos", give_data(org["ravi"]))
     assert first.headers["location"] == second.headers["location"]
     assert await Kudos.count() == 1
+
+
+async def test_a_gift_hands_its_reactions_to_the_worker_as_the_request_is_answered(client, org, redis) -> None:
+    """The after-response hook: the gift's outbox row goes to arq at once, not at the worker's next drain."""
+    await signed_in(client, org["giver"].email)
+    response = await post_form(client, "/kudos", give_data(org["ravi"]))
+    assert response.status_code == 303
+    rows = await JobOutbox.select(JobOutbox.id, JobOutbox.enqueued_at)
+    assert rows and all(row["enqueued_at"] is not None for row in rows)
+    for row in rows:  # arq keeps a queued job under its id
+        assert await redis.exists(f"arq:job:outbox-{row['id']}")
 
 
 async def test_a_post_without_the_csrf_token_is_refused(client, org) -> None:
