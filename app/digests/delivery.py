@@ -135,16 +135,21 @@ def worker_token() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
+# The rows are picked in a materialized CTE, not an `IN (subquery)`: planned as a subplan, the subquery can run
+# again for each row the UPDATE visits, and each run skips the rows this statement already changed and takes the
+# next ones, so one claim of a batch of 2 took every pending row on some plans.
 _CLAIM_SQL = """
-UPDATE digest_delivery d
-SET status = 'sending', claimed_at = {}, claimed_by = {}, attempts = d.attempts + 1
-WHERE d.id IN (
+WITH picked AS MATERIALIZED (
     SELECT id FROM digest_delivery
     WHERE status = 'pending' AND next_attempt_at <= {}
     ORDER BY next_attempt_at, id
     LIMIT {}
     FOR UPDATE SKIP LOCKED
 )
+UPDATE digest_delivery d
+SET status = 'sending', claimed_at = {}, claimed_by = {}, attempts = d.attempts + 1
+FROM picked
+WHERE d.id = picked.id
 RETURNING d.id, d.employee, d.period, d.kind, d.attempts
 """
 
@@ -164,7 +169,7 @@ async def claim(token: str, *, batch: int) -> list[Claimed]:
     """Up to `batch` due rows for the loop `token`, the ones a stopped worker had claimed first."""
     await reap()
     moment = now()
-    rows = await DigestDelivery.raw(_CLAIM_SQL, moment, token, moment, batch)
+    rows = await DigestDelivery.raw(_CLAIM_SQL, moment, batch, moment, token)
     return sorted(
         (Claimed(r["id"], r["employee"], r["period"], DigestKind(r["kind"]), r["attempts"]) for r in rows),
         key=lambda row: row.id,
