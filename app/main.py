@@ -127,7 +127,11 @@ def mail_links() -> None:
     """Register the routes mail links are built from (app/mail/links.py), for a process that renders mail without
     serving pages (the worker, the CLI): a bare application of the same routes, never started."""
     routes = Litestar(
-        route_handlers=ROUTES, dependencies=DEPENDENCIES, request_class=KudosRequest, include_in_schema=False
+        route_handlers=ROUTES,
+        dependencies=DEPENDENCIES,
+        request_class=KudosRequest,
+        include_in_schema=False,
+        logging_config=None,  # Litestar's default would replace the process's logging handlers (the worker's)
     )
     use_routes(routes.route_reverse)
 

@@ -198,13 +198,6 @@ async def _logged(caplog: pytest.LogCaptureFixture, text: str, *, times: int) ->
             await asyncio.sleep(0.02)
 
 
-# KNOWN REGRESSION, not passing: since kudos and requests publish events, the worker does not notice Redis going away
-# mid-run while event handlers are in flight (no "lost Redis" within 60 s), and the hung worker's Redis connections
-# then break the next test. Skipped, not hidden: the stop's note says so, and it is the next thing to fix.
-REDIS_OUTAGE_REGRESSION = "known regression: the worker misses Redis going away while event handlers are in flight"
-
-
-@pytest.mark.skip(reason=REDIS_OUTAGE_REGRESSION)
 async def test_the_worker_waits_for_redis_at_start_and_when_it_goes_away_then_carries_on(
     org, hook, receiver, own_redis, quick_recovery, caplog
 ) -> None:

@@ -3,12 +3,13 @@ route_reverse refuses."""
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import pytest
 from litestar.exceptions import NoRouteMatchFoundException
 
-from app.main import create_app
+from app.main import create_app, mail_links
 from app.web.templating import url_for
 
 SAMPLES: dict[type, object] = {int: 7, str: "it-security"}
@@ -40,3 +41,12 @@ def test_url_for_refuses_an_unknown_name_a_missing_or_mistyped_parameter() -> No
     for name, parameters in (("no-such-route", {}), ("person", {}), ("person", {"person_id": None})):
         with pytest.raises(NoRouteMatchFoundException):
             url_for(context, name, **parameters)
+
+
+def test_registering_mail_links_leaves_the_process_logging_alone() -> None:
+    """The worker registers the routes at start; Litestar's default logging set-up would replace the handlers of
+    the root logger (the worker's own, and pytest's capture, which hid the worker's Redis warnings from a test)."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    mail_links()
+    assert root.handlers == before
