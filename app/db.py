@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
@@ -164,5 +165,18 @@ async def start_pool(*, max_size: int = 10, **options: object) -> None:
     await engine().start_connection_pool(min_size=1, max_size=max_size, reset=_release, **options)
 
 
+POOL_CLOSE_SECONDS = 10
+
+
 async def close_pool() -> None:
-    await engine().close_connection_pool()
+    """Close the pool once its connections are back; one still held after POOL_CLOSE_SECONDS (by a task that
+    ignored its cancellation) is cut, so stopping never waits on it for ever."""
+    pool = engine().pool
+    if pool is None:
+        return
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("database connections still in use after %d s; closing them", POOL_CLOSE_SECONDS)
+        pool.terminate()
+    engine().pool = None

@@ -49,13 +49,18 @@ def _servers_on(data_dir: Path) -> list[psutil.Process]:
 def _start_serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env["KUDOS_DATA_DIR"] = str(data_dir)
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [*KUDOS, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    _started.append(process)
+    return process
+
+
+_started: list[subprocess.Popen[str]] = []  # `kudos serve` processes of the running test, ended by `serve_dir`
 
 
 def _wait_for_login_page(process: subprocess.Popen[str], url: str) -> float:
@@ -82,7 +87,12 @@ def _sign_in(url: str, email: str) -> httpx.Response:
 
 def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
     process.send_signal(sig)
-    output, _ = process.communicate(timeout=60)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()  # and reap it: a process left running would also leak its pipes into later tests
+        output, _ = process.communicate()
+        raise AssertionError(f"kudos serve did not stop within 60 s; it printed:\n{output[-6000:]}") from None
     assert process.returncode == 0, output
     return output
 
@@ -93,6 +103,13 @@ def serve_dir() -> Iterator[Path]:
     runs as a user of its own, and a parallel worker's pytest may reset that root to mode 0700 at any moment."""
     path = Path(tempfile.mkdtemp(prefix="kudos-serve-"))
     yield path
+    while _started:  # a test that failed half-way leaves no process (nor its pipes) behind
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    for server in _servers_on(path):
+        server.kill()
     shutil.rmtree(path, ignore_errors=True)
 
 

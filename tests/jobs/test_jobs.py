@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -90,3 +91,21 @@ def test_cron_ticks_that_did_nothing_are_not_logged() -> None:
     assert quiet.filter(_record("%6.2fs → %s(%s)%s", 0.5, "a1b2:run_import", "import_id=3", ""))
     assert quiet.filter(_record("%6.2fs ! %s max retries %d exceeded", 0.5, "cron:health_check", 1))
     assert quiet.filter(_record("Starting worker for %d functions: %s", 9, "health_check"))
+
+
+async def test_closing_the_pool_cuts_a_connection_nobody_gives_back(db, monkeypatch, caplog) -> None:
+    """`kudos serve` stops the worker, then closes the pool: a connection a job never returned must not make the
+    process wait for ever (asyncpg's close waits for every connection)."""
+    import app.db as database
+
+    monkeypatch.setattr(database, "POOL_CLOSE_SECONDS", 0.2)
+    pool = database.engine().pool
+    assert pool is not None
+    await pool.acquire()  # never released
+    try:
+        async with asyncio.timeout(5):
+            await database.close_pool()
+        assert database.engine().pool is None and pool._closed  # asyncpg has no public flag
+        assert "database connections still in use after" in caplog.text
+    finally:
+        await database.start_pool(max_size=20)  # the session's pool, for the tests that follow
