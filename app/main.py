@@ -6,9 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
@@ -36,7 +35,6 @@ from app.digests.controllers import DigestAdminController, OutboxController, Uns
 from app.feedback.controllers import FeedbackController
 from app.handlers import register_all
 from app.insights.controllers import AdminInsightsController, InsightsController
-from app.jobs.outbox import hand_over_added
 from app.kudos.controllers import FeedController, KudosController
 from app.mail.links import use_routes
 from app.me.controllers import SettingsController
@@ -136,11 +134,6 @@ def mail_links() -> None:
     use_routes(routes.route_reverse)
 
 
-async def hand_over_jobs(request: Request[Any, Any, Any]) -> None:
-    """Once a request is answered: the jobs it recorded (event handlers, imports, detection runs) go to arq now."""
-    await hand_over_added(request.app.state.redis)
-
-
 def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
     """The application; `manage_pool=False` when the caller (`kudos serve`) owns the database pool."""
     settings = settings or get_settings()
@@ -174,7 +167,6 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         before_send=[ResponseHeaders(hsts=settings.production)],
-        after_response=hand_over_jobs,
         state=State({"redis": redis}),
         stores={"sessions": RedisStore(redis, namespace="kudos:sessions", handle_client_shutdown=False)},
         middleware=[

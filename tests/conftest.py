@@ -310,10 +310,19 @@ async def client(client_factory: ClientFactory) -> httpx.AsyncClient:
 
 @pytest.fixture
 def run_worker(db: None) -> Callable[..., Awaitable[object]]:
-    """Run a real arq worker in burst mode until the queue is empty; returns the finished Worker."""
-    from app.jobs.worker import build_worker
+    """Run a real arq worker in burst mode until the queue is empty; returns the finished Worker. What the outbox
+    holds is handed over first, as a long-running worker's listener does when it starts and on every commit."""
+    from arq.connections import create_pool
+
+    from app.jobs.outbox import drain
+    from app.jobs.worker import build_worker, redis_settings
 
     async def run(**overrides: object) -> object:
+        redis = await create_pool(redis_settings())
+        try:
+            await drain(redis)
+        finally:
+            await redis.aclose()
         worker = build_worker(burst=True, handle_signals=False, poll_delay=0.05, **overrides)
         try:
             await worker.async_run()

@@ -1,33 +1,44 @@
 """Enqueue jobs transactionally: write an outbox row inside the caller's transaction, hand it to arq after commit.
 
-`drain()` runs after a commit in the web process and every few seconds in the worker, so a job decided
-while Redis was down is enqueued once Redis is back. The arq job id is derived from the row id, so an
-outbox row is never enqueued twice even if marking it fails after the enqueue.
+An insert into `job_outbox` notifies the channel `job_outbox` (a trigger; PostgreSQL delivers it when the
+transaction commits, and not at all when it rolls back). The workers listen (`listen()`, started by the worker)
+and `drain()` at once, so a web request never talks to Redis or reads the outbox back; the worker's drain every
+few seconds catches what a notification missed (no worker listening, Redis down), so a job decided while Redis
+was down is enqueued once Redis is back.
+
+Rows holding a published domain event (`EVENT_ROWS`) are handed over together: one arq job `HANDLE_EVENTS_JOB`
+per drained batch runs them all (app/events.py, `run_rows`), each handler once per event. Every other row is one
+arq job whose id is derived from the row id, so it is never enqueued twice even if marking it fails after the
+enqueue.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
-from contextvars import ContextVar
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from arq.connections import ArqRedis
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 import app.db as db
 from app.jobs.tables import JobOutbox
 
-# Set when this request (or task) recorded a job, so the web layer hands it to arq once the request is answered.
-_added: ContextVar[bool] = ContextVar("kudos_outbox_added", default=False)
+log = logging.getLogger("kudos.jobs")
+
+CHANNEL = "job_outbox"  # notified by the trigger of migration jobs_2026_12_07t19_10
+EVENT_ROWS = "handle_event"  # outbox rows that each hold one published event and the names of its stored handlers
+HANDLE_EVENTS_JOB = "handle_events"  # the arq job that runs a batch of them
+LISTEN_RETRY_SECONDS = 1.0
+GATHER_SECONDS = 0.02  # after a wake-up, let a burst of commits land so one drain hands them over together
 
 
 async def add_job(function: str, **kwargs: Any) -> None:
     """Record a job to run once the surrounding transaction commits (call it inside that transaction)."""
     await JobOutbox.insert(JobOutbox(function=function, kwargs=kwargs, created_at=datetime.now(UTC)))
-    _added.set(True)
 
 
 async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
@@ -42,9 +53,12 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
             )
             if not rows:
                 return handed
+            if events := [row["id"] for row in rows if row["function"] == EVENT_ROWS]:
+                await redis.enqueue_job(HANDLE_EVENTS_JOB, row_ids=events)
             for row in rows:
-                kwargs = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
-                await redis.enqueue_job(row["function"], _job_id=f"outbox-{row['id']}", **kwargs)
+                if row["function"] != EVENT_ROWS:
+                    kwargs = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
+                    await redis.enqueue_job(row["function"], _job_id=f"outbox-{row['id']}", **kwargs)
             await JobOutbox.update({JobOutbox.enqueued_at: datetime.now(UTC)}).where(
                 JobOutbox.id.is_in([row["id"] for row in rows])
             )
@@ -53,12 +67,27 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
             return handed
 
 
-async def hand_over_added(redis: Redis) -> None:
-    """After a web request: when it recorded jobs (a domain event's handlers, an import, a detection run), enqueue
-    them now instead of at the worker's next drain. When Redis is down nothing is lost; the worker's drain hands
-    them over later. A request that added none costs nothing."""
-    if not _added.get():
-        return
-    _added.set(False)
-    with contextlib.suppress(RedisError, OSError):
-        await drain(ArqRedis(connection_pool=redis.connection_pool))
+async def listen(dsn: str, redis: ArqRedis) -> None:
+    """Until cancelled: drain the outbox whenever a transaction that added rows commits. Reconnects after losing
+    PostgreSQL; a failed drain (Redis down) is left to the next wake-up or the worker's periodic drain."""
+    wake = asyncio.Event()
+    while True:
+        connection: asyncpg.Connection | None = None
+        try:
+            connection = await asyncpg.connect(dsn)
+            await connection.add_listener(CHANNEL, lambda *_: wake.set())
+            wake.set()  # what was added while nobody listened
+            while not connection.is_closed():
+                try:
+                    await asyncio.wait_for(wake.wait(), LISTEN_RETRY_SECONDS)
+                except TimeoutError:
+                    continue  # only to notice a closed connection
+                await asyncio.sleep(GATHER_SECONDS)
+                wake.clear()
+                await drain(redis)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RedisError) as exc:
+            log.warning("outbox listener: %s: %s; trying again", type(exc).__name__, exc)
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+        finally:
+            if connection is not None and not connection.is_closed():
+                await connection.close()

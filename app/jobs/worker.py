@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import copy
 import functools
 import logging
@@ -32,12 +33,12 @@ from app.awards import cycles as awards
 from app.db import UNAVAILABLE, close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests
-from app.events import HANDLE_EVENT_JOB, run_stored
+from app.events import run_rows
 from app.handlers import register_all
 from app.health import record_heartbeat
 from app.insights import rollups as insights_rollups
 from app.insights import runs as insights_runs
-from app.jobs.outbox import drain
+from app.jobs.outbox import HANDLE_EVENTS_JOB, drain, listen
 from app.mail.backends import get_backend
 from app.main import mail_links
 from app.settings import get_settings
@@ -102,11 +103,11 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
 EVENT_ATTEMPTS = 10
 
 
-async def handle_event(ctx: dict[str, Any], handlers: list[str], event: str, payload: dict[str, Any]) -> int:
-    """Run an event's stored handlers (app/events.py), each exactly once; a database error is a retry, not a
-    failure."""
+async def handle_events(ctx: dict[str, Any], row_ids: list[int]) -> int:
+    """Run the stored handlers of a batch of published events (app/events.py), each once per event; a database
+    error is a retry, not a failure."""
     try:
-        return await run_stored(handlers, event, payload)
+        return await run_rows(row_ids)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from exc
 
@@ -194,9 +195,17 @@ async def startup(ctx: dict[Any, Any]) -> None:
     if ctx["owns_pool"]:
         await start_pool(max_size=5)
     ctx["mail"] = get_backend(get_settings())  # one mail connection per worker, shared by its jobs
+    database_url = get_settings().database_url
+    if ctx.get("listen_outbox") and database_url:
+        # jobs recorded by a commit anywhere reach arq at once; the drain cron is the fallback
+        ctx["outbox_listener"] = asyncio.create_task(listen(database_url, ctx["redis"]))
 
 
 async def shutdown(ctx: dict[Any, Any]) -> None:
+    if listener := ctx.pop("outbox_listener", None):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
     if "mail" in ctx:
         await ctx["mail"].close()
     if ctx.get("owns_pool"):
@@ -218,7 +227,7 @@ OPEN_AWARD_CYCLE = job(open_award_cycle, timeout=120)
 SEND_NOMINATION_REMINDERS = job(send_nomination_reminders)
 CLOSE_AWARD_CYCLES = job(close_award_cycles, timeout=120)
 ADVANCE_SURVEYS = job(advance_surveys, timeout=120)
-HANDLE_EVENT = job(handle_event, timeout=60, name=HANDLE_EVENT_JOB, max_tries=EVENT_ATTEMPTS)
+HANDLE_EVENTS = job(handle_events, timeout=120, name=HANDLE_EVENTS_JOB, max_tries=EVENT_ATTEMPTS)
 SWEEP = job(sweep, timeout=60)
 RUN_IMPORT = job(run_import, timeout=imports.JOB_TIMEOUT_SECONDS)
 SCHEDULE_DIGESTS = job(schedule_digests)
@@ -238,7 +247,7 @@ class WorkerSettings:
         SEND_NOMINATION_REMINDERS,
         CLOSE_AWARD_CYCLES,
         ADVANCE_SURVEYS,
-        HANDLE_EVENT,
+        HANDLE_EVENTS,
         SWEEP,
         RUN_IMPORT,
         SCHEDULE_DIGESTS,
@@ -370,6 +379,8 @@ def build_worker(**overrides: Any) -> Worker:
         "cron_jobs": [copy.copy(trigger) for trigger in WorkerSettings.cron_jobs],
     }
     options.update(overrides)
+    # A long-running worker listens for new outbox rows; a burst worker (tests, tools) runs what is queued and stops.
+    options["ctx"] = {"listen_outbox": not options.get("burst", False), **options.get("ctx", {})}
     quiet_cron_logs()
     # arq's WorkerSettingsBase protocol types `on_startup` as an attribute, which a class's function never matches.
     return DurableWorker(**{**get_kwargs(WorkerSettings), **options})  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ errors, never run for a rolled-back transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import asyncpg
@@ -11,6 +12,7 @@ from arq import Retry
 from arq.connections import create_pool
 from piccolo.engine import engine_finder
 
+import app.db as database
 from app import events
 from app.events import FeedbackRequested, publish
 from app.feedback import models
@@ -18,7 +20,7 @@ from app.feedback import services as feedback
 from app.feedback.models import AskInput
 from app.handlers import register_all
 from app.jobs import worker
-from app.jobs.outbox import drain
+from app.jobs.outbox import EVENT_ROWS, add_job, drain
 from app.jobs.tables import EventReceipt, JobOutbox
 from app.notifications.tables import Kind, Notification
 from app.people.services import load_current_user
@@ -91,35 +93,75 @@ async def test_handlers_whose_jobs_redis_lost_are_swept_and_run_once(arq_redis, 
 
 
 async def test_a_database_error_is_a_retry(monkeypatch) -> None:
-    async def broken(*args: object) -> bool:
+    async def broken(*args: object) -> int:
         raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
 
-    monkeypatch.setattr(worker, "run_stored", broken)
+    monkeypatch.setattr(worker, "run_rows", broken)
     with pytest.raises(Retry):
-        await worker.handle_event({"job_try": 1}, handlers=["x"], event="feedback.requested", payload={})
+        await worker.handle_events({"job_try": 1}, row_ids=[1])
 
 
-async def test_unknown_handlers_or_events_are_skipped() -> None:
+async def test_unknown_handlers_or_events_are_skipped(db) -> None:
     payload = {"event_id": "e1", "ask_id": 1, "asker_id": 1, "recipient_ids": [2]}
-    assert await events.run_stored(["nowhere.handler"], "feedback.requested", payload) == 0
-    assert await events.run_stored(["nowhere.handler"], "nothing.happened", {}) == 0
+    async with database.transaction():
+        await add_job(EVENT_ROWS, handlers=["nowhere.handler"], event="feedback.requested", payload=payload)
+        await add_job(EVENT_ROWS, handlers=["nowhere.handler"], event="nothing.happened", payload={})
+    ids = [row["id"] for row in await JobOutbox.select(JobOutbox.id)]
+    assert await events.run_rows(ids) == 0
+    assert await EventReceipt.count() == 0
 
 
-async def test_a_handler_that_failed_is_retried_alone(arq_redis) -> None:
-    """One outbox row runs several handlers, each in its own transaction with its receipt: when one fails, the
-    retry runs only the handlers that have not run."""
+async def _asks(count: int) -> list[int]:
+    """`count` feedback requests (each publishes one event with two stored handlers); their outbox row ids."""
     ann = await make_employee("Ann Asker")
-    bob = await make_employee("Bob Answer")
-    await feedback.ask_for_feedback(
-        await load_current_user(ann.id),
-        AskInput(people=(bob.id,), template="went-well", due_on=feedback.today() + timedelta(days=3)),
-    )
-    row = await JobOutbox.select(JobOutbox.kwargs).first().output(load_json=True)
-    handlers = row["kwargs"]["handlers"]
-    assert len(handlers) == 2
-    assert await events.run_stored(handlers[:1], row["kwargs"]["event"], row["kwargs"]["payload"]) == 1
-    assert await events.run_stored(handlers, row["kwargs"]["event"], row["kwargs"]["payload"]) == 1
-    assert await EventReceipt.count() == 2
+    asker = await load_current_user(ann.id)
+    for n in range(count):
+        bob = await make_employee(f"Bob Answer {n}")
+        due = feedback.today() + timedelta(days=3)
+        await feedback.ask_for_feedback(asker, AskInput(people=(bob.id,), template="went-well", due_on=due))
+    return [row["id"] for row in await JobOutbox.select(JobOutbox.id).order_by(JobOutbox.id)]
+
+
+def _failing_for(monkeypatch: pytest.MonkeyPatch, handler: str, ask_ids: set[int]) -> None:
+    """Make the stored handler `handler` fail for the events of these asks (a bug, a constraint it trips)."""
+    registration = events.registry.get(handler)
+    assert registration is not None
+
+    async def failing(event: events.Event) -> None:
+        if getattr(event, "ask_id", None) in ask_ids:
+            raise RuntimeError("boom")
+        await registration.handler(event)
+
+    monkeypatch.setitem(events.registry._by_name, handler, dataclasses.replace(registration, handler=failing))
+
+
+async def test_a_batch_runs_each_handler_once_per_event_and_a_second_run_nothing(arq_redis, run_worker) -> None:
+    ids = await _asks(5)
+    assert await drain(arq_redis) == 5
+    assert len(await arq_redis.queued_jobs()) == 1  # the drained batch is one job
+    done = await run_worker(cron_jobs=[])
+    assert done.jobs_failed == 0
+    assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 5
+    assert await EventReceipt.count() == 10
+    assert await events.run_rows(ids) == 0  # the job run again (a lost result, a killed worker): nothing twice
+    assert await Notification.count() == 5
+
+
+async def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(db, monkeypatch) -> None:
+    """The batch's transaction rolls back; each event then runs alone: all but the failing one are done, the job
+    fails (arq retries it) and the retry runs only what has not run."""
+    ids = await _asks(3)
+    row = await JobOutbox.select(JobOutbox.kwargs).where(JobOutbox.id == ids[1]).first().output(load_json=True)
+    notify = next(name for name in row["kwargs"]["handlers"] if "notifications" in name)
+    with monkeypatch.context() as patch:
+        _failing_for(patch, notify, {row["kwargs"]["payload"]["ask_id"]})
+        with pytest.raises(RuntimeError, match="boom"):
+            await events.run_rows(ids)
+    assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 1  # before the failure
+    assert await events.run_rows(ids) == 5  # the retry: the two notices left, then the other handler's three
+    assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 3
+    assert await EventReceipt.count() == 6
+    assert await events.run_rows(ids) == 0
 
 
 async def test_the_survey_job_advances_rounds(run_worker, arq_redis) -> None:

@@ -212,3 +212,17 @@ async def test_thank_now_is_done_once_the_request_is_thanked_and_only_that_one()
     done = {n.subject: n for n in (await services.list_notifications(gina.id)).items if n.action_label}
     assert done[f"request:{first}"].done_at is not None and not done[f"request:{first}"].unread
     assert done[f"request:{second}"].done_at is None and done[f"request:{second}"].unread
+
+
+async def test_a_kudos_thanked_in_the_same_batch_as_the_completion_still_closes_the_prompt() -> None:
+    """The worker runs a batch of events together, but in the order they happened: the completion's "Thank now"
+    exists before the kudos's handler looks it up."""
+    it = await make_department("IT", slug="it")
+    gina = await make_employee("Gina Giver", email="gina@example.com")
+    ravi = await make_employee("Ravi Resolver", email="ravi@example.com", department=it)
+    laptop = await make_request(gina, it, "Laptop", resolvers=(ravi,), status="completed")
+    form = GiveForm(recipient_ids=[ravi.id], message="Thanks!", points="0", request_id=laptop)
+    await give_kudos(await load_current_user(gina.id), form)
+    await run_stored_events()  # one batch: the completion, then the kudos
+    prompt = next(n for n in (await services.list_notifications(gina.id)).items if n.action_label)
+    assert prompt.subject == f"request:{laptop}" and prompt.done_at is not None
