@@ -317,12 +317,13 @@ def run_worker(db: None) -> Callable[..., Awaitable[object]]:
     from app.jobs.outbox import drain
     from app.jobs.worker import build_worker, redis_settings
 
-    async def run(**overrides: object) -> object:
-        redis = await create_pool(redis_settings())
-        try:
-            await drain(redis)
-        finally:
-            await redis.aclose()
+    async def run(*, hand_over: bool = True, **overrides: object) -> object:
+        if hand_over:
+            redis = await create_pool(redis_settings())
+            try:
+                await drain(redis)
+            finally:
+                await redis.aclose()
         worker = build_worker(burst=True, handle_signals=False, poll_delay=0.05, **overrides)
         try:
             await worker.async_run()

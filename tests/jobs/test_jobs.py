@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
+import asyncpg
 import pytest
 from arq.connections import create_pool
 from piccolo.engine import engine_finder
 
+import app.db as database
 from app.health import HEARTBEAT_KEY
+from app.jobs import outbox
 from app.jobs.outbox import add_job, drain
 from app.jobs.tables import JobOutbox
-from app.jobs.worker import QuietCron, redis_settings
+from app.jobs.worker import QuietCron, build_worker, redis_settings
 
 
 @pytest.fixture
@@ -61,8 +65,47 @@ async def test_an_outbox_row_is_not_enqueued_twice_even_if_marking_failed(db, ar
 async def test_worker_drains_the_outbox_itself(arq_redis, run_worker) -> None:
     await add_job("health_check")
     await arq_redis.enqueue_job("drain_outbox")
-    worker = await run_worker(cron_jobs=[])  # the calendar's start-up jobs would record events after the drain
+    # the job alone hands the row over; the calendar's start-up jobs would record events after the drain
+    worker = await run_worker(hand_over=False, cron_jobs=[])
     assert worker.jobs_failed == 0
+    assert await JobOutbox.count().where(JobOutbox.enqueued_at.is_null()) == 0
+
+
+async def _beat(redis) -> None:
+    async with asyncio.timeout(5):
+        while not await redis.get(HEARTBEAT_KEY):  # noqa: ASYNC110 — a Redis key has no event to wait on
+            await asyncio.sleep(0.05)
+    await redis.delete(HEARTBEAT_KEY)
+
+
+async def test_a_listening_worker_runs_a_commits_job_at_once_even_after_losing_its_connection(
+    db, redis, monkeypatch
+) -> None:
+    """No drain cron runs here: the commit's notification is what hands the job over. A job recorded while the
+    listener has no connection (PostgreSQL restarted, the connection cut) is handed over when it reconnects."""
+    monkeypatch.setattr(outbox, "LISTEN_RETRY_SECONDS", 0.1)
+    worker = build_worker(handle_signals=False, poll_delay=0.05, cron_jobs=[])
+    task = asyncio.create_task(worker.async_run())
+    try:
+        async with database.transaction():
+            await add_job("health_check")
+        await _beat(redis)
+        admin = await asyncpg.connect(os.environ["DATABASE_URL"])
+        try:
+            cut = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            )
+            assert cut == 1
+            await admin.execute(
+                "INSERT INTO job_outbox (function, kwargs, created_at) VALUES ('health_check', '{}', now())"
+            )
+        finally:
+            await admin.close()
+        await _beat(redis)
+    finally:
+        await worker.close()
+        task.cancel()
     assert await JobOutbox.count().where(JobOutbox.enqueued_at.is_null()) == 0
 
 
@@ -96,8 +139,6 @@ def test_cron_ticks_that_did_nothing_are_not_logged() -> None:
 async def test_closing_the_pool_cuts_a_connection_nobody_gives_back(db, monkeypatch, caplog) -> None:
     """`kudos serve` stops the worker, then closes the pool: a connection a job never returned must not make the
     process wait for ever (asyncpg's close waits for every connection)."""
-    import app.db as database
-
     monkeypatch.setattr(database, "POOL_CLOSE_SECONDS", 0.2)
     pool = database.engine().pool
     assert pool is not None
