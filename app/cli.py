@@ -125,6 +125,8 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
                 for sig, handler in originals.items():
                     signal.signal(sig, handler)
 
+    from redis.exceptions import RedisError
+
     from app.db import close_pool, start_pool
     from app.jobs.worker import build_worker
     from app.main import create_logged_app
@@ -168,7 +170,7 @@ async def _serve(host: str, port: int, settings: Settings, started: float) -> No
         try:
             # cancels the jobs in flight (arq runs them again later); one that ignores it is not waited for long
             await asyncio.wait_for(worker.close(), WORKER_STOP_SECONDS)
-        except (asyncio.CancelledError, TimeoutError) as exc:
+        except (asyncio.CancelledError, TimeoutError, RedisError, OSError) as exc:
             log.warning("the worker did not stop cleanly (%s); stopping anyway", type(exc).__name__)
         worker_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -321,6 +321,16 @@ class DurableWorker(Worker):
                 log.warning("Redis is back; the worker carries on")
             self.redis_lost = False
 
+    async def close(self) -> None:
+        # arq's close awaits every job task and re-raises the first error. A task that failed on Redis during an
+        # outage is only reaped by the next poll; stopping before that poll must not fail on it (arq runs the job
+        # again: its in-progress key expires).
+        for job_id, task in list(self.tasks.items()):
+            if task.done() and not task.cancelled() and isinstance(task.exception(), (RedisError, OSError)):
+                log.warning("job %s had failed on Redis: %s", job_id, task.exception())
+                del self.tasks[job_id]
+        await super().close()
+
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         for job_id in job_ids:
             try:

@@ -109,9 +109,11 @@ async def give_context(
     query: str = "",
     box: bool = False,
     sent: Sent | None = None,
+    left: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Everything the give form needs: the person's allowance, values, chosen people, search results, request."""
-    remaining, budget = await allowance.remaining(user.id, month_of(now()))
+    """Everything the give form needs: the person's allowance ((remaining, budget) when the caller knows it),
+    values, chosen people, search results, request."""
+    remaining, budget = left or await allowance.remaining(user.id, month_of(now()))
     chosen = await services.people_by_id(form.recipient_ids)
     request = await services.request_for_thanks(form.request_id) if form.request_id else None
     return {
@@ -210,7 +212,8 @@ class KudosController(Controller):
         if not fields.in_box:
             return ClientRedirect(kudos_url)
         # The box on the home page: a fresh form, the new card on top of the feed, the header's allowance.
-        context = await give_context(user, GiveForm(), box=True, sent=Sent(kudos_id=given.kudos_id, names=names))
+        sent = Sent(kudos_id=given.kudos_id, names=names)
+        context = await give_context(user, GiveForm(), box=True, sent=sent, left=(given.remaining, given.budget))
         context["new_card"] = await services.get_kudos(user, given.kudos_id)
         context["header"] = PointsLeft(remaining=context["remaining"], budget=context["budget"])
         return Template("fragments/kudos/given.html", context=context)

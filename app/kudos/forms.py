@@ -61,5 +61,6 @@ class GiveForm:
 class Given:
     kudos_id: int
     remaining: int
+    budget: int
     created: bool  # False when the same form was submitted before: the existing kudos is returned
     names: tuple[str, ...] = ()  # the recipients' names, in the order they were chosen

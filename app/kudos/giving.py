@@ -162,7 +162,7 @@ _GIVE_SQL = """
     WITH spend AS (
         UPDATE allowance SET spent = spent + {}::int
         WHERE employee = {} AND month = {} AND spent + {}::int <= budget
-        RETURNING budget - spent AS remaining
+        RETURNING budget - spent AS remaining, budget
     ), k AS (
         INSERT INTO kudos (giver, message, points, visibility, request, month, idempotency_key, created_at)
         SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::date, {}::text, {}::timestamptz FROM spend
@@ -186,6 +186,7 @@ _GIVE_SQL = """
         RETURNING 1
     )
     SELECT (SELECT id FROM k) AS kudos_id, (SELECT remaining FROM spend) AS remaining,
+           (SELECT budget FROM spend) AS budget,
            EXISTS (SELECT 1 FROM allowance WHERE employee = {} AND month = {}) AS has_allowance,
            (SELECT department FROM giver) AS giver_department,
            ARRAY(SELECT department FROM people ORDER BY n) AS recipient_departments
@@ -204,6 +205,7 @@ class _Written:
 
     kudos_id: int | None
     remaining: int | None
+    budget: int | None
     has_allowance: bool
     giver_department: int | None
     recipient_departments: list[int | None]
@@ -233,9 +235,12 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
             await _publish(giver, form, gift, written.kudos_id, written, moment)
     except _Repeated:
         existing = await Kudos.raw(_EXISTING_SQL, giver.id, key)
-        left, _ = await allowance.remaining(giver.id, month)
-        return Given(kudos_id=int(existing[0]["id"]), remaining=left, created=False, names=gift.names)
-    return Given(kudos_id=written.kudos_id, remaining=written.remaining, created=True, names=gift.names)
+        left, budget = await allowance.remaining(giver.id, month)
+        return Given(kudos_id=int(existing[0]["id"]), remaining=left, budget=budget, created=False, names=gift.names)
+    assert written.budget is not None  # the spend succeeded
+    return Given(
+        kudos_id=written.kudos_id, remaining=written.remaining, budget=written.budget, created=True, names=gift.names
+    )
 
 
 async def _give(

@@ -221,6 +221,7 @@ async def test_the_worker_waits_for_redis_at_start_and_when_it_goes_away_then_ca
         async with asyncio.timeout(20):
             while (await statuses()) != {"delivered": 2}:  # noqa: ASYNC110 — polling the database
                 await asyncio.sleep(0.1)
+        await _logged(caplog, "Redis is back", times=1)  # said by the poll that started the job, once it returns
     finally:
         await worker.close()
         task.cancel()

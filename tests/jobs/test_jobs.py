@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 from arq.connections import create_pool
 from piccolo.engine import engine_finder
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 import app.db as database
 from app.health import HEARTBEAT_KEY
@@ -150,3 +151,19 @@ async def test_closing_the_pool_cuts_a_connection_nobody_gives_back(db, monkeypa
         assert "database connections still in use after" in caplog.text
     finally:
         await database.start_pool(max_size=20)  # the session's pool, for the tests that follow
+
+
+async def test_stopping_does_not_fail_on_a_job_that_failed_on_redis_before_the_last_poll() -> None:
+    """A job task that failed on Redis during an outage waits for the next poll to be reaped; a worker stopped
+    before it (Ctrl-C right after Redis came back) stops cleanly instead of raising that old error."""
+    worker = build_worker(handle_signals=False, cron_jobs=[])
+    worker._pool = await create_pool(redis_settings())
+
+    async def failed_on_redis() -> None:
+        raise RedisConnectionError("Error 2 connecting to redis.sock. No such file or directory.")
+
+    task = asyncio.create_task(failed_on_redis())
+    await asyncio.wait([task])
+    worker.tasks["job-1"] = task
+    await worker.close()
+    assert worker._pool is None
