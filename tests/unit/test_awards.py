@@ -222,9 +222,10 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int, r
     await refused(winners.pick_winners(ada, cycle, world.star, [], at=AFTER), 409)
     await run_handlers(run_worker)  # the announcement's reactions run in the worker
 
-    won = await Notification.select(Notification.recipient, Notification.text).where(
+    won = await Notification.select(Notification.recipient, Notification.text, Notification.subject).where(
         Notification.kind == Kind.AWARD_WON
     )
+    assert {row["subject"] for row in won} == {f"award_cycle:{cycle}"}  # the page links it to the cycle
     by_person = {}
     for row in won:
         by_person.setdefault(row["recipient"], []).append(row["text"])
