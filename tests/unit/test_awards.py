@@ -247,6 +247,12 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int, r
         ("Department of the Month", "department", "IT"),
     ]
     assert body["text"].startswith("The October 2026 awards are announced. Service Star: <http://testserver/people/")
+    # links built by route name (KUDOS_BASE_URL + the route's path): a route moved or renamed shows here
+    assert body["cycle"]["url"] == f"http://testserver/awards/{cycle}"
+    assert [w["url"] for w in body["winners"]] == [
+        f"http://testserver/people/{world.ravi.id}",
+        "http://testserver/departments/it",
+    ]
 
     # the everyone feed shows the announcement; the hall of fame, profiles and digests read it
     items = (await feed_page(ada, "all", "")).items  # the web layer asks awards for its part of the feed
