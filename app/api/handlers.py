@@ -1,14 +1,16 @@
 """Outgoing webhooks' reactions to domain events (app/events.py), run by the worker from the job outbox: the
 `kudos.given`, `badge.earned` and `award.announced` deliveries (app/api/webhooks.py). Events carry ids; the
-body's links are built here, at the edge, from those ids and KUDOS_BASE_URL."""
+body's links are built here, at the edge, from those ids and the pages' route names, as mail's are
+(app/mail/links.py: KUDOS_BASE_URL + the route's path)."""
 
 from __future__ import annotations
 
-from app.api.webhooks import absolute, emit, slack_escape
+from app.api.webhooks import emit, slack_escape
 from app.awards.cycles import month_label
 from app.boards.badge_rules import BY_SLUG
 from app.events import AwardAnnounced, AwardWon, BadgeEarned, KudosGiven, Registry
 from app.kudos.tables import Kudos
+from app.mail.links import absolute_url
 from app.people.tables import Department, Employee
 from app.words import excerpt
 
@@ -30,7 +32,7 @@ async def kudos_given(event: KudosGiven) -> None:
     if not rows:
         return
     kudos = rows[0]
-    url = absolute(f"/kudos/{event.kudos_id}")
+    url = absolute_url("kudos", kudos_id=event.kudos_id)
     names = slack_escape(", ".join(kudos["recipient_names"]))
     points = f" (+{event.points} points)" if event.points else ""
     said = slack_escape(excerpt(kudos["message"], 200))
@@ -61,7 +63,7 @@ async def badge_earned(event: BadgeEarned) -> None:
         return
     row = await Employee.select(Employee.name).where(Employee.id == event.employee_id).first()
     name = row["name"] if row else "Someone"
-    url = absolute(f"/people/{event.employee_id}#badges")
+    url = absolute_url("person", person_id=event.employee_id) + "#badges"
     title = badge.title_for(event.level)
     achieved = badge.achieved_for(event.level)
     await emit(
@@ -84,10 +86,12 @@ async def badge_earned(event: BadgeEarned) -> None:
 # ------------------------------------------------------------------------------------------------- awards (F9)
 
 
-def _winner_path(winner: AwardWon, slugs: dict[int, str]) -> str:
+def _winner_url(winner: AwardWon, slugs: dict[int, str]) -> str:
+    """The winner's profile or department page; the departments' list for a department that is gone."""
     if winner.person_id is not None:
-        return f"/people/{winner.person_id}"
-    return f"/departments/{slugs.get(winner.department_id or 0, '')}"
+        return absolute_url("person", person_id=winner.person_id)
+    slug = slugs.get(winner.department_id or 0)
+    return absolute_url("department", slug=slug) if slug else absolute_url("departments")
 
 
 async def award_announced(event: AwardAnnounced) -> None:
@@ -98,10 +102,9 @@ async def award_announced(event: AwardAnnounced) -> None:
         rows = await Department.select(Department.id, Department.slug).where(Department.id.is_in(department_ids))
         slugs = {row["id"]: row["slug"] for row in rows}
     label = month_label(event.month)
-    url = absolute(f"/awards/{event.cycle_id}")
+    url = absolute_url("awards.cycle", cycle_id=event.cycle_id)
     lines = "; ".join(
-        f"{slack_escape(w.category)}: <{absolute(_winner_path(w, slugs))}|{slack_escape(w.name)}>"
-        for w in event.winners
+        f"{slack_escape(w.category)}: <{_winner_url(w, slugs)}|{slack_escape(w.name)}>" for w in event.winners
     )
     await emit(
         "award.announced",
@@ -114,7 +117,7 @@ async def award_announced(event: AwardAnnounced) -> None:
                     "kind": "person" if w.person_id is not None else "department",
                     "id": w.person_id if w.person_id is not None else w.department_id,
                     "name": w.name,
-                    "url": absolute(_winner_path(w, slugs)),
+                    "url": _winner_url(w, slugs),
                     "citation": w.citation,
                 }
                 for w in event.winners

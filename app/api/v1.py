@@ -23,10 +23,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.api import services
 from app.api.tokens import RateLimit, authenticate
-from app.api.webhooks import absolute
 from app.boards import badges, levels
 from app.boards import services as boards
 from app.boards.periods import PERIODS
+from app.mail.links import absolute_url
 from app.paging import valid_id
 from app.people.services import get_profile
 from app.rules import RuleViolation
@@ -209,16 +209,12 @@ def _no_nul(document: msgspec.Struct) -> None:
         raise RuleViolation(errors)
 
 
-def _link(request: Request[Any, Any, Any], name: str, **params: Any) -> str:
-    """The absolute address of an app page (for integrations, which link back to Kudos)."""
-    return absolute(request.app.route_reverse(name, **params))
-
-
-async def _request_out(request: Request[Any, Any, Any], request_id: int) -> RequestOut:
+async def _request_out(request_id: int) -> RequestOut:
+    """The request as integrations see it, with absolute links back to Kudos (as mail's: app/mail/links.py)."""
     row = await services.ticket_view(request_id)
     return RequestOut(
         id=row.id,
-        url=_link(request, "request", request_id=row.id),
+        url=absolute_url("request", request_id=row.id),
         source=row.source,
         external_id=row.external_id,
         external_url=row.external_url,
@@ -231,7 +227,7 @@ async def _request_out(request: Request[Any, Any, Any], request_id: int) -> Requ
         resolvers=row.resolvers,
         created_at=row.created_at,
         completed_at=row.completed_at,
-        thank_url=_link(request, "give") + f"?request={row.id}" if row.completed else None,
+        thank_url=absolute_url("give") + f"?request={row.id}" if row.completed else None,
     )
 
 
@@ -249,13 +245,11 @@ class RequestsApi(Controller):
         description="201 when the ticket is new, 200 when it updated the request imported before.",
         responses=_errors(400, 409, 422),
     )
-    async def import_ticket(self, request: Request[Any, Any, Any], data: JSONBody[TicketIn]) -> Response[RequestOut]:
+    async def import_ticket(self, data: JSONBody[TicketIn]) -> Response[RequestOut]:
         _no_nul(data)
         ticket = services.Ticket(**{**msgspec.structs.asdict(data), "resolvers": tuple(data.resolvers)})
         request_id, created = await services.import_ticket(ticket)
-        return Response(
-            await _request_out(request, request_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK
-        )
+        return Response(await _request_out(request_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @post(
         "/complete",
@@ -264,10 +258,10 @@ class RequestsApi(Controller):
         status_code=HTTP_200_OK,
         responses=_errors(400, 404, 409, 422),
     )
-    async def complete(self, request: Request[Any, Any, Any], data: JSONBody[CompleteIn]) -> RequestOut:
+    async def complete(self, data: JSONBody[CompleteIn]) -> RequestOut:
         _no_nul(data)
         request_id = await services.complete_ticket(data.source, data.external_id, data.completed_by)
-        return await _request_out(request, request_id)
+        return await _request_out(request_id)
 
 
 class KudosApi(Controller):
@@ -281,7 +275,7 @@ class KudosApi(Controller):
         description="201 when given, 200 when the idempotency key was used before (the first kudos is returned).",
         responses=_errors(400, 409, 422),
     )
-    async def give(self, request: Request[Any, Any, Any], data: JSONBody[KudosIn]) -> Response[KudosOut]:
+    async def give(self, data: JSONBody[KudosIn]) -> Response[KudosOut]:
         _no_nul(data)
         given = await services.give_by_email(
             giver=data.giver,
@@ -295,7 +289,7 @@ class KudosApi(Controller):
         )
         out = KudosOut(
             id=given.kudos_id,
-            url=_link(request, "kudos", kudos_id=given.kudos_id),
+            url=absolute_url("kudos", kudos_id=given.kudos_id),
             created=given.created,
             points_left=given.remaining,
         )
@@ -344,7 +338,7 @@ class ReadApi(Controller):
         )
 
     @get("/people/{person_id:int}", summary="A person's public profile", tags=["people"], responses=_errors(404))
-    async def profile(self, request: Request[Any, Any, Any], person_id: FromPath[int]) -> ProfileOut:
+    async def profile(self, person_id: FromPath[int]) -> ProfileOut:
         person = await get_profile(person_id)
         if person is None:
             raise NotFoundException("No one with that id works here.")
@@ -370,7 +364,7 @@ class ReadApi(Controller):
             department=person.department_name,
             department_slug=person.department_slug,
             manager_id=person.manager_id,
-            url=_link(request, "person", person_id=person_id),
+            url=absolute_url("person", person_id=person_id),
             level=level.level,
             score=level.score,
             points_received=level.points_received,

@@ -60,11 +60,6 @@ SIGNATURE_HEADER = "X-Kudos-Signature"
 TIMESTAMP_HEADER = "X-Kudos-Timestamp"
 
 
-def absolute(path: str) -> str:
-    """A link into Kudos for a message that leaves it."""
-    return get_settings().base_url + path
-
-
 def slack_escape(text: str) -> str:
     """User text inside a webhook's `text`: Slack (and Teams) read `<…>` as links and mentions (`<!channel>`,
     `<https://evil.example|re-enter your password>`), so `&`, `<` and `>` are escaped as Slack documents."""

@@ -213,7 +213,6 @@ async def send_due_reminders(*, at: datetime | None = None) -> int:
                         subject=f"Nominations for the {cycle.label} awards close tomorrow",
                         context={
                             "org_name": settings.org_name,
-                            "base_url": settings.base_url,
                             "name": manager.name,
                             "cycle": cycle,
                             "deadline": deadline_words(cycle.closes_at),

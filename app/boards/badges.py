@@ -119,8 +119,9 @@ async def recent_awards(
     """The newest badge awards, for the feed: newest first, keyset-paged on (awarded_at, id) before `before`.
 
     Each is a dict with `type` "badge", `id`, `employee_id`, `employee_name`, `badge` (slug), `badge_name`,
-    `title` ("Recognised (level 2 of 3)"), `achieved`, `level`, `levels`, `url` and `created_at` (= awarded_at, so
-    awards sort with kudos cards by `created_at`). Badges are public: they show on every profile."""
+    `title` ("Recognised (level 2 of 3)"), `achieved`, `level`, `levels` and `created_at` (= awarded_at, so awards
+    sort with kudos cards by `created_at`); the template links them by `employee_id`. Badges are public: they show
+    on every profile."""
     start = before or _LATEST
     rows = await BadgeAward.raw(_RECENT_SQL, start.created_at, start.id, since or _EARLIEST, limit)
     items = []
@@ -136,7 +137,6 @@ async def recent_awards(
                 "title": badge.title_for(row["level"]),
                 "achieved": badge.achieved_for(row["level"]),
                 "levels": badge.levels,
-                "url": f"/people/{row['employee_id']}#badges",
                 "created_at": row["awarded_at"],
             }
         )

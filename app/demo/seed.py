@@ -9,6 +9,7 @@ from app.demo.activity import seed_activity
 from app.demo.awards import seed_awards
 from app.demo.feedback import seed_feedback
 from app.handlers import register_all
+from app.main import mail_links
 from app.people.seed import seed_organisation
 
 
@@ -18,6 +19,7 @@ async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True
     counts = await seed_organisation(data)
     if activity:
         register_all()  # the services publish events: their handlers must be known first
+        mail_links()  # and the handlers build links by route name (webhook bodies), as in the worker
         counts |= await seed_activity()
         counts |= await seed_awards()
         counts |= await seed_feedback()

@@ -41,28 +41,55 @@ class ReadAllFields(msgspec.Struct, frozen=True):
         return decode_moment(self.up_to)
 
 
-def _subject_links(app: Litestar, item: services.NotificationItem, reader_id: int) -> tuple[str, str]:
-    """(link, action link) of a notification stored with its subject instead of links: what it is about. A
-    completed request's "Thank now" opens the give form with its resolvers chosen and the request linked."""
-    table, _, key = item.subject.partition(":")
-    if not key.isdigit():
+# kind → the route its notification links to, and the path parameter its subject's id fills (None: a page without
+# one, e.g. the awards page a reminder to nominate opens). A badge links to its reader's badges (`_kind_links`).
+_LINKS: dict[Kind, tuple[str, str | None]] = {
+    Kind.KUDOS_RECEIVED: ("kudos", "kudos_id"),
+    Kind.ADDON_RECEIVED: ("kudos", "kudos_id"),
+    Kind.REQUEST_ASSIGNED: ("request", "request_id"),
+    Kind.REQUEST_COMPLETED: ("request", "request_id"),
+    Kind.AWARD_WON: ("awards.cycle", "cycle_id"),
+    Kind.AWARD_REVIEW: ("awards.cycle", "cycle_id"),
+    Kind.NOMINATION_REMINDER: ("awards", None),
+    Kind.FEEDBACK_REQUESTED: ("feedback-answer", "ask_id"),
+    Kind.FEEDBACK_RECEIVED: ("feedback-item", "feedback_id"),
+    Kind.FEEDBACK_DECLINED: ("feedback", None),
+    Kind.SURVEY_OPEN: ("surveys", None),
+    Kind.SURVEY_REMINDER: ("surveys", None),
+}
+
+
+def _kind_links(app: Litestar, item: services.NotificationItem, reader_id: int) -> tuple[str, str]:
+    """(link, action link) of a notification, from its kind and subject. A prompt's button (`action_label`) goes
+    where the link goes, but a completed request's "Thank now" opens the give form with its resolvers chosen and
+    the request linked."""
+    try:
+        kind = Kind(item.kind)
+    except ValueError:
         return "", ""
-    row_id = int(key)
-    if table == "kudos":
-        return app.route_reverse("kudos", kudos_id=row_id), ""
-    if table == "request":
-        thank = f"{app.route_reverse('give')}?{urlencode({'request': row_id})}"
-        return app.route_reverse("request", request_id=row_id), thank if item.kind == Kind.REQUEST_COMPLETED else ""
-    if table == "badge_award":
-        return app.route_reverse("person", person_id=reader_id) + "#badges", ""
-    return "", ""
+    key = item.subject.partition(":")[2]
+    if kind == Kind.BADGE_EARNED:
+        link = app.route_reverse("person", person_id=reader_id) + "#badges"
+    elif kind in _LINKS:
+        route, param = _LINKS[kind]
+        if param is not None and not key.isdigit():
+            return "", ""
+        link = app.route_reverse(route, **({param: int(key)} if param else {}))
+    else:
+        return "", ""
+    if not item.action_label:
+        return link, ""
+    if kind == Kind.REQUEST_COMPLETED:
+        return link, f"{app.route_reverse('give')}?{urlencode({'request': int(key)})}"
+    return link, link
 
 
 def _linkable(app: Litestar, item: services.NotificationItem, reader_id: int) -> services.NotificationItem:
-    """The item with its links: those stored kept only when they are local paths (anything else is shown as plain
-    text), the others made from its subject."""
+    """The item with its links, made from its kind and subject; an old row that kept the links it was stored with
+    (see the migration 2026-12-07T19:00) keeps them only when they are local paths (anything else is shown as plain
+    text)."""
     if not item.url and not item.action_url:
-        url, action_url = _subject_links(app, item, reader_id)
+        url, action_url = _kind_links(app, item, reader_id)
         return replace(item, url=url, action_url=action_url)
     return replace(item, url=safe_next(item.url, default=""), action_url=safe_next(item.action_url, default=""))
 

@@ -1,7 +1,7 @@
 """Notifications that react to other domains' events (app/events.py), run by the worker from the job outbox.
 
-Texts say who and what, never the feedback itself. Kudos, request and badge notifications store their kind and
-subject (`subject_of`), not links: the web layer (app/notifications/controllers.py) turns them into links.
+Texts say who and what, never the feedback itself. Notifications store their kind and subject (`subject_of`: the
+row they are about), never links: the web layer (app/notifications/controllers.py) turns those into links.
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ async def nomination_reminder_due(event: NominationReminderDue) -> None:
         Kind.NOMINATION_REMINDER,
         text=f"Nominations for the {month_label(event.month)} awards close {deadline_words(event.closes_at)}. "
         "Nominate now.",
-        url="/awards",
         subject=_cycle(event.cycle_id),
         at=event.at,
     )
@@ -83,7 +82,6 @@ async def nominations_closed(event: NominationsClosed) -> None:
         Kind.AWARD_REVIEW,
         text=f"Nominations for {month_label(event.month)} have closed: {event.nominations} to review. "
         "Pick the winners.",
-        url=f"/awards/{event.cycle_id}",
         subject=_cycle(event.cycle_id),
         at=event.at,
     )
@@ -108,7 +106,7 @@ async def award_announced(event: AwardAnnounced) -> None:
             recipients,
             Kind.AWARD_WON,
             text=text,
-            url=f"/awards/{event.cycle_id}",
+            subject=_cycle(event.cycle_id),
             actor_id=event.announced_by,
             at=event.at,
         )
@@ -122,10 +120,9 @@ async def feedback_requested(event: FeedbackRequested) -> None:
         event.recipient_ids,
         Kind.FEEDBACK_REQUESTED,
         text=f"{await _name(event.asker_id)} asked for your feedback.",
-        url=f"/feedback/asks/{event.ask_id}",
+        subject=subject_of("feedback_ask", event.ask_id),
         actor_id=event.asker_id,
         action_label="Answer",
-        action_url=f"/feedback/asks/{event.ask_id}",
         at=event.at,
     )
 
@@ -136,7 +133,7 @@ async def feedback_given(event: FeedbackGiven) -> None:
         [event.subject_id],
         Kind.FEEDBACK_RECEIVED,
         text=f"{await _name(event.author_id)} {verb}.",
-        url=f"/feedback/{event.feedback_id}",
+        subject=subject_of("feedback", event.feedback_id),
         actor_id=event.author_id,
         at=event.at,
     )
@@ -147,7 +144,7 @@ async def feedback_declined(event: FeedbackDeclined) -> None:
         [event.asker_id],
         Kind.FEEDBACK_DECLINED,
         text=f"{await _name(event.recipient_id)} declined your request for feedback.",
-        url="/feedback",
+        subject=subject_of("feedback_ask", event.ask_id),
         actor_id=event.recipient_id,
         at=event.at,
     )
@@ -171,9 +168,8 @@ async def survey_invitation(event: SurveyRoundOpened | SurveyReminderDue) -> Non
         event.participant_ids,
         kind,
         text=text,
-        url="/surveys",
+        subject=subject_of("survey_round", event.round_id),
         action_label="Answer",
-        action_url="/surveys",
         at=event.at,
     )
 

@@ -29,10 +29,11 @@ KIND_LABELS = {
 }
 
 
-# One notification per wanted recipient who is active, in the order given: one statement.
+# One notification per wanted recipient who is active, in the order given: one statement. Its links are left empty:
+# the web layer makes them from its kind and subject.
 _NOTIFY_SQL = """
     INSERT INTO notification (recipient, kind, actor, text, url, action_label, action_url, subject, created_at)
-    SELECT e.id, {}::text, {}::int, {}::text, {}::text, {}::text, {}::text, {}::text, {}::timestamptz
+    SELECT e.id, {}::text, {}::int, {}::text, '', {}::text, '', {}::text, {}::timestamptz
     FROM unnest({}::int[]) WITH ORDINALITY AS r(id, n) JOIN employee e ON e.id = r.id AND e.active
     ORDER BY r.n
 """
@@ -43,23 +44,19 @@ async def notify(
     kind: Kind,
     *,
     text: str,
-    url: str = "",
+    subject: str = "",
     actor_id: int | None = None,
     action_label: str = "",
-    action_url: str = "",
-    subject: str = "",
     at: datetime | None = None,
 ) -> None:
     """One notification per recipient (the actor is never notified of their own action, and people who were
     deactivated receive nothing). `subject` (see `subject_of`) says what it is about: the web layer links to it
-    (when no `url` is given) and `mark_done` closes it once it is dealt with."""
+    (and an `action_label`'s button to what the kind asks for) and `mark_done` closes it once it is dealt with."""
     moment = at or now()
     wanted = [r for r in dict.fromkeys(recipients) if r != actor_id]
     if not wanted:
         return
-    await Notification.raw(
-        _NOTIFY_SQL, str(kind), actor_id, text, url, action_label, action_url, subject, moment, wanted
-    )
+    await Notification.raw(_NOTIFY_SQL, str(kind), actor_id, text, action_label, subject, moment, wanted)
 
 
 async def unread_count(employee_id: int) -> int:
@@ -72,13 +69,14 @@ async def unread_count(employee_id: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class NotificationItem:
-    """One notification as its recipient sees it. `url` and `action_url` are stored as given to `notify()`:
-    whoever renders them as links checks that they are local paths."""
+    """One notification as its recipient sees it. `url` and `action_url` are empty (the web layer links it by kind
+    and subject) except in old rows stored with links those would not make again (migration 2026-12-07T19:00):
+    whoever renders those as links checks that they are local paths."""
 
     id: int
     kind: str
     text: str
-    subject: str  # what it is about ("kudos:12"): the web layer links to it when `url` is empty
+    subject: str  # what it is about ("kudos:12"): the web layer links to it
     url: str
     action_label: str
     action_url: str

@@ -16,6 +16,8 @@ async def test_a_token_is_shown_once_and_listed_without_it(client, org) -> None:
     page = await client.get("/admin/tokens")
     assert page.status_code == 200
     assert "No tokens yet." in page.text
+    assert '<a href="/schema">Kudos API</a>' in page.text  # the schema's path, from the OpenAPI config
+    assert '<a href="/admin/insights">Insights</a>' in page.text  # the admin sections, by route name
     response = await post_form(
         client, "/admin/tokens", {"name": "Helpdesk sync", "scopes": ["requests:write", "read"], "rate_limit": "60"}
     )

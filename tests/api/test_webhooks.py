@@ -112,6 +112,8 @@ async def test_private_kudos_are_never_sent_and_badges_are(org) -> None:
     assert events == ["badge.earned", "badge.earned"]  # Ana's first thanks, Ravi's first kudos
     texts = [json.loads(d["body"])["text"] for d in await WebhookDelivery.select(WebhookDelivery.body)]
     assert any(t.startswith("Ravi Patel earned the badge First kudos") for t in texts)
+    people = [json.loads(d["body"])["person"] for d in await WebhookDelivery.select(WebhookDelivery.body)]
+    assert {p["url"] for p in people} == {f"http://testserver/people/{org[n].id}#badges" for n in ("ana", "ravi")}
     assert all("Thanks for the VPN fix" not in t for t in texts)
 
 

@@ -222,9 +222,10 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int, r
     await refused(winners.pick_winners(ada, cycle, world.star, [], at=AFTER), 409)
     await run_handlers(run_worker)  # the announcement's reactions run in the worker
 
-    won = await Notification.select(Notification.recipient, Notification.text).where(
+    won = await Notification.select(Notification.recipient, Notification.text, Notification.subject).where(
         Notification.kind == Kind.AWARD_WON
     )
+    assert {row["subject"] for row in won} == {f"award_cycle:{cycle}"}  # the page links it to the cycle
     by_person = {}
     for row in won:
         by_person.setdefault(row["recipient"], []).append(row["text"])
@@ -246,6 +247,12 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int, r
         ("Department of the Month", "department", "IT"),
     ]
     assert body["text"].startswith("The October 2026 awards are announced. Service Star: <http://testserver/people/")
+    # links built by route name (KUDOS_BASE_URL + the route's path): a route moved or renamed shows here
+    assert body["cycle"]["url"] == f"http://testserver/awards/{cycle}"
+    assert [w["url"] for w in body["winners"]] == [
+        f"http://testserver/people/{world.ravi.id}",
+        "http://testserver/departments/it",
+    ]
 
     # the everyone feed shows the announcement; the hall of fame, profiles and digests read it
     items = (await feed_page(ada, "all", "")).items  # the web layer asks awards for its part of the feed

@@ -63,11 +63,11 @@ async def test_ask_answer_read_notifies_through_events(team) -> None:
     ask_id = await ask(team["ann"], team["bob"], team["cat"])
     assert await Notification.count() == 0  # notifications come from the worker, after commit
     assert await run_stored_events() == 2  # notify the people asked; check the asker's Listener badge
-    asked = await Notification.select(Notification.recipient, Notification.url).where(
+    asked = await Notification.select(Notification.recipient, Notification.subject).where(
         Notification.kind == Kind.FEEDBACK_REQUESTED
     )
     assert {row["recipient"] for row in asked} == {team["bob"].id, team["cat"].id}
-    assert {row["url"] for row in asked} == {f"/feedback/asks/{ask_id}"}
+    assert {row["subject"] for row in asked} == {f"feedback_ask:{ask_id}"}  # the page links it to the answer form
 
     bob = await as_user(team["bob"])
     overview = await queries.overview(bob)

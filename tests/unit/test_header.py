@@ -24,8 +24,8 @@ async def test_the_header_shows_the_budget_before_anything_is_given_then_what_is
 
     await give_kudos(user, GiveForm(recipient_ids=[manager.id], message="Thank you!", points="30"))
     await mark_all_read(giver.id)  # giving may have earned a badge
-    await notify([giver.id, manager.id], Kind.KUDOS_RECEIVED, text="Thanks", url="/feed")
-    await notify([giver.id], Kind.BADGE_EARNED, text="A badge", url="/feed")
+    await notify([giver.id, manager.id], Kind.KUDOS_RECEIVED, text="Thanks", subject="kudos:1")
+    await notify([giver.id], Kind.BADGE_EARNED, text="A badge", subject="badge_award:1")
     assert await header_for(user) == Header(unread=2, remaining=70, budget=100)
 
     await mark_all_read(giver.id)

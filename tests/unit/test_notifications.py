@@ -30,7 +30,7 @@ async def _read_at(notification_id: int) -> datetime | None:
 
 
 async def _notify_one(recipient: int, text: str, at: datetime, **extra) -> int:
-    await services.notify([recipient], Kind.KUDOS_RECEIVED, text=text, url="/", at=at, **extra)
+    await services.notify([recipient], Kind.KUDOS_RECEIVED, text=text, at=at, **extra)
     row = await Notification.select(Notification.id).order_by(Notification.id, ascending=False).first()
     return row["id"]
 
@@ -41,7 +41,7 @@ async def test_notify_skips_the_actor_and_notifies_each_recipient_once() -> None
         [ana.id, actor.id, ben.id, ana.id],
         Kind.KUDOS_RECEIVED,
         text="Actor thanked you",
-        url="/kudos/1",
+        subject="kudos:1",
         actor_id=actor.id,
     )
     assert len(await _ids(ana.id)) == 1
@@ -52,27 +52,27 @@ async def test_notify_skips_the_actor_and_notifies_each_recipient_once() -> None
 
 async def test_notify_with_only_the_actor_writes_nothing() -> None:
     actor = await make_employee()
-    await services.notify([actor.id], Kind.ADDON_RECEIVED, text="x", url="/", actor_id=actor.id)
+    await services.notify([actor.id], Kind.ADDON_RECEIVED, text="x", actor_id=actor.id)
     assert await Notification.count() == 0
 
 
 async def test_list_is_newest_first_with_the_actor_name_and_action() -> None:
     me, actor = await make_employee("Me"), await make_employee("Olu Bello")
-    await services.notify([me.id], Kind.KUDOS_RECEIVED, text="older", url="/kudos/1", actor_id=actor.id, at=T0)
+    await services.notify([me.id], Kind.KUDOS_RECEIVED, text="older", subject="kudos:1", actor_id=actor.id, at=T0)
     await services.notify(
         [me.id],
         Kind.REQUEST_COMPLETED,
         text="Your request was completed",
-        url="/requests/12",
+        subject="request:12",
         action_label="Thank now",
-        action_url="/kudos/new?request=12",
         at=T0 + timedelta(hours=1),
     )
     page = await services.list_notifications(me.id)
     assert [item.text for item in page.items] == ["Your request was completed", "older"]
     newest, older = page.items
     assert newest.actor_name is None and newest.unread
-    assert (newest.action_label, newest.action_url) == ("Thank now", "/kudos/new?request=12")
+    assert (newest.action_label, newest.subject) == ("Thank now", "request:12")
+    assert newest.url == newest.action_url == ""  # the web layer links it (app/notifications/controllers.py)
     assert newest.kind_label == "Request completed"
     assert older.actor_name == "Olu Bello" and older.actor_id == actor.id
     assert page.next_cursor is None
@@ -80,7 +80,7 @@ async def test_list_is_newest_first_with_the_actor_name_and_action() -> None:
 
 async def test_list_shows_only_my_notifications() -> None:
     me, other = await make_employee(), await make_employee()
-    await services.notify([other.id], Kind.KUDOS_RECEIVED, text="theirs", url="/", at=T0)
+    await services.notify([other.id], Kind.KUDOS_RECEIVED, text="theirs", at=T0)
     assert (await services.list_notifications(me.id)).items == []
 
 

@@ -195,7 +195,7 @@ def test_every_route_has_an_access_rule(app) -> None:
 async def world():
     department = await make_department("Finance", slug="finance")
     person = await make_employee(department=department)
-    await notify([person.id], Kind.KUDOS_RECEIVED, text="Thanks!", url="/")
+    await notify([person.id], Kind.KUDOS_RECEIVED, text="Thanks!", subject="kudos:1")
     notification = (await Notification.select(Notification.id).first())["id"]
     request = await make_request(person, department)
     colleague = await make_employee(department=department)

@@ -208,7 +208,7 @@ async def test_deactivated_people_receive_no_notifications(db, org) -> None:
 
     admin = await load_current_user(org["admin"].id)
     await people.set_active(admin, org["ravi"].id, False)
-    await notify([org["ravi"].id, org["boss"].id], Kind.KUDOS_RECEIVED, text="Thanks", url="/")
+    await notify([org["ravi"].id, org["boss"].id], Kind.KUDOS_RECEIVED, text="Thanks", subject="kudos:1")
     assert [r["recipient"] for r in await Notification.select(Notification.recipient)] == [org["boss"].id]
 
 

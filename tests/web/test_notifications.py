@@ -24,11 +24,22 @@ async def people():
 
 
 async def _notify(recipient: int, text: str, *, at: datetime = T0, **extra) -> int:
-    await notify(
-        [recipient], extra.pop("kind", Kind.KUDOS_RECEIVED), text=text, url=extra.pop("url", "/"), at=at, **extra
-    )
+    kind, subject = extra.pop("kind", Kind.KUDOS_RECEIVED), extra.pop("subject", "kudos:1")
+    await notify([recipient], kind, text=text, subject=subject, at=at, **extra)
     row = await Notification.select(Notification.id).order_by(Notification.id, ascending=False).first()
     return row["id"]
+
+
+async def _stored_with_links(recipient: int, text: str, kind: Kind = Kind.KUDOS_RECEIVED, **links: str) -> int:
+    """A row as notifications were stored before their links were made from their subject: with its links."""
+    row = Notification(recipient=recipient, kind=kind, text=text, created_at=T0, **links)
+    await row.save()
+    return row.id
+
+
+def _item(html: str, notification_id: int) -> str:
+    item = html[html.index(f'<li id="notification-{notification_id}"') :]
+    return item[: item.index("</li>")]
 
 
 async def _read_at(notification_id: int) -> datetime | None:
@@ -49,15 +60,14 @@ def _oob_badge(html: str) -> str:
 
 async def test_page_lists_notifications_with_unread_marked_in_text(client, people) -> None:
     me, actor = people["me"], people["actor"]
-    read = await _notify(me.id, "Olu thanked you for the VPN fix", url="/kudos/3", actor_id=actor.id)
+    read = await _notify(me.id, "Olu thanked you for the VPN fix", subject="kudos:3", actor_id=actor.id)
     await Notification.update({Notification.read_at: T0}).where(Notification.id == read)
     unread = await _notify(
         me.id,
         "Your request “New laptop” was completed",
         kind=Kind.REQUEST_COMPLETED,
-        url="/requests/12",
+        subject="request:12",
         action_label="Thank now",
-        action_url="/kudos/new?request=12",
         at=T0 + timedelta(hours=1),
     )
     await signed_in(client, me.email)
@@ -108,18 +118,118 @@ async def test_someone_elses_notifications_are_not_listed(client, people) -> Non
     assert "Secret to someone else" not in (await client.get("/notifications")).text
 
 
-async def test_text_is_escaped_and_only_local_links_are_rendered(client, people) -> None:
+async def test_text_is_escaped_and_only_local_stored_links_are_rendered(client, people) -> None:
     me = people["me"].id
-    await _notify(
+    await _stored_with_links(
         me, "<script>alert(1)</script>", url="javascript:alert(1)", action_label="Go", action_url="//evil.test/x"
     )
-    await _notify(me, "Backslash", url="/\\evil.test", at=T0 + timedelta(minutes=1))
-    await _notify(me, "External", url="https://evil.test/", at=T0 + timedelta(minutes=2))
+    await _stored_with_links(me, "Backslash", url="/\\evil.test")
+    await _stored_with_links(me, "External", url="https://evil.test/")
+    kept = await _stored_with_links(me, "An old form", url="/kudos/3?from=mail")
     await signed_in(client, people["me"].email)
     text = (await client.get("/notifications")).text
     assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "javascript:" not in text and "evil.test" not in text
     assert ">Go<" not in text  # an action without a safe url is left out
+    assert '<a href="/kudos/3?from=mail">An old form</a>' in _item(text, kept)
+
+
+# Each kind's (subject, link, button) as the page shows them, made by route name from the kind and subject: a route
+# renamed, moved or dropped, or a kind given no link, fails here. A badge links to its reader's own badges.
+KIND_LINKS = {
+    Kind.KUDOS_RECEIVED: ("kudos:7", "/kudos/7", ""),
+    Kind.ADDON_RECEIVED: ("kudos:7", "/kudos/7", ""),
+    Kind.REQUEST_ASSIGNED: ("request:8", "/requests/8", ""),
+    Kind.REQUEST_COMPLETED: ("request:8", "/requests/8", "/kudos/new?request=8"),
+    Kind.BADGE_EARNED: ("badge_award:9", "/people/{me}#badges", ""),
+    Kind.AWARD_WON: ("award_cycle:3", "/awards/3", ""),
+    Kind.AWARD_REVIEW: ("award_cycle:3", "/awards/3", ""),
+    Kind.NOMINATION_REMINDER: ("award_cycle:3", "/awards", ""),
+    Kind.FEEDBACK_REQUESTED: ("feedback_ask:4", "/feedback/asks/4", "/feedback/asks/4"),
+    Kind.FEEDBACK_RECEIVED: ("feedback:5", "/feedback/5", ""),
+    Kind.FEEDBACK_DECLINED: ("feedback_ask:4", "/feedback", ""),
+    Kind.SURVEY_OPEN: ("survey_round:6", "/surveys", "/surveys"),
+    Kind.SURVEY_REMINDER: ("survey_round:6", "/surveys", "/surveys"),
+}
+
+
+async def test_every_kind_links_to_its_page_from_its_subject(client, people) -> None:
+    me = people["me"].id
+    assert set(KIND_LINKS) == set(Kind)
+    ids = {}
+    for n, (kind, (subject, _, action)) in enumerate(KIND_LINKS.items()):
+        label = "Act" if action else ""
+        ids[kind] = await _notify(
+            me, f"About {kind}", kind=kind, subject=subject, action_label=label, at=T0 + timedelta(minutes=n)
+        )
+    await signed_in(client, people["me"].email)
+    text = (await client.get("/notifications")).text
+    for kind, (_, link, action) in KIND_LINKS.items():
+        item = _item(text, ids[kind])
+        assert f'<a href="{link.format(me=me)}">About {kind}</a>' in item, kind
+        assert (f'<a href="{action}" role="button"' in item) if action else 'role="button"' not in item, kind
+
+
+async def test_stored_links_become_the_subjects_links_and_lead_where_they_did(client, people) -> None:
+    """The migration of rows stored with links: those the kind and subject make again lose them (and get the
+    subject from them), any other is kept; the page shows the same links before and after."""
+    from app.notifications.piccolo_migrations.notifications_2026_12_07t19_00_00_000000 import CONVERT
+
+    me = people["me"].id
+    old = [
+        (Kind.KUDOS_RECEIVED, {"url": "/kudos/7"}),
+        (Kind.ADDON_RECEIVED, {"url": "/kudos/7"}),
+        (Kind.REQUEST_ASSIGNED, {"url": "/requests/8"}),
+        (
+            Kind.REQUEST_COMPLETED,
+            {"url": "/requests/8", "action_label": "Thank now", "action_url": "/kudos/new?request=8"},
+        ),
+        (Kind.BADGE_EARNED, {"url": f"/people/{me}#badges"}),
+        (Kind.AWARD_WON, {"url": "/awards/3"}),
+        (Kind.AWARD_REVIEW, {"url": "/awards/3", "subject": "award_cycle:3"}),
+        (Kind.NOMINATION_REMINDER, {"url": "/awards"}),
+        (
+            Kind.FEEDBACK_REQUESTED,
+            {"url": "/feedback/asks/4", "action_label": "Answer", "action_url": "/feedback/asks/4"},
+        ),
+        (Kind.FEEDBACK_RECEIVED, {"url": "/feedback/5"}),
+        (Kind.FEEDBACK_DECLINED, {"url": "/feedback"}),
+        (Kind.SURVEY_OPEN, {"url": "/surveys", "action_label": "Answer", "action_url": "/surveys"}),
+        (Kind.SURVEY_REMINDER, {"url": "/surveys", "action_label": "Answer", "action_url": "/surveys"}),
+    ]
+    kept = [  # links the kind and subject would not make: kept as they were
+        (Kind.KUDOS_RECEIVED, {"url": "/kudos/7?from=mail"}),
+        (Kind.BADGE_EARNED, {"url": f"/people/{people['other'].id}#badges"}),
+        (Kind.AWARD_REVIEW, {"url": "/awards/3", "subject": "award_cycle:4"}),
+        (Kind.FEEDBACK_RECEIVED, {"url": "/feedback/5", "action_label": "Read", "action_url": "/feedback/5"}),
+    ]
+    ids = [await _stored_with_links(me, f"Old {n}", kind, **links) for n, (kind, links) in enumerate(old + kept)]
+    await signed_in(client, people["me"].email)
+    before = (await client.get("/notifications")).text
+
+    for statement in CONVERT:
+        await Notification.raw(statement)
+    rows = await Notification.select(Notification.id, Notification.url, Notification.subject).order_by(Notification.id)
+    assert [row["url"] == "" for row in rows] == [True] * len(old) + [False] * len(kept)
+    subjects = [row["subject"] for row in rows[: len(old)]]
+    assert subjects == [
+        "kudos:7",
+        "kudos:7",
+        "request:8",
+        "request:8",
+        "",
+        "award_cycle:3",
+        "award_cycle:3",
+        "",
+        "feedback_ask:4",
+        "feedback:5",
+        "",
+        "",
+        "",
+    ]
+    after = (await client.get("/notifications")).text
+    for notification_id in ids:
+        assert _item(after, notification_id) == _item(before, notification_id)
 
 
 async def test_load_more_appends_with_htmx_and_links_without(client, people) -> None:
@@ -215,7 +325,7 @@ async def test_mark_read_refuses_a_foreign_next(client, people) -> None:
 
 async def test_mark_read_with_htmx_swaps_the_item_and_refreshes_the_badge(client, people) -> None:
     me = people["me"].id
-    mine = await _notify(me, "Mine", action_label="Thank now", action_url="/kudos/new?request=1")
+    mine = await _notify(me, "Mine", kind=Kind.REQUEST_COMPLETED, subject="request:1", action_label="Thank now")
     await _notify(me, "Another", at=T0 + timedelta(minutes=1))
     await signed_in(client, people["me"].email)
     response = await post_form(client, f"/notifications/{mine}/read", headers=HTMX)
