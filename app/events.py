@@ -382,9 +382,14 @@ async def publish(event: Event) -> Event:
     return event
 
 
+# A batch's receipts, after a transaction-scoped lock on the handler's name: two workers' batches of one handler
+# (which touch the same rows, in different orders) run one after the other instead of deadlocking.
 _RECEIPTS_SQL = """
     INSERT INTO event_receipt (event_id, handler, handled_at)
-    SELECT unnest({}::text[]), {}, {}
+    SELECT e.event_id, h.name, {}
+    FROM (SELECT {}::text AS name) AS h
+    CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(hashtext(h.name))) AS locked
+    CROSS JOIN unnest({}::text[]) AS e(event_id)
     ON CONFLICT (event_id, handler) DO NOTHING
     RETURNING event_id
 """
@@ -424,7 +429,7 @@ async def _run_together(handler: str, facts: list[Event]) -> int:
     if len(facts) > 1:
         try:
             async with db.transaction():
-                receipts = await EventReceipt.raw(_RECEIPTS_SQL, [fact.event_id for fact in facts], handler, now())
+                receipts = await EventReceipt.raw(_RECEIPTS_SQL, now(), handler, [fact.event_id for fact in facts])
                 new = {row["event_id"] for row in receipts}
                 for fact in facts:
                     if fact.event_id in new:
