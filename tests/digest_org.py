@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.digests.services import last_month
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
 from app.requests import services as requests

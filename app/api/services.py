@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 import app.db as db
-from app.kudos.services import GiveForm, Given, company_values, give_kudos
+from app.kudos.forms import GiveForm, Given
+from app.kudos.giving import company_values, give_kudos
 from app.people.services import CurrentUser, load_current_user, normalise_email
 from app.people.tables import Department, Employee, Role, Service
 from app.requests import services as requests

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import ClassVar
 
 from app.boards.awarding import (
     Award,
@@ -113,14 +113,29 @@ _LATEST = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)  # after every award
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # before every award
 
 
+@dataclass(frozen=True, slots=True)
+class BadgeAnnouncement:
+    """A badge award as the feed announces it. `created_at` is when it was awarded, so awards sort with kudos
+    cards. Badges are public: they show on every profile."""
+
+    type: ClassVar[str] = "badge"
+    id: int
+    employee_id: int
+    employee_name: str
+    badge: str  # slug
+    badge_name: str
+    title: str  # "Recognised (level 2 of 3)"
+    achieved: str
+    level: int
+    levels: int
+    url: str
+    created_at: datetime
+
+
 async def recent_awards(
     limit: int, before: Cursor | None = None, *, since: datetime | None = None
-) -> list[dict[str, Any]]:
-    """The newest badge awards, for the feed: newest first, keyset-paged on (awarded_at, id) before `before`.
-
-    Each is a dict with `type` "badge", `id`, `employee_id`, `employee_name`, `badge` (slug), `badge_name`,
-    `title` ("Recognised (level 2 of 3)"), `achieved`, `level`, `levels`, `url` and `created_at` (= awarded_at, so
-    awards sort with kudos cards by `created_at`). Badges are public: they show on every profile."""
+) -> list[BadgeAnnouncement]:
+    """The newest badge awards, for the feed: newest first, keyset-paged on (awarded_at, id) before `before`."""
     start = before or _LATEST
     rows = await BadgeAward.raw(_RECENT_SQL, start.created_at, start.id, since or _EARLIEST, limit)
     items = []
@@ -129,15 +144,18 @@ async def recent_awards(
         if badge is None or not 1 <= row["level"] <= badge.levels:
             continue
         items.append(
-            {
-                **row,
-                "type": "badge",
-                "badge_name": badge.name,
-                "title": badge.title_for(row["level"]),
-                "achieved": badge.achieved_for(row["level"]),
-                "levels": badge.levels,
-                "url": f"/people/{row['employee_id']}#badges",
-                "created_at": row["awarded_at"],
-            }
+            BadgeAnnouncement(
+                id=row["id"],
+                employee_id=row["employee_id"],
+                employee_name=row["employee_name"],
+                badge=row["badge"],
+                badge_name=badge.name,
+                title=badge.title_for(row["level"]),
+                achieved=badge.achieved_for(row["level"]),
+                level=row["level"],
+                levels=badge.levels,
+                url=f"/people/{row['employee_id']}#badges",
+                created_at=row["awarded_at"],
+            )
         )
     return items

@@ -27,7 +27,9 @@ from typing import Any, Generic, TypeVar
 
 from app.events import run_recorded
 from app.kudos import allowance
-from app.kudos.services import GiveForm, add_on, company_values, give_kudos
+from app.kudos.changes import add_on
+from app.kudos.forms import GiveForm
+from app.kudos.giving import company_values, give_kudos
 from app.kudos.tables import AddOn, Kudos, Visibility
 from app.notifications.tables import Notification
 from app.people.seed import DEMO_LOGINS, FIXTURES_DIR

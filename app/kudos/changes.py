@@ -164,7 +164,7 @@ async def _manages_any(employee_id: int, people: Sequence[int]) -> bool:
     return await Employee.exists().where(Employee.id.is_in(list(people)) & (Employee.manager == employee_id))
 
 
-async def may_see_message(user: CurrentUser, kudos: dict[str, Any], recipients: Sequence[int]) -> bool:
-    if kudos["visibility"] == Visibility.PUBLIC:
+async def may_see_message(user: CurrentUser, visibility: str, giver_id: int, recipients: Sequence[int]) -> bool:
+    if visibility == Visibility.PUBLIC:
         return True
-    return user.id == kudos["giver"] or user.id in recipients or await _manages_any(user.id, recipients)
+    return user.id == giver_id or user.id in recipients or await _manages_any(user.id, recipients)

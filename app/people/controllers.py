@@ -14,7 +14,7 @@ from app.awards.queries import awards_for_department, awards_for_person
 from app.boards import badges, levels
 from app.boards.scorecards import department_scorecard
 from app.insights.service_map import partners
-from app.kudos.services import recent_public
+from app.kudos.feed import recent_public
 from app.paging import parse_page
 from app.people import services
 from app.surveys import queries as surveys

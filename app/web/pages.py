@@ -11,8 +11,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from app.health import check_health
-from app.kudos import services as kudos
 from app.kudos.controllers import feed_page, give_context
+from app.kudos.forms import GiveForm
 from app.requests.services import completed_not_thanked
 from app.web.deps import CurrentUser
 from app.web.templating import render
@@ -23,7 +23,7 @@ async def home(
     request: HTMXRequest, user: CurrentUser, show: FromQuery[str] = "all", cursor: FromQuery[str] = ""
 ) -> Template:
     """The give box with the allowance, "thank now" prompts for my completed requests, and the feed."""
-    context = await give_context(user, kudos.GiveForm(), box=True)
+    context = await give_context(user, GiveForm(), box=True)
     context.update(
         user=user,
         feed=await feed_page(user, show, cursor),

@@ -26,7 +26,9 @@ from app.boards.levels import (
 from app.boards.tables import BadgeAward, PersonPeriod
 from app.events import HANDLE_EVENT_JOB, KudosGiven, run_stored
 from app.jobs.tables import JobOutbox
-from app.kudos.services import GiveForm, give_kudos, revoke
+from app.kudos.changes import revoke
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.notifications.tables import Kind, Notification
 from app.paging import Cursor
 from app.people.services import CurrentUser, load_current_user
@@ -400,16 +402,16 @@ async def test_recent_awards_pages_newest_first_by_keyset(org) -> None:
     await thank(org["gina"], org["ravi"], at=T0)
     await thank(org["gina"], org["sam"], at=T0 + timedelta(hours=1))
     first_page = await recent_awards(2)
-    assert [(a["employee_name"], a["badge"]) for a in first_page] == [
+    assert [(a.employee_name, a.badge) for a in first_page] == [
         ("Sam Second", "first-kudos-received"),
         ("Ravi Resolver", "first-kudos-received"),
     ]
-    assert first_page[0]["type"] == "badge" and first_page[0]["title"] == "First kudos"
-    assert first_page[0]["created_at"] == T0 + timedelta(hours=1)
-    assert first_page[0]["url"] == f"/people/{org['sam'].id}#badges"
+    assert first_page[0].type == "badge" and first_page[0].title == "First kudos"
+    assert first_page[0].created_at == T0 + timedelta(hours=1)
+    assert first_page[0].url == f"/people/{org['sam'].id}#badges"
     last = first_page[-1]
-    rest = await recent_awards(10, before=Cursor(last["created_at"], last["id"]))
-    assert [(a["employee_name"], a["badge"]) for a in rest] == [("Gina Giver", "first-kudos-given")]
+    rest = await recent_awards(10, before=Cursor(last.created_at, last.id))
+    assert [(a.employee_name, a.badge) for a in rest] == [("Gina Giver", "first-kudos-given")]
 
 
 # ------------------------------------------------------------------------------------------------------ levels

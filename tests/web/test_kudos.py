@@ -7,7 +7,8 @@ import re
 import pytest
 
 from app.jobs.tables import JobOutbox
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.kudos.tables import AddOn, Kudos, LedgerEntry
 from app.people.services import load_current_user
 from app.people.tables import Role
