@@ -35,7 +35,7 @@ from app.notifications.tables import Notification
 from app.people.seed import DEMO_LOGINS, FIXTURES_DIR
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Employee, Role, Service
-from app.requests import services as requests
+from app.requests import workflow
 from app.requests.tables import Request, RequestRating, Status
 from app.timeutil import month_of, now, org_tz
 
@@ -669,29 +669,29 @@ class Replay:
         return points - points % 5
 
     async def file(self, r: PlannedRequest) -> None:
-        self.request_ids[r.key] = await requests.file_request(
+        self.request_ids[r.key] = await workflow.file_request(
             r.requester.id, r.offering.department_id, r.offering.id, r.title, r.description, at=r.created
         )
 
     async def claim(self, r: PlannedRequest) -> None:
         assert r.claimer is not None
-        await requests.claim(r.claimer.id, self.request_ids[r.key], at=r.claimed)
+        await workflow.claim(r.claimer.id, self.request_ids[r.key], at=r.claimed)
 
     async def add_helper(self, r: PlannedRequest) -> None:
         assert r.claimer is not None and r.helper is not None
-        await requests.add_resolver(r.claimer.id, self.request_ids[r.key], r.helper.id, at=r.helped)
+        await workflow.add_resolver(r.claimer.id, self.request_ids[r.key], r.helper.id, at=r.helped)
 
     async def complete(self, r: PlannedRequest) -> None:
         assert r.completer is not None
-        await requests.complete(r.completer.id, self.request_ids[r.key], at=r.completed)
+        await workflow.complete(r.completer.id, self.request_ids[r.key], at=r.completed)
 
     async def cancel(self, r: PlannedRequest) -> None:
         assert r.canceller is not None
-        await requests.cancel(r.canceller.id, self.request_ids[r.key], r.cancel_reason, at=r.cancelled)
+        await workflow.cancel(r.canceller.id, self.request_ids[r.key], r.cancel_reason, at=r.cancelled)
 
     async def rate(self, r: PlannedRequest) -> None:
         assert r.rating is not None
-        await requests.rate(r.requester.id, self.request_ids[r.key], *r.rating, at=r.rated)
+        await workflow.rate(r.requester.id, self.request_ids[r.key], *r.rating, at=r.rated)
 
     async def give(self, k: PlannedKudos) -> None:
         points = await self._affordable(k.giver, k.at, k.points, len(k.recipients))

@@ -13,7 +13,7 @@ from litestar.response import Template
 from app.health import check_health
 from app.kudos.controllers import feed_page, give_context
 from app.kudos.forms import GiveForm
-from app.requests.services import completed_not_thanked
+from app.requests.queries import completed_not_thanked
 from app.web.deps import CurrentUser
 from app.web.templating import render
 

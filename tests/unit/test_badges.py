@@ -33,7 +33,7 @@ from app.notifications.tables import Kind, Notification
 from app.paging import Cursor
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
-from app.requests import services as requests
+from app.requests import workflow
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_service
 
@@ -264,13 +264,13 @@ async def test_bridge_builder_counts_other_departments_not_people(org) -> None:
 
 
 async def _resolve(requester, department, resolvers, *, service=None, hours: float, start: datetime) -> int:
-    request_id = await requests.file_request(
+    request_id = await workflow.file_request(
         requester.id, department.id, service.id if service else None, "Help please", at=start
     )
-    await requests.claim(resolvers[0].id, request_id, at=start + timedelta(minutes=5))
+    await workflow.claim(resolvers[0].id, request_id, at=start + timedelta(minutes=5))
     for extra in resolvers[1:]:
-        await requests.add_resolver(resolvers[0].id, request_id, extra.id, at=start + timedelta(minutes=6))
-    await requests.complete(resolvers[0].id, request_id, at=start + timedelta(hours=hours))
+        await workflow.add_resolver(resolvers[0].id, request_id, extra.id, at=start + timedelta(minutes=6))
+    await workflow.complete(resolvers[0].id, request_id, at=start + timedelta(hours=hours))
     await run_stored_events()
     return request_id
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.boards.scorecards import MONTHS, department_scorecard, hours_label, percent_label
 from app.boards.tables import DepartmentPeriod, Period
-from app.requests import services as requests
+from app.requests import workflow
 from app.settings import get_settings
 from app.timeutil import month_bounds
 from tests.factories import make_department, make_employee, make_service
@@ -73,13 +73,13 @@ async def served(
     """A request to `department` filed by Ana at `created`, claimed at `responded`, completed at `completed` and
     rated one second later, each through the request services."""
     service_id = org[service].id if service else None
-    request_id = await requests.file_request(org["ana"].id, org[department].id, service_id, "Help", at=created)
+    request_id = await workflow.file_request(org["ana"].id, org[department].id, service_id, "Help", at=created)
     if responded:
-        await requests.claim(org[resolver].id, request_id, at=responded)
+        await workflow.claim(org[resolver].id, request_id, at=responded)
     if completed:
-        await requests.complete(org[resolver].id, request_id, at=completed)
+        await workflow.complete(org[resolver].id, request_id, at=completed)
     if rating:
-        await requests.rate(org["ana"].id, request_id, *rating, at=completed + timedelta(seconds=1))
+        await workflow.rate(org["ana"].id, request_id, *rating, at=completed + timedelta(seconds=1))
     return request_id
 
 
@@ -96,7 +96,7 @@ async def test_figures_by_month_are_the_hand_computed_ones(org) -> None:
     await served(org, at(5, 8), responded=at(5, 10), completed=at(6, 12))  # 28 h, no service: not in the share
     await served(org, at(10, 9), responded=at(10, 13))  # still in progress: a first response only
     cancelled = await served(org, at(11, 9))
-    await requests.cancel(org["ana"].id, cancelled, at=at(11, 10))
+    await workflow.cancel(org["ana"].id, cancelled, at=at(11, 10))
     # February: one quick laptop request, rated once (too few ratings to show averages).
     await served(
         org, at(10, 9, 2), responded=at(10, 9.5, 2), completed=at(10, 10.5, 2), service="laptop", rating=(1, 1, 1)
