@@ -7,38 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from app.boards.awarding import (
-    Award,
-    award_after_completion,
-    award_after_feedback,
-    award_after_kudos,
-    award_after_win,
-    backfill,
-    measure,
-)
-from app.boards.badge_rules import BADGES, BY_SLUG, REVOKE_RULE, Badge, Event
+from app.boards.badge_rules import BADGES, BY_SLUG, Badge
 from app.boards.tables import BadgeAward
 from app.paging import Cursor
-
-__all__ = [
-    "BADGES",
-    "BY_SLUG",
-    "REVOKE_RULE",
-    "Award",
-    "Badge",
-    "BadgeStatus",
-    "Event",
-    "LevelStatus",
-    "award_after_completion",
-    "award_after_feedback",
-    "award_after_kudos",
-    "award_after_win",
-    "backfill",
-    "badge_board",
-    "measure",
-    "recent_awards",
-]
-
 
 # ----------------------------------------------------------------------------------------------------- reading
 

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from piccolo.engine import engine_finder
 
-from app.boards import awarding, badges, levels, rollup_updates, rollups
-from app.boards.badges import BADGES, BY_SLUG, award_after_kudos, badge_board, recent_awards
+from app.boards import awarding, levels, rollup_updates, rollups
+from app.boards.awarding import award_after_kudos
+from app.boards.badge_rules import BADGES, BY_SLUG
+from app.boards.badges import badge_board, recent_awards
 from app.boards.levels import (
     activity_score,
     chart_for,
@@ -247,7 +249,7 @@ async def test_bridge_builder_counts_other_departments_not_people(org) -> None:
     await thank(await user(await make_employee("No department")), ravi, at=T0)
     assert "bridge-builder" not in {slug for slug, _ in await held(ravi)}
 
-    assert (await badges.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
+    assert (await awarding.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
 
     fifth = await user(await make_employee("Fifth", department=others[4]))
     kudos_id = await thank(fifth, ravi, at=T0 + timedelta(hours=2))
@@ -256,7 +258,7 @@ async def test_bridge_builder_counts_other_departments_not_people(org) -> None:
 
     # a revoked kudos no longer counts its department (for earning it; the badge itself stays)
     await revoke(org["admin"], kudos_id, reason="duplicate")
-    assert (await badges.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
+    assert (await awarding.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
     assert ("bridge-builder", 1) in await held(ravi)
 
 
@@ -349,7 +351,7 @@ async def test_a_revoked_kudos_never_removes_a_badge_already_earned(org) -> None
 
     await revoke(org["admin"], first, reason="Sent by mistake")
     figures = (await levels.lifetime([org["ravi"].id]))[org["ravi"].id]
-    assert figures["kudos"] == 9  # the figures drop ...
+    assert figures.kudos == 9  # the figures drop ...
     assert (await held(org["ravi"]), await held(org["gina"])) == before  # ... the badges stay
     board = {status.badge.slug: status for status in await badge_board(org["ravi"].id)}
     assert board["recognised"].top is not None and board["recognised"].top.level == 1
@@ -377,12 +379,12 @@ async def test_backfill_awards_what_the_figures_reached_without_notifications(or
 
     await BadgeAward.delete(force=True)
     await Notification.delete(force=True)
-    assert await badges.backfill(at=T0) == len(incremental)
+    assert await awarding.backfill(at=T0) == len(incremental)
     rebuilt = await BadgeAward.select(BadgeAward.employee, BadgeAward.badge, BadgeAward.level)
     key = lambda row: (row["employee"], row["badge"], row["level"])  # noqa: E731
     assert sorted(map(key, rebuilt)) == sorted(map(key, incremental))
     assert await Notification.count() == 0
-    assert await badges.backfill(at=T0) == 0  # safe to re-run
+    assert await awarding.backfill(at=T0) == 0  # safe to re-run
 
 
 # ---------------------------------------------------------------------------------------------------- reading

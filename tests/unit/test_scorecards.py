@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.boards.scorecards import MONTHS, department_scorecard, hours_label, percent_label
+from app.boards.scorecards import MONTHS, Target, department_scorecard, hours_label, percent_label
 from app.boards.tables import DepartmentPeriod, Period
 from app.requests import workflow
 from app.settings import get_settings
@@ -150,10 +150,7 @@ async def test_figures_by_month_are_the_hand_computed_ones(org) -> None:
     assert february.cross_kudos == 2
     assert january.completed == 0 and january.first_response is None and january.turnaround is None
     assert january.cross_kudos == 0 and january.average("quality") is None
-    assert card.targets == [
-        {"name": "New laptop", "target_hours": 48},
-        {"name": "VPN help", "target_hours": 4},
-    ]  # catalogue order: position, then name
+    assert card.targets == [Target("New laptop", 48), Target("VPN help", 4)]  # catalogue order: position, then name
 
     rows = {row.label: row for row in card.rows}
     assert rows["Requests completed"].cells[:3] == ["4", "1", "0"]
@@ -225,10 +222,10 @@ async def test_the_catalogue_given_by_the_caller_is_used_and_inactive_services_s
     org["vpn"].active = False
     await org["vpn"].save()
     card = await department_scorecard(org["it"].id, at=AT)
-    assert card.targets == [{"name": "New laptop", "target_hours": 48}]
+    assert card.targets == [Target("New laptop", 48)]
     assert (card.months[0].within_target, card.months[0].with_target) == (1, 1)
-    given = await department_scorecard(org["it"].id, [{"name": "X", "target_hours": 8, "hours": ""}], at=AT)
-    assert given.targets == [{"name": "X", "target_hours": 8}]
+    given = await department_scorecard(org["it"].id, [Target("X", 8)], at=AT)
+    assert given.targets == [Target("X", 8)]
     assert given.turnaround_target == "8 h"
 
 
