@@ -323,7 +323,7 @@ async def give_by_email(
     """`kudos.give_kudos` with people named by email and values by name; its rules and messages otherwise."""
     people = await people_by_email([giver, *recipients])
     errors = _missing("giver", [giver], people) | _missing("recipients", recipients, people)
-    known = {row["name"].casefold(): row["id"] for row in await company_values()}
+    known = {value.name.casefold(): value.id for value in await company_values()}
     if unknown := [v for v in values if v.strip().casefold() not in known]:
         errors["values"] = f"Unknown company value: {', '.join(unknown)}. Use the names listed in Kudos."
     if errors:

@@ -755,7 +755,7 @@ async def seed_activity(*, at: datetime | None = None, seed: int = SEED) -> dict
     moment = at or now()
     texts = load_activity_fixture()
     people, offerings = await _organisation(texts)
-    values = [row["id"] for row in await company_values()]
+    values = [value.id for value in await company_values()]
     planner = Planner(people, offerings, values, texts, end=moment - timedelta(hours=QUIET_HOURS), seed=seed)
     planner.plan()
     policy = await allowance.get_policy()

@@ -156,7 +156,7 @@ async def give_page(request: HTMXRequest, user: CurrentUser) -> Template:
     if fields.request_id and not recipient_ids:
         linked = await giving.request_for_thanks(fields.request_id)
         if linked is not None:
-            recipient_ids = [r["id"] for r in linked["resolvers"] if r["id"] != user.id]
+            recipient_ids = [r.id for r in linked.resolvers if r.id != user.id]
     context = await give_context(user, fields.give_form(recipient_ids), query=fields.q)
     return await render(request, "pages/kudos/new.html", context)
 
