@@ -319,9 +319,24 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
     return str(hook["name"])
 
 
-async def list_webhooks() -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A registered webhook, without its secret, with its deliveries counted by status."""
+
+    id: int
+    name: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    removed_at: datetime | None
+    delivered: int
+    waiting: int  # pending or retrying
+    failed: int
+
+
+async def list_webhooks() -> list[Listed]:
     """Registered webhooks (active first, newest first) with delivery counts by status; never their secrets."""
-    rows: list[dict[str, Any]] = await Webhook.raw(
+    rows = await Webhook.raw(
         "SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at, "
         "count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered, "
         "count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting, "
@@ -329,16 +344,32 @@ async def list_webhooks() -> list[dict[str, Any]]:
         "FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id "
         "GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC"
     )
-    return rows
+    return [Listed(**row) for row in rows]
 
 
-async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery of an event to a webhook, as the admin page lists it."""
+
+    id: int
+    event: str
+    status: str
+    attempts: int
+    last_error: str
+    last_status_code: int | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    webhook_name: str
+
+
+async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[Delivery]:
     """The newest deliveries of every webhook, with status, attempts and last error."""
-    rows: list[dict[str, Any]] = await WebhookDelivery.raw(
+    rows = await WebhookDelivery.raw(
         "SELECT d.id, d.event, d.status, d.attempts, d.last_error, d.last_status_code, d.created_at, "
         "d.next_attempt_at, d.delivered_at, w.name AS webhook_name "
         "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
         "ORDER BY d.created_at DESC, d.id DESC LIMIT {}",
         limit,
     )
-    return rows
+    return [Delivery(**row) for row in rows]
