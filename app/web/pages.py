@@ -36,4 +36,4 @@ async def home(
 @get("/healthz", name="healthz", opt={"public": True})
 async def healthz(state: State) -> Response[Any]:
     report = await check_health(state.redis)
-    return Response(report, status_code=200 if report["ok"] else 503, headers={"Cache-Control": "no-store"})
+    return Response(report, status_code=200 if report.ok else 503, headers={"Cache-Control": "no-store"})
