@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -232,7 +232,16 @@ async def sweep(*, grace: timedelta | None = None) -> int:
 # ------------------------------------------------------------------------------------------------------- managing
 
 
-def _clean(name: str, url: str, events: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """A webhook's form, cleaned."""
+
+    name: str
+    url: str
+    events: list[str]
+
+
+def _clean(name: str, url: str, events: list[str]) -> tuple[_Fields, dict[str, str]]:
     errors: dict[str, str] = {}
     name = " ".join(str(name or "").split())
     if not name:
@@ -254,7 +263,7 @@ def _clean(name: str, url: str, events: list[str]) -> tuple[dict[str, Any], dict
         errors["events"] = "Choose at least one event."
     elif unknown := [e for e in chosen if e not in EVENTS]:
         errors["events"] = f"Unknown event: {', '.join(unknown)}."
-    return {"name": name, "url": url, "events": chosen}, errors
+    return _Fields(name, url, chosen), errors
 
 
 async def register(
@@ -267,7 +276,7 @@ async def register(
     cleaned, errors = _clean(name, url, events)
     if "url" not in errors:
         try:
-            await egress.check(cleaned["url"])
+            await egress.check(cleaned.url)
         except egress.Refused as exc:
             errors["url"] = exc.message
     if errors:
@@ -275,15 +284,15 @@ async def register(
     secret = "whsec_" + secrets.token_urlsafe(32)
     async with Webhook._meta.db.transaction():
         rows = await Webhook.insert(
-            Webhook(**cleaned, secret=secret, created_by=admin.id, created_at=moment)
+            Webhook(**asdict(cleaned), secret=secret, created_by=admin.id, created_at=moment)
         ).returning(Webhook.id)
         await audit(
             actor_id=admin.id,
             action="webhook.create",
             target_type="webhook",
             target_id=rows[0]["id"],
-            summary=f"Registered webhook “{cleaned['name']}” for {', '.join(cleaned['events'])}",
-            after=cleaned,
+            summary=f"Registered webhook “{cleaned.name}” for {', '.join(cleaned.events)}",
+            after=asdict(cleaned),
             at=moment,
         )
     return rows[0]["id"], secret
