@@ -249,7 +249,7 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int, r
 
     # the everyone feed shows the announcement; the hall of fame, profiles and digests read it
     items = (await feed_page(ada, "all", "")).items  # the web layer asks awards for its part of the feed
-    assert any(item.get("type") == "award" and item["label"] == "October 2026" for item in items)
+    assert any(isinstance(item, queries.Announcement) and item.label == "October 2026" for item in items)
     assert [w.name for w in await queries.hall_of_fame()] == ["Ravi Patel", "IT"]
     assert [w.name for w in await queries.hall_of_fame(category_id=world.dept)] == ["IT"]
     assert await queries.hall_of_fame(year=2025) == []
