@@ -81,7 +81,7 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """One kudos as a card of the feed, with its recipients (by name) and company values (names, by name)."""
+    """One kudos as a card of the feed, with its recipients and the names of its company values, each by name."""
 
     type: ClassVar[str] = "kudos"  # feed items of other domains have their own `type`
     id: int
@@ -119,7 +119,8 @@ async def _cards_of(ids: list[int]) -> list[Card]:
     rows = await Kudos.raw(_CARDS_SQL, ids)
     recipients: dict[int, list[Recipient]] = {i: [] for i in ids}
     for row in sorted(await KudosRecipient.raw(_RECIPIENTS_SQL, ids), key=lambda r: r["name"]):
-        recipients[row.pop("kudos")].append(Recipient(**row))
+        kudos_id = row.pop("kudos")
+        recipients[kudos_id].append(Recipient(**row))
     values: dict[int, list[str]] = {i: [] for i in ids}
     for row in sorted(await KudosValue.raw(_VALUES_SQL, ids), key=lambda r: r["name"]):
         values[row["kudos"]].append(row["name"])
