@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -21,19 +21,28 @@ async def record_heartbeat(redis: Redis) -> float:
     return now
 
 
-async def check_health(redis: Redis) -> dict[str, Any]:
+class Health(msgspec.Struct, frozen=True):
+    """What /healthz answers (in this field order) and the admin overview shows."""
+
+    database: bool
+    redis: bool
+    worker_last_seen_seconds_ago: int | None
+    worker: bool  # its heartbeat is recent
+    ok: bool  # PostgreSQL and Redis answer
+
+
+async def check_health(redis: Redis) -> Health:
     """`ok` when PostgreSQL and Redis answer; the worker's last heartbeat is reported, not required."""
-    report: dict[str, Any] = {"database": False, "redis": False, "worker_last_seen_seconds_ago": None}
+    database = answering = False
+    last: int | None = None
     engine = db.engine()
     with contextlib.suppress(Exception):
         await engine.run_ddl("SELECT 1")
-        report["database"] = True
+        database = True
     with contextlib.suppress(RedisError, OSError):
         beat = await redis.get(HEARTBEAT_KEY)
-        report["redis"] = True
+        answering = True
         if beat is not None:
-            report["worker_last_seen_seconds_ago"] = round(time.time() - float(beat))
-    last = report["worker_last_seen_seconds_ago"]
-    report["worker"] = last is not None and last <= HEARTBEAT_STALE_SECONDS
-    report["ok"] = report["database"] and report["redis"]
-    return report
+            last = round(time.time() - float(beat))
+    worker = last is not None and last <= HEARTBEAT_STALE_SECONDS
+    return Health(database, answering, last, worker, database and answering)

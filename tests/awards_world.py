@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.awards.tables import AwardCategory
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Department, Employee, Role
 from tests.factories import make_department, make_employee, make_lead

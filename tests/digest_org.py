@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.digests.services import last_month
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
-from app.requests import services as requests
+from app.requests import workflow
 from app.timeutil import month_bounds
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_lead
@@ -69,9 +70,9 @@ async def small_org() -> SmallOrg:
     await thank(ben, ann, "Private thanks for covering my shift.", at=day + timedelta(hours=1), private=True)
     await thank(ann, ben, "Great pairing session.", at=day + timedelta(hours=2))
     await thank(dan, carl, "Thanks for the payslip fix.", at=day + timedelta(hours=3))
-    request_id = await requests.file_request(carl.id, it.id, None, "Laptop won't boot", "", at=day)
-    await requests.claim(ann.id, request_id, at=day + timedelta(hours=1))
-    await requests.complete(ann.id, request_id, at=day + timedelta(hours=4))
+    request_id = await workflow.file_request(carl.id, it.id, None, "Laptop won't boot", "", at=day)
+    await workflow.claim(ann.id, request_id, at=day + timedelta(hours=1))
+    await workflow.complete(ann.id, request_id, at=day + timedelta(hours=4))
     await Employee.update({Employee.active: False}).where(Employee.id == dan.id)
     assert end > day
     await run_stored_events()  # the kudos' reactions (notifications, badges), as the worker would have run them

@@ -90,20 +90,20 @@ async def make_request(
 ) -> int:
     """A request filed through the service (so it has its history); `resolvers` claim it in order, and `status`
     "completed" or "cancelled" then finishes it (the first resolver completes; the requester cancels)."""
-    from app.requests import services as requests
+    from app.requests import workflow
 
-    request_id = await requests.file_request(
+    request_id = await workflow.file_request(
         requester.id, department.id, service.id if service else None, title, description, at=created_at
     )
     for resolver in resolvers:
         if resolver is resolvers[0]:
-            await requests.claim(resolver.id, request_id)
+            await workflow.claim(resolver.id, request_id)
         else:
-            await requests.add_resolver(resolvers[0].id, request_id, resolver.id)
+            await workflow.add_resolver(resolvers[0].id, request_id, resolver.id)
     if status == "completed":
-        await requests.complete(resolvers[0].id, request_id)
+        await workflow.complete(resolvers[0].id, request_id)
     elif status == "cancelled":
-        await requests.cancel(requester.id, request_id)
+        await workflow.cancel(requester.id, request_id)
     return request_id
 
 

@@ -5,7 +5,7 @@ and recipients of a kudos. A token is an integration's credential, not a person:
 
 Tracker import (`import_ticket`): one request per `(source, external_id)` (a unique constraint on `request`, and a
 transaction-scoped advisory lock on the pair so two concurrent imports of a new ticket do not both file it). A new
-ticket is filed by its requester through `requests.file_request`; its first new resolver claims it (they must be a
+ticket is filed by its requester through `workflow.file_request`; its first new resolver claims it (they must be a
 member or lead of the department, as in the app) and adds the others. Importing the ticket again updates its title,
 description, service and link, and adds resolvers that are new; the requester and department cannot change.
 """
@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Any
 
 import app.db as db
-from app.kudos.services import GiveForm, Given, company_values, give_kudos
+from app.kudos.forms import GiveForm, Given
+from app.kudos.giving import company_values, give_kudos
 from app.people.services import CurrentUser, load_current_user, normalise_email
 from app.people.tables import Department, Employee, Role, Service
-from app.requests import services as requests
+from app.requests import queries, workflow
 from app.requests.tables import EventKind, Request, RequestEvent, RequestResolver, Status
 from app.rules import RuleViolation
 from app.timeutil import now
@@ -150,7 +151,7 @@ async def import_ticket(ticket: Ticket, *, at: datetime | None = None) -> tuple[
             .first()
         )
         if existing is None:
-            request_id = await requests.file_request(
+            request_id = await workflow.file_request(
                 requester.id, department_id, service_id, ticket.title, ticket.description, at=moment
             )
             await Request.update(
@@ -183,10 +184,10 @@ async def _update(
     title, description = ticket.title.strip(), ticket.description.strip()
     if not title:
         raise RuleViolation({"title": "Give your request a short title."})
-    if len(title) > requests.TITLE_MAX:
-        raise RuleViolation({"title": f"Keep the title to {requests.TITLE_MAX} characters or fewer."})
-    if len(description) > requests.DESCRIPTION_MAX:
-        raise RuleViolation({"description": f"Keep the description to {requests.DESCRIPTION_MAX} characters."})
+    if len(title) > workflow.TITLE_MAX:
+        raise RuleViolation({"title": f"Keep the title to {workflow.TITLE_MAX} characters or fewer."})
+    if len(description) > workflow.DESCRIPTION_MAX:
+        raise RuleViolation({"description": f"Keep the description to {workflow.DESCRIPTION_MAX} characters."})
     values = {"title": title, "description": description, "service": service_id, "external_url": link}
     changed = {key: value for key, value in values.items() if existing[key] != value}
     if changed:
@@ -205,8 +206,8 @@ async def _update(
 
 
 async def _add_resolvers(request_id: int, resolver_ids: list[int], moment: datetime) -> None:
-    """Make the ticket's resolvers resolvers: the first new one claims (rules of `requests.claim`) when nobody works
-    on it yet, then an existing resolver adds the rest (rules of `requests.add_resolver`)."""
+    """Make the ticket's resolvers resolvers: the first new one claims (rules of `workflow.claim`) when nobody works
+    on it yet, then an existing resolver adds the rest (rules of `workflow.add_resolver`)."""
     current = [
         row["employee"]
         for row in await RequestResolver.select(RequestResolver.employee)
@@ -218,16 +219,16 @@ async def _add_resolvers(request_id: int, resolver_ids: list[int], moment: datet
     if not new:
         return
     row = await Request.select(Request.status).where(Request.id == request_id).first()
-    if row is None or row["status"] not in requests.ACTIVE:
+    if row is None or row["status"] not in queries.ACTIVE:
         raise RuleViolation(
             {"resolvers": "This request is closed; its resolvers can no longer change."}, status_code=409
         )
     try:
         if not current:
-            await requests.claim(new[0], request_id, at=moment)
+            await workflow.claim(new[0], request_id, at=moment)
             current, new = [new[0]], new[1:]
         for employee_id in new:
-            await requests.add_resolver(current[0], request_id, employee_id, at=moment)
+            await workflow.add_resolver(current[0], request_id, employee_id, at=moment)
     except RuleViolation as exc:
         # the token may import; the ticket's data broke a rule: 422, or 409 for a closed request
         raise RuleViolation({"resolvers": exc.message}, status_code=409 if exc.status_code == 409 else 422) from exc
@@ -245,7 +246,7 @@ async def find_ticket(source: str, external_id: str) -> int | None:
 async def complete_ticket(
     source: str, external_id: str, completed_by: str | None, *, at: datetime | None = None
 ) -> int:
-    """Complete the imported request through `requests.complete` (so its requester is asked to thank now), as
+    """Complete the imported request through `workflow.complete` (so its requester is asked to thank now), as
     `completed_by` (an email; default: its first resolver). Returns the request's id."""
     request_id = await find_ticket(source, external_id)
     if request_id is None:
@@ -268,7 +269,7 @@ async def complete_ticket(
                 {"completed_by": "Nobody works on this request yet: import it with resolvers."}, status_code=409
             )
         actor = first["employee"]
-    await requests.complete(actor, request_id, at=at)
+    await workflow.complete(actor, request_id, at=at)
     return request_id
 
 
@@ -322,7 +323,7 @@ async def give_by_email(
     """`kudos.give_kudos` with people named by email and values by name; its rules and messages otherwise."""
     people = await people_by_email([giver, *recipients])
     errors = _missing("giver", [giver], people) | _missing("recipients", recipients, people)
-    known = {row["name"].casefold(): row["id"] for row in await company_values()}
+    known = {value.name.casefold(): value.id for value in await company_values()}
     if unknown := [v for v in values if v.strip().casefold() not in known]:
         errors["values"] = f"Unknown company value: {', '.join(unknown)}. Use the names listed in Kudos."
     if errors:

@@ -11,9 +11,8 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -62,7 +61,16 @@ def _split(token: str) -> str | None:
     return prefix
 
 
-def _clean_form(name: str, scopes: list[str], rate_limit: object) -> tuple[dict[str, Any], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """A token's form, cleaned."""
+
+    name: str
+    scopes: list[str]
+    rate_limit: int  # requests per minute
+
+
+def _clean_form(name: str, scopes: list[str], rate_limit: object) -> tuple[_Fields, dict[str, str]]:
     errors: dict[str, str] = {}
     name = " ".join(str(name or "").split())
     if not name:
@@ -78,7 +86,7 @@ def _clean_form(name: str, scopes: list[str], rate_limit: object) -> tuple[dict[
     limit = int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 0
     if not 1 <= limit <= RATE_LIMIT_MAX:
         errors["rate_limit"] = f"Allow from 1 to {RATE_LIMIT_MAX:,} requests per minute."
-    return {"name": name, "scopes": chosen, "rate_limit": limit}, errors
+    return _Fields(name, chosen, limit), errors
 
 
 async def create_token(
@@ -98,11 +106,11 @@ async def create_token(
             rows = (
                 await ApiToken.insert(
                     ApiToken(
-                        name=cleaned["name"],
+                        name=cleaned.name,
                         prefix=prefix,
                         token_hash=hash_token(token),
-                        scopes=cleaned["scopes"],
-                        rate_limit=cleaned["rate_limit"],
+                        scopes=cleaned.scopes,
+                        rate_limit=cleaned.rate_limit,
                         created_by=admin.id,
                         created_at=moment,
                     )
@@ -118,8 +126,8 @@ async def create_token(
             action="api_token.create",
             target_type="api_token",
             target_id=token_id,
-            summary=f"Created API token “{cleaned['name']}” ({', '.join(cleaned['scopes'])})",
-            after={**cleaned, "prefix": prefix},
+            summary=f"Created API token “{cleaned.name}” ({', '.join(cleaned.scopes)})",
+            after={**asdict(cleaned), "prefix": prefix},
             at=moment,
         )
     return token_id, token

@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -227,7 +227,16 @@ async def sweep(*, grace: timedelta | None = None) -> int:
 # ------------------------------------------------------------------------------------------------------- managing
 
 
-def _clean(name: str, url: str, events: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """A webhook's form, cleaned."""
+
+    name: str
+    url: str
+    events: list[str]
+
+
+def _clean(name: str, url: str, events: list[str]) -> tuple[_Fields, dict[str, str]]:
     errors: dict[str, str] = {}
     name = " ".join(str(name or "").split())
     if not name:
@@ -249,7 +258,7 @@ def _clean(name: str, url: str, events: list[str]) -> tuple[dict[str, Any], dict
         errors["events"] = "Choose at least one event."
     elif unknown := [e for e in chosen if e not in EVENTS]:
         errors["events"] = f"Unknown event: {', '.join(unknown)}."
-    return {"name": name, "url": url, "events": chosen}, errors
+    return _Fields(name, url, chosen), errors
 
 
 async def register(
@@ -262,7 +271,7 @@ async def register(
     cleaned, errors = _clean(name, url, events)
     if "url" not in errors:
         try:
-            await egress.check(cleaned["url"])
+            await egress.check(cleaned.url)
         except egress.Refused as exc:
             errors["url"] = exc.message
     if errors:
@@ -270,15 +279,15 @@ async def register(
     secret = "whsec_" + secrets.token_urlsafe(32)
     async with Webhook._meta.db.transaction():
         rows = await Webhook.insert(
-            Webhook(**cleaned, secret=secret, created_by=admin.id, created_at=moment)
+            Webhook(**asdict(cleaned), secret=secret, created_by=admin.id, created_at=moment)
         ).returning(Webhook.id)
         await audit(
             actor_id=admin.id,
             action="webhook.create",
             target_type="webhook",
             target_id=rows[0]["id"],
-            summary=f"Registered webhook “{cleaned['name']}” for {', '.join(cleaned['events'])}",
-            after=cleaned,
+            summary=f"Registered webhook “{cleaned.name}” for {', '.join(cleaned.events)}",
+            after=asdict(cleaned),
             at=moment,
         )
     return rows[0]["id"], secret
@@ -314,9 +323,24 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
     return str(hook["name"])
 
 
-async def list_webhooks() -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A registered webhook, without its secret, with its deliveries counted by status."""
+
+    id: int
+    name: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    removed_at: datetime | None
+    delivered: int
+    waiting: int  # pending or retrying
+    failed: int
+
+
+async def list_webhooks() -> list[Listed]:
     """Registered webhooks (active first, newest first) with delivery counts by status; never their secrets."""
-    rows: list[dict[str, Any]] = await Webhook.raw(
+    rows = await Webhook.raw(
         "SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at, "
         "count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered, "
         "count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting, "
@@ -324,16 +348,32 @@ async def list_webhooks() -> list[dict[str, Any]]:
         "FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id "
         "GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC"
     )
-    return rows
+    return [Listed(**row) for row in rows]
 
 
-async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery of an event to a webhook, as the admin page lists it."""
+
+    id: int
+    event: str
+    status: str
+    attempts: int
+    last_error: str
+    last_status_code: int | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    webhook_name: str
+
+
+async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[Delivery]:
     """The newest deliveries of every webhook, with status, attempts and last error."""
-    rows: list[dict[str, Any]] = await WebhookDelivery.raw(
+    rows = await WebhookDelivery.raw(
         "SELECT d.id, d.event, d.status, d.attempts, d.last_error, d.last_status_code, d.created_at, "
         "d.next_attempt_at, d.delivered_at, w.name AS webhook_name "
         "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
         "ORDER BY d.created_at DESC, d.id DESC LIMIT {}",
         limit,
     )
-    return rows
+    return [Delivery(**row) for row in rows]

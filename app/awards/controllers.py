@@ -139,7 +139,17 @@ async def nominate_context(
     }
 
 
-async def shortlists(user: CurrentUser, cycle: Cycle) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Shortlist:
+    """A category's suggested nominees for a nominator, with the figures they are ranked by."""
+
+    category: categories.Category
+    figures: dict[str, str]  # figure → its label, in column order
+    ranked_by: str  # the label of the figure the list is sorted by
+    suggestions: list[shortlist.Suggestion]
+
+
+async def shortlists(user: CurrentUser, cycle: Cycle) -> list[Shortlist]:
     led = await nominations.leads(user.id)
     lists = []
     for category in await categories.categories():
@@ -147,14 +157,8 @@ async def shortlists(user: CurrentUser, cycle: Cycle) -> list[dict[str, Any]]:
             suggestions = await shortlist.people(cycle.month, category.shortlist, viewer=user.id, label=cycle.label)
         else:
             suggestions = await shortlist.departments(cycle.month, category.shortlist, excluded=led, label=cycle.label)
-        lists.append(
-            {
-                "category": category,
-                "figures": shortlist.FIGURES[category.nominee_kind],
-                "ranked_by": shortlist.FIGURES[category.nominee_kind].get(category.shortlist, ""),
-                "suggestions": suggestions,
-            }
-        )
+        figures = shortlist.FIGURES[category.nominee_kind]
+        lists.append(Shortlist(category, figures, figures.get(category.shortlist, ""), suggestions))
     return lists
 
 

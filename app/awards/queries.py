@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import ClassVar
 
 from app.awards.calendar import get_calendar
 from app.awards.cycles import month_label
@@ -187,23 +187,25 @@ async def nomination_windows(
     return {m["id"]: NominationWindow(month_label(month), opens_at, closes_at, mine[m["id"]]) for m in managers}
 
 
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """An announced cycle as the feed shows it, with its winners. `created_at` is when it was announced, so
+    announcements sort among the kudos feed's cards."""
+
+    type: ClassVar[str] = "award"
+    id: int  # the cycle's
+    label: str
+    winners: list[Winner]
+    created_at: datetime
+
+
 async def recent_announcements(
     limit: int, before: Cursor | None = None, *, since: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Announced cycles for the feed, newest first (keyset on announced_at, id), each with its winners; items have
-    `type` "award" and `created_at` = announced_at so they sort among the kudos feed's cards (which are dicts)."""
+) -> list[Announcement]:
+    """Announced cycles for the feed, newest first (keyset on announced_at, id), each with its winners."""
     after_at, after_id = (before.created_at, before.id) if before is not None else (None, None)
     cycles = await AwardCycle.raw(_ANNOUNCED_CYCLES_SQL, after_at, after_at, after_id, since, since, limit)
     winners: dict[int, list[Winner]] = defaultdict(list)
     for winner in await winners_of([c["id"] for c in cycles]):
         winners[winner.cycle].append(winner)
-    return [
-        {
-            "type": "award",
-            "id": c["id"],
-            "label": month_label(c["month"]),
-            "winners": winners[c["id"]],
-            "created_at": c["announced_at"],
-        }
-        for c in cycles
-    ]
+    return [Announcement(c["id"], month_label(c["month"]), winners[c["id"]], c["announced_at"]) for c in cycles]

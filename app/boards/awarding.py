@@ -36,15 +36,17 @@ from app.timeutil import now
 # ---------------------------------------------------------------------------------------------------- measures
 # A measure is a figure per person read from a source; each source is one query for everyone it is needed for.
 
-Source = Callable[[list[int], datetime], Awaitable[dict[int, dict[str, int]]]]
+# A source gives the figures of the measures it knows for the people asked: measure → person → figure.
+Source = Callable[[list[int], datetime], Awaitable[dict[str, dict[int, int]]]]
 
 
-async def _lifetime(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
-    return await levels.lifetime(ids)
+async def _lifetime(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
+    figures = await levels.lifetime(ids)
+    return {"given": {i: f.given for i, f in figures.items()}, "received": {i: f.kudos for i, f in figures.items()}}
 
 
-async def _resolved(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
-    return await levels.resolved(ids)
+async def _resolved(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
+    return {"within_target": {i: f.within_target for i, f in (await levels.resolved(ids)).items()}}
 
 
 # Distinct departments that thanked each recipient with a kudos that stands, other than the recipient's own — both
@@ -64,72 +66,72 @@ _DEPARTMENTS_SQL = """
 """
 
 
-async def _departments(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
+async def _departments(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
     # n departments need at least n distinct givers from other departments, which the rollup already counts:
     # only people past the lowest threshold are looked up in the ledger.
     lowest = min(badge.thresholds[0] for badge in BADGES if badge.measure == "departments")
-    maybe = [i for i, figures in (await levels.lifetime(ids)).items() if figures["cross_givers"] >= lowest]
+    maybe = [i for i, figures in (await levels.lifetime(ids)).items() if figures.cross_givers >= lowest]
     found = (
         {row["recipient"]: row["departments"] for row in await BadgeAward.raw(_DEPARTMENTS_SQL, maybe)} if maybe else {}
     )
-    return {i: {"departments": found.get(i, 0)} for i in ids}
+    return {"departments": {i: found.get(i, 0) for i in ids}}
 
 
-async def _weekly_streak(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
+async def _weekly_streak(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
     """Consecutive giving weeks ending with the week of `at` (as many as the Weekly giver levels need)."""
     this_week = levels.week_of(at)
     since = this_week - timedelta(weeks=max(BY_SLUG["weekly-giver"].thresholds) - 1)
     streaks = {}
     for i in ids:
         weeks = await levels.giving_weeks(i, up_to=this_week, since=since)
-        streaks[i] = {"weekly_streak": levels.streak_length(weeks, this_week) if this_week in weeks else 0}
-    return streaks
+        streaks[i] = levels.streak_length(weeks, this_week) if this_week in weeks else 0
+    return {"weekly_streak": streaks}
 
 
-async def _awards_won(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
+async def _awards_won(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
     """Monthly awards each person won in announced cycles (app.awards; department wins are not personal)."""
     rows = await BadgeAward.raw(
         "SELECT w.person, count(*) AS won FROM award_winner w JOIN award_cycle c ON c.id = w.cycle "
         "WHERE w.person = ANY({}) AND c.status = 'announced' GROUP BY w.person",
         ids,
     )
-    return {row["person"]: {"awards_won": row["won"]} for row in rows}
+    return {"awards_won": {row["person"]: row["won"] for row in rows}}
 
 
-async def _feedback(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
+async def _feedback(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
     """Feedback requests each person answered and asks they made (app.feedback's tables)."""
     rows = await BadgeAward.raw(
         "SELECT e.id, (SELECT count(*) FROM feedback f WHERE f.author = e.id AND f.ask IS NOT NULL) AS answered, "
         "(SELECT count(*) FROM feedback_ask a WHERE a.asker = e.id) AS asked FROM employee e WHERE e.id = ANY({})",
         ids,
     )
-    return {row["id"]: {"feedback_answered": row["answered"], "feedback_asked": row["asked"]} for row in rows}
+    return {
+        "feedback_answered": {row["id"]: row["answered"] for row in rows},
+        "feedback_asked": {row["id"]: row["asked"] for row in rows},
+    }
 
 
-# measure → (source, key in the source's figures)
-_MEASURES: dict[str, tuple[Source, str]] = {
-    "given": (_lifetime, "given"),
-    "received": (_lifetime, "kudos"),
-    "departments": (_departments, "departments"),
-    "within_target": (_resolved, "within_target"),
-    "weekly_streak": (_weekly_streak, "weekly_streak"),
-    "awards_won": (_awards_won, "awards_won"),
-    "feedback_answered": (_feedback, "feedback_answered"),
-    "feedback_asked": (_feedback, "feedback_asked"),
+# measure → its source
+_MEASURES: dict[str, Source] = {
+    "given": _lifetime,
+    "received": _lifetime,
+    "departments": _departments,
+    "within_target": _resolved,
+    "weekly_streak": _weekly_streak,
+    "awards_won": _awards_won,
+    "feedback_answered": _feedback,
+    "feedback_asked": _feedback,
 }
 
 
 async def measure(names: dict[str, set[int]], at: datetime) -> dict[str, dict[int, int]]:
-    """The figures of measures `names` (each for its people), each source queried once."""
+    """The figures of measures `names` (each for its people; 0 when a source has none), each source queried once:
+    measure → person → figure."""
     by_source: dict[Source, set[int]] = defaultdict(set)
     for name, ids in names.items():
-        by_source[_MEASURES[name][0]] |= ids
+        by_source[_MEASURES[name]] |= ids
     figures = {source: await source(sorted(ids), at) for source, ids in by_source.items()}
-    values: dict[str, dict[int, int]] = {}
-    for name, ids in names.items():
-        source, key = _MEASURES[name]
-        values[name] = {i: figures[source].get(i, {}).get(key, 0) for i in ids}
-    return values
+    return {name: {i: figures[_MEASURES[name]][name].get(i, 0) for i in ids} for name, ids in names.items()}
 
 
 # ------------------------------------------------------------------------------------------------- awarding

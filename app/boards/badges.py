@@ -5,40 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import ClassVar
 
-from app.boards.awarding import (
-    Award,
-    award_after_completion,
-    award_after_feedback,
-    award_after_kudos,
-    award_after_win,
-    backfill,
-    measure,
-)
-from app.boards.badge_rules import BADGES, BY_SLUG, REVOKE_RULE, Badge, Event
+from app.boards.badge_rules import BADGES, BY_SLUG, Badge
 from app.boards.tables import BadgeAward
 from app.paging import Cursor
-
-__all__ = [
-    "BADGES",
-    "BY_SLUG",
-    "REVOKE_RULE",
-    "Award",
-    "Badge",
-    "BadgeStatus",
-    "Event",
-    "LevelStatus",
-    "award_after_completion",
-    "award_after_feedback",
-    "award_after_kudos",
-    "award_after_win",
-    "backfill",
-    "badge_board",
-    "measure",
-    "recent_awards",
-]
-
 
 # ----------------------------------------------------------------------------------------------------- reading
 
@@ -113,15 +84,28 @@ _LATEST = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)  # after every award
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # before every award
 
 
+@dataclass(frozen=True, slots=True)
+class BadgeAnnouncement:
+    """A badge award as the feed announces it; the template links it by `employee_id`. `created_at` is when it was
+    awarded, so awards sort with kudos cards. Badges are public: they show on every profile."""
+
+    type: ClassVar[str] = "badge"
+    id: int
+    employee_id: int
+    employee_name: str
+    badge: str  # slug
+    badge_name: str
+    title: str  # "Recognised (level 2 of 3)"
+    achieved: str
+    level: int
+    levels: int
+    created_at: datetime
+
+
 async def recent_awards(
     limit: int, before: Cursor | None = None, *, since: datetime | None = None
-) -> list[dict[str, Any]]:
-    """The newest badge awards, for the feed: newest first, keyset-paged on (awarded_at, id) before `before`.
-
-    Each is a dict with `type` "badge", `id`, `employee_id`, `employee_name`, `badge` (slug), `badge_name`,
-    `title` ("Recognised (level 2 of 3)"), `achieved`, `level`, `levels` and `created_at` (= awarded_at, so awards
-    sort with kudos cards by `created_at`); the template links them by `employee_id`. Badges are public: they show
-    on every profile."""
+) -> list[BadgeAnnouncement]:
+    """The newest badge awards, for the feed: newest first, keyset-paged on (awarded_at, id) before `before`."""
     start = before or _LATEST
     rows = await BadgeAward.raw(_RECENT_SQL, start.created_at, start.id, since or _EARLIEST, limit)
     items = []
@@ -130,14 +114,17 @@ async def recent_awards(
         if badge is None or not 1 <= row["level"] <= badge.levels:
             continue
         items.append(
-            {
-                **row,
-                "type": "badge",
-                "badge_name": badge.name,
-                "title": badge.title_for(row["level"]),
-                "achieved": badge.achieved_for(row["level"]),
-                "levels": badge.levels,
-                "created_at": row["awarded_at"],
-            }
+            BadgeAnnouncement(
+                id=row["id"],
+                employee_id=row["employee_id"],
+                employee_name=row["employee_name"],
+                badge=row["badge"],
+                badge_name=badge.name,
+                title=badge.title_for(row["level"]),
+                achieved=badge.achieved_for(row["level"]),
+                level=row["level"],
+                levels=badge.levels,
+                created_at=row["awarded_at"],
+            )
         )
     return items

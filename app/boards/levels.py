@@ -39,12 +39,20 @@ CHART_MONTHS = 12
 # ------------------------------------------------------------------------------------------------- figures
 
 
-async def lifetime(employee_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """Each person's all-time rollup figures (zeros when none): points and kudos received, distinct givers from
-    other departments (cross_givers), kudos given."""
+@dataclass(frozen=True, slots=True)
+class Lifetime:
+    """A person's all-time rollup figures."""
+
+    points: int = 0  # received
+    kudos: int = 0  # received
+    cross_givers: int = 0  # distinct givers from other departments
+    given: int = 0  # kudos given
+
+
+async def lifetime(employee_ids: Iterable[int]) -> dict[int, Lifetime]:
+    """Each person's all-time rollup figures (zeros when none)."""
     ids = sorted(set(employee_ids))
-    names = ("points", "kudos", "cross_givers", "given")
-    figures = {i: dict.fromkeys(names, 0) for i in ids}
+    figures = dict.fromkeys(ids, Lifetime())
     if not ids:
         return figures
     rows = await PersonPeriod.select(
@@ -53,7 +61,8 @@ async def lifetime(employee_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         PersonPeriod.employee.is_in(ids) & (PersonPeriod.period == Period.ALL) & (PersonPeriod.start == ALL_TIME_START)
     )
     for row in rows:
-        figures[row["employee"]] = {name: row[name] for name in names}
+        employee = row.pop("employee")
+        figures[employee] = Lifetime(**row)
     return figures
 
 
@@ -73,13 +82,22 @@ _RESOLVED_SQL = """
 """
 
 
-async def resolved(employee_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """Per person: requests they resolved that were completed, and of those, completed within target."""
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Requests a person resolved that were completed, and of those, completed within target."""
+
+    completed: int = 0
+    within_target: int = 0
+
+
+async def resolved(employee_ids: Iterable[int]) -> dict[int, Resolved]:
+    """Per person (zeros when none): requests they resolved that were completed, and how many within target."""
     ids = sorted(set(employee_ids))
-    figures = {i: {"completed": 0, "within_target": 0} for i in ids}
+    figures = dict.fromkeys(ids, Resolved())
     if ids:
         for row in await PersonPeriod.raw(_RESOLVED_SQL, ids):
-            figures[row["employee"]] = {"completed": row["completed"], "within_target": row["within_target"]}
+            employee = row.pop("employee")
+            figures[employee] = Resolved(**row)
     return figures
 
 
@@ -160,7 +178,7 @@ def level_of(points_received: int, kudos_given: int, requests_resolved: int) -> 
 async def person_level(employee_id: int) -> Level:
     figures = (await lifetime([employee_id]))[employee_id]
     done = (await resolved([employee_id]))[employee_id]
-    return level_of(figures["points"], figures["given"], done["completed"])
+    return level_of(figures.points, figures.given, done.completed)
 
 
 # --------------------------------------------------------------------------------------------------- streaks

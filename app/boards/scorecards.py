@@ -22,10 +22,10 @@ the rollup. The catalogue comes from the caller (the department page already has
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 from app.boards.tables import DepartmentPeriod, Period
 from app.people.tables import Service
@@ -127,10 +127,28 @@ class Row:
     note: str = ""
 
 
+class Published(Protocol):
+    """A service of a department's published catalogue, as far as the scorecard needs it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def target_hours(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A service's target turnaround."""
+
+    name: str
+    target_hours: int
+
+
 @dataclass(frozen=True, slots=True)
 class Scorecard:
     months: list[MonthFigures]  # newest first
-    targets: list[dict[str, Any]]  # the active catalogue: name, target_hours
+    targets: list[Target]  # the active catalogue
     timezone: str
 
     min_ratings: int = MIN_RATINGS
@@ -142,7 +160,7 @@ class Scorecard:
     @property
     def turnaround_target(self) -> str:
         """ "4 h", or "4 h to 2 d (by service)" when services differ; NO_TARGETS without a catalogue."""
-        hours = sorted({service["target_hours"] for service in self.targets})
+        hours = sorted({service.target_hours for service in self.targets})
         if not hours:
             return NO_TARGETS
         low, high = hours_label(hours[0]), hours_label(hours[-1])
@@ -151,7 +169,7 @@ class Scorecard:
     @property
     def rows(self) -> list[Row]:
         months = self.months
-        service_targets = [f"{s['name']}: {hours_label(s['target_hours'])}" for s in self.targets]
+        service_targets = [f"{s.name}: {hours_label(s.target_hours)}" for s in self.targets]
         return [
             Row("Requests completed", None, [str(m.completed) for m in months]),
             Row("Median first response", None, [hours_label(m.first_response) for m in months]),
@@ -177,25 +195,26 @@ class Scorecard:
         ]
 
 
-async def _published_targets(department_id: int) -> list[dict[str, Any]]:
-    return list(
+async def _published_targets(department_id: int) -> list[Target]:
+    rows = (
         await Service.select(Service.name, Service.target_hours)
         .where((Service.department == department_id) & Service.active.eq(True))
         .order_by(Service.position, Service.name)
     )
+    return [Target(**row) for row in rows]
 
 
 async def department_scorecard(
     department_id: int,
-    services: Sequence[Mapping[str, Any]] | None = None,
+    services: Sequence[Published] | None = None,
     *,
     at: datetime | None = None,
     months: int = MONTHS,
 ) -> Scorecard:
     """The scorecard of a department for the month containing `at` (default now) and the `months - 1` before it.
 
-    `services`: the department's published (active) catalogue, each with name and target_hours, when the
-    caller has it already; otherwise it is read here.
+    `services`: the department's published (active) catalogue, when the caller has it already; otherwise it is
+    read here.
     """
     current = month_of(at or now())
     starts = [current]
@@ -211,7 +230,11 @@ async def department_scorecard(
         & DepartmentPeriod.start.is_in(starts)
     )
     cross = {row["start"]: row["cross_kudos"] for row in rollups}
-    catalogue = list(services) if services is not None else await _published_targets(department_id)
+    catalogue = (
+        [Target(s.name, s.target_hours) for s in services]
+        if services is not None
+        else await _published_targets(department_id)
+    )
     return Scorecard(
         months=[
             MonthFigures(
@@ -219,6 +242,6 @@ async def department_scorecard(
             )
             for start in starts
         ],
-        targets=[{"name": s["name"], "target_hours": s["target_hours"]} for s in catalogue],
+        targets=catalogue,
         timezone=timezone,
     )

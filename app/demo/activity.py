@@ -27,13 +27,15 @@ from typing import Any, Generic, TypeVar
 
 from app.events import run_recorded
 from app.kudos import allowance
-from app.kudos.services import GiveForm, add_on, company_values, give_kudos
+from app.kudos.changes import add_on
+from app.kudos.forms import GiveForm
+from app.kudos.giving import company_values, give_kudos
 from app.kudos.tables import AddOn, Kudos, Visibility
 from app.notifications.tables import Notification
 from app.people.seed import DEMO_LOGINS, FIXTURES_DIR
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Employee, Role, Service
-from app.requests import services as requests
+from app.requests import workflow
 from app.requests.tables import Request, RequestRating, Status
 from app.timeutil import month_of, now, org_tz
 
@@ -667,29 +669,29 @@ class Replay:
         return points - points % 5
 
     async def file(self, r: PlannedRequest) -> None:
-        self.request_ids[r.key] = await requests.file_request(
+        self.request_ids[r.key] = await workflow.file_request(
             r.requester.id, r.offering.department_id, r.offering.id, r.title, r.description, at=r.created
         )
 
     async def claim(self, r: PlannedRequest) -> None:
         assert r.claimer is not None
-        await requests.claim(r.claimer.id, self.request_ids[r.key], at=r.claimed)
+        await workflow.claim(r.claimer.id, self.request_ids[r.key], at=r.claimed)
 
     async def add_helper(self, r: PlannedRequest) -> None:
         assert r.claimer is not None and r.helper is not None
-        await requests.add_resolver(r.claimer.id, self.request_ids[r.key], r.helper.id, at=r.helped)
+        await workflow.add_resolver(r.claimer.id, self.request_ids[r.key], r.helper.id, at=r.helped)
 
     async def complete(self, r: PlannedRequest) -> None:
         assert r.completer is not None
-        await requests.complete(r.completer.id, self.request_ids[r.key], at=r.completed)
+        await workflow.complete(r.completer.id, self.request_ids[r.key], at=r.completed)
 
     async def cancel(self, r: PlannedRequest) -> None:
         assert r.canceller is not None
-        await requests.cancel(r.canceller.id, self.request_ids[r.key], r.cancel_reason, at=r.cancelled)
+        await workflow.cancel(r.canceller.id, self.request_ids[r.key], r.cancel_reason, at=r.cancelled)
 
     async def rate(self, r: PlannedRequest) -> None:
         assert r.rating is not None
-        await requests.rate(r.requester.id, self.request_ids[r.key], *r.rating, at=r.rated)
+        await workflow.rate(r.requester.id, self.request_ids[r.key], *r.rating, at=r.rated)
 
     async def give(self, k: PlannedKudos) -> None:
         points = await self._affordable(k.giver, k.at, k.points, len(k.recipients))
@@ -753,7 +755,7 @@ async def seed_activity(*, at: datetime | None = None, seed: int = SEED) -> dict
     moment = at or now()
     texts = load_activity_fixture()
     people, offerings = await _organisation(texts)
-    values = [row["id"] for row in await company_values()]
+    values = [value.id for value in await company_values()]
     planner = Planner(people, offerings, values, texts, end=moment - timedelta(hours=QUIET_HOURS), seed=seed)
     planner.plan()
     policy = await allowance.get_policy()

@@ -3,20 +3,20 @@ survey round replayed through the real services."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
 
 from app.demo.activity import seed_activity
 from app.demo.awards import seed_awards
 from app.demo.feedback import seed_feedback
 from app.handlers import register_all
 from app.main import mail_links
-from app.people.seed import seed_organisation
+from app.people.seed import Fixture, seed_organisation
 
 
-async def seed_demo(data: dict[str, Any] | None = None, *, activity: bool = True) -> dict[str, int]:
+async def seed_demo(data: Fixture | None = None, *, activity: bool = True) -> dict[str, int]:
     """The demo organisation (refused when people already exist) and, with `activity`, its three months of
     requests, kudos, add-ons, ratings, awards, feedback and a closed survey round. Returns every count."""
-    counts = await seed_organisation(data)
+    counts = asdict(await seed_organisation(data))
     if activity:
         register_all()  # the services publish events: their handlers must be known first
         mail_links()  # and the handlers build links by route name (webhook bodies), as in the worker

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.awards import queries as awards
-from app.boards.badges import BY_SLUG
+from app.boards.badge_rules import BY_SLUG
 from app.boards.tables import Period
 from app.digests.period import DigestPeriod, Person, ids
 from app.people.tables import Employee

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from app.awards import queries as awards
 from app.boards.scorecards import MonthFigures, Scorecard, department_scorecard, hours_label, percent_label
 from app.boards.tables import Period
-from app.digests.period import DigestPeriod, Person, Row, ids
+from app.digests.period import DigestPeriod, Person, ids
 from app.people.tables import Employee
 
 QUIET_DAYS = 60  # B3: teammates with no recognition for this long are flagged
@@ -30,11 +30,17 @@ ORDER BY 1, 3, 2
 """
 
 
-async def _teams(period: DigestPeriod, people: list[Person]) -> dict[int, list[Row]]:
-    teams: dict[int, list[Row]] = {person.id: [] for person in people}
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    name: str
+
+
+async def _teams(period: DigestPeriod, people: list[Person]) -> dict[int, list[Member]]:
+    teams: dict[int, list[Member]] = {person.id: [] for person in people}
     managers = ids(people)
     for row in await Employee.raw(_TEAM_SQL, managers, period.end, managers, period.end):
-        teams[row.pop("manager")].append(row)
+        teams[row["manager"]].append(Member(row["id"], row["name"]))
     return teams
 
 
@@ -62,12 +68,12 @@ class TeamTotals:
 async def team_totals(period: DigestPeriod, people: list[Person]) -> dict[int, TeamTotals]:
     """The team's kudos and points received, kudos given and people recognised, this month against last."""
     teams = await _teams(period, people)
-    members = sorted({member["id"] for team in teams.values() for member in team})
+    members = sorted({member.id for team in teams.values() for member in team})
     rows = await Employee.raw(_TEAM_FIGURES_SQL, members, str(Period.MONTH), period.month, period.previous)
     figures = {(row["employee"], row["start"]): row for row in rows}
 
-    def totals(team: list[Row], month: date) -> TeamMonth:
-        found = [figures[(m["id"], month)] for m in team if (m["id"], month) in figures]
+    def totals(team: list[Member], month: date) -> TeamMonth:
+        found = [figures[(m.id, month)] for m in team if (m.id, month) in figures]
         return TeamMonth(
             kudos=sum(row["kudos"] for row in found),
             points=sum(row["points"] for row in found),
@@ -106,7 +112,7 @@ async def team_feedback(period: DigestPeriod, people: list[Person]) -> dict[int,
     """The team's feedback activity in the month: items received and given (counts only)."""
     result = {}
     for manager, team in (await _teams(period, people)).items():
-        members = [member["id"] for member in team]
+        members = [member.id for member in team]
         if not members:
             continue
         rows = await Employee.raw(_TEAM_FEEDBACK_SQL, members, members, period.start, period.end, members, members)
@@ -137,16 +143,16 @@ async def quiet_teammates(period: DigestPeriod, people: list[Person]) -> dict[in
     """B3: teammates who received no kudos in the month; those with none in the QUIET_DAYS before its end too
     are flagged, with when they were last recognised (or never)."""
     teams = await _teams(period, people)
-    members = sorted({member["id"] for team in teams.values() for member in team})
+    members = sorted({member.id for team in teams.values() for member in team})
     last = {row["employee"]: row["last"] for row in await Employee.raw(_LAST_RECOGNISED_SQL, members, period.end)}
     cutoff = period.end - timedelta(days=QUIET_DAYS)
     result = {}
     for manager, team in teams.items():
         quiet = []
         for member in team:
-            when = last.get(member["id"])
+            when = last.get(member.id)
             if when is None or when < period.start:
-                quiet.append(QuietMember(member["id"], member["name"], when, when is None or when < cutoff))
+                quiet.append(QuietMember(member.id, member.name, when, when is None or when < cutoff))
         result[manager] = QuietTeam(len(team), tuple(quiet))
     return result
 

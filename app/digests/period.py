@@ -69,9 +69,8 @@ async def load_people(ids: list[int]) -> dict[int, Person]:
     }
 
 
+# A section: for each person of a batch who has something in it, its value as its template reads it.
 Section = Callable[[DigestPeriod, list[Person]], Awaitable[dict[int, Any]]]
-# A section's value for one person, as its template reads it.
-Row = dict[str, Any]  # a query's row, inside a section
 
 
 def ids(people: list[Person]) -> list[int]:

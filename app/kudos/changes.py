@@ -8,6 +8,7 @@ admins, who see that it exists (to moderate it) but never its message.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,21 +27,18 @@ from app.timeutil import month_of, now
 _LOCK_KUDOS_SQL = "SELECT id, giver, points, month, revoked_at FROM kudos WHERE id = {} FOR UPDATE"
 
 
-async def _kudos_row(kudos_id: int) -> dict[str, Any] | None:
-    return (
-        await Kudos.select(
-            Kudos.id,
-            Kudos.giver,
-            Kudos.message,
-            Kudos.points,
-            Kudos.visibility,
-            Kudos.month,
-            Kudos.revoked_at,
-            Kudos.request,
-        )
-        .where(Kudos.id == kudos_id)
-        .first()
-    )
+@dataclass(frozen=True, slots=True)
+class _Joined:
+    """What adding on to a kudos checks of it."""
+
+    giver: int
+    visibility: str
+    revoked_at: datetime | None
+
+
+async def _joined(kudos_id: int) -> _Joined | None:
+    row = await Kudos.select(Kudos.giver, Kudos.visibility, Kudos.revoked_at).where(Kudos.id == kudos_id).first()
+    return _Joined(**row) if row else None
 
 
 async def _recipient_ids(kudos_id: int) -> list[int]:
@@ -51,17 +49,17 @@ async def _recipient_ids(kudos_id: int) -> list[int]:
 async def add_on(giver: CurrentUser, kudos_id: int, *, comment: str, points: object, at: datetime | None = None) -> int:
     """Join a public kudos with a "+1": a comment and optional points for each of its recipients."""
     moment = at or now()
-    kudos = await _kudos_row(kudos_id)
+    kudos = await _joined(kudos_id)
     if kudos is None:
         raise RuleViolation("That kudos does not exist.", status_code=404)
     recipients = await _recipient_ids(kudos_id)
-    if kudos["visibility"] != Visibility.PUBLIC:
-        if giver.id != kudos["giver"] and giver.id not in recipients and not await _manages_any(giver.id, recipients):
+    if kudos.visibility != Visibility.PUBLIC:
+        if giver.id != kudos.giver and giver.id not in recipients and not await _manages_any(giver.id, recipients):
             raise RuleViolation("That kudos does not exist.", status_code=404)
         raise RuleViolation("You can add on only to a public kudos.", status_code=403)
-    if kudos["revoked_at"] is not None:
+    if kudos.revoked_at is not None:
         raise RuleViolation("This kudos was revoked.", status_code=409)
-    if giver.id == kudos["giver"]:
+    if giver.id == kudos.giver:
         raise RuleViolation("You can't add on to your own kudos.", status_code=403)
     if giver.id in recipients:
         raise RuleViolation("You can't add on to a kudos you received.", status_code=403)
@@ -101,7 +99,7 @@ async def add_on(giver: CurrentUser, kudos_id: int, *, comment: str, points: obj
                 addon_id=addon_id,
                 kudos_id=kudos_id,
                 giver_id=giver.id,
-                kudos_giver_id=kudos["giver"],
+                kudos_giver_id=kudos.giver,
                 recipient_ids=tuple(recipients),
                 points=amount,
                 at=moment,
@@ -132,8 +130,8 @@ async def revoke(admin: CurrentUser, kudos_id: int, *, reason: str, at: datetime
         await Kudos.update({Kudos.revoked_at: moment, Kudos.revoked_by: admin.id, Kudos.revoke_reason: text}).where(
             Kudos.id == kudos_id
         )
-        originals = await reverse_kudos(kudos_id, at=moment)
-        recipients = len({row["recipient"] for row in originals})
+        reversed_lines = await reverse_kudos(kudos_id, at=moment)
+        recipients = len({line.recipient for line in reversed_lines})
         refunds: list[dict[str, Any]] = []
         if kudos["month"] == current_month and kudos["points"]:
             refunds.append({"giver": kudos["giver"], "points": kudos["points"] * recipients})
@@ -164,7 +162,7 @@ async def _manages_any(employee_id: int, people: Sequence[int]) -> bool:
     return await Employee.exists().where(Employee.id.is_in(list(people)) & (Employee.manager == employee_id))
 
 
-async def may_see_message(user: CurrentUser, kudos: dict[str, Any], recipients: Sequence[int]) -> bool:
-    if kudos["visibility"] == Visibility.PUBLIC:
+async def may_see_message(user: CurrentUser, visibility: str, giver_id: int, recipients: Sequence[int]) -> bool:
+    if visibility == Visibility.PUBLIC:
         return True
-    return user.id == kudos["giver"] or user.id in recipients or await _manages_any(user.id, recipients)
+    return user.id == giver_id or user.id in recipients or await _manages_any(user.id, recipients)

@@ -14,8 +14,9 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.awards.queries import recent_announcements
-from app.kudos import allowance, services
-from app.kudos.services import GiveForm
+from app.kudos import allowance, changes, giving
+from app.kudos.feed import BADGES_PER_PAGE, FeedPage, feed, get_kudos, merged
+from app.kudos.forms import GiveForm
 from app.paging import parse_id
 from app.people.services import DirectoryPerson, search_directory
 from app.rules import RuleViolation
@@ -114,12 +115,12 @@ async def give_context(
     """Everything the give form needs: the person's allowance ((remaining, budget) when the caller knows it),
     values, chosen people, search results, request."""
     remaining, budget = left or await allowance.remaining(user.id, month_of(now()))
-    chosen = await services.people_by_id(form.recipient_ids)
-    request = await services.request_for_thanks(form.request_id) if form.request_id else None
+    chosen = await giving.people_by_id(form.recipient_ids)
+    request = await giving.request_for_thanks(form.request_id) if form.request_id else None
     return {
         "form": form,
         "errors": dict(errors or {}),
-        "values": await services.company_values(),
+        "values": await giving.company_values(),
         "policy": await allowance.get_policy(),
         "remaining": remaining,
         "budget": budget,
@@ -131,13 +132,13 @@ async def give_context(
     }
 
 
-async def feed_page(user: CurrentUser, show: str, cursor: str) -> services.FeedPage:
+async def feed_page(user: CurrentUser, show: str, cursor: str) -> FeedPage:
     """A page of the feed; the everyone feed also announces the award winners of its window (awards' part)."""
-    page = await services.feed(user, scope=show, cursor=cursor or None)
+    page = await feed(user, scope=show, cursor=cursor or None)
     if page.scope != "all":
         return page
     since = page.since
-    return services.merged(page, await recent_announcements(services.BADGES_PER_PAGE, page.before, since=since))
+    return merged(page, await recent_announcements(BADGES_PER_PAGE, page.before, since=since))
 
 
 async def picker_for(user: CurrentUser, query: str, chosen_ids: list[int]) -> Picker:
@@ -155,9 +156,9 @@ async def give_page(request: HTMXRequest, user: CurrentUser) -> Template:
     fields = read_query(request, GiveFields)
     recipient_ids = list(dict.fromkeys([*fields.recipient_ids, *_ids(fields.to)]))
     if fields.request_id and not recipient_ids:
-        linked = await services.request_for_thanks(fields.request_id)
+        linked = await giving.request_for_thanks(fields.request_id)
         if linked is not None:
-            recipient_ids = [r["id"] for r in linked["resolvers"] if r["id"] != user.id]
+            recipient_ids = [r.id for r in linked.resolvers if r.id != user.id]
     context = await give_context(user, fields.give_form(recipient_ids), query=fields.q)
     return await render(request, "pages/kudos/new.html", context)
 
@@ -182,7 +183,7 @@ class KudosController(Controller):
             return await give_page(request, user)
         fields = read_query(request, GiveFields)
         chosen_ids = fields.recipient_ids
-        chosen = await services.people_by_id(chosen_ids)
+        chosen = await giving.people_by_id(chosen_ids)
         context = {
             "chosen": [chosen[i] for i in chosen_ids if i in chosen],
             "picker": await picker_for(user, fields.q, chosen_ids),
@@ -194,7 +195,7 @@ class KudosController(Controller):
         fields = await read_form(request, GiveFields)
         form = fields.give_form()
         try:
-            given = await services.give_kudos(user, form)
+            given = await giving.give_kudos(user, form)
         except RuleViolation as exc:
             context = await give_context(user, form, errors=exc.errors, box=fields.in_box)
             return await render(
@@ -214,13 +215,13 @@ class KudosController(Controller):
         # The box on the home page: a fresh form, the new card on top of the feed, the header's allowance.
         sent = Sent(kudos_id=given.kudos_id, names=names)
         context = await give_context(user, GiveForm(), box=True, sent=sent, left=(given.remaining, given.budget))
-        context["new_card"] = await services.get_kudos(user, given.kudos_id)
+        context["new_card"] = await get_kudos(user, given.kudos_id)
         context["header"] = PointsLeft(remaining=context["remaining"], budget=context["budget"])
         return Template("fragments/kudos/given.html", context=context)
 
     @get("/{kudos_id:int}", name="kudos")
     async def detail(self, request: HTMXRequest, user: CurrentUser, kudos_id: FromPath[int]) -> Template:
-        kudos = await services.get_kudos(user, kudos_id)
+        kudos = await get_kudos(user, kudos_id)
         if kudos is None:
             raise NotFoundException(NO_SUCH_KUDOS)
         context = {"kudos": kudos, "errors": {}, "addon": AddOnFields()}
@@ -232,9 +233,9 @@ class KudosController(Controller):
     ) -> Template | Redirect | ClientRedirect:
         entered = await read_form(request, AddOnFields)
         try:
-            await services.add_on(user, kudos_id, comment=entered.comment, points=entered.points)
+            await changes.add_on(user, kudos_id, comment=entered.comment, points=entered.points)
         except RuleViolation as exc:
-            kudos = await services.get_kudos(user, kudos_id)
+            kudos = await get_kudos(user, kudos_id)
             if kudos is None:
                 raise NotFoundException(NO_SUCH_KUDOS) from exc
             return await render(
@@ -246,8 +247,8 @@ class KudosController(Controller):
             )
         if not wants_fragment(request):
             return done(request, "Your +1 was added.", request.app.route_reverse("kudos", kudos_id=kudos_id))
-        context = {
-            "kudos": await services.get_kudos(user, kudos_id),
+        context: dict[str, Any] = {
+            "kudos": await get_kudos(user, kudos_id),
             "errors": {},
             "addon": AddOnFields(),
             "header": PointsLeft(*await allowance.remaining(user.id, month_of(now()))),
@@ -261,9 +262,9 @@ class KudosController(Controller):
     ) -> Template | Redirect | ClientRedirect:
         entered = await read_form(request, RevokeFields)
         try:
-            await services.revoke(user, kudos_id, reason=entered.reason)
+            await changes.revoke(user, kudos_id, reason=entered.reason)
         except RuleViolation as exc:
-            kudos = await services.get_kudos(user, kudos_id)
+            kudos = await get_kudos(user, kudos_id)
             if kudos is None:
                 raise NotFoundException(exc.message) from exc
             context = {"kudos": kudos, "errors": exc.errors, "addon": AddOnFields(), "reason": entered.reason}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import ClassVar, Protocol
 
 from app.boards.badges import recent_awards
 from app.kudos.changes import may_see_message
@@ -70,31 +71,63 @@ _VALUES_SQL = """
 FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
 
-async def _cards_of(ids: list[int]) -> list[dict[str, Any]]:
-    """The cards of kudos `ids`, newest first, with their recipients and values."""
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    id: int
+    name: str
+    manager: int | None
+    department: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One kudos as a card of the feed, with its recipients and the names of its company values, each by name."""
+
+    type: ClassVar[str] = "kudos"  # feed items of other domains have their own `type`
+    id: int
+    message: str
+    points: int
+    visibility: str
+    created_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+    request: int | None
+    giver_id: int
+    giver_name: str
+    giver_title: str
+    request_title: str | None
+    addon_count: int
+    recipients: list[Recipient]
+    values: list[str]
+
+
+class FeedItem(Protocol):
+    """What the feed sorts its items by: kudos cards and other domains' announcements alike."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+async def _cards_of(ids: list[int]) -> list[Card]:
+    """The cards of kudos `ids`, newest first, with their recipients and values: three queries, whatever the
+    number of kudos."""
     if not ids:
         return []
-    return await _cards(await Kudos.raw(_CARDS_SQL, ids))
+    rows = await Kudos.raw(_CARDS_SQL, ids)
+    recipients: dict[int, list[Recipient]] = {i: [] for i in ids}
+    for row in sorted(await KudosRecipient.raw(_RECIPIENTS_SQL, ids), key=lambda r: r["name"]):
+        kudos_id = row.pop("kudos")
+        recipients[kudos_id].append(Recipient(**row))
+    values: dict[int, list[str]] = {i: [] for i in ids}
+    for row in sorted(await KudosValue.raw(_VALUES_SQL, ids), key=lambda r: r["name"]):
+        values[row["kudos"]].append(row["name"])
+    return [Card(**row, recipients=recipients[row["id"]], values=values[row["id"]]) for row in rows]
 
 
-async def _cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Attach recipients and values to kudos rows: two batched queries, whatever the number of rows."""
-    ids = [row["id"] for row in rows]
-    if not ids:
-        return rows
-    recipients = await KudosRecipient.raw(_RECIPIENTS_SQL, ids)
-    values = await KudosValue.raw(_VALUES_SQL, ids)
-    by_kudos: dict[int, dict[str, list[Any]]] = {i: {"recipients": [], "values": []} for i in ids}
-    for row in sorted(recipients, key=lambda r: r["name"]):
-        by_kudos[row["kudos"]]["recipients"].append(row)
-    for row in sorted(values, key=lambda r: r["name"]):
-        by_kudos[row["kudos"]]["values"].append(row["name"])
-    for row in rows:
-        row.update(by_kudos[row["id"]])
-    return rows
-
-
-async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[dict[str, Any]]:
+async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[Card]:
     """A person's newest public kudos that stand (not revoked), as feed cards: those they received, or with
     `received=False` those they gave. Private kudos are never included, whoever is looking (for profiles)."""
     if not valid_id(employee_id):
@@ -106,7 +139,7 @@ async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> 
 @dataclass(frozen=True, slots=True)
 class FeedPage:
     scope: str
-    items: list[dict[str, Any]]
+    items: list[FeedItem]
     next_cursor: str | None
     # The window of this page of the everyone feed, for items of other domains announced between its cards.
     before: Cursor | None = None
@@ -126,14 +159,14 @@ async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = No
         rows = await Kudos.raw(_DEPARTMENT_SQL, start.created_at, start.id, department, department, limit + 1)
     else:
         rows = await Kudos.raw(_ALL_SQL, start.created_at, start.id, limit + 1)
-    items = await _cards_of([row["id"] for row in rows[:limit]])
+    items: list[FeedItem] = list(await _cards_of([row["id"] for row in rows[:limit]]))
     last = rows[limit - 1] if len(rows) > limit else None
     if scope == "all":
         # Badges earned and award winners are announced in the everyone feed: those between this page's first and
         # last card.
         before = Cursor(position.created_at, 0) if position is not None else None
         awards = await recent_awards(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
-        items = sorted(items + awards, key=lambda item: item["created_at"], reverse=True)
+        items = sorted([*items, *awards], key=lambda item: item.created_at, reverse=True)
     return FeedPage(
         scope=scope,
         items=items,
@@ -143,28 +176,49 @@ async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = No
     )
 
 
-def merged(page: FeedPage, more: list[dict[str, Any]]) -> FeedPage:
+def merged(page: FeedPage, more: Sequence[FeedItem]) -> FeedPage:
     """`page` with other domains' feed items (award announcements, fetched by the web layer for the same window:
     `page.before` to `page.since`) sorted in among its cards."""
-    items = sorted(page.items + more, key=lambda item: item["created_at"], reverse=True)
+    items = sorted([*page.items, *more], key=lambda item: item.created_at, reverse=True)
     return replace(page, items=items)
 
 
-async def get_kudos(user: CurrentUser, kudos_id: int) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class AddOnLine:
+    id: int
+    comment: str
+    points: int
+    created_at: datetime
+    giver_id: int
+    giver_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KudosDetail:
+    """One kudos on its own page: its card, its add-ons and what the reader may do with it."""
+
+    card: Card
+    message_visible: bool
+    addons: list[AddOnLine]
+    can_add_on: bool
+    can_revoke: bool
+
+
+async def get_kudos(user: CurrentUser, kudos_id: int) -> KudosDetail | None:
     """One kudos with its add-ons as `user` may see it, or None (also when it is private and not theirs)."""
     if not valid_id(kudos_id):
         return None
     cards = await _cards_of([kudos_id])
     if not cards:
         return None
-    kudos = cards[0]
-    kudos["giver"] = kudos["giver_id"]
-    recipient_ids = [r["id"] for r in kudos["recipients"]]
-    kudos["message_visible"] = await may_see_message(user, kudos, recipient_ids)
-    if not kudos["message_visible"] and not user.is_admin:
+    card = cards[0]
+    recipient_ids = [r.id for r in card.recipients]
+    message_visible = await may_see_message(user, card.visibility, card.giver_id, recipient_ids)
+    if not message_visible and not user.is_admin:
         return None
-    kudos["addons"] = (
-        await AddOn.select(
+    addons = [
+        AddOnLine(**row)
+        for row in await AddOn.select(
             AddOn.id,
             AddOn.comment,
             AddOn.points,
@@ -174,11 +228,13 @@ async def get_kudos(user: CurrentUser, kudos_id: int) -> dict[str, Any] | None:
         )
         .where(AddOn.kudos == kudos_id)
         .order_by(AddOn.created_at)
+    ]
+    involved = user.id == card.giver_id or user.id in recipient_ids
+    already = any(a.giver_id == user.id for a in addons)
+    return KudosDetail(
+        card=card,
+        message_visible=message_visible,
+        addons=addons,
+        can_add_on=card.visibility == Visibility.PUBLIC and card.revoked_at is None and not involved and not already,
+        can_revoke=user.is_admin and card.revoked_at is None,
     )
-    involved = user.id == kudos["giver_id"] or user.id in recipient_ids
-    already = any(a["giver_id"] == user.id for a in kudos["addons"])
-    kudos["can_add_on"] = (
-        kudos["visibility"] == Visibility.PUBLIC and kudos["revoked_at"] is None and not involved and not already
-    )
-    kudos["can_revoke"] = user.is_admin and kudos["revoked_at"] is None
-    return kudos

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from app.events import KudosGiven, LedgerAppended, LedgerLine, publish
 from app.kudos import allowance
@@ -34,27 +33,63 @@ class Gift:
     points: int
 
 
-async def company_values(*, active_only: bool = True) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A company value a kudos can be tagged with."""
+
+    id: int
+    name: str
+    description: str
+
+
+async def company_values(*, active_only: bool = True) -> list[Value]:
     query = CompanyValue.select(CompanyValue.id, CompanyValue.name, CompanyValue.description)
     if active_only:
         query = query.where(CompanyValue.active.eq(True))
-    rows: list[dict[str, Any]] = await query.order_by(CompanyValue.position).order_by(CompanyValue.name)
-    return rows
+    return [Value(**row) for row in await query.order_by(CompanyValue.position).order_by(CompanyValue.name)]
 
 
-async def people_by_id(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A person chosen on the give form."""
+
+    id: int
+    name: str
+    title: str
+    active: bool
+    department: str | None  # its name
+
+
+async def people_by_id(ids: Iterable[int]) -> dict[int, Chosen]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
     rows = await Employee.select(
         Employee.id, Employee.name, Employee.title, Employee.active, Employee.department.name.as_alias("department")
     ).where(Employee.id.is_in(wanted))
-    return {row["id"]: row for row in rows}
+    return {row["id"]: Chosen(**row) for row in rows}
 
 
-async def request_for_thanks(request_id: int) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThanksFor:
+    """A request a kudos can be linked to, with its resolvers by name."""
+
+    id: int
+    title: str
+    status: str
+    requester: int
+    resolvers: list[Resolver]
+
+
+async def request_for_thanks(request_id: int) -> ThanksFor | None:
     """A request with its status and resolvers, for linking a kudos to it."""
-    row: dict[str, Any] | None = (
+    row = (
         await Request.select(Request.id, Request.title, Request.status, Request.requester)
         .where(Request.id == request_id)
         .first()
@@ -64,8 +99,7 @@ async def request_for_thanks(request_id: int) -> dict[str, Any] | None:
     resolvers = await RequestResolver.select(
         RequestResolver.employee.as_alias("id"), RequestResolver.employee.name.as_alias("name")
     ).where(RequestResolver.request == request_id)
-    row["resolvers"] = sorted(resolvers, key=lambda r: r["name"])
-    return row
+    return ThanksFor(**row, resolvers=sorted((Resolver(**r) for r in resolvers), key=lambda r: r.name))
 
 
 # What checking a give form needs, in one statement: the allowance policy (absent: the defaults) and the chosen
@@ -117,7 +151,7 @@ async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, s
 
     values = list(dict.fromkeys(form.value_ids))
     if values:
-        known = {value["id"] for value in await company_values()}
+        known = {value.id for value in await company_values()}
         if any(v not in known for v in values):
             errors["values"] = "Pick company values from the list."
     elif value_required:
@@ -134,13 +168,13 @@ async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, s
         request = await request_for_thanks(form.request_id)
         if request is None:
             errors["request"] = "That request does not exist."
-        elif request["status"] != Status.COMPLETED:
+        elif request.status != Status.COMPLETED:
             errors["request"] = "You can link a kudos only to a completed request."
         elif "recipients" not in errors and recipients:
-            resolver_ids = {r["id"] for r in request["resolvers"]}
+            resolver_ids = {r.id for r in request.resolvers}
             if outsiders := [people[r][0] for r in recipients if r not in resolver_ids]:
                 errors["recipients"] = (
-                    f"{', '.join(outsiders)} did not work on “{request['title']}”; "
+                    f"{', '.join(outsiders)} did not work on “{request.title}”; "
                     "a kudos linked to a request thanks its resolvers."
                 )
     gift = Gift(

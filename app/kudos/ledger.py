@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from app.events import LedgerAppended, LedgerLine, publish
 from app.kudos.tables import EntryKind, LedgerEntry
@@ -74,8 +73,8 @@ def _line(entry: LedgerEntry) -> LedgerLine:
     )
 
 
-async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict[str, Any]]:
-    """Append a negative REVOKE entry for every entry of a kudos (its own and its add-ons'); returns the originals.
+async def reverse_kudos(kudos_id: int, *, at: datetime) -> tuple[LedgerLine, ...]:
+    """Append a negative REVOKE entry for every entry of a kudos (its own and its add-ons'); returns them.
 
     Entries with 0 points are reversed too, so counts derived from the ledger (kudos received) drop as well.
     """
@@ -104,7 +103,8 @@ async def reverse_kudos(kudos_id: int, *, at: datetime) -> list[dict[str, Any]]:
         )
         for row in originals
     ]
+    lines = tuple(_line(e) for e in reversals)
     if reversals:
         await LedgerEntry.insert(*reversals)
-        await publish(LedgerAppended(lines=tuple(_line(e) for e in reversals), at=at))
-    return originals
+        await publish(LedgerAppended(lines=lines, at=at))
+    return lines

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -12,9 +10,10 @@ from litestar.response import Template
 
 from app.awards.queries import awards_for_department, awards_for_person
 from app.boards import badges, levels
+from app.boards.badge_rules import REVOKE_RULE
 from app.boards.scorecards import department_scorecard
 from app.insights.service_map import partners
-from app.kudos.services import recent_public
+from app.kudos.feed import recent_public
 from app.paging import parse_page
 from app.people import services
 from app.surveys import queries as surveys
@@ -45,7 +44,7 @@ class PeopleController(Controller):
             "is_me": user.id == person_id,
             "progress": await levels.progress(person_id),
             "badges": await badges.badge_board(person_id),
-            "revoke_rule": badges.REVOKE_RULE,
+            "revoke_rule": REVOKE_RULE,
             "received": await recent_public(person_id, received=True),
             "given": await recent_public(person_id, received=False),
             "awards": await awards_for_person(person_id),
@@ -68,7 +67,7 @@ class DepartmentController(Controller):
         if department is None:
             raise NotFoundException("There is no department at that address.")
         # the scorecard measures against the published catalogue this page already read
-        scorecard = await department_scorecard(department.id, [asdict(s) for s in department.services])
+        scorecard = await department_scorecard(department.id, department.services)
         context = {
             "department": department,
             "scorecard": scorecard,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+
+import msgspec
 
 import app.db as db
 from app.people.passwords import hash_password
@@ -29,12 +30,50 @@ async def demo_loaded() -> bool:
     return await Employee.exists().where(Employee.email == DEMO_LOGINS[Role.ADMIN])
 
 
-def load_demo_fixture() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES_DIR / "demo" / "org.json").read_text())
-    return data
+class FixtureService(msgspec.Struct, frozen=True):
+    name: str
+    description: str
+    hours: str
+    target_hours: int
 
 
-async def seed_organisation(data: dict[str, Any] | None = None) -> dict[str, int]:
+class FixtureDepartment(msgspec.Struct, frozen=True):
+    slug: str
+    name: str
+    parent: str | None
+    description: str
+    services: list[FixtureService]
+
+
+class FixturePerson(msgspec.Struct, frozen=True):
+    name: str
+    email: str
+    title: str
+    department: str  # slug
+    manager: str | None  # email; managers come before their reports
+    role: str
+    leads: list[str] = []  # slugs of the departments they lead
+
+
+class Fixture(msgspec.Struct, frozen=True):
+    """The demo organisation as fixtures/demo/org.json describes it."""
+
+    departments: list[FixtureDepartment]  # parents before their children
+    people: list[FixturePerson]
+
+
+def load_demo_fixture() -> Fixture:
+    return msgspec.json.decode((FIXTURES_DIR / "demo" / "org.json").read_bytes(), type=Fixture)
+
+
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    departments: int
+    people: int
+    leads: int
+
+
+async def seed_organisation(data: Fixture | None = None) -> Seeded:
     """Insert the demo organisation in one transaction (refuses when people already exist): departments, their
     catalogues, people, managers and leads. Returns their counts. Its activity is app.demo.seed's."""
     data = data or load_demo_fixture()
@@ -46,49 +85,49 @@ async def seed_organisation(data: dict[str, Any] | None = None) -> dict[str, int
         if await Employee.exists().where(Employee.id.is_not_null()):
             raise OrganisationNotEmpty("the organisation already has people; the demo loads only into an empty one")
         department_ids: dict[str, int] = {}
-        for dept in data["departments"]:
+        for dept in data.departments:
             row = Department(
-                name=dept["name"],
-                slug=dept["slug"],
-                parent=department_ids.get(dept["parent"]) if dept["parent"] else None,
-                description=dept["description"],
+                name=dept.name,
+                slug=dept.slug,
+                parent=department_ids.get(dept.parent) if dept.parent else None,
+                description=dept.description,
                 created_at=founded,
             )
             await row.save()
-            department_ids[dept["slug"]] = row.id
+            department_ids[dept.slug] = row.id
         await Service.insert(
             *[
                 Service(
-                    department=department_ids[dept["slug"]],
-                    name=service["name"],
-                    description=service["description"],
-                    hours=service["hours"],
-                    target_hours=service["target_hours"],
+                    department=department_ids[dept.slug],
+                    name=service.name,
+                    description=service.description,
+                    hours=service.hours,
+                    target_hours=service.target_hours,
                     position=position,
                 )
-                for dept in data["departments"]
-                for position, service in enumerate(dept["services"])
+                for dept in data.departments
+                for position, service in enumerate(dept.services)
             ]
         )
         people_ids: dict[str, int] = {}
-        for person in data["people"]:  # managers come before their reports in the fixture
+        for person in data.people:  # managers come before their reports in the fixture
             employee = Employee(
-                name=person["name"],
-                email=person["email"].lower(),
-                title=person["title"],
-                department=department_ids[person["department"]],
-                manager=people_ids[person["manager"]] if person["manager"] else None,
-                role=Role(person["role"]),
+                name=person.name,
+                email=person.email.lower(),
+                title=person.title,
+                department=department_ids[person.department],
+                manager=people_ids[person.manager] if person.manager else None,
+                role=Role(person.role),
                 password_hash=password_hash,
                 created_at=founded,
             )
             await employee.save()
-            people_ids[person["email"]] = employee.id
+            people_ids[person.email] = employee.id
         leads = [
-            DepartmentLead(department=department_ids[slug], employee=people_ids[person["email"]])
-            for person in data["people"]
-            for slug in person.get("leads", [])
+            DepartmentLead(department=department_ids[slug], employee=people_ids[person.email])
+            for person in data.people
+            for slug in person.leads
         ]
         if leads:
             await DepartmentLead.insert(*leads)
-    return {"departments": len(department_ids), "people": len(people_ids), "leads": len(leads)}
+    return Seeded(departments=len(department_ids), people=len(people_ids), leads=len(leads))

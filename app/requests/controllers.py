@@ -12,7 +12,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.paging import parse_id
-from app.requests import services
+from app.requests import queries, workflow
 from app.rules import RuleViolation
 from app.web.deps import CurrentUser
 from app.web.forms import read_form
@@ -61,15 +61,15 @@ class RequestController(Controller):
         self,
         request: HTMXRequest,
         user: CurrentUser,
-        box: FromQuery[str] = services.DEFAULT_BOX,
-        status: FromQuery[str] = services.DEFAULT_STATUS,
+        box: FromQuery[str] = queries.DEFAULT_BOX,
+        status: FromQuery[str] = queries.DEFAULT_STATUS,
         cursor: FromQuery[str | None] = None,
     ) -> Template:
-        page = await services.list_requests(user, box=box, status=status, cursor=cursor)
+        page = await queries.list_requests(user, box=box, status=status, cursor=cursor)
         return await render(
             request,
             "pages/requests/index.html",
-            {"page": page, "boxes": services.BOXES, "filters": services.STATUS_FILTERS},
+            {"page": page, "boxes": queries.BOXES, "filters": queries.STATUS_FILTERS},
             fragment="fragments/requests/list.html",
         )
 
@@ -83,13 +83,13 @@ class RequestController(Controller):
         errors: Mapping[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
-        departments = await services.departments_for_filing()
+        departments = await queries.departments_for_filing()
         selected = values.department_id
         # An HTMX refresh after the department changed narrows the services to that department's; the full
         # page lists every department's (grouped), so the form also works without JavaScript.
         groups = departments
         if selected and wants_fragment(request):
-            groups = [d for d in departments if d["id"] == selected] or departments
+            groups = [d for d in departments if d.id == selected] or departments
         return await render(
             request,
             "pages/requests/new.html",
@@ -103,8 +103,8 @@ class RequestController(Controller):
         """The form; `?department=` preselects a department by slug (links from department pages) or id."""
         selected = None
         if department:
-            departments = await services.departments_for_filing()
-            by_slug = {d["slug"]: d["id"] for d in departments}
+            departments = await queries.departments_for_filing()
+            by_slug = {d.slug: d.id for d in departments}
             selected = by_slug.get(department) or parse_id(department)
         return await self._form(request, NewRequestFields(department=str(selected) if selected else ""))
 
@@ -113,7 +113,7 @@ class RequestController(Controller):
     async def create(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
         values = await read_form(request, NewRequestFields)
         try:
-            request_id = await services.file_request(
+            request_id = await workflow.file_request(
                 user, values.department_id, values.service_id, values.title, values.description
             )
         except RuleViolation as exc:
@@ -139,10 +139,10 @@ class RequestController(Controller):
         notice: str = "",
         status_code: int = 200,
     ) -> Template:
-        item = await services.get_request(user, request_id)
+        item = await queries.get_request(user, request_id)
         if item is None:
             raise NotFoundException(NO_SUCH_REQUEST)
-        candidates = await services.resolver_candidates(item, find) if item["can_add_resolver"] else None
+        candidates = await queries.resolver_candidates(item, find) if item.can_add_resolver else None
         return await render(
             request,
             "pages/requests/detail.html",
@@ -193,7 +193,7 @@ class RequestController(Controller):
         self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
         async def operation() -> str:
-            await services.claim(user, request_id)
+            await workflow.claim(user, request_id)
             return "You are working on this request."
 
         return await self._act(request, user, request_id, "claim", operation)
@@ -205,7 +205,7 @@ class RequestController(Controller):
         values = await read_form(request, ActionFields)
 
         async def operation() -> str:
-            name = await services.add_resolver(user, request_id, values.employee_id)
+            name = await workflow.add_resolver(user, request_id, values.employee_id)
             return f"{name} now works on this request too."
 
         return await self._act(request, user, request_id, "resolvers", operation, values)
@@ -215,7 +215,7 @@ class RequestController(Controller):
         self, request: HTMXRequest, user: CurrentUser, request_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
         async def operation() -> str:
-            await services.complete(user, request_id)
+            await workflow.complete(user, request_id)
             return "Request completed. The requester has been told and asked for feedback."
 
         return await self._act(request, user, request_id, "complete", operation)
@@ -227,7 +227,7 @@ class RequestController(Controller):
         values = await read_form(request, ActionFields)
 
         async def operation() -> str:
-            await services.cancel(user, request_id, values.reason)
+            await workflow.cancel(user, request_id, values.reason)
             return "Request cancelled."
 
         return await self._act(request, user, request_id, "cancel", operation, values)
@@ -239,7 +239,7 @@ class RequestController(Controller):
         values = await read_form(request, ActionFields)
 
         async def operation() -> str:
-            await services.rate(
+            await workflow.rate(
                 user, request_id, values.timeliness, values.quality, values.communication, values.comment
             )
             return "Thank you for your feedback. Only the resolvers and their department's leads will see it."

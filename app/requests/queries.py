@@ -10,6 +10,7 @@ never public). Others only learn that the request was rated.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,17 +57,17 @@ def duration_label(start: datetime | None, end: datetime | None) -> str:
     return duration(end - start)
 
 
-def add_timing(item: dict[str, Any], at: datetime) -> None:
-    """A listed or shown request's age while it is open (`age`) and by how much it is past its service's target
-    turnaround (`over_target`: while open, or when it was completed late; "" when within target or without one)."""
-    status = Status(item["status"])
-    end = item["completed_at"] if status == Status.COMPLETED else at
-    item["age"] = duration(at - item["created_at"]) if status in ACTIVE else ""
-    item["over_target"] = ""
-    if item.get("target_hours") and status in {*ACTIVE, Status.COMPLETED}:
-        late = end - item["created_at"] - timedelta(hours=item["target_hours"])
+def _timing(row: Mapping[str, Any], at: datetime) -> tuple[str, str]:
+    """A listed or shown request's age while it is open and by how much it is past its service's target
+    turnaround (while open, or when it was completed late; "" when within target or without one)."""
+    status = Status(row["status"])
+    end = row["completed_at"] if status == Status.COMPLETED else at
+    age = duration(at - row["created_at"]) if status in ACTIVE else ""
+    if row["target_hours"] and status in {*ACTIVE, Status.COMPLETED}:
+        late = end - row["created_at"] - timedelta(hours=row["target_hours"])
         if late > timedelta(0):
-            item["over_target"] = duration(late)
+            return age, duration(late)
+    return age, ""
 
 
 # --- queries ----------------------------------------------------------------------------------------------------
@@ -112,10 +113,33 @@ FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
 
 @dataclass(frozen=True, slots=True)
+class ListedRequest:
+    """A request in a page of the list, with its names and timing."""
+
+    id: int
+    title: str
+    status: str
+    created_at: datetime
+    first_response_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    requester_id: int
+    requester_name: str
+    department_name: str
+    department_slug: str
+    service_name: str | None
+    target_hours: int | None
+    resolver_names: list[str]
+    status_label: str
+    age: str  # while open
+    over_target: str  # how late against the service's target turnaround; "" when on time or without one
+
+
+@dataclass(frozen=True, slots=True)
 class RequestPage:
     box: str
     status: str
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[ListedRequest] = field(default_factory=list)
     next_cursor: str | None = None  # the cursor of the next (older) page; None on the last page
     cursor: str | None = None  # where this page starts; None on the first page
     has_queue: bool = False  # the person belongs to or leads a department (so "queue" means something)
@@ -157,12 +181,13 @@ async def list_requests(
         rows = await Request.raw(_QUEUE_SQL, statuses, start.created_at, start.id, departments, per_page + 1)
     else:
         rows = await Request.raw(_WORKING_SQL, statuses, start.created_at, start.id, user.id, per_page + 1)
-    items = rows[:per_page]
     moment = now()
-    for item in items:
-        item["status_label"] = STATUS_LABELS[Status(item["status"])]
-        add_timing(item, moment)
-    next_cursor = Cursor(items[-1]["created_at"], items[-1]["id"]).encode() if len(rows) > per_page else None
+    items = [
+        ListedRequest(**row, status_label=STATUS_LABELS[Status(row["status"])], age=age, over_target=over_target)
+        for row in rows[:per_page]
+        for age, over_target in [_timing(row, moment)]
+    ]
+    next_cursor = Cursor(items[-1].created_at, items[-1].id).encode() if len(rows) > per_page else None
     return RequestPage(
         box=box,
         status=status,
@@ -197,7 +222,75 @@ _NOT_THANKED_SQL = """
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    id: int
+    name: str
+    title: str
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    kind: str
+    detail: str
+    created_at: datetime
+    actor_id: int | None
+    actor_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    timeliness: int
+    quality: int
+    communication: int
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDetail:
+    """One request as a reader sees it: with its resolvers and history, what the reader may do with it and, for
+    those allowed, its rating."""
+
+    id: int
+    title: str
+    description: str
+    status: str
+    created_at: datetime
+    first_response_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    department_id: int
+    department_name: str
+    department_slug: str
+    service_id: int | None
+    service_name: str | None
+    target_hours: int | None
+    requester_id: int
+    requester_name: str
+    thanked: bool  # a kudos of the requester's linked to it stands
+    status_label: str
+    first_response_after: str
+    turnaround: str
+    age: str
+    over_target: str
+    resolvers: list[Resolver]
+    events: list[HistoryEvent]
+    rated: bool
+    rating: Rating | None  # None also when the reader may not see it
+    is_requester: bool
+    is_resolver: bool
+    can_claim: bool
+    can_add_resolver: bool
+    can_complete: bool
+    can_cancel: bool
+    cancel_needs_reason: bool
+    can_rate: bool
+    can_thank: bool
+
+
+async def get_request(user: CurrentUser, request_id: int) -> RequestDetail | None:
     """A request with its resolvers, history, what `user` may do with it and — for those allowed — its rating.
 
     Any signed-in person may see a request (see the module docstring); None when there is no such request.
@@ -207,14 +300,11 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
     rows = await Request.raw(_REQUEST_SQL, request_id)
     if not rows:
         return None
-    request = rows[0]
-    status = Status(request["status"])
-    request["status_label"] = STATUS_LABELS[status]
-    request["first_response_after"] = duration_label(request["created_at"], request["first_response_at"])
-    request["turnaround"] = duration_label(request["created_at"], request["completed_at"])
-    add_timing(request, now())
-    request["resolvers"] = list(
-        await RequestResolver.select(
+    row = rows[0]
+    status = Status(row["status"])
+    resolvers = [
+        Resolver(**r)
+        for r in await RequestResolver.select(
             RequestResolver.employee.as_alias("id"),
             RequestResolver.employee.name.as_alias("name"),
             RequestResolver.employee.title.as_alias("title"),
@@ -223,9 +313,10 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
         .where(RequestResolver.request == request_id)
         .order_by(RequestResolver.added_at)
         .order_by(RequestResolver.id)
-    )
-    request["events"] = list(
-        await RequestEvent.select(
+    ]
+    events = [
+        HistoryEvent(**e)
+        for e in await RequestEvent.select(
             RequestEvent.kind,
             RequestEvent.detail,
             RequestEvent.created_at,
@@ -235,11 +326,11 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
         .where(RequestEvent.request == request_id)
         .order_by(RequestEvent.created_at)
         .order_by(RequestEvent.id)
-    )
-    resolver_ids = {row["id"] for row in request["resolvers"]}
-    is_requester = user.id == request["requester_id"]
-    leads = await is_lead(user.id, request["department_id"])
-    is_staff = leads or user.department_id == request["department_id"]
+    ]
+    resolver_ids = {r.id for r in resolvers}
+    is_requester = user.id == row["requester_id"]
+    leads = await is_lead(user.id, row["department_id"])
+    is_staff = leads or user.department_id == row["department_id"]
     is_resolver = user.id in resolver_ids
     active = status in ACTIVE
     rating = (
@@ -253,58 +344,101 @@ async def get_request(user: CurrentUser, request_id: int) -> dict[str, Any] | No
         .where(RequestRating.request == request_id)
         .first()
     )
-    request["rated"] = rating is not None
-    request["rating"] = rating if rating and (is_requester or is_resolver or leads) else None
-    request["is_requester"] = is_requester
-    request["is_resolver"] = is_resolver
-    request["can_claim"] = active and is_staff and not is_requester and not is_resolver
-    request["can_add_resolver"] = active and (is_staff or is_resolver)
-    request["can_complete"] = status == Status.IN_PROGRESS and is_resolver
-    request["can_cancel"] = active and (is_requester or is_staff)
-    request["cancel_needs_reason"] = not is_requester
-    request["can_rate"] = status == Status.COMPLETED and is_requester and rating is None
-    request["can_thank"] = status == Status.COMPLETED and is_requester and bool(resolver_ids)
-    shown: dict[str, Any] = request
-    return shown
+    age, over_target = _timing(row, now())
+    return RequestDetail(
+        **row,
+        status_label=STATUS_LABELS[status],
+        first_response_after=duration_label(row["created_at"], row["first_response_at"]),
+        turnaround=duration_label(row["created_at"], row["completed_at"]),
+        age=age,
+        over_target=over_target,
+        resolvers=resolvers,
+        events=events,
+        rated=rating is not None,
+        rating=Rating(**rating) if rating and (is_requester or is_resolver or leads) else None,
+        is_requester=is_requester,
+        is_resolver=is_resolver,
+        can_claim=active and is_staff and not is_requester and not is_resolver,
+        can_add_resolver=active and (is_staff or is_resolver),
+        can_complete=status == Status.IN_PROGRESS and is_resolver,
+        can_cancel=active and (is_requester or is_staff),
+        cancel_needs_reason=not is_requester,
+        can_rate=status == Status.COMPLETED and is_requester and rating is None,
+        can_thank=status == Status.COMPLETED and is_requester and bool(resolver_ids),
+    )
 
 
-async def resolver_candidates(request: dict[str, Any], query: str = "") -> dict[str, Any]:
-    """People who could be added as resolvers to `request` (a `get_request` result): the active members of its
-    department, and the active people matching `query` from the whole directory; neither the requester nor
-    current resolvers."""
-    excluded = {request["requester_id"], *(row["id"] for row in request["resolvers"])}
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: int
+    name: str
+    title: str
+    department_name: str | None = None  # for matches from the whole directory
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    query: str  # as searched: trimmed
+    members: list[Candidate]  # of the request's department
+    matches: list[Candidate]  # of the search
+
+
+async def resolver_candidates(request: RequestDetail, query: str = "") -> Candidates:
+    """People who could be added as resolvers to `request`: the active members of its department, and the active
+    people matching `query` from the whole directory; neither the requester nor current resolvers."""
+    excluded = {request.requester_id, *(r.id for r in request.resolvers)}
     members = (
         await Employee.select(Employee.id, Employee.name, Employee.title)
-        .where((Employee.department == request["department_id"]) & Employee.active.eq(True))
+        .where((Employee.department == request.department_id) & Employee.active.eq(True))
         .order_by(Employee.name)
         .order_by(Employee.id)
     )
     query = " ".join(query.split())[:100]
-    matches: list[dict[str, Any]] = []
+    matches: list[Candidate] = []
     if query:
         results = await search_directory(query, per_page=20)
-        matches = [
-            {"id": p.id, "name": p.name, "title": p.title, "department_name": p.department_name}
-            for p in results.people
-            if p.id not in excluded
-        ]
-    return {
-        "query": query,
-        "members": [m for m in members if m["id"] not in excluded],
-        "matches": matches,
-    }
+        matches = [Candidate(p.id, p.name, p.title, p.department_name) for p in results.people if p.id not in excluded]
+    return Candidates(
+        query=query, members=[Candidate(**m) for m in members if m["id"] not in excluded], matches=matches
+    )
 
 
-async def completed_not_thanked(user_id: int, limit: int = 5, *, since: datetime | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Unthanked:
+    """A completed request its requester has not thanked for."""
+
+    id: int
+    title: str
+    department_name: str
+    completed_at: datetime
+    resolver_names: list[str]
+
+
+async def completed_not_thanked(user_id: int, limit: int = 5, *, since: datetime | None = None) -> list[Unthanked]:
     """My completed requests (newest first) I have not thanked for yet: no kudos of mine linked to them, or only
-    revoked ones. Each with id, title, department_name, completed_at and resolver_names (a list).
-    `since` leaves out requests completed before it."""
-    rows = await Request.raw(_NOT_THANKED_SQL, user_id, since or _EARLIEST, limit)
-    waiting: list[dict[str, Any]] = rows
-    return waiting
+    revoked ones. `since` leaves out requests completed before it."""
+    return [Unthanked(**row) for row in await Request.raw(_NOT_THANKED_SQL, user_id, since or _EARLIEST, limit)]
 
 
-async def departments_for_filing() -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class FilingService:
+    id: int
+    name: str
+    department: int
+    target_hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class FilingDepartment:
+    """A department that takes requests, with its active services in catalogue order."""
+
+    id: int
+    name: str
+    slug: str
+    services: list[FilingService]
+
+
+async def departments_for_filing() -> list[FilingDepartment]:
     """Departments that take requests (not archived), by name, each with its active services in catalogue order."""
     departments = (
         await Department.select(Department.id, Department.name, Department.slug)
@@ -317,9 +451,7 @@ async def departments_for_filing() -> list[dict[str, Any]]:
         .order_by(Service.position)
         .order_by(Service.name)
     )
-    by_department: dict[int, list[dict[str, Any]]] = {}
+    by_department: dict[int, list[FilingService]] = {}
     for service in services:
-        by_department.setdefault(service["department"], []).append(service)
-    for department in departments:
-        department["services"] = by_department.get(department["id"], [])
-    return departments
+        by_department.setdefault(service["department"], []).append(FilingService(**service))
+    return [FilingDepartment(**d, services=by_department.get(d["id"], [])) for d in departments]

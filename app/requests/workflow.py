@@ -9,6 +9,7 @@ allowed, 404 no such request, 409 wrong state. No HTTP here, and no other domain
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,29 @@ def _actor_id(actor: Actor) -> int:
     return actor.id if isinstance(actor, CurrentUser) else int(actor)
 
 
-async def _load_actor(actor: Actor) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """Whoever acts on a request."""
+
+    id: int
+    name: str
+    department: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    """A request as a change to it checks it, locked until the transaction ends."""
+
+    id: int
+    requester: int
+    department: int
+    status: Status
+    title: str
+    first_response_at: datetime | None
+    department_name: str
+
+
+async def _load_actor(actor: Actor) -> _Person:
     actor_id = _actor_id(actor)
     row = (
         await Employee.select(Employee.id, Employee.name, Employee.department).where(Employee.id == actor_id).first()
@@ -60,18 +83,18 @@ async def _load_actor(actor: Actor) -> dict[str, Any]:
     )
     if row is None:
         raise RuleViolation("Your account could not be found.", status_code=403)
-    return row
+    return _Person(**row)
 
 
-async def _lock_request(request_id: int) -> dict[str, Any]:
+async def _lock_request(request_id: int) -> _Locked:
     """The request row, locked until the transaction ends (state changes on one request are serialised)."""
     if not valid_id(request_id):
         raise RuleViolation("There is no request with that number.", status_code=404)
     rows = await Request.raw(_LOCK_SQL, request_id)
     if not rows:
         raise RuleViolation("There is no request with that number.", status_code=404)
-    row: dict[str, Any] = rows[0]
-    return row
+    row = rows[0]
+    return _Locked(**{**row, "status": Status(row["status"])})
 
 
 async def is_lead(employee_id: int, department_id: int) -> bool:
@@ -96,21 +119,21 @@ async def _record(request_id: int, actor_id: int, kind: EventKind, moment: datet
     )
 
 
-async def _add_resolver_row(request: dict[str, Any], employee_id: int, added_by: int, moment: datetime) -> None:
+async def _add_resolver_row(request: _Locked, employee_id: int, added_by: int, moment: datetime) -> None:
     """Make `employee_id` a resolver; the request becomes in progress and gets its first response time."""
     await RequestResolver.insert(
-        RequestResolver(request=request["id"], employee=employee_id, added_by=added_by, added_at=moment)
+        RequestResolver(request=request.id, employee=employee_id, added_by=added_by, added_at=moment)
     )
     values: dict[Any, Any] = {Request.status: Status.IN_PROGRESS}
-    if request["first_response_at"] is None:
+    if request.first_response_at is None:
         values[Request.first_response_at] = moment
-    await Request.update(values).where(Request.id == request["id"])
+    await Request.update(values).where(Request.id == request.id)
 
 
-def _refuse_closed(request: dict[str, Any], consequence: str = "") -> None:
+def _refuse_closed(request: _Locked, consequence: str = "") -> None:
     """409 for a completed or cancelled request, e.g. "This request was cancelled and can no longer be claimed."."""
-    if request["status"] in _CLOSED:
-        raise RuleViolation(f"This request {_CLOSED[request['status']]}{consequence}.", status_code=409)
+    if request.status in _CLOSED:
+        raise RuleViolation(f"This request {_CLOSED[request.status]}{consequence}.", status_code=409)
 
 
 def _clean_text(value: str | None) -> str:
@@ -181,7 +204,7 @@ async def file_request(
             raise RuleViolation(errors)
         assert department is not None  # for the type checker: no errors means a department was found
         request = Request(
-            requester=requester["id"],
+            requester=requester.id,
             department=department["id"],
             service=service_id,
             title=title,
@@ -190,9 +213,9 @@ async def file_request(
             created_at=moment,
         )
         await request.save()
-        await _record(request.id, requester["id"], EventKind.FILED, moment)
+        await _record(request.id, requester.id, EventKind.FILED, moment)
         await publish(
-            RequestFiled(request_id=request.id, requester_id=requester["id"], department_id=department["id"], at=moment)
+            RequestFiled(request_id=request.id, requester_id=requester.id, department_id=department["id"], at=moment)
         )
         return int(request.id)
 
@@ -206,21 +229,19 @@ async def claim(actor: Actor, request_id: int, *, at: datetime | None = None) ->
     async with Request._meta.db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
-        if not await _is_staff(person["id"], person["department"], request["department"]):
-            raise RuleViolation(
-                f"Only members of {request['department_name']} can claim its requests.", status_code=403
-            )
-        if person["id"] == request["requester"]:
+        if not await _is_staff(person.id, person.department, request.department):
+            raise RuleViolation(f"Only members of {request.department_name} can claim its requests.", status_code=403)
+        if person.id == request.requester:
             raise RuleViolation(
                 "You filed this request, so a colleague has to pick it up.",
                 status_code=403,
             )
         _refuse_closed(request, " and can no longer be claimed")
-        if person["id"] in await _resolver_ids(request_id):
+        if person.id in await _resolver_ids(request_id):
             return
-        await _add_resolver_row(request, person["id"], person["id"], moment)
-        await _record(request_id, person["id"], EventKind.CLAIMED, moment)
-        await publish(RequestClaimed(request_id=request_id, resolver_id=person["id"], at=moment))
+        await _add_resolver_row(request, person.id, person.id, moment)
+        await _record(request_id, person.id, EventKind.CLAIMED, moment)
+        await publish(RequestClaimed(request_id=request_id, resolver_id=person.id, at=moment))
 
 
 async def add_resolver(actor: Actor, request_id: int, employee_id: int | None, *, at: datetime | None = None) -> str:
@@ -233,11 +254,9 @@ async def add_resolver(actor: Actor, request_id: int, employee_id: int | None, *
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
         resolvers = await _resolver_ids(request_id)
-        if person["id"] not in resolvers and not await _is_staff(
-            person["id"], person["department"], request["department"]
-        ):
+        if person.id not in resolvers and not await _is_staff(person.id, person.department, request.department):
             raise RuleViolation(
-                f"Only people working on this request or members of {request['department_name']} can add resolvers.",
+                f"Only people working on this request or members of {request.department_name} can add resolvers.",
                 status_code=403,
             )
         _refuse_closed(request, " and can no longer get new resolvers")
@@ -250,15 +269,13 @@ async def add_resolver(actor: Actor, request_id: int, employee_id: int | None, *
         )
         if employee is None or not employee["active"]:
             raise RuleViolation({"employee": "Choose an active colleague."})
-        if employee["id"] == request["requester"]:
+        if employee["id"] == request.requester:
             raise RuleViolation({"employee": f"{employee['name']} filed this request and cannot also resolve it."})
         if employee["id"] in resolvers:
             raise RuleViolation({"employee": f"{employee['name']} already works on this request."})
-        await _add_resolver_row(request, employee["id"], person["id"], moment)
-        await _record(request_id, person["id"], EventKind.RESOLVER_ADDED, moment, detail=employee["name"])
-        await publish(
-            ResolverAdded(request_id=request_id, resolver_id=employee["id"], added_by=person["id"], at=moment)
-        )
+        await _add_resolver_row(request, employee["id"], person.id, moment)
+        await _record(request_id, person.id, EventKind.RESOLVER_ADDED, moment, detail=employee["name"])
+        await publish(ResolverAdded(request_id=request_id, resolver_id=employee["id"], added_by=person.id, at=moment))
         return str(employee["name"])
 
 
@@ -269,22 +286,22 @@ async def complete(actor: Actor, request_id: int, *, at: datetime | None = None)
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
         resolvers = await _resolver_ids(request_id)
-        if person["id"] not in resolvers:
+        if person.id not in resolvers:
             raise RuleViolation(
                 "Only the people working on this request can complete it. Claim it first.", status_code=403
             )
         _refuse_closed(request)
-        if request["status"] != Status.IN_PROGRESS:
+        if request.status != Status.IN_PROGRESS:
             raise RuleViolation("Only a request in progress can be completed.", status_code=409)
         await Request.update({Request.status: Status.COMPLETED, Request.completed_at: moment}).where(
             Request.id == request_id
         )
-        await _record(request_id, person["id"], EventKind.COMPLETED, moment)
+        await _record(request_id, person.id, EventKind.COMPLETED, moment)
         await publish(
             RequestCompleted(
                 request_id=request_id,
-                completed_by=person["id"],
-                requester_id=request["requester"],
+                completed_by=person.id,
+                requester_id=request.requester,
                 resolver_ids=tuple(sorted(resolvers)),
                 at=moment,
             )
@@ -299,10 +316,10 @@ async def cancel(actor: Actor, request_id: int, reason: str = "", *, at: datetim
     async with Request._meta.db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
-        is_requester = person["id"] == request["requester"]
-        if not is_requester and not await _is_staff(person["id"], person["department"], request["department"]):
+        is_requester = person.id == request.requester
+        if not is_requester and not await _is_staff(person.id, person.department, request.department):
             raise RuleViolation(
-                f"Only the requester or members of {request['department_name']} can cancel this request.",
+                f"Only the requester or members of {request.department_name} can cancel this request.",
                 status_code=403,
             )
         _refuse_closed(request)
@@ -313,8 +330,8 @@ async def cancel(actor: Actor, request_id: int, reason: str = "", *, at: datetim
         await Request.update({Request.status: Status.CANCELLED, Request.cancelled_at: moment}).where(
             Request.id == request_id
         )
-        await _record(request_id, person["id"], EventKind.CANCELLED, moment, detail=reason)
-        await publish(RequestCancelled(request_id=request_id, cancelled_by=person["id"], at=moment))
+        await _record(request_id, person.id, EventKind.CANCELLED, moment, detail=reason)
+        await publish(RequestCancelled(request_id=request_id, cancelled_by=person.id, at=moment))
 
 
 def _score(value: object, label: str) -> tuple[int | None, str | None]:
@@ -352,18 +369,18 @@ async def rate(
     async with Request._meta.db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
-        if person["id"] != request["requester"]:
+        if person.id != request.requester:
             raise RuleViolation("Only the person who filed this request can rate it.", status_code=403)
         if await RequestRating.exists().where(RequestRating.request == request_id):
             raise RuleViolation("You have already rated this request.", status_code=409)
-        if request["status"] != Status.COMPLETED:
+        if request.status != Status.COMPLETED:
             raise RuleViolation("You can rate this request once it is completed.", status_code=409)
         if errors:
             raise RuleViolation(errors)
         await RequestRating.insert(
             RequestRating(
                 request=request_id,
-                rater=person["id"],
+                rater=person.id,
                 timeliness=scores["timeliness"],
                 quality=scores["quality"],
                 communication=scores["communication"],
@@ -371,5 +388,5 @@ async def rate(
                 created_at=moment,
             )
         )
-        await _record(request_id, person["id"], EventKind.RATED, moment)
-        await publish(RequestRated(request_id=request_id, rater_id=person["id"], at=moment))
+        await _record(request_id, person.id, EventKind.RATED, moment)
+        await publish(RequestRated(request_id=request_id, rater_id=person.id, at=moment))

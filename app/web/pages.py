@@ -11,9 +11,9 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from app.health import check_health
-from app.kudos import services as kudos
 from app.kudos.controllers import feed_page, give_context
-from app.requests.services import completed_not_thanked
+from app.kudos.forms import GiveForm
+from app.requests.queries import completed_not_thanked
 from app.web.deps import CurrentUser
 from app.web.templating import render
 
@@ -23,7 +23,7 @@ async def home(
     request: HTMXRequest, user: CurrentUser, show: FromQuery[str] = "all", cursor: FromQuery[str] = ""
 ) -> Template:
     """The give box with the allowance, "thank now" prompts for my completed requests, and the feed."""
-    context = await give_context(user, kudos.GiveForm(), box=True)
+    context = await give_context(user, GiveForm(), box=True)
     context.update(
         user=user,
         feed=await feed_page(user, show, cursor),
@@ -36,4 +36,4 @@ async def home(
 @get("/healthz", name="healthz", opt={"public": True})
 async def healthz(state: State) -> Response[Any]:
     report = await check_health(state.redis)
-    return Response(report, status_code=200 if report["ok"] else 503, headers={"Cache-Control": "no-store"})
+    return Response(report, status_code=200 if report.ok else 503, headers={"Cache-Control": "no-store"})

@@ -21,7 +21,8 @@ from app.api.tables import DeliveryStatus, Webhook, WebhookDelivery
 from app.jobs import worker as jobs
 from app.jobs.outbox import drain
 from app.jobs.worker import redis_settings
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.runtime import EmbeddedRedis
 from app.timeutil import now

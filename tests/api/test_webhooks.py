@@ -17,7 +17,8 @@ from app.api.tables import DeliveryStatus, WebhookDelivery
 from app.jobs.outbox import drain
 from app.jobs.tables import JobOutbox
 from app.jobs.worker import redis_settings
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.timeutil import now
 from tests.events import run_stored_events

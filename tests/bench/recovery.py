@@ -88,7 +88,8 @@ async def main(args: argparse.Namespace) -> None:
         from app.admin.tables import CsvImport
         from app.api.tables import Webhook, WebhookDelivery
         from app.db import UNAVAILABLE, migrate, start_pool
-        from app.kudos.services import GiveForm, give_kudos
+        from app.kudos.forms import GiveForm
+        from app.kudos.giving import give_kudos
         from app.people.services import load_current_user
         from app.people.tables import Role
         from app.timeutil import now

@@ -10,7 +10,8 @@ from playwright.async_api import Page, expect
 
 from app.insights import rollups, runs
 from app.insights.tables import DetectionRun
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Role
 from tests.browser.test_kudos import sign_in

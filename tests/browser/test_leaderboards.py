@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from playwright.async_api import Page, expect
 
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.timeutil import month_bounds, month_of, now
 from tests.browser.test_kudos import sign_in

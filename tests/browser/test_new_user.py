@@ -9,7 +9,8 @@ from datetime import timedelta
 from playwright.async_api import Page, expect
 
 from app.audit.services import record
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Role
 from app.timeutil import now

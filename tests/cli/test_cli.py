@@ -20,7 +20,8 @@ import pytest
 
 from app.boards.tables import PersonPeriod
 from app.demo.seed import seed_demo
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.kudos.tables import Kudos
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role

@@ -24,7 +24,7 @@ from app.kudos.controllers import feed_page
 from app.kudos.tables import Kudos, Visibility
 from app.notifications.tables import Kind, Notification
 from app.people.tables import Employee
-from app.requests import services as requests
+from app.requests import workflow
 from app.rules import RuleViolation
 from tests.awards_world import AFTER, CLOSES, DURING, OCT, OPENS, World, build_world, run_handlers, thank
 from tests.events import run_stored_events
@@ -256,7 +256,7 @@ async def test_announce_once_with_everything_it_does(world: World, cycle: int, r
 
     # the everyone feed shows the announcement; the hall of fame, profiles and digests read it
     items = (await feed_page(ada, "all", "")).items  # the web layer asks awards for its part of the feed
-    assert any(item.get("type") == "award" and item["label"] == "October 2026" for item in items)
+    assert any(isinstance(item, queries.Announcement) and item.label == "October 2026" for item in items)
     assert [w.name for w in await queries.hall_of_fame()] == ["Ravi Patel", "IT"]
     assert [w.name for w in await queries.hall_of_fame(category_id=world.dept)] == ["IT"]
     assert await queries.hall_of_fame(year=2025) == []
@@ -349,10 +349,10 @@ async def test_category_names_with_like_wildcards_are_compared_literally(world: 
 
 async def rated(world: World, resolver, scores: tuple[int, int, int], day: int) -> None:
     moment = datetime(2026, 10, day, 9, tzinfo=UTC)
-    request_id = await requests.file_request(world.ana.id, world.it.id, None, "Help", at=moment)
-    await requests.claim(resolver.id, request_id, at=moment + timedelta(hours=1))
-    await requests.complete(resolver.id, request_id, at=moment + timedelta(hours=2))
-    await requests.rate(world.ana.id, request_id, *scores, at=moment + timedelta(hours=3))
+    request_id = await workflow.file_request(world.ana.id, world.it.id, None, "Help", at=moment)
+    await workflow.claim(resolver.id, request_id, at=moment + timedelta(hours=1))
+    await workflow.complete(resolver.id, request_id, at=moment + timedelta(hours=2))
+    await workflow.rate(world.ana.id, request_id, *scores, at=moment + timedelta(hours=3))
 
 
 async def test_shortlist_figures_are_the_hand_computed_ones(world: World) -> None:

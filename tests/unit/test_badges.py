@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from piccolo.engine import engine_finder
 
-from app.boards import awarding, badges, levels, rollup_updates, rollups
-from app.boards.badges import BADGES, BY_SLUG, award_after_kudos, badge_board, recent_awards
+from app.boards import awarding, levels, rollup_updates, rollups
+from app.boards.awarding import award_after_kudos
+from app.boards.badge_rules import BADGES, BY_SLUG
+from app.boards.badges import badge_board, recent_awards
 from app.boards.levels import (
     activity_score,
     chart_for,
@@ -27,12 +29,14 @@ from app.boards.tables import BadgeAward, PersonPeriod
 from app.events import KudosGiven, run_rows
 from app.jobs.outbox import EVENT_ROWS
 from app.jobs.tables import JobOutbox
-from app.kudos.services import GiveForm, give_kudos, revoke
+from app.kudos.changes import revoke
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.notifications.tables import Kind, Notification
 from app.paging import Cursor
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Role
-from app.requests import services as requests
+from app.requests import workflow
 from tests.events import run_stored_events
 from tests.factories import make_department, make_employee, make_service
 
@@ -245,7 +249,7 @@ async def test_bridge_builder_counts_other_departments_not_people(org) -> None:
     await thank(await user(await make_employee("No department")), ravi, at=T0)
     assert "bridge-builder" not in {slug for slug, _ in await held(ravi)}
 
-    assert (await badges.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
+    assert (await awarding.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
 
     fifth = await user(await make_employee("Fifth", department=others[4]))
     kudos_id = await thank(fifth, ravi, at=T0 + timedelta(hours=2))
@@ -254,7 +258,7 @@ async def test_bridge_builder_counts_other_departments_not_people(org) -> None:
 
     # a revoked kudos no longer counts its department (for earning it; the badge itself stays)
     await revoke(org["admin"], kudos_id, reason="duplicate")
-    assert (await badges.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
+    assert (await awarding.measure({"departments": {ravi.id}}, T0))["departments"][ravi.id] == 4
     assert ("bridge-builder", 1) in await held(ravi)
 
 
@@ -262,13 +266,13 @@ async def test_bridge_builder_counts_other_departments_not_people(org) -> None:
 
 
 async def _resolve(requester, department, resolvers, *, service=None, hours: float, start: datetime) -> int:
-    request_id = await requests.file_request(
+    request_id = await workflow.file_request(
         requester.id, department.id, service.id if service else None, "Help please", at=start
     )
-    await requests.claim(resolvers[0].id, request_id, at=start + timedelta(minutes=5))
+    await workflow.claim(resolvers[0].id, request_id, at=start + timedelta(minutes=5))
     for extra in resolvers[1:]:
-        await requests.add_resolver(resolvers[0].id, request_id, extra.id, at=start + timedelta(minutes=6))
-    await requests.complete(resolvers[0].id, request_id, at=start + timedelta(hours=hours))
+        await workflow.add_resolver(resolvers[0].id, request_id, extra.id, at=start + timedelta(minutes=6))
+    await workflow.complete(resolvers[0].id, request_id, at=start + timedelta(hours=hours))
     await run_stored_events()
     return request_id
 
@@ -347,7 +351,7 @@ async def test_a_revoked_kudos_never_removes_a_badge_already_earned(org) -> None
 
     await revoke(org["admin"], first, reason="Sent by mistake")
     figures = (await levels.lifetime([org["ravi"].id]))[org["ravi"].id]
-    assert figures["kudos"] == 9  # the figures drop ...
+    assert figures.kudos == 9  # the figures drop ...
     assert (await held(org["ravi"]), await held(org["gina"])) == before  # ... the badges stay
     board = {status.badge.slug: status for status in await badge_board(org["ravi"].id)}
     assert board["recognised"].top is not None and board["recognised"].top.level == 1
@@ -375,12 +379,12 @@ async def test_backfill_awards_what_the_figures_reached_without_notifications(or
 
     await BadgeAward.delete(force=True)
     await Notification.delete(force=True)
-    assert await badges.backfill(at=T0) == len(incremental)
+    assert await awarding.backfill(at=T0) == len(incremental)
     rebuilt = await BadgeAward.select(BadgeAward.employee, BadgeAward.badge, BadgeAward.level)
     key = lambda row: (row["employee"], row["badge"], row["level"])  # noqa: E731
     assert sorted(map(key, rebuilt)) == sorted(map(key, incremental))
     assert await Notification.count() == 0
-    assert await badges.backfill(at=T0) == 0  # safe to re-run
+    assert await awarding.backfill(at=T0) == 0  # safe to re-run
 
 
 # ---------------------------------------------------------------------------------------------------- reading
@@ -400,16 +404,16 @@ async def test_recent_awards_pages_newest_first_by_keyset(org) -> None:
     await thank(org["gina"], org["ravi"], at=T0)
     await thank(org["gina"], org["sam"], at=T0 + timedelta(hours=1))
     first_page = await recent_awards(2)
-    assert [(a["employee_name"], a["badge"]) for a in first_page] == [
+    assert [(a.employee_name, a.badge) for a in first_page] == [
         ("Sam Second", "first-kudos-received"),
         ("Ravi Resolver", "first-kudos-received"),
     ]
-    assert first_page[0]["type"] == "badge" and first_page[0]["title"] == "First kudos"
-    assert first_page[0]["created_at"] == T0 + timedelta(hours=1)
-    assert first_page[0]["employee_id"] == org["sam"].id  # the feed's template links the badges by it
+    assert first_page[0].type == "badge" and first_page[0].title == "First kudos"
+    assert first_page[0].created_at == T0 + timedelta(hours=1)
+    assert first_page[0].employee_id == org["sam"].id  # the feed's template links the badges by it
     last = first_page[-1]
-    rest = await recent_awards(10, before=Cursor(last["created_at"], last["id"]))
-    assert [(a["employee_name"], a["badge"]) for a in rest] == [("Gina Giver", "first-kudos-given")]
+    rest = await recent_awards(10, before=Cursor(last.created_at, last.id))
+    assert [(a.employee_name, a.badge) for a in rest] == [("Gina Giver", "first-kudos-given")]
 
 
 # ------------------------------------------------------------------------------------------------------ levels

@@ -11,7 +11,9 @@ import pytest
 
 from app.boards import services
 from app.boards.services import board
-from app.kudos.services import GiveForm, give_kudos, revoke
+from app.kudos.changes import revoke
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Employee, Role
 from tests.factories import make_department, make_employee

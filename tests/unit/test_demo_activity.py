@@ -15,7 +15,7 @@ from app.notifications.tables import Notification
 from app.people.seed import DEMO_LOGINS
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
-from app.requests.services import completed_not_thanked, list_requests
+from app.requests.queries import completed_not_thanked, list_requests
 from app.requests.tables import Request, RequestRating, Status
 from app.settings import get_settings
 from tests.plugins.database import built_once, reset_database
@@ -169,7 +169,7 @@ async def test_demo_logins_find_something_to_do() -> None:
     assert working.items, "Elena is working on something"
 
     queue = await list_requests(marcus, box="queue", status="active")
-    statuses = {item["status"] for item in queue.items}
+    statuses = {item.status for item in queue.items}
     assert statuses == {Status.OPEN, Status.IN_PROGRESS}, "the IT queue has new and picked-up requests"
     assert await Kudos.count().where(Kudos.giver == marcus.id) >= 3
     for email in DEMO_LOGINS.values():

@@ -15,7 +15,7 @@ from app.digests.services import Subscriptions, Trigger, last_month, run_due, sc
 from app.digests.tables import DigestDelivery, DigestKind, DigestOptOut, DigestRun, DigestSchedule
 from app.digests.tokens import make_token, read_token
 from app.jobs.tables import JobOutbox
-from app.kudos.services import add_on
+from app.kudos.changes import add_on
 from app.kudos.tables import Kudos
 from app.mail.backends import list_outbox
 from app.people.services import load_current_user

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.notifications.services import mark_all_read, notify
 from app.notifications.tables import Kind
 from app.people.services import load_current_user

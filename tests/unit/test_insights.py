@@ -14,7 +14,8 @@ from app.insights import figures, rollups, runs, scope, service_map, signals
 from app.insights.detection import DEFAULT_CONCENTRATION_PERCENT, Flow, detect, strongly_connected
 from app.insights.tables import DetectionRun, Finding, FindingReview, RunStatus, SignalKind
 from app.jobs.tables import JobOutbox
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Role
 from app.rules import RuleViolation

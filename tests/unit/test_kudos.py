@@ -10,7 +10,10 @@ import pytest
 
 from app.audit.tables import AuditEntry
 from app.kudos import allowance
-from app.kudos.services import GiveForm, add_on, feed, get_kudos, give_kudos, revoke
+from app.kudos.changes import add_on, revoke
+from app.kudos.feed import feed, get_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.kudos.tables import AddOn, Allowance, AllowancePolicy, CompanyValue, EntryKind, Kudos, LedgerEntry
 from app.notifications.tables import Kind, Notification
 from app.people.services import CurrentUser, load_current_user
@@ -328,17 +331,17 @@ async def test_private_kudos_are_seen_only_by_giver_recipients_and_their_manager
     kudos_id = await _public_kudos(org, visibility="private")
     for viewer in (org["giver"], await user(org["ravi"]), await user(org["boss"])):
         seen = await get_kudos(viewer, kudos_id)
-        assert seen is not None and seen["message_visible"]
+        assert seen is not None and seen.message_visible
     assert await get_kudos(org["other"], kudos_id) is None
     moderated = await get_kudos(org["admin"], kudos_id)
-    assert moderated is not None and not moderated["message_visible"] and moderated["can_revoke"]
+    assert moderated is not None and not moderated.message_visible and moderated.can_revoke
     assert kudos_ids(await feed(org["other"])) == []
-    assert [k["id"] for k in (await feed(await user(org["ravi"]), scope="mine")).items] == [kudos_id]
+    assert [k.id for k in (await feed(await user(org["ravi"]), scope="mine")).items] == [kudos_id]
 
 
 def kudos_ids(page) -> list[int]:
     """The kudos cards of a feed page (the everyone feed also announces badges earned)."""
-    return [item["id"] for item in page.items if item.get("type") != "badge"]
+    return [item.id for item in page.items if item.type != "badge"]
 
 
 async def test_the_feed_pages_by_keyset_and_filters_by_department_and_mine(org) -> None:
@@ -353,7 +356,7 @@ async def test_the_feed_pages_by_keyset_and_filters_by_department_and_mine(org) 
     ]
     first = await feed(org["other"], limit=2)
     assert kudos_ids(first) == ids[::-1][:2]
-    assert first.items[0]["recipients"][0]["name"] == "Ravi Resolver"
+    assert first.items[0].recipients[0].name == "Ravi Resolver"
     second = await feed(org["other"], cursor=first.next_cursor, limit=2)
     # a newer kudos arriving between pages does not shift the next page
     await give_kudos(org["giver"], form(org["sam"], points="1", message="newest"))

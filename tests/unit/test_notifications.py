@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.notifications import services
 from app.notifications.tables import Kind, Notification
 from app.paging import Cursor, decode_moment, encode_moment

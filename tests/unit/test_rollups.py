@@ -13,7 +13,9 @@ from piccolo.engine import engine_finder
 from app.boards import rollup_updates, rollups
 from app.boards.rollups import period_starts, rebuild
 from app.boards.tables import DepartmentPeriod, Period, PersonPeriod
-from app.kudos.services import GiveForm, add_on, give_kudos, revoke
+from app.kudos.changes import add_on, revoke
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Role
 from app.rules import RuleViolation

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.boards.scorecards import MONTHS, department_scorecard, hours_label, percent_label
+from app.boards.scorecards import MONTHS, Target, department_scorecard, hours_label, percent_label
 from app.boards.tables import DepartmentPeriod, Period
-from app.requests import services as requests
+from app.requests import workflow
 from app.settings import get_settings
 from app.timeutil import month_bounds
 from tests.factories import make_department, make_employee, make_service
@@ -73,13 +73,13 @@ async def served(
     """A request to `department` filed by Ana at `created`, claimed at `responded`, completed at `completed` and
     rated one second later, each through the request services."""
     service_id = org[service].id if service else None
-    request_id = await requests.file_request(org["ana"].id, org[department].id, service_id, "Help", at=created)
+    request_id = await workflow.file_request(org["ana"].id, org[department].id, service_id, "Help", at=created)
     if responded:
-        await requests.claim(org[resolver].id, request_id, at=responded)
+        await workflow.claim(org[resolver].id, request_id, at=responded)
     if completed:
-        await requests.complete(org[resolver].id, request_id, at=completed)
+        await workflow.complete(org[resolver].id, request_id, at=completed)
     if rating:
-        await requests.rate(org["ana"].id, request_id, *rating, at=completed + timedelta(seconds=1))
+        await workflow.rate(org["ana"].id, request_id, *rating, at=completed + timedelta(seconds=1))
     return request_id
 
 
@@ -96,7 +96,7 @@ async def test_figures_by_month_are_the_hand_computed_ones(org) -> None:
     await served(org, at(5, 8), responded=at(5, 10), completed=at(6, 12))  # 28 h, no service: not in the share
     await served(org, at(10, 9), responded=at(10, 13))  # still in progress: a first response only
     cancelled = await served(org, at(11, 9))
-    await requests.cancel(org["ana"].id, cancelled, at=at(11, 10))
+    await workflow.cancel(org["ana"].id, cancelled, at=at(11, 10))
     # February: one quick laptop request, rated once (too few ratings to show averages).
     await served(
         org, at(10, 9, 2), responded=at(10, 9.5, 2), completed=at(10, 10.5, 2), service="laptop", rating=(1, 1, 1)
@@ -150,10 +150,7 @@ async def test_figures_by_month_are_the_hand_computed_ones(org) -> None:
     assert february.cross_kudos == 2
     assert january.completed == 0 and january.first_response is None and january.turnaround is None
     assert january.cross_kudos == 0 and january.average("quality") is None
-    assert card.targets == [
-        {"name": "New laptop", "target_hours": 48},
-        {"name": "VPN help", "target_hours": 4},
-    ]  # catalogue order: position, then name
+    assert card.targets == [Target("New laptop", 48), Target("VPN help", 4)]  # catalogue order: position, then name
 
     rows = {row.label: row for row in card.rows}
     assert rows["Requests completed"].cells[:3] == ["4", "1", "0"]
@@ -225,10 +222,10 @@ async def test_the_catalogue_given_by_the_caller_is_used_and_inactive_services_s
     org["vpn"].active = False
     await org["vpn"].save()
     card = await department_scorecard(org["it"].id, at=AT)
-    assert card.targets == [{"name": "New laptop", "target_hours": 48}]
+    assert card.targets == [Target("New laptop", 48)]
     assert (card.months[0].within_target, card.months[0].with_target) == (1, 1)
-    given = await department_scorecard(org["it"].id, [{"name": "X", "target_hours": 8, "hours": ""}], at=AT)
-    assert given.targets == [{"name": "X", "target_hours": 8}]
+    given = await department_scorecard(org["it"].id, [Target("X", 8)], at=AT)
+    assert given.targets == [Target("X", 8)]
     assert given.turnaround_target == "8 h"
 
 

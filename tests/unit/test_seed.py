@@ -17,8 +17,8 @@ pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
 async def test_demo_organisation_loads_with_working_logins() -> None:
     counts = await seed_demo(activity=False)  # the activity has tests of its own (test_demo_activity.py)
     fixture = load_demo_fixture()
-    assert counts["people"] == len(fixture["people"]) == await Employee.count()
-    assert counts["departments"] == len(fixture["departments"]) == await Department.count()
+    assert counts["people"] == len(fixture.people) == await Employee.count()
+    assert counts["departments"] == len(fixture.departments) == await Department.count()
     assert await Department.count() >= 8 and 50 <= await Employee.count() <= 70
     assert await Service.count() >= 3 * await Department.count()
     # every department has a lead, and every lead belongs to the department they lead
@@ -40,5 +40,5 @@ async def test_demo_refuses_to_load_twice() -> None:
     await seed_demo(activity=False)
     with pytest.raises(OrganisationNotEmpty):
         await seed_demo()
-    assert await Employee.count() == len(load_demo_fixture()["people"])
+    assert await Employee.count() == len(load_demo_fixture().people)
     assert await Request.count() == 0 and await Kudos.count() == 0, "no activity without a fresh organisation"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.boards.badges import BY_SLUG
+from app.boards.badge_rules import BY_SLUG
 from app.mail.render import mail_environment
 from app.web.templating import template_config
 from app.words import duration, hours, plural, plural_form, times

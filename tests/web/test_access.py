@@ -9,7 +9,8 @@ from app.api import tokens, webhooks
 from app.digests.services import Trigger, last_month, start_run
 from app.digests.tables import DigestKind
 from app.digests.tokens import make_token
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.kudos.tables import CompanyValue
 from app.mail.backends import OutboxBackend, list_outbox
 from app.mail.message import Mail, build_message

@@ -10,7 +10,8 @@ from app.audit.tables import AuditEntry
 from app.boards import rollups
 from app.boards.tables import DepartmentPeriod, Period
 from app.kudos import allowance
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.kudos.tables import CompanyValue, LedgerEntry
 from app.people.services import load_current_user
 from app.people.tables import Department, DepartmentLead, Employee, Role, Service

@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Employee
 from app.timeutil import month_bounds, month_of, now

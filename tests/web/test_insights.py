@@ -11,7 +11,8 @@ import pytest
 from app.audit.tables import AuditEntry
 from app.insights import rollups, runs
 from app.insights.tables import DetectionRun, Finding, FindingReview
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Role
 from tests.factories import make_department, make_employee, make_lead, make_request

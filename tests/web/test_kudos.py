@@ -9,7 +9,8 @@ import pytest
 
 from app.jobs import worker as jobs
 from app.jobs.tables import JobOutbox
-from app.kudos.services import GiveForm, give_kudos
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.kudos.tables import AddOn, Kudos, LedgerEntry
 from app.notifications.tables import Notification
 from app.people.services import load_current_user

@@ -65,7 +65,7 @@ async def test_pages_and_forms_answer_after_the_pooled_connections_were_killed(c
 
 
 async def test_a_connection_lost_mid_request_is_a_503_not_a_500(client, pair, monkeypatch) -> None:
-    from app.kudos import services
+    from app.kudos import giving
 
     giver, ravi = pair
     await signed_in(client, giver.email)
@@ -73,7 +73,7 @@ async def test_a_connection_lost_mid_request_is_a_503_not_a_500(client, pair, mo
     async def dropped(*args, **kwargs):
         raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
 
-    monkeypatch.setattr(services, "give_kudos", dropped)
+    monkeypatch.setattr(giving, "give_kudos", dropped)
     response = await post_form(client, "/kudos", give(ravi, "mid-request"))
     assert response.status_code == 503
     assert response.headers["retry-after"] == "30"

@@ -11,7 +11,9 @@ import pytest
 
 from app import timeutil
 from app.boards import levels, rollups
-from app.kudos.services import GiveForm, give_kudos, revoke
+from app.kudos.changes import revoke
+from app.kudos.forms import GiveForm
+from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
 from app.people.tables import Role
 from app.timeutil import now
@@ -163,6 +165,8 @@ async def test_private_kudos_never_show_on_someone_else_s_profile(client, org) -
 
 
 async def test_the_feed_item_for_a_badge_award_renders_escaped(org, app) -> None:
+    from dataclasses import replace
+
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from app.boards.badges import recent_awards
@@ -171,8 +175,8 @@ async def test_the_feed_item_for_a_badge_award_renders_escaped(org, app) -> None
     environment = Environment(loader=FileSystemLoader(templating.TEMPLATE_DIR), autoescape=select_autoescape())
     environment.filters.update({"localtime": templating.localtime, "ago": templating.ago})
     environment.globals["url_for"] = app.route_reverse  # links are built from route names
-    item = next(a for a in await recent_awards(5) if a["employee_id"] == org["ravi"].id)
-    item["employee_name"] = "<b>Ravi</b>"
+    item = next(a for a in await recent_awards(5) if a.employee_id == org["ravi"].id)
+    item = replace(item, employee_name="<b>Ravi</b>")
     html = environment.get_template("fragments/boards/badges_feed_item.html").render(a=item)
     assert "&lt;b&gt;Ravi&lt;/b&gt;</a> earned the" in html
     assert f'<a href="/people/{org["ravi"].id}#badges">First kudos</a> badge: first kudos received.' in html

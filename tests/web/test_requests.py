@@ -9,7 +9,7 @@ import pytest
 
 from app.notifications.tables import Kind, Notification
 from app.people.tables import Role
-from app.requests import services
+from app.requests import workflow
 from app.requests.tables import Request, RequestEvent, RequestRating, RequestResolver, Status
 from app.timeutil import now
 from tests.events import run_stored_events
@@ -380,7 +380,7 @@ async def test_rating_a_request_you_did_not_file_is_forbidden(client_factory, or
 
 async def test_the_rating_is_shown_only_to_resolvers_leads_and_the_requester(client_factory, org) -> None:
     request_id = await make_request(org["ana"], org["it"], resolvers=(org["ravi"],), status="completed")
-    await services.rate(org["ana"].id, request_id, 2, 3, 4, "Secret critique")
+    await workflow.rate(org["ana"].id, request_id, 2, 3, 4, "Secret critique")
     for who in ("ana", "ravi", "head"):
         client = await as_(client_factory, org[who])
         page = await client.get(f"/requests/{request_id}")

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.requests import services as requests
+from app.requests import workflow
 from app.timeutil import month_bounds, month_of, now
 from tests.factories import make_department, make_employee, make_service
 from tests.helpers import signed_in
@@ -35,9 +35,9 @@ def row(html: str, label: str) -> list[str]:
 
 async def test_department_page_shows_the_scorecard_against_its_targets(client, org) -> None:
     start = month_bounds(month_of(now()))[0]  # this month, in the organisation's zone (may complete "later today")
-    request_id = await requests.file_request(org["ana"].id, org["it"].id, org["vpn"].id, "VPN down", at=start)
-    await requests.claim(org["ravi"].id, request_id, at=start + timedelta(minutes=30))
-    await requests.complete(org["ravi"].id, request_id, at=start + timedelta(hours=2))
+    request_id = await workflow.file_request(org["ana"].id, org["it"].id, org["vpn"].id, "VPN down", at=start)
+    await workflow.claim(org["ravi"].id, request_id, at=start + timedelta(minutes=30))
+    await workflow.complete(org["ravi"].id, request_id, at=start + timedelta(hours=2))
     await signed_in(client, "ana@example.com")
 
     response = await client.get("/departments/it")

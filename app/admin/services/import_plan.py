@@ -45,6 +45,15 @@ class Row:
     depends_on: str = ""  # the manager's email / the parent's slug, when it is in the same file
 
 
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What a dry run expects the import to do, row by row."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
 @dataclass(slots=True)
 class Plan:
     kind: ImportKind
@@ -57,9 +66,9 @@ class Plan:
     def problem(self, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(row=line, column=column, message=message))
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> Counts:
         values = list(self.outcomes.values())
-        return {outcome: values.count(outcome) for outcome in ("created", "updated", "unchanged")}
+        return Counts(values.count("created"), values.count("updated"), values.count("unchanged"))
 
     def preview(self) -> Preview:
         keys = {row.line: row.key for row in self.rows}
