@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from app.awards.queries import recent_announcements
 from app.kudos import allowance, changes, giving
-from app.kudos.feed import BADGES_PER_PAGE, FeedPage, feed, get_kudos, merged
+from app.kudos.feed import BADGES_PER_PAGE, FeedPage, card, feed, get_kudos, merged
 from app.kudos.forms import GiveForm
 from app.paging import parse_id
 from app.people.services import DirectoryPerson, search_directory
@@ -215,7 +215,7 @@ class KudosController(Controller):
         # The box on the home page: a fresh form, the new card on top of the feed, the header's allowance.
         sent = Sent(kudos_id=given.kudos_id, names=names)
         context = await give_context(user, GiveForm(), box=True, sent=sent, left=(given.remaining, given.budget))
-        context["new_card"] = await get_kudos(user, given.kudos_id)
+        context["new_card"] = await card(given.kudos_id)
         context["header"] = PointsLeft(remaining=context["remaining"], budget=context["budget"])
         return Template("fragments/kudos/given.html", context=context)
 

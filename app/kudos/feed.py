@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from app.boards.badges import recent_awards
 from app.kudos.changes import may_see_message
-from app.kudos.tables import AddOn, Kudos, KudosRecipient, KudosValue, Visibility
+from app.kudos.tables import AddOn, Kudos, Visibility
 from app.paging import Cursor, valid_id
 from app.people.services import CurrentUser
 
@@ -18,12 +18,26 @@ BADGES_PER_PAGE = 20  # at most, between two pages' worth of kudos
 FEED_SCOPES = ("all", "department", "mine")
 
 
-# Kudos cards by id, newest first: the kudos, its giver, the request it thanks for and how many add-ons it has.
+# Kudos cards by id, newest first, in one statement: the kudos, its giver, the request it thanks for, how many
+# add-ons it has, its recipients (with their manager and department, by name) and its company values (by name).
 _CARDS_SQL = """
     SELECT k.id, k.message, k.points, k.visibility, k.created_at, k.revoked_at, k.revoke_reason, k.request,
            k.giver AS giver_id, g.name AS giver_name, g.title AS giver_title, r.title AS request_title,
-           (SELECT count(*) FROM add_on a WHERE a.kudos = k.id) AS addon_count
+           (SELECT count(*) FROM add_on a WHERE a.kudos = k.id) AS addon_count,
+           rec.ids AS recipient_ids, rec.names AS recipient_names, rec.managers AS recipient_managers,
+           rec.departments AS recipient_departments, val.names AS value_names
     FROM kudos k JOIN employee g ON g.id = k.giver LEFT JOIN request r ON r.id = k.request
+    CROSS JOIN LATERAL (
+        SELECT array_agg(e.id ORDER BY e.name, e.id) AS ids, array_agg(e.name ORDER BY e.name, e.id) AS names,
+               array_agg(e.manager ORDER BY e.name, e.id) AS managers,
+               array_agg(d.name ORDER BY e.name, e.id) AS departments
+        FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee LEFT JOIN department d ON d.id = e.department
+        WHERE kr.kudos = k.id
+    ) AS rec
+    CROSS JOIN LATERAL (
+        SELECT array_agg(v.name ORDER BY v.name) AS names
+        FROM kudos_value kv JOIN company_value v ON v.id = kv.value WHERE kv.kudos = k.id
+    ) AS val
     WHERE k.id = ANY({})
     ORDER BY k.created_at DESC, k.id DESC
 """
@@ -58,15 +72,6 @@ _RECEIVED_SQL = """
 _GIVEN_SQL = """
     SELECT k.id FROM kudos k WHERE k.giver = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
-"""
-# The recipients (with their manager and department) and the company values of kudos cards.
-_RECIPIENTS_SQL = """
-    SELECT kr.kudos, e.id, e.name, e.manager, d.name AS department
-    FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee LEFT JOIN department d ON d.id = e.department
-    WHERE kr.kudos = ANY({})
-"""
-_VALUES_SQL = """
-    SELECT kv.kudos, v.name FROM kudos_value kv JOIN company_value v ON v.id = kv.value WHERE kv.kudos = ANY({})
 """
 FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
@@ -112,19 +117,31 @@ class FeedItem(Protocol):
 
 
 async def _cards_of(ids: list[int]) -> list[Card]:
-    """The cards of kudos `ids`, newest first, with their recipients and values: three queries, whatever the
-    number of kudos."""
+    """The cards of kudos `ids`, newest first, with their recipients and values: one query."""
     if not ids:
         return []
-    rows = await Kudos.raw(_CARDS_SQL, ids)
-    recipients: dict[int, list[Recipient]] = {i: [] for i in ids}
-    for row in sorted(await KudosRecipient.raw(_RECIPIENTS_SQL, ids), key=lambda r: r["name"]):
-        kudos_id = row.pop("kudos")
-        recipients[kudos_id].append(Recipient(**row))
-    values: dict[int, list[str]] = {i: [] for i in ids}
-    for row in sorted(await KudosValue.raw(_VALUES_SQL, ids), key=lambda r: r["name"]):
-        values[row["kudos"]].append(row["name"])
-    return [Card(**row, recipients=recipients[row["id"]], values=values[row["id"]]) for row in rows]
+    return [_card(row) for row in await Kudos.raw(_CARDS_SQL, ids)]
+
+
+def _card(row: dict[str, Any]) -> Card:
+    people = zip(
+        row.pop("recipient_ids") or (),
+        row.pop("recipient_names") or (),
+        row.pop("recipient_managers") or (),
+        row.pop("recipient_departments") or (),
+        strict=True,
+    )
+    recipients = [
+        Recipient(id=i, name=name, manager=manager, department=department) for i, name, manager, department in people
+    ]
+    values = list(row.pop("value_names") or ())
+    return Card(**row, recipients=recipients, values=values)
+
+
+async def card(kudos_id: int) -> Card | None:
+    """One kudos's card, whoever may read it: for its giver's view right after giving it."""
+    cards = await _cards_of([kudos_id])
+    return cards[0] if cards else None
 
 
 async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[Card]:
