@@ -27,6 +27,7 @@ import msgspec
 from piccolo.columns.combination import And, Where
 from piccolo.engine import engine_finder
 
+import app.db as db
 from app.jobs.outbox import add_job
 from app.jobs.tables import EventReceipt, JobOutbox
 from app.timeutil import now
@@ -396,7 +397,7 @@ async def _run_once(handler: str, fact: Event) -> bool:
     registration = registry.get(handler)
     if registration is None or registration.event is not type(fact):
         return False
-    async with EventReceipt._meta.db.transaction():
+    async with db.transaction():
         first = (
             await EventReceipt.insert(EventReceipt(event_id=fact.event_id, handler=handler))
             .on_conflict(target=(EventReceipt.event_id, EventReceipt.handler), action="DO NOTHING")

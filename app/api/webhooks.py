@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+import app.db as db
 from app.api import egress
 from app.api.tables import DeliveryStatus, Webhook, WebhookDelivery
 from app.audit.services import record as audit
@@ -222,7 +223,7 @@ async def sweep(*, grace: timedelta | None = None) -> int:
     time is reset to now, so a row whose new job is also slow is handed over again only after another `grace`.
     """
     moment = now()
-    async with WebhookDelivery._meta.db.transaction():
+    async with db.transaction():
         rows = await WebhookDelivery.raw(_SWEEP_SQL, moment, list(WAITING), moment - (grace or SWEEP_GRACE))
         for row in rows:
             await add_job("deliver_webhook", delivery_id=row["id"])
@@ -273,7 +274,7 @@ async def register(
     if errors:
         raise RuleViolation(errors)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    async with Webhook._meta.db.transaction():
+    async with db.transaction():
         rows = await Webhook.insert(
             Webhook(**cleaned, secret=secret, created_by=admin.id, created_at=moment)
         ).returning(Webhook.id)
@@ -296,7 +297,7 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
         raise RuleViolation("Only admins can remove webhooks.", status_code=403)
     if not valid_id(webhook_id):
         raise RuleViolation("There is no such webhook.", status_code=404)
-    async with Webhook._meta.db.transaction():
+    async with db.transaction():
         rows = await Webhook.raw(
             "SELECT id, name, url, events, removed_at FROM webhook WHERE id = {} FOR UPDATE", webhook_id
         )

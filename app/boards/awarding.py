@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import app.db as db
 from app.boards import levels
 from app.boards.badge_rules import BADGES, BY_SLUG, Badge, Event
 from app.boards.tables import BadgeAward
@@ -268,6 +269,6 @@ async def backfill(*, at: datetime | None = None, batch: int = 2000) -> int:
         values = await measure({name: set(chunk) for name in measures}, moment)
         streaks = await BadgeAward.raw(_LONGEST_STREAK_SQL, chunk)
         values["weekly_streak"] = {row["employee"]: row["weeks"] for row in streaks}
-        async with BadgeAward._meta.db.transaction():
+        async with db.transaction():
             inserted += len(await _insert(checks, values, held, at=moment, announce=False))
     return inserted
