@@ -298,8 +298,10 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
     if not valid_id(webhook_id):
         raise RuleViolation("There is no such webhook.", status_code=404)
     async with db.transaction():
-        rows = await Webhook.raw(
-            "SELECT id, name, url, events, removed_at FROM webhook WHERE id = {} FOR UPDATE", webhook_id
+        rows = (
+            await Webhook.select(Webhook.id, Webhook.name, Webhook.url, Webhook.events, Webhook.removed_at)
+            .where(Webhook.id == webhook_id)
+            .lock_rows("UPDATE")
         )
         if not rows:
             raise RuleViolation("There is no such webhook.", status_code=404)
@@ -320,26 +322,38 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
     return str(hook["name"])
 
 
+_WEBHOOKS_SQL = """
+    SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at,
+           count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered,
+           count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting,
+           count(d.id) FILTER (WHERE d.status = 'failed') AS failed
+    FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id
+    GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC
+"""
+
+
 async def list_webhooks() -> list[dict[str, Any]]:
     """Registered webhooks (active first, newest first) with delivery counts by status; never their secrets."""
-    rows: list[dict[str, Any]] = await Webhook.raw(
-        "SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at, "
-        "count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered, "
-        "count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting, "
-        "count(d.id) FILTER (WHERE d.status = 'failed') AS failed "
-        "FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id "
-        "GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC"
-    )
+    rows: list[dict[str, Any]] = await Webhook.raw(_WEBHOOKS_SQL)
     return rows
 
 
 async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[dict[str, Any]]:
     """The newest deliveries of every webhook, with status, attempts and last error."""
-    rows: list[dict[str, Any]] = await WebhookDelivery.raw(
-        "SELECT d.id, d.event, d.status, d.attempts, d.last_error, d.last_status_code, d.created_at, "
-        "d.next_attempt_at, d.delivered_at, w.name AS webhook_name "
-        "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
-        "ORDER BY d.created_at DESC, d.id DESC LIMIT {}",
-        limit,
+    rows: list[dict[str, Any]] = (
+        await WebhookDelivery.select(
+            WebhookDelivery.id,
+            WebhookDelivery.event,
+            WebhookDelivery.status,
+            WebhookDelivery.attempts,
+            WebhookDelivery.last_error,
+            WebhookDelivery.last_status_code,
+            WebhookDelivery.created_at,
+            WebhookDelivery.next_attempt_at,
+            WebhookDelivery.delivered_at,
+            WebhookDelivery.webhook.name.as_alias("webhook_name"),
+        )
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id, ascending=False)
+        .limit(limit)
     )
     return rows

@@ -87,23 +87,26 @@ async def _weekly_streak(ids: list[int], at: datetime) -> dict[int, dict[str, in
     return streaks
 
 
+_AWARDS_WON_SQL = """
+    SELECT w.person, count(*) AS won FROM award_winner w JOIN award_cycle c ON c.id = w.cycle
+    WHERE w.person = ANY({}) AND c.status = 'announced' GROUP BY w.person
+"""
+_FEEDBACK_SQL = """
+    SELECT e.id, (SELECT count(*) FROM feedback f WHERE f.author = e.id AND f.ask IS NOT NULL) AS answered,
+           (SELECT count(*) FROM feedback_ask a WHERE a.asker = e.id) AS asked
+    FROM employee e WHERE e.id = ANY({})
+"""
+
+
 async def _awards_won(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
     """Monthly awards each person won in announced cycles (app.awards; department wins are not personal)."""
-    rows = await BadgeAward.raw(
-        "SELECT w.person, count(*) AS won FROM award_winner w JOIN award_cycle c ON c.id = w.cycle "
-        "WHERE w.person = ANY({}) AND c.status = 'announced' GROUP BY w.person",
-        ids,
-    )
+    rows = await BadgeAward.raw(_AWARDS_WON_SQL, ids)
     return {row["person"]: {"awards_won": row["won"]} for row in rows}
 
 
 async def _feedback(ids: list[int], at: datetime) -> dict[int, dict[str, int]]:
     """Feedback requests each person answered and asks they made (app.feedback's tables)."""
-    rows = await BadgeAward.raw(
-        "SELECT e.id, (SELECT count(*) FROM feedback f WHERE f.author = e.id AND f.ask IS NOT NULL) AS answered, "
-        "(SELECT count(*) FROM feedback_ask a WHERE a.asker = e.id) AS asked FROM employee e WHERE e.id = ANY({})",
-        ids,
-    )
+    rows = await BadgeAward.raw(_FEEDBACK_SQL, ids)
     return {row["id"]: {"feedback_answered": row["answered"], "feedback_asked": row["asked"]} for row in rows}
 
 

@@ -35,10 +35,12 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
     handed = 0
     while True:
         async with db.transaction():
-            rows = await JobOutbox.raw(
-                "SELECT id, function, kwargs FROM job_outbox WHERE enqueued_at IS NULL "
-                "ORDER BY id LIMIT {} FOR UPDATE SKIP LOCKED",
-                batch,
+            rows = (
+                await JobOutbox.select(JobOutbox.id, JobOutbox.function, JobOutbox.kwargs)
+                .where(JobOutbox.enqueued_at.is_null())
+                .order_by(JobOutbox.id)
+                .limit(batch)
+                .lock_rows("UPDATE", skip_locked=True)
             )
             if not rows:
                 return handed
