@@ -155,8 +155,11 @@ def engine() -> ResilientEngine:
     return found
 
 
-def transaction() -> PostgresTransaction:
-    """The one way to open a transaction: `async with db.transaction(): ...` (nested calls join the outer one)."""
+def transaction() -> contextlib.AbstractAsyncContextManager[PostgresTransaction]:
+    """The one way to open a transaction: `async with db.transaction(): ...` (nested calls join the outer one).
+
+    Typed as a plain context manager: Piccolo's `__aexit__` returns a bool, which tells mypy an exception raised
+    inside could be swallowed and the code after the block reached."""
     return engine().transaction()
 
 

@@ -106,6 +106,7 @@ class EmbeddedPostgres:
         assert self._server is not None, "start() first"
         if not name.isidentifier():
             raise ValueError(f"not a plain database name: {name!r}")
+        # psql reads the statement on stdin, so nothing can be bound: `name` was checked to be a plain identifier.
         exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # noqa: S608
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{name}";')

@@ -316,7 +316,7 @@ class ReadApi(Controller):
                 pattern=f"^({'|'.join(boards.METRICS)})(_per_head)?$",
             ),
         ] = boards.DEFAULT_METRIC,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = boards.BOARD_SIZE,
+        limit: Annotated[int, QueryParameter(ge=1, le=boards.MAX_BOARD_SIZE)] = boards.BOARD_SIZE,
     ) -> BoardOut:
         result = await boards.board(services.NOBODY, scope=board, period=period, metric=metric, limit=limit)
         return BoardOut(

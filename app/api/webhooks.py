@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+import app.db as db
 from app.api import egress
 from app.api.tables import DeliveryStatus, Webhook, WebhookDelivery
 from app.audit.services import record as audit
@@ -217,7 +218,7 @@ async def sweep(*, grace: timedelta | None = None) -> int:
     time is reset to now, so a row whose new job is also slow is handed over again only after another `grace`.
     """
     moment = now()
-    async with WebhookDelivery._meta.db.transaction():
+    async with db.transaction():
         rows = await WebhookDelivery.raw(_SWEEP_SQL, moment, list(WAITING), moment - (grace or SWEEP_GRACE))
         for row in rows:
             await add_job("deliver_webhook", delivery_id=row["id"])
@@ -277,7 +278,7 @@ async def register(
     if errors:
         raise RuleViolation(errors)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    async with Webhook._meta.db.transaction():
+    async with db.transaction():
         rows = await Webhook.insert(
             Webhook(**asdict(cleaned), secret=secret, created_by=admin.id, created_at=moment)
         ).returning(Webhook.id)
@@ -300,9 +301,11 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
         raise RuleViolation("Only admins can remove webhooks.", status_code=403)
     if not valid_id(webhook_id):
         raise RuleViolation("There is no such webhook.", status_code=404)
-    async with Webhook._meta.db.transaction():
-        rows = await Webhook.raw(
-            "SELECT id, name, url, events, removed_at FROM webhook WHERE id = {} FOR UPDATE", webhook_id
+    async with db.transaction():
+        rows = (
+            await Webhook.select(Webhook.id, Webhook.name, Webhook.url, Webhook.events, Webhook.removed_at)
+            .where(Webhook.id == webhook_id)
+            .lock_rows("UPDATE")
         )
         if not rows:
             raise RuleViolation("There is no such webhook.", status_code=404)
@@ -323,6 +326,16 @@ async def remove(admin: CurrentUser, webhook_id: int, *, at: datetime | None = N
     return str(hook["name"])
 
 
+_WEBHOOKS_SQL = """
+    SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at,
+           count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered,
+           count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting,
+           count(d.id) FILTER (WHERE d.status = 'failed') AS failed
+    FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id
+    GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Listed:
     """A registered webhook, without its secret, with its deliveries counted by status."""
@@ -340,15 +353,7 @@ class Listed:
 
 async def list_webhooks() -> list[Listed]:
     """Registered webhooks (active first, newest first) with delivery counts by status; never their secrets."""
-    rows = await Webhook.raw(
-        "SELECT w.id, w.name, w.url, w.events, w.created_at, w.removed_at, "
-        "count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered, "
-        "count(d.id) FILTER (WHERE d.status IN ('pending', 'retrying')) AS waiting, "
-        "count(d.id) FILTER (WHERE d.status = 'failed') AS failed "
-        "FROM webhook w LEFT JOIN webhook_delivery d ON d.webhook = w.id "
-        "GROUP BY w.id ORDER BY w.removed_at IS NOT NULL, w.created_at DESC, w.id DESC"
-    )
-    return [Listed(**row) for row in rows]
+    return [Listed(**row) for row in await Webhook.raw(_WEBHOOKS_SQL)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,11 +374,20 @@ class Delivery:
 
 async def recent_deliveries(limit: int = DELIVERIES_SHOWN) -> list[Delivery]:
     """The newest deliveries of every webhook, with status, attempts and last error."""
-    rows = await WebhookDelivery.raw(
-        "SELECT d.id, d.event, d.status, d.attempts, d.last_error, d.last_status_code, d.created_at, "
-        "d.next_attempt_at, d.delivered_at, w.name AS webhook_name "
-        "FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
-        "ORDER BY d.created_at DESC, d.id DESC LIMIT {}",
-        limit,
+    rows = (
+        await WebhookDelivery.select(
+            WebhookDelivery.id,
+            WebhookDelivery.event,
+            WebhookDelivery.status,
+            WebhookDelivery.attempts,
+            WebhookDelivery.last_error,
+            WebhookDelivery.last_status_code,
+            WebhookDelivery.created_at,
+            WebhookDelivery.next_attempt_at,
+            WebhookDelivery.delivered_at,
+            WebhookDelivery.webhook.name.as_alias("webhook_name"),
+        )
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id, ascending=False)
+        .limit(limit)
     )
     return [Delivery(**row) for row in rows]

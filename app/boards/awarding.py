@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import app.db as db
 from app.boards import levels
 from app.boards.badge_rules import BADGES, BY_SLUG, Badge, Event
 from app.boards.tables import BadgeAward
@@ -88,23 +89,26 @@ async def _weekly_streak(ids: list[int], at: datetime) -> dict[str, dict[int, in
     return {"weekly_streak": streaks}
 
 
+_AWARDS_WON_SQL = """
+    SELECT w.person, count(*) AS won FROM award_winner w JOIN award_cycle c ON c.id = w.cycle
+    WHERE w.person = ANY({}) AND c.status = 'announced' GROUP BY w.person
+"""
+_FEEDBACK_SQL = """
+    SELECT e.id, (SELECT count(*) FROM feedback f WHERE f.author = e.id AND f.ask IS NOT NULL) AS answered,
+           (SELECT count(*) FROM feedback_ask a WHERE a.asker = e.id) AS asked
+    FROM employee e WHERE e.id = ANY({})
+"""
+
+
 async def _awards_won(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
     """Monthly awards each person won in announced cycles (app.awards; department wins are not personal)."""
-    rows = await BadgeAward.raw(
-        "SELECT w.person, count(*) AS won FROM award_winner w JOIN award_cycle c ON c.id = w.cycle "
-        "WHERE w.person = ANY({}) AND c.status = 'announced' GROUP BY w.person",
-        ids,
-    )
+    rows = await BadgeAward.raw(_AWARDS_WON_SQL, ids)
     return {"awards_won": {row["person"]: row["won"] for row in rows}}
 
 
 async def _feedback(ids: list[int], at: datetime) -> dict[str, dict[int, int]]:
     """Feedback requests each person answered and asks they made (app.feedback's tables)."""
-    rows = await BadgeAward.raw(
-        "SELECT e.id, (SELECT count(*) FROM feedback f WHERE f.author = e.id AND f.ask IS NOT NULL) AS answered, "
-        "(SELECT count(*) FROM feedback_ask a WHERE a.asker = e.id) AS asked FROM employee e WHERE e.id = ANY({})",
-        ids,
-    )
+    rows = await BadgeAward.raw(_FEEDBACK_SQL, ids)
     return {
         "feedback_answered": {row["id"]: row["answered"] for row in rows},
         "feedback_asked": {row["id"]: row["asked"] for row in rows},
@@ -270,6 +274,6 @@ async def backfill(*, at: datetime | None = None, batch: int = 2000) -> int:
         values = await measure({name: set(chunk) for name in measures}, moment)
         streaks = await BadgeAward.raw(_LONGEST_STREAK_SQL, chunk)
         values["weekly_streak"] = {row["employee"]: row["weeks"] for row in streaks}
-        async with BadgeAward._meta.db.transaction():
+        async with db.transaction():
             inserted += len(await _insert(checks, values, held, at=moment, announce=False))
     return inserted

@@ -1,4 +1,3 @@
-# ruff: noqa: S608 — SQL here is assembled from this module's constant table and column names; values are bound
 """The board rollups' periods and counting rules, and their rebuild from the ledger (see app/boards/tables.py).
 
 `app.boards.rollup_updates.apply()` keeps them in step inside the transaction that appends ledger entries, so
@@ -23,18 +22,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
 
-from piccolo.engine import engine_finder
-from piccolo.engine.base import Engine
-
-from app.boards.tables import Period
+import app.db as db
+from app.boards.tables import Period, PersonPeriod
 from app.timeutil import next_month, org_tz
 
 ALL_TIME_START = date(1970, 1, 1)
-METRIC_COLUMNS = ("points", "kudos", "givers", "cross_givers")
 ALL_TIME_END = date(9999, 1, 1)
-# In rebuild order: person_period's distinct givers derive from the month pairs.
 ROLLUP_TABLES = ("person_giver_period", "person_period", "department_period")
 
 
@@ -63,32 +57,28 @@ def period_end(kind: Period, start: date) -> date:
     return ALL_TIME_END
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _kudos_delta(alias: str) -> str:
-    """SQL for `Entry.kudos_delta` of ledger rows called `alias`."""
-    return (
-        f"CASE WHEN {alias}.addon IS NOT NULL THEN 0 WHEN {alias}.kind = 'kudos' THEN 1 "
-        f"WHEN {alias}.kind = 'revoke' THEN -1 ELSE 0 END"
-    )
-
-
-def _cross(alias: str) -> str:
-    """SQL for `Entry.cross` of ledger rows called `alias` (false when a department is unknown)."""
-    return f"({alias}.giver_department <> {alias}.recipient_department) IS TRUE"
-
-
 # ------------------------------------------------------------------------------------------------ rebuild
 
-# The ledger, one row per entry, with the counting rules of `apply()` and its local week and month.
-_LEDGER = """
-    SELECT l.kudos, l.giver, l.recipient, l.recipient_department AS rd, l.amount, {dk} AS dk, {cross} AS cross_dept,
-           date_trunc('week', t.local_time)::date AS week, date_trunc('month', t.local_time)::date AS month
-    FROM ledger_entry l CROSS JOIN LATERAL (SELECT l.effective_at AT TIME ZONE {tz} AS local_time) AS t
+# The transaction's settings: memory for the big sorts and index builds, and the organisation's time zone (the
+# value), which rebuild_ledger reads.
+_SETTINGS_SQL = """
+    SELECT set_config('work_mem', '256MB', true), set_config('maintenance_work_mem', '512MB', true),
+           set_config('kudos.rebuild_zone', {}, true)
 """
-# Two passes over the ledger into temporary tables; everything else is computed from these.
+# The ledger, one row per entry, with the counting rules of `apply()` (`dk`: Entry.kudos_delta; `cross_dept`:
+# Entry.cross, false when a department is unknown) and its local week and month. A view, dropped once the stages
+# below have read it: PostgreSQL expands it into each of them, as if written out there.
+_LEDGER_VIEW_SQL = """
+    CREATE TEMPORARY VIEW rebuild_ledger AS
+    SELECT l.kudos, l.giver, l.recipient, l.recipient_department AS rd, l.amount,
+           CASE WHEN l.addon IS NOT NULL THEN 0 WHEN l.kind = 'kudos' THEN 1 WHEN l.kind = 'revoke' THEN -1
+                ELSE 0 END AS dk,
+           (l.giver_department <> l.recipient_department) IS TRUE AS cross_dept,
+           date_trunc('week', t.local_time)::date AS week, date_trunc('month', t.local_time)::date AS month
+    FROM ledger_entry l
+    CROSS JOIN LATERAL (SELECT l.effective_at AT TIME ZONE current_setting('kudos.rebuild_zone') AS local_time) AS t
+"""
+# Two passes over the ledger into temporary tables, then the month pairs; everything else is computed from these.
 # rebuild_part: per (recipient, giver, their department, week, month) — a week split at a month's edge is two
 # parts, so each part lies in exactly one period of every kind.
 _STAGES = (
@@ -96,168 +86,216 @@ _STAGES = (
     CREATE TEMPORARY TABLE rebuild_part ON COMMIT DROP AS
     SELECT recipient, giver, rd, week, month, sum(amount)::int AS points, sum(dk)::int AS kudos,
            coalesce(sum(dk) FILTER (WHERE cross_dept), 0)::int AS cross_kudos
-    FROM ({ledger}) AS e GROUP BY recipient, giver, rd, week, month
+    FROM rebuild_ledger GROUP BY recipient, giver, rd, week, month
     """,
     # kudos given: each kudos once, however many recipients (all its entries share their moment)
     """
     CREATE TEMPORARY TABLE rebuild_given ON COMMIT DROP AS
     SELECT giver, week, month, sum(dk)::int AS given
-    FROM (SELECT DISTINCT kudos, giver, dk, week, month FROM ({ledger}) AS e WHERE dk <> 0) AS k
+    FROM (SELECT DISTINCT kudos, giver, dk, week, month FROM rebuild_ledger WHERE dk <> 0) AS k
     GROUP BY giver, week, month
     """,
+    "DROP VIEW rebuild_ledger",  # read by the two stages above only
+    # (owner, giver, month) with their kudos and cross-department kudos: for people the rows person_giver_period
+    # holds (those carrying a figure), for departments the pairs with a kudos.
     """
-    CREATE TEMPORARY TABLE rebuild_department_pairs ON COMMIT DROP AS
-    SELECT rd AS department, giver, month AS start, sum(kudos)::int AS kudos, sum(cross_kudos)::int AS cross_kudos
+    CREATE TEMPORARY TABLE rebuild_pairs ON COMMIT DROP AS
+    SELECT 'person' AS kind, recipient AS owner, giver, month AS start, sum(kudos)::int AS kudos,
+           sum(cross_kudos)::int AS cross_kudos
+    FROM rebuild_part GROUP BY recipient, giver, month HAVING sum(kudos) <> 0 OR sum(cross_kudos) <> 0
+    UNION ALL
+    SELECT 'department', rd, giver, month, sum(kudos)::int, sum(cross_kudos)::int
     FROM rebuild_part WHERE rd IS NOT NULL AND (kudos <> 0 OR cross_kudos <> 0) GROUP BY rd, giver, month
     """,
 )
-
-
-# A grouping set's period: GROUPING(week, month, quarter, year) has a bit set for each column left out.
-_SET_PERIOD = (
-    "CASE GROUPING(week, month, quarter, year) WHEN 7 THEN 'week' WHEN 11 THEN 'month' WHEN 13 THEN 'quarter' "
-    "WHEN 14 THEN 'year' ELSE 'all' END"
-)
-_QUARTER_BITS = (7, 56, 448, 3584)  # months of each quarter in a 12-bit month mask
-
-
-def _totals(owner: str, sources: str, figures: tuple[str, ...]) -> str:
-    """(owner, period, start, *figures, 0, 0): `sources` (owner, week, month, *figures) summed per period, every
-    kind of period in one pass (grouping sets) over its (owner, week, month) sums."""
-    inner = ", ".join(f"sum({f})::int AS {f}" for f in figures)  # int sums add up as bigint, not numeric
-    outer = ", ".join(f"sum({f})::int" for f in figures)
-    return f"""
-        SELECT {owner}, {_SET_PERIOD}, coalesce(week, month, quarter, year, DATE '{ALL_TIME_START}'), {outer}, 0, 0
-        FROM (SELECT {owner}, week, month, date_trunc('quarter', month::timestamp)::date AS quarter,
-                     date_trunc('year', month::timestamp)::date AS year, {inner}
-              FROM ({sources}) AS s GROUP BY {owner}, week, month) AS t
-        GROUP BY {owner}, GROUPING SETS ((week), (month), (quarter), (year), ())
-    """
-
-
-def _givers(owner: str, source: str, zeros: str) -> str:
-    """(owner, period, start, *zeros, givers, cross givers): weeks from the pairs in rebuild_part (whose owner
-    column is `source`), months from the month pairs, quarters, years and all time from `years` (each pair's
-    months with standing kudos per year, as bit masks)."""
-    quarters = ", ".join(f"('quarter', (y.year + interval '{3 * q} months')::date, y.k{q}, y.c{q})" for q in range(4))
-    counts = ", ".join(
-        f"count(*) FILTER (WHERE kb & {bits} <> 0)::int AS k{q}, count(*) FILTER (WHERE cb & {bits} <> 0)::int AS c{q}"
-        for q, bits in enumerate(_QUARTER_BITS)
+# Every row of person_period and department_period (those carrying any figure; the figures a table lacks stay 0),
+# with ALL_TIME_START (the value, twice) as the start of all time:
+# - totals: the (owner, week, month) sums summed per period, every kind of period in one pass (grouping sets;
+#   GROUPING(week, month, quarter, year) has a bit set for each column left out);
+# - distinct givers: weeks from the pairs in rebuild_part, months from the month pairs, quarters, years and all
+#   time from `years` (each pair's months with standing kudos per year, as bit masks: 7, 56, 448 and 3584 are the
+#   months of each quarter).
+_ROLLUPS_SQL = """
+    CREATE TEMPORARY TABLE rebuild_rollups ON COMMIT DROP AS
+    WITH years AS MATERIALIZED (
+        SELECT kind, owner, giver, date_trunc('year', start::timestamp)::date AS year,
+               bit_or(CASE WHEN kudos > 0 THEN 1 << (extract(month FROM start)::int - 1) ELSE 0 END) AS kb,
+               bit_or(CASE WHEN cross_kudos > 0 THEN 1 << (extract(month FROM start)::int - 1) ELSE 0 END) AS cb
+        FROM rebuild_pairs GROUP BY 1, 2, 3, 4
     )
-    return f"""
-        SELECT {owner}, 'week', week, {zeros}, count(*) FILTER (WHERE kudos > 0)::int,
+    SELECT kind, owner, period, start, sum(points)::int AS points, sum(kudos)::int AS kudos,
+           sum(given)::int AS given, sum(given_points)::int AS given_points, sum(cross_kudos)::int AS cross_kudos,
+           sum(givers)::int AS givers, sum(cross_givers)::int AS cross_givers
+    FROM (
+        SELECT kind, owner,
+               CASE GROUPING(week, month, quarter, year) WHEN 7 THEN 'week' WHEN 11 THEN 'month'
+                    WHEN 13 THEN 'quarter' WHEN 14 THEN 'year' ELSE 'all' END,
+               coalesce(week, month, quarter, year, {}::date), sum(points)::int, sum(kudos)::int, sum(given)::int,
+               sum(given_points)::int, sum(cross_kudos)::int, 0, 0
+        FROM (SELECT kind, owner, week, month, date_trunc('quarter', month::timestamp)::date AS quarter,
+                     date_trunc('year', month::timestamp)::date AS year, sum(points)::int AS points,
+                     sum(kudos)::int AS kudos, sum(given)::int AS given, sum(given_points)::int AS given_points,
+                     sum(cross_kudos)::int AS cross_kudos  -- int sums add up as bigint, not numeric
+              FROM (
+                  SELECT 'person' AS kind, recipient AS owner, week, month, points, kudos, 0 AS given,
+                         0 AS given_points, 0 AS cross_kudos
+                  FROM rebuild_part
+                  UNION ALL SELECT 'person', giver, week, month, 0, 0, 0, points, 0 FROM rebuild_part
+                  UNION ALL SELECT 'person', giver, week, month, 0, 0, given, 0, 0 FROM rebuild_given
+                  UNION ALL
+                  SELECT 'department', rd, week, month, points, kudos, 0, 0, cross_kudos
+                  FROM rebuild_part WHERE rd IS NOT NULL
+              ) AS s GROUP BY kind, owner, week, month) AS t
+        GROUP BY kind, owner, GROUPING SETS ((week), (month), (quarter), (year), ())
+        UNION ALL
+        SELECT kind, owner, 'week', week, 0, 0, 0, 0, 0, count(*) FILTER (WHERE kudos > 0)::int,
                count(*) FILTER (WHERE cross_kudos > 0)::int
-        FROM (SELECT {source} AS {owner}, giver, week, sum(kudos)::int AS kudos, sum(cross_kudos)::int AS cross_kudos
-              FROM rebuild_part WHERE {source} IS NOT NULL AND (kudos <> 0 OR cross_kudos <> 0)
-              GROUP BY 1, 2, 3) AS w
-        GROUP BY {owner}, week
+        FROM (SELECT 'person' AS kind, recipient AS owner, giver, week, sum(kudos)::int AS kudos,
+                     sum(cross_kudos)::int AS cross_kudos
+              FROM rebuild_part WHERE kudos <> 0 OR cross_kudos <> 0 GROUP BY 2, 3, 4
+              UNION ALL
+              SELECT 'department', rd, giver, week, sum(kudos)::int, sum(cross_kudos)::int
+              FROM rebuild_part WHERE rd IS NOT NULL AND (kudos <> 0 OR cross_kudos <> 0) GROUP BY 2, 3, 4) AS w
+        GROUP BY kind, owner, week
         UNION ALL
-        SELECT {owner}, 'month', start, {zeros}, count(*) FILTER (WHERE kudos > 0)::int,
+        SELECT kind, owner, 'month', start, 0, 0, 0, 0, 0, count(*) FILTER (WHERE kudos > 0)::int,
                count(*) FILTER (WHERE cross_kudos > 0)::int
-        FROM month_pairs GROUP BY {owner}, start
+        FROM rebuild_pairs GROUP BY kind, owner, start
         UNION ALL
-        SELECT y.{owner}, p.period, p.start, {zeros}, p.givers, p.cross_givers
-        FROM (SELECT {owner}, year, {counts}, count(*) FILTER (WHERE kb <> 0)::int AS ky,
-                     count(*) FILTER (WHERE cb <> 0)::int AS cy
-              FROM years GROUP BY {owner}, year) AS y
-        CROSS JOIN LATERAL (VALUES {quarters}, ('year', y.year, y.ky, y.cy)) AS p(period, start, givers, cross_givers)
+        SELECT y.kind, y.owner, p.period, p.start, 0, 0, 0, 0, 0, p.givers, p.cross_givers
+        FROM (SELECT kind, owner, year,
+                     count(*) FILTER (WHERE kb & 7 <> 0)::int AS k0, count(*) FILTER (WHERE cb & 7 <> 0)::int AS c0,
+                     count(*) FILTER (WHERE kb & 56 <> 0)::int AS k1, count(*) FILTER (WHERE cb & 56 <> 0)::int AS c1,
+                     count(*) FILTER (WHERE kb & 448 <> 0)::int AS k2,
+                     count(*) FILTER (WHERE cb & 448 <> 0)::int AS c2,
+                     count(*) FILTER (WHERE kb & 3584 <> 0)::int AS k3,
+                     count(*) FILTER (WHERE cb & 3584 <> 0)::int AS c3,
+                     count(*) FILTER (WHERE kb <> 0)::int AS ky, count(*) FILTER (WHERE cb <> 0)::int AS cy
+              FROM years GROUP BY kind, owner, year) AS y
+        CROSS JOIN LATERAL (VALUES ('quarter', y.year, y.k0, y.c0),
+                                   ('quarter', (y.year + interval '3 months')::date, y.k1, y.c1),
+                                   ('quarter', (y.year + interval '6 months')::date, y.k2, y.c2),
+                                   ('quarter', (y.year + interval '9 months')::date, y.k3, y.c3),
+                                   ('year', y.year, y.ky, y.cy)) AS p(period, start, givers, cross_givers)
         UNION ALL
-        SELECT {owner}, 'all', DATE '{ALL_TIME_START}', {zeros}, count(*) FILTER (WHERE k)::int,
+        SELECT kind, owner, 'all', {}::date, 0, 0, 0, 0, 0, count(*) FILTER (WHERE k)::int,
                count(*) FILTER (WHERE c)::int
-        FROM (SELECT {owner}, giver, bool_or(kb <> 0) AS k, bool_or(cb <> 0) AS c FROM years GROUP BY 1, 2) AS a
-        GROUP BY {owner}
-    """
+        FROM (SELECT kind, owner, giver, bool_or(kb <> 0) AS k, bool_or(cb <> 0) AS c FROM years GROUP BY 1, 2, 3) AS a
+        GROUP BY kind, owner
+    ) AS parts(kind, owner, period, start, points, kudos, given, given_points, cross_kudos, givers, cross_givers)
+    GROUP BY kind, owner, period, start
+    HAVING sum(points) <> 0 OR sum(kudos) <> 0 OR sum(given) <> 0 OR sum(given_points) <> 0 OR sum(cross_kudos) <> 0
+        OR sum(givers) <> 0 OR sum(cross_givers) <> 0
+"""
 
 
-def _owner_rollup(owner: str, source: str, month_pairs: str, sources: str, figures: tuple[str, ...]) -> str:
-    """(owner, period, start, *figures, givers, cross_givers) of a person or department rollup."""
-    zeros = ", ".join("0" for _ in figures)
-    sums = ", ".join(f"sum({f})::int AS {f}" for f in (*figures, "givers", "cross_givers"))
-    return f"""
-        WITH month_pairs AS MATERIALIZED ({month_pairs}),
-        years AS MATERIALIZED (
-            SELECT {owner}, giver, date_trunc('year', start::timestamp)::date AS year,
-                   bit_or(CASE WHEN kudos > 0 THEN 1 << (extract(month FROM start)::int - 1) ELSE 0 END) AS kb,
-                   bit_or(CASE WHEN cross_kudos > 0 THEN 1 << (extract(month FROM start)::int - 1) ELSE 0 END) AS cb
-            FROM month_pairs GROUP BY 1, 2, 3
-        )
-        SELECT {owner}, period, start, {sums}
-        FROM ({_totals(owner, sources, figures)} UNION ALL {_givers(owner, source, zeros)})
-            AS parts({owner}, period, start, {", ".join(figures)}, givers, cross_givers)
-        GROUP BY {owner}, period, start
-    """
+@dataclass(frozen=True, slots=True)
+class _Rollup:
+    """One rollup table's statements (a table's name cannot be a bound value)."""
+
+    table: str
+    insert: str  # its rows, from the stages (after a TRUNCATE)
+    check: str  # how many of its rows differ from those rebuilt (either way) and how many were rebuilt
 
 
-def _rebuilt_sql(table: str, pairs: str) -> str:
-    """A SELECT of the rows `table` should hold (those carrying any figure; its columns, by name) from the stages;
-    `pairs` names the table that already holds the rebuilt person_giver_period."""
-    if table == "person_giver_period":
-        sql = """
-            SELECT recipient, giver, 'month' AS period, month AS start, sum(kudos)::int AS kudos,
-                   sum(cross_kudos)::int AS cross_kudos
-            FROM rebuild_part GROUP BY recipient, giver, month
+# A stored row counts when it carries a figure: revokes can leave rows of zeros.
+_ROLLUPS = (
+    _Rollup(
+        "person_giver_period",
         """
-    elif table == "person_period":
-        sql = _owner_rollup(
-            "employee",
-            "recipient",
-            f"SELECT recipient AS employee, giver, start, kudos, cross_kudos FROM {pairs} WHERE period = 'month'",
-            """
-            SELECT recipient AS employee, week, month, points, kudos, 0 AS given, 0 AS given_points FROM rebuild_part
-            UNION ALL SELECT giver, week, month, 0, 0, 0, points FROM rebuild_part
-            UNION ALL SELECT giver, week, month, 0, 0, given, 0 FROM rebuild_given
-            """,
-            ("points", "kudos", "given", "given_points"),
+        INSERT INTO person_giver_period (recipient, giver, period, start, kudos, cross_kudos)
+        SELECT owner, giver, 'month', start, kudos, cross_kudos FROM rebuild_pairs WHERE kind = 'person'
+        """,
+        """
+        WITH rebuilt AS MATERIALIZED (
+            SELECT owner, giver, 'month' AS period, start, kudos, cross_kudos FROM rebuild_pairs WHERE kind = 'person'
+        ), stored AS (
+            SELECT recipient, giver, period, start, kudos, cross_kudos FROM person_giver_period
+            WHERE kudos <> 0 OR cross_kudos <> 0
         )
-    else:
-        sql = _owner_rollup(
-            "department",
-            "rd",
-            "SELECT department, giver, start, kudos, cross_kudos FROM rebuild_department_pairs",
-            "SELECT rd AS department, week, month, points, kudos, cross_kudos FROM rebuild_part WHERE rd IS NOT NULL",
-            ("points", "kudos", "cross_kudos"),
+        SELECT (SELECT count(*) FROM (TABLE rebuilt EXCEPT TABLE stored) AS a)
+               + (SELECT count(*) FROM (TABLE stored EXCEPT TABLE rebuilt) AS b) AS n,
+               (SELECT count(*) FROM rebuilt) AS total
+        """,
+    ),
+    _Rollup(
+        "person_period",
+        """
+        INSERT INTO person_period (employee, period, start, points, kudos, givers, cross_givers, given, given_points)
+        SELECT owner, period, start, points, kudos, givers, cross_givers, given, given_points
+        FROM rebuild_rollups WHERE kind = 'person'
+        """,
+        """
+        WITH rebuilt AS MATERIALIZED (
+            SELECT owner, period, start, points, kudos, givers, cross_givers, given, given_points
+            FROM rebuild_rollups WHERE kind = 'person'
+        ), stored AS (
+            SELECT employee, period, start, points, kudos, givers, cross_givers, given, given_points
+            FROM person_period
+            WHERE points <> 0 OR kudos <> 0 OR givers <> 0 OR cross_givers <> 0 OR given <> 0 OR given_points <> 0
         )
-    return f"SELECT {_COLUMNS[table]} FROM ({_with_figures(sql, table)}) AS r"
+        SELECT (SELECT count(*) FROM (TABLE rebuilt EXCEPT TABLE stored) AS a)
+               + (SELECT count(*) FROM (TABLE stored EXCEPT TABLE rebuilt) AS b) AS n,
+               (SELECT count(*) FROM rebuilt) AS total
+        """,
+    ),
+    _Rollup(
+        "department_period",
+        """
+        INSERT INTO department_period (department, period, start, points, kudos, givers, cross_givers, cross_kudos)
+        SELECT owner, period, start, points, kudos, givers, cross_givers, cross_kudos
+        FROM rebuild_rollups WHERE kind = 'department'
+        """,
+        """
+        WITH rebuilt AS MATERIALIZED (
+            SELECT owner, period, start, points, kudos, givers, cross_givers, cross_kudos
+            FROM rebuild_rollups WHERE kind = 'department'
+        ), stored AS (
+            SELECT department, period, start, points, kudos, givers, cross_givers, cross_kudos FROM department_period
+            WHERE points <> 0 OR kudos <> 0 OR givers <> 0 OR cross_givers <> 0 OR cross_kudos <> 0
+        )
+        SELECT (SELECT count(*) FROM (TABLE rebuilt EXCEPT TABLE stored) AS a)
+               + (SELECT count(*) FROM (TABLE stored EXCEPT TABLE rebuilt) AS b) AS n,
+               (SELECT count(*) FROM rebuilt) AS total
+        """,
+    ),
+)
+_TRUNCATE_SQL = "TRUNCATE person_giver_period, person_period, department_period"
+_COUNTS_SQL = """
+    SELECT (SELECT count(*) FROM person_giver_period) AS person_giver_period,
+           (SELECT count(*) FROM person_period) AS person_period,
+           (SELECT count(*) FROM department_period) AS department_period
+"""
+# Fresh statistics (or boards fall back to poor plans) and a visibility map (or index-only scans fetch every heap
+# row): what autovacuum would do some minutes later. VACUUM cannot run inside a caller's transaction.
+_VACUUM_SQL = "VACUUM (ANALYZE) person_giver_period, person_period, department_period"
+_ANALYZE_SQL = "ANALYZE person_giver_period, person_period, department_period"
+
+# A table's (the value's) unique and foreign-key constraints and its other indexes (the primary key stays): the
+# statements that drop them and those that put them back, spelt by PostgreSQL from its catalog.
+_CONSTRAINTS_SQL = """
+    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop,
+           format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
+               AS restore
+    FROM pg_constraint WHERE conrelid = {}::text::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname
+"""
+_INDEXES_SQL = """
+    SELECT format('DROP INDEX %I', indexname) AS drop, indexdef AS restore
+    FROM pg_indexes
+    WHERE schemaname = current_schema() AND tablename = {}
+      AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = {}::text::regclass)
+    ORDER BY indexname
+"""
 
 
-_COLUMNS = {
-    "person_giver_period": "recipient, giver, period, start, kudos, cross_kudos",
-    "person_period": "employee, period, start, points, kudos, givers, cross_givers, given, given_points",
-    "department_period": "department, period, start, points, kudos, givers, cross_givers, cross_kudos",
-}
-
-
-def _figures(table: str) -> list[str]:
-    keys = {"employee", "department", "recipient", "giver", "period", "start"}
-    return [c for c in _COLUMNS[table].split(", ") if c not in keys]
-
-
-def _with_figures(select: str, table: str) -> str:
-    """The rows of `select` (with `table`'s columns, by name) that carry any figure: revokes can leave rows of
-    zeros."""
-    return f"SELECT * FROM ({select}) AS f WHERE " + " OR ".join(f"f.{c} <> 0" for c in _figures(table))
-
-
-async def _drop_indexes(engine: Engine[Any], table: str) -> list[str]:
+async def _drop_indexes(table: str) -> list[str]:
     """Drop `table`'s unique and foreign-key constraints and its other indexes (the primary key stays); returns
     the statements that put them back. Building an index once over the loaded rows is far cheaper than updating
     it row by row, and a foreign key is checked by one join instead of a trigger per row."""
-    constraints = await engine.run_ddl(
-        f"SELECT format('%I', conname) AS name, pg_get_constraintdef(oid) AS definition, contype FROM pg_constraint "
-        f"WHERE conrelid = '{table}'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname"
-    )
-    indexes = await engine.run_ddl(
-        f"SELECT format('%I', indexname) AS name, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-        f"AND tablename = '{table}' AND indexname NOT IN "
-        f"(SELECT conname FROM pg_constraint WHERE conrelid = '{table}'::regclass) ORDER BY indexname"
-    )
-    for row in constraints:
-        await engine.run_ddl(f"ALTER TABLE {table} DROP CONSTRAINT {row['name']}")
-    for row in indexes:
-        await engine.run_ddl(f"DROP INDEX {row['name']}")
-    return [f"ALTER TABLE {table} ADD CONSTRAINT {row['name']} {row['definition']}" for row in constraints] + [
-        row["indexdef"] for row in indexes
-    ]
+    found = [*await PersonPeriod.raw(_CONSTRAINTS_SQL, table), *await PersonPeriod.raw(_INDEXES_SQL, table, table)]
+    for row in found:
+        await db.engine().run_ddl(row["drop"])
+    return [row["restore"] for row in found]
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,45 +311,29 @@ async def rebuild(*, check: bool = False, tz_name: str | None = None) -> Rebuild
     nothing and count, per table, the rows that differ between the stored rollups and the recomputed ones."""
     from app.settings import get_settings
 
-    tz_name = tz_name or get_settings().timezone
-    ledger = _LEDGER.format(dk=_kudos_delta("l"), cross=_cross("l"), tz=_quoted(tz_name))
-    engine = engine_finder()
-    assert engine is not None, "no database engine configured"
+    engine = db.engine()
     nested = engine.current_transaction.get() is not None
     started = time.perf_counter()
     rows: dict[str, int] = {}
     differences: dict[str, int] = {}
-    async with engine.transaction():
-        await engine.run_ddl("SET LOCAL work_mem = '256MB'")
-        await engine.run_ddl("SET LOCAL maintenance_work_mem = '512MB'")
+    async with db.transaction():
+        await PersonPeriod.raw(_SETTINGS_SQL, tz_name or get_settings().timezone)
+        await engine.run_ddl(_LEDGER_VIEW_SQL)
         for stage in _STAGES:
-            await engine.run_ddl(stage.format(ledger=ledger))
-        for table in ROLLUP_TABLES:
-            if check:
-                target = f"rebuild_{table}"
-                await engine.run_ddl(
-                    f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
-                    f"{_rebuilt_sql(table, 'rebuild_person_giver_period')}"
-                )
-                stored = _with_figures(f"SELECT {_COLUMNS[table]} FROM {table}", table)
-                result = await engine.run_ddl(
-                    f"SELECT (SELECT count(*) FROM (TABLE {target} EXCEPT {stored}) AS a) "
-                    f"+ (SELECT count(*) FROM ({stored} EXCEPT TABLE {target}) AS b) AS n, "
-                    f"(SELECT count(*) FROM {target}) AS total"
-                )
-                differences[table] = result[0]["n"]
-                rows[table] = result[0]["total"]
-            else:
-                restore = await _drop_indexes(engine, table)
-                await engine.run_ddl(f"TRUNCATE {table}")
-                await engine.run_ddl(
-                    f"INSERT INTO {table} ({_COLUMNS[table]}) {_rebuilt_sql(table, 'person_giver_period')}"
-                )
+            await engine.run_ddl(stage)
+        await PersonPeriod.raw(_ROLLUPS_SQL, ALL_TIME_START, ALL_TIME_START)
+        if check:
+            for rollup in _ROLLUPS:
+                result = (await engine.run_ddl(rollup.check))[0]
+                differences[rollup.table], rows[rollup.table] = result["n"], result["total"]
+        else:
+            await engine.run_ddl(_TRUNCATE_SQL)
+            for rollup in _ROLLUPS:
+                restore = await _drop_indexes(rollup.table)
+                await engine.run_ddl(rollup.insert)
                 for statement in restore:
                     await engine.run_ddl(statement)
-                rows[table] = (await engine.run_ddl(f"SELECT count(*) AS n FROM {table}"))[0]["n"]
+            rows = dict((await engine.run_ddl(_COUNTS_SQL))[0])
     if not check:
-        # Fresh statistics (or boards fall back to poor plans) and a visibility map (or index-only scans fetch
-        # every heap row): what autovacuum would do some minutes later.
-        await engine.run_ddl(f"{'ANALYZE' if nested else 'VACUUM (ANALYZE)'} {', '.join(ROLLUP_TABLES)}")
+        await engine.run_ddl(_ANALYZE_SQL if nested else _VACUUM_SQL)
     return RebuildReport(seconds=time.perf_counter() - started, rows=rows, differences=differences)

@@ -39,6 +39,16 @@ METRICS: dict[str, str] = {
 DEFAULT_METRIC = "points"
 PER_HEAD = "_per_head"  # a department metric divided by the department's active members: "points_per_head"
 BOARD_SIZE = 25
+MAX_BOARD_SIZE = 100  # the largest board the API serves
+# A board's SQL is built once, below, per metric and row limit: LIMIT BOARD_SIZE (the web's boards), or
+# MAX_BOARD_SIZE with the rows cut down to another limit asked for (the API).
+_LIMITS = (BOARD_SIZE, MAX_BOARD_SIZE)
+
+
+def _sql_limit(limit: int) -> int:
+    if not 0 < limit <= MAX_BOARD_SIZE:
+        raise ValueError(f"a board shows 1 to {MAX_BOARD_SIZE} rows, not {limit}")
+    return limit if limit in _LIMITS else MAX_BOARD_SIZE
 
 
 def parse_metric(scope: str, metric: str) -> tuple[str, bool]:
@@ -147,6 +157,7 @@ _PEOPLE = """
     WHERE e.id = {{}}
     ORDER BY is_me, position
 """
+_PEOPLE_SQL = {(m, n): _PEOPLE.format(m=m, limit=n) for m in METRICS for n in _LIMITS}
 
 # How many people on the board have more than a value: one index-only range scan of the metric's index, less
 # the few people kept off boards (inactive or opted out). Its cost grows with the rank (about 2 ms at 4,000 people
@@ -157,6 +168,7 @@ _AHEAD = """
     LEFT JOIN (SELECT id FROM employee WHERE NOT active OR board_opt_out) AS off ON off.id = pp.employee
     WHERE pp.period = {{}} AND pp.start = {{}} AND pp.{m} > {{}}
 """
+_AHEAD_SQL = {m: _AHEAD.format(m=m) for m in METRICS}
 AHEAD_TTL = 30  # seconds a cached count of the people ahead of a value is used (ranks outside the top N only)
 
 
@@ -186,7 +198,7 @@ async def _ahead(board: Board, value: int, cache: Redis | None) -> int:
     key = f"kudos:boards:ahead:{kind}:{start.isoformat()}:{board.column}:{value}"
     if cache is not None and (cached := await cache.get(key)) is not None:
         return int(cached)
-    rows = await PersonPeriod.raw(_AHEAD.format(m=board.column), kind, start, value)
+    rows = await PersonPeriod.raw(_AHEAD_SQL[board.column], kind, start, value)
     ahead = int(rows[0]["ahead"])
     if cache is not None:
         await cache.set(key, ahead, ex=AHEAD_TTL)
@@ -196,8 +208,9 @@ async def _ahead(board: Board, value: int, cache: Redis | None) -> int:
 async def _people_board(viewer: CurrentUser, board: Board, limit: int, cache: Redis | None) -> Board:
     kind, start = str(board.window.kind), board.window.start
     # placeholders in order: the top's period and start; the viewer's period, start and id
-    found = await PersonPeriod.raw(_PEOPLE.format(m=board.column, limit=limit), kind, start, kind, start, viewer.id)
-    rows = _ranked([row for row in found if not row["is_me"]], viewer.id)
+    sql = _PEOPLE_SQL[board.column, _sql_limit(limit)]
+    found = await PersonPeriod.raw(sql, kind, start, kind, start, viewer.id)
+    rows = _ranked([row for row in found if not row["is_me"]], viewer.id)[:limit]
     mine = next((row for row in found if row["is_me"]), None)
     if mine is None:
         return replace(board, rows=rows)
@@ -253,12 +266,19 @@ _PER_HEAD = {
         " ON m.members > 0"
     ),
 }
+_DEPARTMENTS_SQL = {
+    (m, per_head, n): _DEPARTMENTS.format(
+        m=m, limit=n, **{k: v.format(m=m) for k, v in (_PER_HEAD if per_head else _TOTAL).items()}
+    )
+    for m in METRICS
+    for per_head in (False, True)
+    for n in _LIMITS
+}
 
 
 async def _department_board(viewer: CurrentUser, board: Board, limit: int) -> Board:
     """The top `limit` departments with a value this period, and the viewer's department wherever it ranks."""
-    parts = _PER_HEAD if board.per_head else _TOTAL
-    sql = _DEPARTMENTS.format(m=board.column, limit=limit, **{k: v.format(m=board.column) for k, v in parts.items()})
+    sql = _DEPARTMENTS_SQL[board.column, board.per_head, _sql_limit(limit)]
     found = await DepartmentPeriod.raw(sql, str(board.window.kind), board.window.start, viewer.department_id)
     ranked = [
         BoardRow(

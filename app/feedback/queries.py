@@ -169,9 +169,8 @@ async def active_department(department_id: int | None) -> bool:
 
 # ----------------------------------------------------------------------------------------------------- items
 
-# Feedback rows with names and the ask's subject; {where} is one of the constant conditions below (each statement
-# is built once, here).
-_ITEMS_SQL = """
+# Feedback rows with names and the ask's subject, then one WHERE per statement below, newest first.
+_ITEMS_SELECT = """
 SELECT f.id, f.author, au.name AS author_name, f.subject, su.name AS subject_name, f.answers,
        f.shared_with_manager, f.created_at, f.ask, a.subject_kind, a.subject_request, a.subject_text,
        r.title AS request_title, d.name AS department_name
@@ -181,16 +180,15 @@ JOIN employee su ON su.id = f.subject
 LEFT JOIN feedback_ask a ON a.id = f.ask
 LEFT JOIN request r ON r.id = a.subject_request
 LEFT JOIN department d ON d.id = a.subject_department
-WHERE {where}
-ORDER BY f.created_at DESC, f.id DESC
-LIMIT {limit}
 """
-_RECEIVED_SQL = _ITEMS_SQL.format(where="f.subject = {}", limit=LIST_LIMIT)
-_GIVEN_SQL = _ITEMS_SQL.format(where="f.author = {}", limit=LIST_LIMIT)
-_SHARED_SQL = _ITEMS_SQL.format(where="f.shared_with_manager AND su.manager = {}", limit=LIST_LIMIT)
+_ITEMS_ORDER = " ORDER BY f.created_at DESC, f.id DESC LIMIT {}"
+_RECEIVED_SQL = _ITEMS_SELECT + "WHERE f.subject = {}" + _ITEMS_ORDER
+_GIVEN_SQL = _ITEMS_SELECT + "WHERE f.author = {}" + _ITEMS_ORDER
+_SHARED_SQL = _ITEMS_SELECT + "WHERE f.shared_with_manager AND su.manager = {}" + _ITEMS_ORDER
 # One item for one reader: the subject, the author, or the subject's manager when shared.
-_ONE_SQL = _ITEMS_SQL.format(
-    where="f.id = {} AND (f.subject = {} OR f.author = {} OR (f.shared_with_manager AND su.manager = {}))", limit=1
+_ONE_SQL = (
+    _ITEMS_SELECT
+    + "WHERE f.id = {} AND (f.subject = {} OR f.author = {} OR (f.shared_with_manager AND su.manager = {}))"
 )
 
 _WAITING_SQL = """
@@ -245,9 +243,9 @@ async def get_feedback(actor: Actor, feedback_id: int) -> FeedbackItem | None:
 
 async def overview(actor: Actor, *, at: datetime | None = None) -> Overview:
     moment = at or now()
-    received = [_item(r) for r in await Feedback.raw(_RECEIVED_SQL, actor.id)]
-    given = [_item(r) for r in await Feedback.raw(_GIVEN_SQL, actor.id)]
-    shared = [_item(r) for r in await Feedback.raw(_SHARED_SQL, actor.id)]
+    received = [_item(r) for r in await Feedback.raw(_RECEIVED_SQL, actor.id, LIST_LIMIT)]
+    given = [_item(r) for r in await Feedback.raw(_GIVEN_SQL, actor.id, LIST_LIMIT)]
+    shared = [_item(r) for r in await Feedback.raw(_SHARED_SQL, actor.id, LIST_LIMIT)]
     waiting_ids = await FeedbackAsk.raw(_WAITING_SQL, actor.id, today(moment), LIST_LIMIT)
     mine_ids = await FeedbackAsk.raw(_MY_ASKS_SQL, actor.id, today(moment), LIST_LIMIT)
     since = moment - timedelta(days=TEAM_DAYS)

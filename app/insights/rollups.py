@@ -154,9 +154,12 @@ def top_share(values: Sequence[float], fraction: float = 0.1) -> float:
     return sum(ordered[: max(1, round(len(ordered) * fraction))]) / total
 
 
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('kudos.insights.rollups'))"
+
+
 async def _serialise() -> None:
     """Two workers refreshing at once take turns (their deletes and inserts would otherwise collide)."""
-    await DepartmentFlow.raw("SELECT pg_advisory_xact_lock(hashtext('kudos.insights.rollups'))")
+    await DepartmentFlow.raw(_LOCK_SQL)
 
 
 async def refresh_flows(first: date, last: date, wider: Iterable[tuple[Period, date]] = ()) -> None:

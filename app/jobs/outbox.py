@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -34,6 +34,8 @@ EVENT_ROWS = "handle_event"  # outbox rows that each hold one published event an
 HANDLE_EVENTS_JOB = "handle_events"  # the arq job that runs a batch of them
 LISTEN_RETRY_SECONDS = 1.0
 GATHER_SECONDS = 0.02  # after a wake-up, let a burst of commits land so one drain hands them over together
+AHEAD = timedelta(hours=1)  # how far ahead of the queue's other jobs event batches are put
+EVENTS_EXPIRE = timedelta(days=1)  # as arq's default: a batch not started by then is left to the sweeper
 
 
 async def add_job(function: str, **kwargs: Any) -> None:
@@ -46,15 +48,24 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
     handed = 0
     while True:
         async with db.transaction():
-            rows = await JobOutbox.raw(
-                "SELECT id, function, kwargs FROM job_outbox WHERE enqueued_at IS NULL "
-                "ORDER BY id LIMIT {} FOR UPDATE SKIP LOCKED",
-                batch,
+            rows = (
+                await JobOutbox.select(JobOutbox.id, JobOutbox.function, JobOutbox.kwargs)
+                .where(JobOutbox.enqueued_at.is_null())
+                .order_by(JobOutbox.id)
+                .limit(batch)
+                .lock_rows("UPDATE", skip_locked=True)
             )
             if not rows:
                 return handed
             if events := [row["id"] for row in rows if row["function"] == EVENT_ROWS]:
-                await redis.enqueue_job(HANDLE_EVENTS_JOB, row_ids=events)
+                # ahead of the queue: arq starts the job due earliest first, so a batch "due" AHEAD ago comes before
+                # a backlog of webhook deliveries (arq's own idiom for priority; its expiry is set to match)
+                await redis.enqueue_job(
+                    HANDLE_EVENTS_JOB,
+                    row_ids=events,
+                    _defer_until=datetime.now(UTC) - AHEAD,
+                    _expires=AHEAD + EVENTS_EXPIRE,
+                )
             for row in rows:
                 if row["function"] != EVENT_ROWS:
                     kwargs = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]

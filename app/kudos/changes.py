@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import app.db as db
 from app.audit.services import record as audit
 from app.events import AddOnGiven, KudosRevoked, publish
 from app.kudos import allowance
@@ -75,7 +76,7 @@ async def add_on(giver: CurrentUser, kudos_id: int, *, comment: str, points: obj
         raise RuleViolation(errors)
     amount = amount or 0
     month = month_of(moment)
-    async with AddOn._meta.db.transaction():
+    async with db.transaction():
         inserted = (
             await AddOn.insert(
                 AddOn(kudos=kudos_id, giver=giver.id, comment=text, points=amount, month=month, created_at=moment)
@@ -120,7 +121,7 @@ async def revoke(admin: CurrentUser, kudos_id: int, *, reason: str, at: datetime
     current_month = month_of(moment)
     if not valid_id(kudos_id):
         raise RuleViolation("That kudos does not exist.", status_code=404)
-    async with Kudos._meta.db.transaction():
+    async with db.transaction():
         rows = await Kudos.raw(_LOCK_KUDOS_SQL, kudos_id)
         if not rows:
             raise RuleViolation("That kudos does not exist.", status_code=404)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import app.db as db
 from app.events import KudosGiven, LedgerAppended, LedgerLine, publish
 from app.kudos import allowance
 from app.kudos.forms import MAX_RECIPIENTS, MESSAGE_MAX, GiveForm, Given, parse_points, trimmed_text
@@ -256,7 +257,7 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
     key = form.idempotency_key[:64]
     total = gift.points * len(gift.recipients)
     try:
-        async with Kudos._meta.db.transaction():
+        async with db.transaction():
             written = await _give(giver, form, gift, key, total, month, moment)
             if written.kudos_id is None and written.remaining is None and not written.has_allowance:
                 await allowance.open_month(giver.id, month)  # the giver's first spend this month

@@ -75,29 +75,7 @@ def _timing(row: Mapping[str, Any], at: datetime) -> tuple[str, str]:
 # A page of the list, one statement per box, newest first from a (created_at, id) keyset position (FIRST_PAGE
 # before the first page): with the department, service, requester and resolver names (in the order they joined:
 # one correlated sub-select per listed row, so a page of requests is one query).
-_MINE_SQL = """
-    SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at,
-           r.requester AS requester_id, e.name AS requester_name, d.name AS department_name,
-           d.slug AS department_slug, s.name AS service_name, s.target_hours,
-           ARRAY(SELECT re.name FROM request_resolver rr JOIN employee re ON re.id = rr.employee
-                 WHERE rr.request = r.id ORDER BY rr.added_at, rr.id) AS resolver_names
-    FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester
-    LEFT JOIN service s ON s.id = r.service
-    WHERE r.status = ANY({}) AND (r.created_at, r.id) < ({}, {}) AND r.requester = {}
-    ORDER BY r.created_at DESC, r.id DESC LIMIT {}
-"""
-_QUEUE_SQL = """
-    SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at,
-           r.requester AS requester_id, e.name AS requester_name, d.name AS department_name,
-           d.slug AS department_slug, s.name AS service_name, s.target_hours,
-           ARRAY(SELECT re.name FROM request_resolver rr JOIN employee re ON re.id = rr.employee
-                 WHERE rr.request = r.id ORDER BY rr.added_at, rr.id) AS resolver_names
-    FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester
-    LEFT JOIN service s ON s.id = r.service
-    WHERE r.status = ANY({}) AND (r.created_at, r.id) < ({}, {}) AND r.department = ANY({})
-    ORDER BY r.created_at DESC, r.id DESC LIMIT {}
-"""
-_WORKING_SQL = """
+_LIST_SELECT = """
     SELECT r.id, r.title, r.status, r.created_at, r.first_response_at, r.completed_at, r.cancelled_at,
            r.requester AS requester_id, e.name AS requester_name, d.name AS department_name,
            d.slug AS department_slug, s.name AS service_name, s.target_hours,
@@ -106,9 +84,13 @@ _WORKING_SQL = """
     FROM request r JOIN department d ON d.id = r.department JOIN employee e ON e.id = r.requester
     LEFT JOIN service s ON s.id = r.service
     WHERE r.status = ANY({}) AND (r.created_at, r.id) < ({}, {})
-      AND EXISTS (SELECT 1 FROM request_resolver w WHERE w.request = r.id AND w.employee = {})
-    ORDER BY r.created_at DESC, r.id DESC LIMIT {}
 """
+_LIST_ORDER = " ORDER BY r.created_at DESC, r.id DESC LIMIT {}"
+_MINE_SQL = _LIST_SELECT + " AND r.requester = {}" + _LIST_ORDER
+_QUEUE_SQL = _LIST_SELECT + " AND r.department = ANY({})" + _LIST_ORDER
+# The working box: requests the person (the last but one value) is a resolver of.
+_A_RESOLVER = "EXISTS (SELECT 1 FROM request_resolver w WHERE w.request = r.id AND w.employee = {})"
+_WORKING_SQL = _LIST_SELECT + " AND " + _A_RESOLVER + _LIST_ORDER
 FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import app.db as db
 from app.events import (
     RequestCancelled,
     RequestClaimed,
@@ -171,7 +172,7 @@ async def file_request(
         errors["title"] = _too_long("title", TITLE_MAX, title)
     if len(description) > DESCRIPTION_MAX:
         errors["description"] = _too_long("description", DESCRIPTION_MAX, description)
-    async with Request._meta.db.transaction():
+    async with db.transaction():
         requester = await _load_actor(actor)
         department = None
         if department_id is None:
@@ -226,7 +227,7 @@ async def claim(actor: Actor, request_id: int, *, at: datetime | None = None) ->
     Only members of the request's department and its leads may claim, and not the requester.
     """
     moment = at or now()
-    async with Request._meta.db.transaction():
+    async with db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
         if not await _is_staff(person.id, person.department, request.department):
@@ -250,7 +251,7 @@ async def add_resolver(actor: Actor, request_id: int, employee_id: int | None, *
     Current resolvers and the department's members and leads may add resolvers; not the requester as one.
     """
     moment = at or now()
-    async with Request._meta.db.transaction():
+    async with db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
         resolvers = await _resolver_ids(request_id)
@@ -282,7 +283,7 @@ async def add_resolver(actor: Actor, request_id: int, employee_id: int | None, *
 async def complete(actor: Actor, request_id: int, *, at: datetime | None = None) -> None:
     """Mark a request in progress as completed; only its resolvers may. The requester is asked to thank them."""
     moment = at or now()
-    async with Request._meta.db.transaction():
+    async with db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
         resolvers = await _resolver_ids(request_id)
@@ -313,7 +314,7 @@ async def cancel(actor: Actor, request_id: int, reason: str = "", *, at: datetim
     department (reason required, so the requester learns why)."""
     moment = at or now()
     reason = _clean_text(reason)
-    async with Request._meta.db.transaction():
+    async with db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
         is_requester = person.id == request.requester
@@ -366,7 +367,7 @@ async def rate(
             errors[name] = error
     if len(comment) > COMMENT_MAX:
         errors["comment"] = _too_long("comment", COMMENT_MAX, comment)
-    async with Request._meta.db.transaction():
+    async with db.transaction():
         person = await _load_actor(actor)
         request = await _lock_request(request_id)
         if person.id != request.requester:

@@ -30,6 +30,8 @@ class MergeForm(msgspec.Struct, frozen=True):
         return parse_id(self.into)
 
 
+# The ledger's append-only trigger lets this transaction move entries between the two departments.
+_MERGING_SQL = "SELECT set_config('kudos.department_merge', 'on', true)"
 # Each statement moves one kind of thing from the merged department (the second id) to the one it joins (the first).
 _MOVE_PEOPLE_SQL = "UPDATE employee SET department = {} WHERE department = {} RETURNING 1"
 _MOVE_CHILDREN_SQL = "UPDATE department SET parent = {} WHERE parent = {} AND id <> {} RETURNING 1"
@@ -87,7 +89,7 @@ async def merge(admin: CurrentUser, source_id: int, target_id: int | None) -> Mo
     except RuleViolation as exc:
         raise RuleViolation({"into": exc.message}, status_code=exc.status_code) from exc
     async with db.transaction():
-        await db.engine().run_ddl("SELECT set_config('kudos.department_merge', 'on', true)")
+        await Department.raw(_MERGING_SQL)
         people = await _count(_MOVE_PEOPLE_SQL, target_id, source_id)
         # The target taking over the source's place when it sat under it; the source's children join the target.
         if target.parent == source_id:
