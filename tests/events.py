@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.events import run_recorded
 from app.handlers import register_all
+from app.jobs.handling import run_recorded
 
 
 async def run_stored_events() -> int:

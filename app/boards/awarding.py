@@ -1,7 +1,7 @@
 """Awarding badges (app/boards/badge_rules.py): each level once, from the figures the boards and profiles show.
 
 Badges are awarded by boards' handlers of other domains' events (app/boards/handlers.py), run by the worker from
-the job outbox: `award_after_kudos(giver, recipients, at=…)` for a kudos given (the giver's first kudos given and
+the job outbox: `award_after_kudos(givers, recipients, at=…)` for kudos given (the giver's first kudos given and
 Weekly giver — this week's kudos can complete a streak — and each recipient's first kudos received, Recognised,
 Bridge builder), `award_after_completion(resolvers, at=…)` for a completed request (Fast responder), and the
 feedback and award events. `award_after_win` is still called by app.awards in its own transaction.
@@ -223,9 +223,9 @@ async def _insert(
     return awards
 
 
-async def award_after_kudos(giver_id: int, recipient_ids: Iterable[int], *, at: datetime) -> list[Award]:
-    """Badges earned by a kudos just given (call inside give_kudos's transaction, after the ledger append)."""
-    return await _award({Event.GAVE: {giver_id}, Event.RECEIVED: set(recipient_ids)}, at=at)
+async def award_after_kudos(giver_ids: Iterable[int], recipient_ids: Iterable[int], *, at: datetime) -> list[Award]:
+    """Badges earned by kudos given (by `giver_ids`, to `recipient_ids`), once they are in the ledger."""
+    return await _award({Event.GAVE: set(giver_ids), Event.RECEIVED: set(recipient_ids)}, at=at)
 
 
 async def award_after_win(winner_ids: Iterable[int], *, at: datetime) -> list[Award]:

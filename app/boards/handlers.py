@@ -37,7 +37,17 @@ async def award_announced(event: AwardAnnounced) -> None:
 
 
 async def kudos_given(event: KudosGiven) -> None:
-    await award_after_kudos(event.giver_id, event.recipient_ids, at=event.at or now())
+    await award_after_kudos([event.giver_id], event.recipient_ids, at=event.at or now())
+
+
+async def kudos_given_together(events: list[KudosGiven]) -> None:
+    """Several gifts the worker has at once (a busy minute): everyone involved is checked once, with figures that
+    include every one of the gifts, and a badge reached is dated by the last of them."""
+    await award_after_kudos(
+        [event.giver_id for event in events],
+        [recipient for event in events for recipient in event.recipient_ids],
+        at=max(event.at or now() for event in events),
+    )
 
 
 async def request_completed(event: RequestCompleted) -> None:
@@ -49,5 +59,5 @@ def register(registry: Registry) -> None:
     registry.register(FeedbackGiven, feedback_given)
     registry.register(FeedbackRequested, feedback_requested)
     registry.register(LedgerAppended, ledger_appended, inline=True)
-    registry.register(KudosGiven, kudos_given)
+    registry.register(KudosGiven, kudos_given, batch=kudos_given_together)
     registry.register(RequestCompleted, request_completed)

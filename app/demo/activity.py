@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
-from app.events import run_recorded
+from app.jobs.handling import run_recorded
 from app.kudos import allowance
 from app.kudos.changes import add_on
 from app.kudos.forms import GiveForm

@@ -17,8 +17,8 @@ from app.awards.calendar import get_calendar
 from app.awards.cycles import Cycle
 from app.awards.nominations import NominationForm
 from app.awards.winners import ReviewedNominee
-from app.events import run_recorded
 from app.handlers import register_all
+from app.jobs.handling import run_recorded
 from app.kudos.tables import Kudos
 from app.people.seed import DEMO_LOGINS
 from app.people.services import CurrentUser, load_current_user

@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from app.events import run_recorded
 from app.feedback import services as feedback
 from app.feedback.models import AskInput, GiveInput
 from app.handlers import register_all
+from app.jobs.handling import run_recorded
 from app.notifications.tables import Notification
 from app.people.seed import DEMO_LOGINS
 from app.people.services import CurrentUser, load_current_user

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import functools
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,18 +27,18 @@ from arq.worker import Function, Worker, func, get_kwargs
 from redis.exceptions import RedisError
 
 import app.db as db
-import app.events as events
 from app.admin.services import imports
 from app.api import webhooks
 from app.awards import cycles as awards
 from app.db import UNAVAILABLE, close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests
-from app.events import run_rows
 from app.handlers import register_all
 from app.health import record_heartbeat
 from app.insights import rollups as insights_rollups
 from app.insights import runs as insights_runs
+from app.jobs import handling
+from app.jobs.handling import run_rows
 from app.jobs.outbox import HANDLE_EVENTS_JOB, drain, listen
 from app.mail.backends import get_backend
 from app.main import mail_links
@@ -139,7 +140,7 @@ AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five m
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Give webhook deliveries, imports and stored event handlers that lost their job a new one, and hand them to arq
     now."""
-    found = {"webhooks": await webhooks.sweep(), "imports": await imports.sweep(), "events": await events.sweep()}
+    found = {"webhooks": await webhooks.sweep(), "imports": await imports.sweep(), "events": await handling.sweep()}
     if any(found.values()):
         log.warning("re-enqueued work that had lost its job: %s", found)
         await drain(ctx["redis"])
@@ -322,14 +323,22 @@ class DurableWorker(Worker):
             self.redis_lost = False
 
     async def close(self) -> None:
-        # arq's close awaits every job task and re-raises the first error. A task that failed on Redis during an
-        # outage is only reaped by the next poll; stopping before that poll must not fail on it (arq runs the job
-        # again: its in-progress key expires).
-        for job_id, task in list(self.tasks.items()):
-            if task.done() and not task.cancelled() and isinstance(task.exception(), (RedisError, OSError)):
-                log.warning("job %s had failed on Redis: %s", job_id, task.exception())
-                del self.tasks[job_id]
-        await super().close()
+        """arq's close, except that a job task that ended in an error — one that failed on Redis during an outage and
+        was not reaped yet, or one cancelled while it recorded its result — does not stop the shutdown half-way
+        (arq re-raises the first such error and never closes its pool). arq runs an unfinished job again."""
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        for outcome in await asyncio.gather(*self.tasks.values(), return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.warning("a job ended with %s while the worker stopped: %s", type(outcome).__name__, outcome)
+        with contextlib.suppress(RedisError, OSError):
+            await self.pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self.pool.close(close_connection_pool=True)
+        self._pool = None
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         for job_id in job_ids:

@@ -19,7 +19,7 @@ from app.feedback import models
 from app.feedback import services as feedback
 from app.feedback.models import AskInput
 from app.handlers import register_all
-from app.jobs import worker
+from app.jobs import handling, worker
 from app.jobs.outbox import EVENT_ROWS, add_job, drain
 from app.jobs.tables import EventReceipt, JobOutbox
 from app.notifications.tables import Kind, Notification
@@ -80,16 +80,16 @@ async def test_handlers_whose_jobs_redis_lost_are_swept_and_run_once(arq_redis, 
     )
     assert await drain(arq_redis) == 1
     await arq_redis.flushdb()  # Redis dies and comes back empty: the job is gone
-    assert await events.sweep() == 0  # not yet overdue: a slow job is not handed over twice
-    await JobOutbox.update({JobOutbox.enqueued_at: events.now() - timedelta(minutes=6)}, force=True)
+    assert await handling.sweep() == 0  # not yet overdue: a slow job is not handed over twice
+    await JobOutbox.update({JobOutbox.enqueued_at: handling.now() - timedelta(minutes=6)}, force=True)
     found = await worker.sweep({"redis": arq_redis})
     assert found["events"] == 1
     done = await run_worker(cron_jobs=[])  # only the handed-over job: the calendar's cron jobs would add events
     assert done.jobs_failed == 0
     assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 1
     assert await EventReceipt.count() == 2
-    await JobOutbox.update({JobOutbox.enqueued_at: events.now() - timedelta(minutes=6)}, force=True)
-    assert await events.sweep() == 0  # every handler has its receipt: nothing left to hand over
+    await JobOutbox.update({JobOutbox.enqueued_at: handling.now() - timedelta(minutes=6)}, force=True)
+    assert await handling.sweep() == 0  # every handler has its receipt: nothing left to hand over
 
 
 async def test_a_database_error_is_a_retry(monkeypatch) -> None:
@@ -107,7 +107,7 @@ async def test_unknown_handlers_or_events_are_skipped(db) -> None:
         await add_job(EVENT_ROWS, handlers=["nowhere.handler"], event="feedback.requested", payload=payload)
         await add_job(EVENT_ROWS, handlers=["nowhere.handler"], event="nothing.happened", payload={})
     ids = [row["id"] for row in await JobOutbox.select(JobOutbox.id)]
-    assert await events.run_rows(ids) == 0
+    assert await handling.run_rows(ids) == 0
     assert await EventReceipt.count() == 0
 
 
@@ -143,7 +143,7 @@ async def test_a_batch_runs_each_handler_once_per_event_and_a_second_run_nothing
     assert done.jobs_failed == 0
     assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 5
     assert await EventReceipt.count() == 10
-    assert await events.run_rows(ids) == 0  # the job run again (a lost result, a killed worker): nothing twice
+    assert await handling.run_rows(ids) == 0  # the job run again (a lost result, a killed worker): nothing twice
     assert await Notification.count() == 5
 
 
@@ -156,12 +156,12 @@ async def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(db, 
     with monkeypatch.context() as patch:
         _failing_for(patch, notify, {row["kwargs"]["payload"]["ask_id"]})
         with pytest.raises(RuntimeError, match="boom"):
-            await events.run_rows(ids)
+            await handling.run_rows(ids)
     assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 1  # before the failure
-    assert await events.run_rows(ids) == 5  # the retry: the two notices left, then the other handler's three
+    assert await handling.run_rows(ids) == 5  # the retry: the two notices left, then the other handler's three
     assert await Notification.count().where(Notification.kind == Kind.FEEDBACK_REQUESTED) == 3
     assert await EventReceipt.count() == 6
-    assert await events.run_rows(ids) == 0
+    assert await handling.run_rows(ids) == 0
 
 
 async def test_the_survey_job_advances_rounds(run_worker, arq_redis) -> None:

@@ -153,17 +153,21 @@ async def test_closing_the_pool_cuts_a_connection_nobody_gives_back(db, monkeypa
         await database.start_pool(max_size=20)  # the session's pool, for the tests that follow
 
 
-async def test_stopping_does_not_fail_on_a_job_that_failed_on_redis_before_the_last_poll() -> None:
-    """A job task that failed on Redis during an outage waits for the next poll to be reaped; a worker stopped
-    before it (Ctrl-C right after Redis came back) stops cleanly instead of raising that old error."""
+async def test_stopping_does_not_fail_on_jobs_that_ended_badly() -> None:
+    """A job task that failed on Redis during an outage waits for the next poll to be reaped, and one cancelled
+    while it recorded its result ends cancelled: a worker stopped then (Ctrl-C right after Redis came back, or
+    as a job finishes) still stops cleanly and closes its pool, instead of raising their errors half-way."""
     worker = build_worker(handle_signals=False, cron_jobs=[])
     worker._pool = await create_pool(redis_settings())
 
     async def failed_on_redis() -> None:
         raise RedisConnectionError("Error 2 connecting to redis.sock. No such file or directory.")
 
-    task = asyncio.create_task(failed_on_redis())
-    await asyncio.wait([task])
-    worker.tasks["job-1"] = task
+    async def finishing() -> None:
+        await asyncio.sleep(10)
+
+    failed, cancelled = asyncio.create_task(failed_on_redis()), asyncio.create_task(finishing())
+    await asyncio.wait([failed], timeout=1)
+    worker.tasks.update({"job-1": failed, "job-2": cancelled})  # close() cancels the one still running
     await worker.close()
-    assert worker._pool is None
+    assert worker._pool is None and cancelled.cancelled()

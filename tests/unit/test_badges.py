@@ -26,7 +26,8 @@ from app.boards.levels import (
     streak_length,
 )
 from app.boards.tables import BadgeAward, PersonPeriod
-from app.events import KudosGiven, run_rows
+from app.events import KudosGiven
+from app.jobs.handling import run_rows
 from app.jobs.outbox import EVENT_ROWS
 from app.jobs.tables import JobOutbox
 from app.kudos.changes import revoke
@@ -187,7 +188,7 @@ async def test_concurrent_awards_insert_each_level_once(org) -> None:
     async def attempt() -> list:
         async with engine.transaction():
             await started.wait()
-            return await award_after_kudos(org["gina"].id, [org["ravi"].id], at=T0)
+            return await award_after_kudos([org["gina"].id], [org["ravi"].id], at=T0)
 
     tasks = [asyncio.create_task(attempt()) for _ in range(8)]
     await asyncio.sleep(0.05)
@@ -223,7 +224,7 @@ async def test_the_stored_badge_handler_run_twice_awards_once(org) -> None:
 async def test_awarding_again_inserts_nothing(org) -> None:
     await thank(org["gina"], org["ravi"], at=T0)
     async with engine_finder().transaction():
-        again = await award_after_kudos(org["gina"].id, [org["ravi"].id], at=T0 + timedelta(days=1))
+        again = await award_after_kudos([org["gina"].id], [org["ravi"].id], at=T0 + timedelta(days=1))
     assert again == []
     # even when the "already held" shortcut is bypassed, the unique key and ON CONFLICT DO NOTHING keep one row
     award = BadgeAward.insert(BadgeAward(employee=org["ravi"].id, badge="first-kudos-received", level=1, awarded_at=T0))
@@ -495,3 +496,20 @@ async def test_recognition_chart_reads_month_rollups_in_the_organisation_zone(or
     values = {bar.month: bar.value for bar in chart.bars}
     assert values[date(2027, 1, 1)] == 1 and values[date(2026, 12, 1)] == 0 and values[date(2026, 3, 1)] == 1
     assert date(2026, 1, 1) not in values and len(values) == 12
+
+
+async def test_gifts_the_worker_gets_together_award_what_one_at_a_time_would(org) -> None:
+    """A batch of gifts (the worker's busy minute) is checked at once: the same badges, each once, notified once,
+    dated by the last gift of the batch."""
+    ada = org["admin"]
+    for n, giver in enumerate((org["gina"], ada, org["gina"])):
+        form = GiveForm(recipient_ids=[org["ravi"].id], message="Thank you!", points="0")
+        await give_kudos(giver, form, at=T0 + timedelta(minutes=n))
+    assert await run_stored_events() == 3 * 3 + 3 * 2  # three gifts (three handlers each), three badges (two each)
+    assert await held(org["ravi"]) == [("first-kudos-received", 1)]
+    assert await held(org["gina"]) == [("first-kudos-given", 1)]
+    assert await held(org["admin"]) == [("first-kudos-given", 1)]
+    awarded = {row["awarded_at"] for row in await BadgeAward.select(BadgeAward.awarded_at)}
+    assert awarded == {T0 + timedelta(minutes=2)}
+    assert await Notification.count().where(Notification.kind == Kind.BADGE_EARNED) == 3
+    assert await run_stored_events() == 0

@@ -4,8 +4,8 @@ Every `import` counts, at module level or inside a function. The layers are writ
 - **entry**: what starts the program and wires everything together (the app factory, the CLI, the worker, the
   registry of event handlers, the demo seeding that drives every domain);
 - **web**: HTTP — app/web and every domain's controllers (and the JSON API's routes);
-- **core**: settings, the database, time, events, paging, words, rules, jobs' outbox, mail (building and sending),
-  runtime;
+- **core**: settings, the database, time, events, paging, words, rules, jobs' outbox and the running of stored
+  event handlers, mail (building and sending), runtime;
 - **domain**: everything else (services, tables, handlers, queries of people, kudos, requests, boards, …).
 A module may import its own layer and the layers below it; a domain module never imports web or entry, core never
 imports a domain.
@@ -33,6 +33,7 @@ CORE = (
     "app.rules",
     "app.health",
     "app.jobs.outbox",
+    "app.jobs.handling",
     "app.jobs.tables",
     "app.jobs.piccolo_app",
     "app.mail",
