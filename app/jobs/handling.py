@@ -25,6 +25,8 @@ log = logging.getLogger("kudos.events")
 
 SWEEP_GRACE = timedelta(minutes=5)  # a stored handler handed to arq this long ago without a receipt lost its job
 SWEEP_HORIZON = timedelta(days=1)  # older hand-overs are not looked at again (the sweep stays cheap)
+KEEP = timedelta(days=7)  # outbox rows handed over and receipts written longer ago than this are deleted
+PRUNE_BATCH = 10_000  # rows deleted per statement, so no delete holds its locks for long
 
 # A batch's receipts, after a transaction-scoped lock on the handler's name: two workers' batches of one handler
 # (which touch the same rows, in different orders) run one after the other instead of deadlocking.
@@ -140,8 +142,37 @@ _SWEEP_SQL = """
 async def sweep(*, grace: timedelta | None = None) -> int:
     """Hand stored handlers whose job was lost (Redis lost its queue, a worker died and arq gave the job up) to the
     outbox again; how many. PostgreSQL, not Redis, is the record: a handler without a receipt `grace` after it was
-    handed over has not run. The outbox drain enqueues it under the same arq job id, so a job that is merely slow is
-    not doubled, and the receipt keeps a second run from changing anything."""
+    handed over has not run. A job that was merely slow may then run beside the new one: the receipts keep the
+    second run from changing anything."""
     moment = now()
     rows = await JobOutbox.raw(_SWEEP_SQL, EVENT_ROWS, moment - (grace or SWEEP_GRACE), moment - SWEEP_HORIZON)
     return len(rows)
+
+
+# Oldest first through the primary key: ids grow with time, so each batch stops at the first young row it needs.
+_PRUNE_OUTBOX_SQL = """
+    DELETE FROM job_outbox WHERE id IN (
+        SELECT id FROM job_outbox WHERE enqueued_at < {} ORDER BY id LIMIT {}
+    )
+    RETURNING 1
+"""
+_PRUNE_RECEIPTS_SQL = """
+    DELETE FROM event_receipt WHERE id IN (
+        SELECT id FROM event_receipt WHERE handled_at < {} ORDER BY id LIMIT {}
+    )
+    RETURNING 1
+"""
+
+
+async def prune(*, keep: timedelta = KEEP) -> dict[str, int]:
+    """Delete outbox rows handed over, and receipts written, more than `keep` ago (long after any retry or sweep
+    could run them again: arq gives up within hours, the sweep looks back SWEEP_HORIZON); how many of each. Rows
+    never handed over are kept whatever their age."""
+    before = now() - keep
+    deleted = {"outbox": 0, "receipts": 0}
+    for table, statement in (("outbox", _PRUNE_OUTBOX_SQL), ("receipts", _PRUNE_RECEIPTS_SQL)):
+        while rows := await JobOutbox.raw(statement, before, PRUNE_BATCH):
+            deleted[table] += len(rows)
+            if len(rows) < PRUNE_BATCH:
+                break
+    return deleted

@@ -147,6 +147,11 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     return found
 
 
+async def prune_outbox(ctx: dict[str, Any]) -> dict[str, int]:
+    """Every night: outbox rows and event receipts older than a week go (app/jobs/handling.py)."""
+    return await handling.prune()
+
+
 async def run_import(ctx: dict[str, Any], import_id: int) -> str:
     """Apply a CSV import of people or departments (app/admin/services/imports.py); resumes after its last batch."""
     return await imports.run(import_id)
@@ -230,6 +235,7 @@ CLOSE_AWARD_CYCLES = job(close_award_cycles, timeout=120)
 ADVANCE_SURVEYS = job(advance_surveys, timeout=120)
 HANDLE_EVENTS = job(handle_events, timeout=120, name=HANDLE_EVENTS_JOB, max_tries=EVENT_ATTEMPTS)
 SWEEP = job(sweep, timeout=60)
+PRUNE_OUTBOX = job(prune_outbox, timeout=600)
 RUN_IMPORT = job(run_import, timeout=imports.JOB_TIMEOUT_SECONDS)
 SCHEDULE_DIGESTS = job(schedule_digests)
 # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
@@ -250,6 +256,7 @@ class WorkerSettings:
         ADVANCE_SURVEYS,
         HANDLE_EVENTS,
         SWEEP,
+        PRUNE_OUTBOX,
         RUN_IMPORT,
         SCHEDULE_DIGESTS,
         DELIVER_DIGESTS,
@@ -265,6 +272,7 @@ class WorkerSettings:
         scheduled(CLOSE_AWARD_CYCLES, minute=AWARD_TICKS, second=40, run_at_startup=True),
         scheduled(ADVANCE_SURVEYS, minute=AWARD_TICKS, second=50, run_at_startup=True),
         scheduled(SWEEP, second=set(range(5, 60, 15)), run_at_startup=True),
+        scheduled(PRUNE_OUTBOX, hour=3, minute=15, second=0),
         scheduled(
             SCHEDULE_DIGESTS,
             day=1,

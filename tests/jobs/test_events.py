@@ -169,3 +169,21 @@ async def test_the_survey_job_advances_rounds(run_worker, arq_redis) -> None:
     done = await run_worker()
     assert done.jobs_failed == 0
     assert (await lifecycle.advance()).opened == []
+
+
+async def test_the_nightly_prune_deletes_old_handed_over_rows_and_receipts_only(db, arq_redis, run_worker) -> None:
+    ids = await _asks(3)
+    await handling.run_rows(ids)
+    old = handling.now() - handling.KEEP - timedelta(hours=1)
+    await JobOutbox.update({JobOutbox.enqueued_at: old}).where(JobOutbox.id.is_in(ids[:2]))
+    await JobOutbox.update({JobOutbox.created_at: old, JobOutbox.enqueued_at: None}).where(JobOutbox.id == ids[2])
+    await EventReceipt.update({EventReceipt.handled_at: old}).where(EventReceipt.id <= 3)
+    await arq_redis.enqueue_job("prune_outbox")
+    done = await run_worker(hand_over=False, cron_jobs=[])
+    assert done.jobs_failed == 0
+    # the two rows handed over a week ago go; the one never handed over stays, however old (and so do the rows of
+    # events the handlers published just now)
+    left = {row["id"] for row in await JobOutbox.select(JobOutbox.id)}
+    assert ids[2] in left and not left & set(ids[:2])
+    assert await EventReceipt.count() == 6 - 3
+    assert await handling.prune() == {"outbox": 0, "receipts": 0}  # nothing more to do: a second run is harmless
