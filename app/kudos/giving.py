@@ -43,10 +43,11 @@ class Value:
     description: str
 
 
-async def company_values(*, active_only: bool = True) -> list[Value]:
-    query = CompanyValue.select(CompanyValue.id, CompanyValue.name, CompanyValue.description)
-    if active_only:
-        query = query.where(CompanyValue.active.eq(True))
+async def company_values() -> list[Value]:
+    """The values a kudos may be tagged with (the active ones), in the admin's order."""
+    query = CompanyValue.select(CompanyValue.id, CompanyValue.name, CompanyValue.description).where(
+        CompanyValue.active.eq(True)
+    )
     return [Value(**row) for row in await query.order_by(CompanyValue.position).order_by(CompanyValue.name)]
 
 
