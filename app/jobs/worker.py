@@ -389,11 +389,25 @@ class QuietCron(logging.Filter):
         return True
 
 
-def quiet_cron_logs() -> None:
-    """Install `QuietCron` on arq's worker logger once (every worker in the process shares the logger)."""
+class EventBatchesOnTime(logging.Filter):
+    """arq notes ` delayed=…s` on a job started long after it was due; event batches are due an hour early on
+    purpose (app/jobs/outbox.py: they go ahead of the queue), so that note would always say an hour. The time they
+    really waited, since they were queued, is the line's first figure and stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) == 4 and str(args[1]).endswith(f":{HANDLE_EVENTS_JOB}") and " delayed=" in str(args[3]):
+            record.args = (*args[:3], str(args[3]).split(" delayed=")[0])
+        return True
+
+
+def quiet_worker_logs() -> None:
+    """Install `QuietCron` and `EventBatchesOnTime` on arq's worker logger once (every worker in the process shares
+    the logger)."""
     logger = logging.getLogger("arq.worker")
-    if not any(isinstance(f, QuietCron) for f in logger.filters):
-        logger.addFilter(QuietCron())
+    for kind in (QuietCron, EventBatchesOnTime):
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
 
 
 def build_worker(**overrides: Any) -> Worker:
@@ -408,6 +422,6 @@ def build_worker(**overrides: Any) -> Worker:
     options.update(overrides)
     # A long-running worker listens for new outbox rows; a burst worker (tests, tools) runs what is queued and stops.
     options["ctx"] = {"listen_outbox": not options.get("burst", False), **options.get("ctx", {})}
-    quiet_cron_logs()
+    quiet_worker_logs()
     # arq's WorkerSettingsBase protocol types `on_startup` as an attribute, which a class's function never matches.
     return DurableWorker(**{**get_kwargs(WorkerSettings), **options})  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from app.health import HEARTBEAT_KEY
 from app.jobs import outbox
 from app.jobs.outbox import add_job, drain
 from app.jobs.tables import JobOutbox
-from app.jobs.worker import QuietCron, build_worker, redis_settings
+from app.jobs.worker import EventBatchesOnTime, QuietCron, build_worker, redis_settings
 
 
 @pytest.fixture
@@ -171,3 +171,12 @@ async def test_stopping_does_not_fail_on_jobs_that_ended_badly() -> None:
     worker.tasks.update({"job-1": failed, "job-2": cancelled})  # close() cancels the one still running
     await worker.close()
     assert worker._pool is None and cancelled.cancelled()
+
+
+def test_event_batches_log_how_long_they_waited_not_their_early_due_time() -> None:
+    record = _record("%6.2fs → %s(%s)%s", 0.27, "dd26:handle_events", "row_ids=[829]", " try=2 delayed=3600.27s")
+    assert EventBatchesOnTime().filter(record)
+    assert record.getMessage() == "  0.27s → dd26:handle_events(row_ids=[829]) try=2"
+    other = _record("%6.2fs → %s(%s)%s", 5.0, "outbox-4:deliver_webhook", "delivery_id=1", " delayed=5.00s")
+    assert EventBatchesOnTime().filter(other)
+    assert other.getMessage().endswith("delayed=5.00s")  # a job really late keeps arq's note
