@@ -72,39 +72,30 @@ async def _run_together(handler: str, facts: list[Event]) -> int:
     registration = registry.get(handler)
     if registration is None or any(registration.event is not type(fact) for fact in facts):
         return 0
-    if len(facts) > 1:
-        try:
-            async with db.transaction():
-                receipts = await EventReceipt.raw(_RECEIPTS_SQL, now(), handler, [fact.event_id for fact in facts])
-                new = {row["event_id"] for row in receipts}
-                todo = [fact for fact in facts if fact.event_id in new]
-                if registration.batch is not None and len(todo) > 1:
-                    await registration.batch(todo)
-                else:
-                    for fact in todo:
-                        await registration.handler(fact)
-        except Exception as exc:
-            log.warning("%s failed for a batch of %d events (%s); running them one by one", handler, len(facts), exc)
-        else:
-            return len(new)
+    if len(facts) == 1:
+        return await _run_in_one_transaction(registration, facts)
+    try:
+        return await _run_in_one_transaction(registration, facts)
+    except Exception as exc:
+        log.warning("%s failed for a batch of %d events (%s); running them one by one", handler, len(facts), exc)
     ran = 0
     for fact in facts:
-        ran += await _run_once(registration, fact)
+        ran += await _run_in_one_transaction(registration, [fact])
     return ran
 
 
-async def _run_once(registration: Registration, fact: Event) -> bool:
-    """One handler for one event, once: its effects and its receipt commit together."""
+async def _run_in_one_transaction(registration: Registration, facts: list[Event]) -> int:
+    """The handler for those of `facts` it has not handled yet; their receipts and its effects commit together."""
     async with db.transaction():
-        first = (
-            await EventReceipt.insert(EventReceipt(event_id=fact.event_id, handler=registration.name))
-            .on_conflict(target=(EventReceipt.event_id, EventReceipt.handler), action="DO NOTHING")
-            .returning(EventReceipt.id)
-        )
-        if not first:
-            return False
-        await registration.handler(fact)
-    return True
+        receipts = await EventReceipt.raw(_RECEIPTS_SQL, now(), registration.name, [fact.event_id for fact in facts])
+        new = {row["event_id"] for row in receipts}
+        todo = [fact for fact in facts if fact.event_id in new]
+        if registration.batch is not None and len(todo) > 1:
+            await registration.batch(todo)
+        else:
+            for fact in todo:
+                await registration.handler(fact)
+    return len(todo)
 
 
 async def run_recorded(*, handed_over_too: bool = False) -> int:
