@@ -45,8 +45,9 @@ def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
     return user
 
 
-def login_required(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """App-wide guard: every route needs a signed-in person unless its handler is marked `public`."""
+async def login_required(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """App-wide guard: every route needs a signed-in person unless its handler is marked `public`. Guards are
+    coroutines: Litestar runs a plain function guard in a worker thread, a hand-off on every request."""
     if handler.opt.get("public"):
         return
     if _user(connection) is None:
@@ -56,7 +57,7 @@ def login_required(connection: ASGIConnection[Any, Any, Any, Any], handler: Base
 def requires_role(*roles: Role) -> Guard:
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = _user(connection)
         if user is None:
             raise NotAuthorizedException("Sign in to continue.")

@@ -18,6 +18,7 @@ message, instead of failing in a validation layer with a generic one.
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Mapping
 from datetime import date
@@ -39,11 +40,18 @@ def read_query(request: Request[Any, Any, Any], form_type: type[FormT]) -> FormT
     return _convert(request.query_params, form_type)
 
 
+@functools.cache
+def _fields(form_type: type[msgspec.Struct]) -> tuple[tuple[str, bool], ...]:
+    """(name, repeated) of each field of a form Struct: read once per form type (msgspec evaluates the class's
+    annotations each time it is asked)."""
+    fields = msgspec.structs.fields(form_type)
+    return tuple((field.encode_name, typing.get_origin(field.type) in (list, tuple)) for field in fields)
+
+
 def _convert(data: Any, form_type: type[FormT]) -> FormT:
     values: dict[str, object] = {}
-    for field in msgspec.structs.fields(form_type):
-        name = field.encode_name
-        if typing.get_origin(field.type) in (list, tuple):
+    for name, repeated in _fields(form_type):
+        if repeated:
             values[name] = [str(value) for value in data.getall(name, [])]
         elif name in data:
             values[name] = str(data.get(name))

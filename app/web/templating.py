@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 from litestar.types.internal_types import PathParameterDefinition
 
+from app.settings import get_settings
 from app.timeutil import localtime, now
 from app.web.deps import optional_user
 from app.web.header import header_for
@@ -62,6 +63,8 @@ def url_for(context: Mapping[str, Any], name: str, /, **parameters: Any) -> str:
 
 
 def _configure(engine: JinjaTemplateEngine) -> None:
+    # templates change with a deploy, not while the process runs: no stat of each template on every render
+    engine.engine.auto_reload = get_settings().env == "development"
     engine.engine.trim_blocks = True
     engine.engine.lstrip_blocks = True
     engine.engine.filters.update({"localtime": localtime, "ago": ago, **TEMPLATE_FILTERS})
