@@ -5,7 +5,7 @@ Signing in and out (the policy, the throttle, sessions, password links) is app/s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
@@ -19,7 +19,7 @@ from app.signin.sessions import session_user_id
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 class CurrentUserMiddleware:
