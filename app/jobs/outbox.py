@@ -33,7 +33,9 @@ CHANNEL = "job_outbox"  # notified by the trigger of migration jobs_2026_12_07t1
 EVENT_ROWS = "handle_event"  # outbox rows that each hold one published event and the names of its stored handlers
 HANDLE_EVENTS_JOB = "handle_events"  # the arq job that runs a batch of them
 LISTEN_RETRY_SECONDS = 1.0
-GATHER_SECONDS = 0.02  # after a wake-up, let a burst of commits land so one drain hands them over together
+# After a wake-up, let the commits of the next half second land, so one drain hands them over as one batch: a
+# reaction comes at most that much later, and under load the batches are big enough for the worker to keep up.
+GATHER_SECONDS = 0.5
 AHEAD = timedelta(hours=1)  # how far ahead of the queue's other jobs event batches are put
 EVENTS_EXPIRE = timedelta(days=1)  # as arq's default: a batch not started by then is left to the sweeper
 
