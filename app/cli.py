@@ -82,8 +82,17 @@ async def _prepare_database(*, seed_if_empty: bool) -> dict[str, int] | None:
         return None
     async with loading_pool():
         if await organisation_is_empty():
+            _register_routes()  # the demo's event handlers build links by route name
             return await seed_demo()
         return None
+
+
+def _register_routes() -> None:
+    """Let mail, webhook bodies and the API build links by route name in a process that serves no pages (the
+    routes belong to the web layer, so the program registers them, never a domain)."""
+    from app.main import mail_links
+
+    mail_links()
 
 
 def _loaded_demo(counts: dict[str, int]) -> list[str]:
@@ -222,6 +231,7 @@ def worker() -> None:
     from app.jobs.worker import build_worker
 
     _require_servers(_settings())
+    _register_routes()
 
     async def run() -> None:
         job_worker = build_worker()
@@ -255,6 +265,8 @@ def seed_demo_command() -> None:
     from app.demo import loading_pool
     from app.demo.seed import seed_demo
     from app.people.seed import OrganisationNotEmpty
+
+    _register_routes()  # the demo's event handlers build links by route name
 
     async def run() -> dict[str, int]:
         await migrate()
@@ -371,10 +383,9 @@ def digest_run(month: str, queue_only: bool) -> None:
     from app.digests import services
     from app.digests.delivery import Outcome, deliver
     from app.mail.backends import get_backend
-    from app.main import mail_links
     from app.rules import RuleViolation
 
-    mail_links()
+    _register_routes()
 
     async def run() -> tuple[services.Started, Outcome | None]:
         await start_pool(max_size=3)

@@ -123,7 +123,8 @@ ROUTES: list[ControllerRouterHandler] = [
 
 def mail_links() -> None:
     """Register the routes mail links are built from (app/mail/links.py), for a process that renders mail without
-    serving pages (the worker, the CLI): a bare application of the same routes, never started."""
+    serving pages (`kudos worker`, `seed demo`, `digest run`: app/cli.py registers them before it starts the work):
+    a bare application of the same routes, never started."""
     routes = Litestar(
         route_handlers=ROUTES,
         dependencies=DEPENDENCIES,

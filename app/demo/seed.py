@@ -9,7 +9,6 @@ from app.demo.activity import seed_activity
 from app.demo.awards import seed_awards
 from app.demo.feedback import seed_feedback
 from app.handlers import register_all
-from app.main import mail_links
 from app.people.seed import Fixture, seed_organisation
 
 
@@ -18,8 +17,9 @@ async def seed_demo(data: Fixture | None = None, *, activity: bool = True) -> di
     requests, kudos, add-ons, ratings, awards, feedback and a closed survey round. Returns every count."""
     counts = asdict(await seed_organisation(data))
     if activity:
-        register_all()  # the services publish events: their handlers must be known first
-        mail_links()  # and the handlers build links by route name (webhook bodies), as in the worker
+        # The services publish events: their handlers must be known first. The handlers build links by route name
+        # (webhook bodies): the program registered the routes at start-up (app.cli; the tests' session).
+        register_all()
         counts |= await seed_activity()
         counts |= await seed_awards()
         counts |= await seed_feedback()

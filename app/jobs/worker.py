@@ -41,7 +41,6 @@ from app.jobs import handling
 from app.jobs.handling import run_rows
 from app.jobs.outbox import HANDLE_EVENTS_JOB, drain, listen
 from app.mail.backends import get_backend
-from app.main import mail_links
 from app.settings import get_settings
 from app.surveys import lifecycle as surveys
 
@@ -194,8 +193,8 @@ async def refresh_insights(ctx: dict[str, Any]) -> None:
 
 
 async def startup(ctx: dict[Any, Any]) -> None:
-    register_all()
-    mail_links()  # digests and reminders link into Kudos by route name
+    register_all()  # digests, reminders and webhook bodies link by route name: `kudos worker` and `kudos serve`
+    # registered the routes before starting the worker (app/mail/links.py)
     # Inside `kudos serve` the web app's lifespan already opened the pool: share it.
     ctx["owns_pool"] = db.engine().pool is None
     if ctx["owns_pool"]:

@@ -1,14 +1,16 @@
-"""The import graph of app/ goes one way: entry points → web → domains → core, with no cycle (no database).
+"""The import graph of app/ goes one way: entry points → web → wiring → domains → core, with no cycle (no database).
 
 Every `import` counts, at module level or inside a function. The layers are written once, here:
-- **entry**: what starts the program and wires everything together (the app factory, the CLI, the worker, the
-  registry of event handlers, the demo seeding that drives every domain);
+- **entry**: what starts the program (the app factory, the CLI); only they turn the routes into links for mail,
+  webhook bodies and the API when no page is served;
 - **web**: HTTP — app/web and every domain's controllers (and the JSON API's routes);
+- **wiring**: what drives every domain without HTTP (the registry of event handlers, the worker's jobs, the demo
+  seeding); it never imports web or entry (ENGINEERING.md rule 14 counts the worker and the demo as domain code);
 - **core**: settings, the database, time, events, paging, words, rules, jobs' outbox and the running of stored
   event handlers, mail (building and sending), runtime;
 - **domain**: everything else (services, tables, handlers, queries of people, kudos, requests, boards, …).
-A module may import its own layer and the layers below it; a domain module never imports web or entry, core never
-imports a domain.
+A module may import its own layer and the layers below it; a domain module never imports wiring, web or entry,
+core never imports a domain.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
-ENTRY = ("app.main", "app.cli", "app.handlers", "app.jobs.worker", "app.demo")
+ENTRY = ("app.main", "app.cli")
+WIRING = ("app.handlers", "app.jobs.worker", "app.demo")
 CORE = (
     "app.settings",
     "app.db",
@@ -38,7 +41,7 @@ CORE = (
     "app.jobs.piccolo_app",
     "app.mail",
 )
-RANK = {"core": 0, "domain": 1, "web": 2, "entry": 3}
+RANK = {"core": 0, "domain": 1, "wiring": 2, "web": 3, "entry": 4}
 
 
 def layer(module: str) -> str:
@@ -47,6 +50,8 @@ def layer(module: str) -> str:
 
     if under(ENTRY):
         return "entry"
+    if under(WIRING):
+        return "wiring"
     if under(CORE) or module == "app":
         return "core"
     parts = module.split(".")
