@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 from datetime import timedelta
+from typing import Any
 
 import msgspec
 from piccolo.columns.combination import And, Where
@@ -52,11 +53,16 @@ async def run_rows(row_ids: list[int]) -> int:
         .order_by(JobOutbox.id)
         .output(load_json=True)
     )
+    return await _run_stored([row["kwargs"] for row in rows])
+
+
+async def _run_stored(stored_rows: list[dict[str, Any]]) -> int:
+    """The handlers of outbox rows' stored events (each row's `kwargs`), in order."""
     stored: list[tuple[list[str], Event]] = []
-    for row in rows:
-        event_type = EVENT_TYPES.get(row["kwargs"]["event"])
+    for kwargs in stored_rows:
+        event_type = EVENT_TYPES.get(kwargs["event"])
         if event_type is not None:
-            stored.append((row["kwargs"]["handlers"], msgspec.convert(row["kwargs"]["payload"], event_type)))
+            stored.append((kwargs["handlers"], msgspec.convert(kwargs["payload"], event_type)))
     ran = 0
     for _, group in itertools.groupby(stored, key=lambda item: type(item[1])):
         same_type = list(group)
@@ -72,11 +78,11 @@ async def _run_together(handler: str, facts: list[Event]) -> int:
     registration = registry.get(handler)
     if registration is None or any(registration.event is not type(fact) for fact in facts):
         return 0
-    if len(facts) == 1:
-        return await _run_in_one_transaction(registration, facts)
     try:
         return await _run_in_one_transaction(registration, facts)
     except Exception as exc:
+        if len(facts) == 1:
+            raise
         log.warning("%s failed for a batch of %d events (%s); running them one by one", handler, len(facts), exc)
     ran = 0
     for fact in facts:
@@ -108,9 +114,14 @@ async def run_recorded(*, handed_over_too: bool = False) -> int:
         wanted &= JobOutbox.enqueued_at.is_null()
     ran = 0
     after = 0
-    while rows := await JobOutbox.select(JobOutbox.id).where(wanted & (JobOutbox.id > after)).order_by(JobOutbox.id):
+    while rows := (
+        await JobOutbox.select(JobOutbox.id, JobOutbox.kwargs)
+        .where(wanted & (JobOutbox.id > after))
+        .order_by(JobOutbox.id)
+        .output(load_json=True)
+    ):
         ids = [row["id"] for row in rows]
-        ran += await run_rows(ids)
+        ran += await _run_stored([row["kwargs"] for row in rows])
         await JobOutbox.update({JobOutbox.enqueued_at: now()}).where(JobOutbox.id.is_in(ids))
         after = ids[-1]
     return ran
