@@ -275,6 +275,29 @@ class BadgeEarned(Event):
     level: int
 
 
+# ----------------------------------------------------------------------------------- sign-in (invitations)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonInvited(Event):
+    """An admin invited a person by email (or sent the invitation again: a new `round` of the same invitation);
+    the worker mails them a one-time link to set a password."""
+
+    name: ClassVar[str] = "signin.invited"
+    invitation_id: int
+    employee_id: int
+    round: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordResetRequested(Event):
+    """Someone asked, on the sign-in page, for a reset link for an active person's email; the worker mails it to
+    that address (only there: whoever asked learns nothing)."""
+
+    name: ClassVar[str] = "signin.reset_requested"
+    employee_id: int
+
+
 # ------------------------------------------------------------------------------------------------ registry
 
 
@@ -302,6 +325,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NominationMade,
         NominationsClosed,
         AwardAnnounced,
+        PersonInvited,
+        PasswordResetRequested,
     )
 }
 
@@ -316,6 +341,7 @@ class Registration:
     handler: Handler
     inline: bool
     batch: BatchHandler | None = None  # the same reaction to several events at once, when the worker has many
+    alone: bool = False  # each event in its own transaction: the effect cannot be rolled back (a mail sent)
 
 
 class Registry:
@@ -327,14 +353,21 @@ class Registry:
         self.ready = False  # set once every domain registered (app.handlers.register_all)
 
     def register(
-        self, event: type[Event], handler: Handler, *, inline: bool = False, batch: BatchHandler | None = None
+        self,
+        event: type[Event],
+        handler: Handler,
+        *,
+        inline: bool = False,
+        batch: BatchHandler | None = None,
+        alone: bool = False,
     ) -> None:
         """React to `event` with `handler` (again: no effect); `inline` runs it in the publisher's transaction;
-        `batch`, when given, is what the worker runs for several stored events of a batch at once."""
+        `batch`, when given, is what the worker runs for several stored events of a batch at once; `alone` runs
+        each stored event in a transaction of its own (for effects outside the database, such as a mail)."""
         name = f"{event.name}:{handler.__module__}.{handler.__qualname__}"
         if name in self._by_name:
             return
-        registration = Registration(name=name, event=event, handler=handler, inline=inline, batch=batch)
+        registration = Registration(name=name, event=event, handler=handler, inline=inline, batch=batch, alone=alone)
         self._by_name[name] = registration
         self._by_event.setdefault(event, []).append(registration)
 

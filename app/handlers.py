@@ -7,10 +7,11 @@ from app.api import handlers as webhooks
 from app.boards import handlers as boards
 from app.events import registry
 from app.notifications import handlers as notifications
+from app.signin import handlers as signin
 
 
 def register_all() -> None:
     """Register every handler (idempotent: registering again changes nothing)."""
-    for domain in (notifications, boards, webhooks):
+    for domain in (notifications, boards, webhooks, signin):
         domain.register(registry)
     registry.ready = True

@@ -1,4 +1,4 @@
-"""Admin console state: one-time password links and CSV imports."""
+"""Admin console state: one-time password links, invitations by email and CSV imports."""
 
 from enum import StrEnum
 
@@ -19,6 +19,25 @@ class PasswordReset(Table):
     created_at = Timestamptz()
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class Invitation(Table):
+    """A person invited by email to sign in (one row per person: resending starts a new round of the same row).
+
+    The mail and its one-time password link are made by the worker (app/signin/handlers.py), never here: only the
+    link's hash is ever stored. `round` tells a stale mailing (an earlier round still queued) from the current one.
+    """
+
+    id = Serial(primary_key=True)
+
+    employee = ForeignKey(Employee, null=False, on_delete=OnDelete.cascade, unique=True)
+    round = Integer(default=1)
+    invited_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
+    invited_at = Timestamptz()
+    expires_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)  # when this round's mail went out
+    accepted_at = Timestamptz(null=True, default=None)  # the person set a password or signed in
+    revoked_at = Timestamptz(null=True, default=None)
 
 
 class ImportKind(StrEnum):

@@ -74,16 +74,17 @@ async def _run_stored(stored_rows: list[dict[str, Any]]) -> int:
 async def _run_together(handler: str, facts: list[Event]) -> int:
     """`handler` for each of `facts` (events of its type) that it has not handled yet, in one transaction with their
     receipts. When it fails for one of them, the whole batch rolls back and each event runs alone in its own
-    transaction: the others are not held back, and the error is the failing one's (arq retries the job)."""
+    transaction: the others are not held back, and the error is the failing one's (arq retries the job). A handler
+    registered `alone` (its effect leaves the database: a mail) always runs each event in its own transaction, so a
+    failure never rolls back what was already sent."""
     registration = registry.get(handler)
     if registration is None or any(registration.event is not type(fact) for fact in facts):
         return 0
-    try:
-        return await _run_in_one_transaction(registration, facts)
-    except Exception as exc:
-        if len(facts) == 1:
-            raise
-        log.warning("%s failed for a batch of %d events (%s); running them one by one", handler, len(facts), exc)
+    if len(facts) > 1 and not registration.alone:
+        try:
+            return await _run_in_one_transaction(registration, facts)
+        except Exception as exc:
+            log.warning("%s failed for a batch of %d events (%s); running them one by one", handler, len(facts), exc)
     ran = 0
     for fact in facts:
         ran += await _run_in_one_transaction(registration, [fact])

@@ -15,9 +15,9 @@ from litestar.response import Redirect, Template
 
 from app.rules import RuleViolation
 from app.signin import password_links
-from app.signin.services import SignInRefused, clean_email, sign_in
+from app.signin.services import SignInRefused, ask_for_reset, clean_email, sign_in
 from app.signin.sessions import end_sessions, start_session
-from app.signin.throttle import LoginThrottle
+from app.signin.throttle import LoginThrottle, reset_throttle
 from app.web.auth import safe_next
 from app.web.deps import Viewer
 from app.web.forms import read_form
@@ -31,6 +31,10 @@ class LoginForm(msgspec.Struct, frozen=True):
     next: str = ""
 
 
+class ForgotForm(msgspec.Struct, frozen=True):
+    email: str = ""
+
+
 class PasswordForm(msgspec.Struct, frozen=True):
     password: str = ""
     confirm: str = ""
@@ -40,8 +44,15 @@ def provide_throttle(state: State) -> LoginThrottle:
     return LoginThrottle(state.redis)
 
 
+def provide_reset_throttle(state: State) -> LoginThrottle:
+    return reset_throttle(state.redis)
+
+
 class AuthController(Controller):
-    dependencies = {"throttle": Provide(provide_throttle, sync_to_thread=False)}
+    dependencies = {
+        "throttle": Provide(provide_throttle, sync_to_thread=False),
+        "reset_throttle": Provide(provide_reset_throttle, sync_to_thread=False),
+    }
     opt = {"public": True}
 
     def _next(self, request: HTMXRequest, target: str | None) -> str:
@@ -73,6 +84,29 @@ class AuthController(Controller):
             )
         await start_session(request, user)
         return Redirect(next_url, status_code=303)
+
+    @get("/login/forgot", name="password.forgot", cache_control=NO_STORE)
+    async def forgot_page(self, request: HTMXRequest) -> Template:
+        return await render(request, "pages/people/forgot.html", {"email": "", "error": None})
+
+    @post("/login/forgot", name="password.forgot.send")
+    async def forgot(
+        self, request: HTMXRequest, reset_throttle: NamedDependency[LoginThrottle]
+    ) -> Template | Redirect | ClientRedirect:
+        """Mail a reset link (by the worker) if an active account has the email; the answer is the same either way."""
+        form = await read_form(request, ForgotForm)
+        address = request.client.host if request.client else "unknown"
+        try:
+            message = await ask_for_reset(reset_throttle, form.email, address)
+        except SignInRefused as exc:
+            return await render(
+                request,
+                "pages/people/forgot.html",
+                {"email": clean_email(form.email), "error": exc.message},
+                status_code=exc.status_code,
+                headers={"Retry-After": str(exc.retry_after)} if exc.retry_after else None,
+            )
+        return done(request, message, request.app.route_reverse("login"))
 
     @post("/logout", name="logout", opt={"public": False})
     async def logout(self, request: HTMXRequest) -> Redirect:

@@ -13,7 +13,7 @@ from piccolo.columns import Boolean
 
 import app.db as db
 from app.admin.services.rules import require_admin
-from app.admin.tables import PasswordReset
+from app.admin.tables import Invitation, PasswordReset
 from app.audit.services import record as audit
 from app.paging import valid_id
 from app.people.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -25,7 +25,10 @@ from app.timeutil import now
 LINK_LIFETIME = timedelta(days=7)
 TOKEN_MAX = 100
 PASSWORD_MAX = 1024
-INVALID_LINK = "This link has already been used, has expired or is not complete. Ask an admin for a new one."
+INVALID_LINK = (
+    "This link has already been used, has expired or is not complete. "
+    "Ask for a new one with “Forgot password?” on the sign-in page, or ask an admin."
+)
 
 # One link's use: only one of two uses at once wins.
 _USE_LINK_SQL = """
@@ -66,26 +69,32 @@ async def create_password_link(admin: CurrentUser, person_id: int, *, at: dateti
         raise RuleViolation("No one with that id works here.", status_code=404)
     if not person["active"]:
         raise RuleViolation(f"{person['name']} is deactivated; reactivate them first.", status_code=409)
-    token = secrets.token_urlsafe(32)
-    expires = moment + LINK_LIFETIME
     async with db.transaction():
-        await forget_unused_links(person_id)
-        await PasswordReset.insert(
-            PasswordReset(
-                employee=person_id, token_hash=_token_hash(token), created_by=admin.id, created_at=moment,
-                expires_at=expires,
-            )
-        )  # fmt: skip
+        link = await issue_link(person_id, expires_at=moment + LINK_LIFETIME, created_by=admin.id, at=moment)
         await audit(
             actor_id=admin.id,
             action="person.password_link",
             target_type="employee",
             target_id=person_id,
             summary=f"Made a one-time password link for {person['name']}",
-            after={"expires_at": expires.isoformat()},
+            after={"expires_at": link.expires_at.isoformat()},
             at=moment,
         )
-    return PasswordLink(token=token, expires_at=expires)
+    return link
+
+
+async def issue_link(person_id: int, *, expires_at: datetime, created_by: int | None, at: datetime) -> PasswordLink:
+    """A new one-time link for the person, replacing their unused ones (inside the caller's transaction): for an
+    admin to hand over, or for the worker to mail (an invitation, a reset asked for on the sign-in page)."""
+    token = secrets.token_urlsafe(32)
+    await forget_unused_links(person_id)
+    await PasswordReset.insert(
+        PasswordReset(
+            employee=person_id, token_hash=_token_hash(token), created_by=created_by, created_at=at,
+            expires_at=expires_at,
+        )
+    )  # fmt: skip
+    return PasswordLink(token=token, expires_at=expires_at)
 
 
 async def forget_unused_links(person_id: int) -> None:
@@ -132,4 +141,12 @@ async def use_password_link(token: str, password: str, confirm: str, *, at: date
             raise RuleViolation(INVALID_LINK, status_code=400)
         employee_id: int = used[0]["employee"]
         await Employee.update({Employee.password_hash: password_hash}).where(Employee.id == employee_id)
+        await accept_invitation(employee_id, at=moment)
     return employee_id
+
+
+async def accept_invitation(employee_id: int, *, at: datetime) -> None:
+    """The person got in (set a password through a link, or signed in): their open invitation is accepted."""
+    await Invitation.update({Invitation.accepted_at: at}).where(
+        (Invitation.employee == employee_id) & Invitation.accepted_at.is_null() & Invitation.revoked_at.is_null()
+    )

@@ -9,10 +9,15 @@ from app.people.passwords import hash_password, needs_rehash, verify_password
 from app.people.services import CurrentUser, load_current_user, normalise_email
 from app.people.tables import Employee
 from app.rules import RuleViolation
+from app.signin.invitations import request_reset
 from app.signin.throttle import LoginThrottle
 from app.words import plural
 
 GENERIC_LOGIN_ERROR = "That email and password do not match an active account."
+RESET_ON_ITS_WAY = (
+    "If an active account uses {email}, a link to set a new password is on its way to that address. "
+    "It works once, for an hour."
+)
 EMAIL_MAX = 254
 PASSWORD_MAX = 1024
 
@@ -60,7 +65,21 @@ async def sign_in(throttle: LoginThrottle, email: str, password: str, address: s
         raise SignInRefused("Enter your email and password.")
     user = await authenticate(email, password)
     if user is None:
-        await throttle.record_failure(email, address)
+        await throttle.record(email, address)
         raise SignInRefused(GENERIC_LOGIN_ERROR)
     await throttle.reset(email, address)
     return user
+
+
+async def ask_for_reset(throttle: LoginThrottle, email: str, address: str) -> str:
+    """A reset link for `email`, asked for from `address` (throttled: each is a mail); the answer is the same
+    whether or not anyone has that email."""
+    email = clean_email(email)
+    if "@" not in email:
+        raise SignInRefused("Enter the email address you sign in with.")
+    if wait := await throttle.retry_after(email, address):
+        message = f"Too many reset links asked for. Try again in {plural(_minutes(wait), 'minute')}."
+        raise SignInRefused(message, status_code=429, retry_after=wait)
+    await throttle.record(email, address)
+    await request_reset(email)
+    return RESET_ON_ITS_WAY.format(email=email)

@@ -1,4 +1,5 @@
-"""The sign-in throttle: failed attempts counted in Redis, so the limits hold across web processes."""
+"""The sign-in throttle: failed attempts (and reset requests) counted in Redis, so the limits hold across web
+processes."""
 
 from __future__ import annotations
 
@@ -27,14 +28,16 @@ class LoginThrottle:
         per_email: int = 20,
         per_address: int = 300,
         window_seconds: int = 900,
+        prefix: str = "kudos:login-fail",
     ) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.limits = (per_pair, per_email, per_address)
         self.window = window_seconds
 
     def _keys(self, email: str, address: str) -> list[tuple[str, int]]:
         names = (f"pair:{address}:{email}", f"email:{email}", f"addr:{address}")
-        return [(f"kudos:login-fail:{name}", limit) for name, limit in zip(names, self.limits, strict=True)]
+        return [(f"{self.prefix}:{name}", limit) for name, limit in zip(names, self.limits, strict=True)]
 
     async def retry_after(self, email: str, address: str) -> int:
         """Seconds until another attempt is allowed; 0 when not blocked."""
@@ -45,7 +48,8 @@ class LoginThrottle:
                 wait = max(wait, await self.redis.ttl(key), 1)
         return wait
 
-    async def record_failure(self, email: str, address: str) -> None:
+    async def record(self, email: str, address: str) -> None:
+        """Count one attempt (a failed sign-in, a reset asked for) against the three limits."""
         async with self.redis.pipeline(transaction=True) as pipe:
             for key, _ in self._keys(email, address):
                 pipe.set(key, 0, ex=self.window, nx=True)  # the window starts at the first failure
@@ -55,3 +59,9 @@ class LoginThrottle:
     async def reset(self, email: str, address: str) -> None:
         """A successful sign-in clears that email's counters (not the address's ceiling)."""
         await self.redis.delete(*[key for key, _ in self._keys(email, address)[:2]])
+
+
+def reset_throttle(redis: Redis) -> LoginThrottle:
+    """Reset links asked for on the sign-in page (each is a mail): a few an hour per email from one address, a few
+    more from anywhere, and a ceiling per address."""
+    return LoginThrottle(redis, per_pair=3, per_email=5, per_address=50, window_seconds=3600, prefix="kudos:reset")

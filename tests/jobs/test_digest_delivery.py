@@ -23,23 +23,10 @@ from app.jobs.outbox import drain
 from app.jobs.worker import redis_settings
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
-from app.settings import get_settings
 from app.timeutil import month_bounds, now
 from tests.digest_org import small_org
 from tests.factories import make_department, make_employee
 from tests.plugins.smtp import SmtpServer
-
-
-@pytest.fixture
-def smtp_settings(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch):
-    """The app's settings pointed at the test's SMTP server (the worker's mail backend reads them at start)."""
-    monkeypatch.setenv("KUDOS_MAIL_BACKEND", "smtp")
-    monkeypatch.setenv("KUDOS_SMTP_HOST", smtp_server.host)
-    monkeypatch.setenv("KUDOS_SMTP_PORT", str(smtp_server.port))
-    get_settings.cache_clear()
-    yield smtp_server
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -82,3 +83,17 @@ async def smtp_server() -> AsyncIterator[SmtpServer]:
         yield state
     finally:
         await asyncio.to_thread(controller.stop)
+
+
+@pytest.fixture
+def smtp_settings(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch):
+    """The app's settings pointed at the test's SMTP server (the worker's mail backend reads them at start)."""
+    from app.settings import get_settings  # the app is imported once the test environment is set
+
+    monkeypatch.setenv("KUDOS_MAIL_BACKEND", "smtp")
+    monkeypatch.setenv("KUDOS_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("KUDOS_SMTP_PORT", str(smtp_server.port))
+    get_settings.cache_clear()
+    yield smtp_server
+    monkeypatch.undo()
+    get_settings.cache_clear()

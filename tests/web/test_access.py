@@ -33,6 +33,8 @@ TOKEN = "api token"  # the JSON API: a bearer token only, never a session (401 J
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/login"): ("/login", PUBLIC),
     ("POST", "/login"): ("/login", PUBLIC),
+    ("GET", "/login/forgot"): ("/login/forgot", PUBLIC),
+    ("POST", "/login/forgot"): ("/login/forgot", PUBLIC),
     ("GET", "/healthz"): ("/healthz", PUBLIC),
     ("GET", "/static"): ("/static/css/app.css", PUBLIC),
     ("POST", "/logout"): ("/logout", SIGNED_IN),
@@ -104,6 +106,9 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/admin/people/{person_id:int}/deactivate"): ("/admin/people/{person}/deactivate", ADMIN),
     ("POST", "/admin/people/{person_id:int}/reactivate"): ("/admin/people/{person}/reactivate", ADMIN),
     ("POST", "/admin/people/{person_id:int}/password-link"): ("/admin/people/{person}/password-link", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/invite"): ("/admin/people/{person}/invite", ADMIN),
+    ("POST", "/admin/people/{person_id:int}/invitation/revoke"): ("/admin/people/{person}/invitation/revoke", ADMIN),
+    ("POST", "/admin/people/invite"): ("/admin/people/invite", ADMIN),
     ("GET", "/password/{token:str}"): ("/password/not-a-token", PUBLIC),
     ("POST", "/password/{token:str}"): ("/password/not-a-token", PUBLIC),
     ("GET", "/admin/departments"): ("/admin/departments", ADMIN),
@@ -128,6 +133,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/admin/import/{import_id:int}"): ("/admin/import/{import}", ADMIN),
     ("GET", "/admin/import/{import_id:int}/progress"): ("/admin/import/{import}/progress", ADMIN),
     ("POST", "/admin/import/{import_id:int}/run"): ("/admin/import/{import}/run", ADMIN),
+    ("POST", "/admin/import/{import_id:int}/invite"): ("/admin/import/{import}/invite", ADMIN),
     ("GET", "/admin/values"): ("/admin/values", ADMIN),
     ("POST", "/admin/values"): ("/admin/values", ADMIN),
     ("POST", "/admin/values/{value_id:int}"): ("/admin/values/{value}", ADMIN),
@@ -334,6 +340,9 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("POST", "/admin/departments/{department_id:int}/restore"): {409},
     ("POST", "/admin/import"): {422},
     ("POST", "/admin/import/{import_id:int}/run"): {409},
+    ("POST", "/admin/import/{import_id:int}/invite"): {422},  # the import added no one
+    ("POST", "/admin/people/invite"): {422},  # no one ticked
+    ("POST", "/admin/people/{person_id:int}/invitation/revoke"): {409},  # no open invitation
     ("POST", "/admin/values"): {422},
     ("POST", "/admin/values/{value_id:int}"): {422},
     ("POST", "/admin/allowances"): {422},

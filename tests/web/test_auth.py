@@ -104,11 +104,11 @@ async def test_failures_from_one_address_lock_only_the_email_tried(app) -> None:
 async def test_many_failures_from_anywhere_lock_an_email_and_an_address_has_a_ceiling(app, redis) -> None:
     throttle = LoginThrottle(redis, per_pair=5, per_email=6, per_address=8)
     for n in range(6):
-        await throttle.record_failure("target@example.com", f"10.0.0.{n}")
+        await throttle.record("target@example.com", f"10.0.0.{n}")
     assert await throttle.retry_after("target@example.com", "10.9.9.9") > 0  # guessing spread over addresses
     assert await throttle.retry_after("other@example.com", "10.0.0.1") == 0
     for n in range(8):
-        await throttle.record_failure(f"user{n}@example.com", "10.5.5.5")
+        await throttle.record(f"user{n}@example.com", "10.5.5.5")
     assert await throttle.retry_after("anyone@example.com", "10.5.5.5") > 0  # spraying from one address
     await throttle.reset("anyone@example.com", "10.5.5.5")
     assert await throttle.retry_after("anyone@example.com", "10.5.5.5") > 0  # a success does not lift the ceiling

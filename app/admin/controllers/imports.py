@@ -9,15 +9,16 @@ from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.admin.controllers.responses import raise_not_found
+from app.admin.controllers.responses import invited_message, raise_not_found
 from app.admin.services import import_plan, imports
 from app.rules import RuleViolation
+from app.signin import invitations
 from app.web.auth import admin_only
 from app.web.deps import CurrentUser
-from app.web.templating import render
+from app.web.templating import done, render
 
 
 class AdminImportController(Controller):
@@ -97,3 +98,18 @@ class AdminImportController(Controller):
             )
         # No flash: the page's progress section says whether it is waiting, running or finished, and stays true.
         return Redirect(request.app.route_reverse("admin.import.detail", import_id=import_id), status_code=303)
+
+    @post("/{import_id:int}/invite", name="admin.import.invite")
+    async def invite(
+        self, request: HTMXRequest, user: CurrentUser, import_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        """Invite by email everyone this people import created."""
+        item = await self._item(import_id)
+        try:
+            outcome = await invitations.invite(user, await imports.created_people(import_id))
+        except RuleViolation as exc:
+            context = {"item": item, "errors": exc.errors}
+            return await render(request, "pages/admin/import/detail.html", context, status_code=exc.status_code)
+        return done(
+            request, invited_message(outcome), request.app.route_reverse("admin.import.detail", import_id=import_id)
+        )

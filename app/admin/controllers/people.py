@@ -1,18 +1,23 @@
-"""HTTP for the admin's people pages: the list, add, edit, deactivate or reactivate, and password links."""
+"""HTTP for the admin's people pages: the list, add, edit, deactivate or reactivate, password links and
+invitations by email."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
+from app.admin.controllers.responses import invited_message
 from app.admin.services import people
+from app.paging import parse_id
 from app.people.tables import Role
 from app.rules import RuleViolation
+from app.signin import invitations
 from app.signin.password_links import PasswordLink, create_password_link
 from app.signin.sessions import end_sessions
 from app.web.auth import admin_only
@@ -20,6 +25,14 @@ from app.web.deps import CurrentUser
 from app.web.forms import read_form
 from app.web.security import NO_STORE
 from app.web.templating import done, render
+
+
+class InviteForm(msgspec.Struct, frozen=True):
+    person: list[str] = msgspec.field(default_factory=list)  # the people list's ticked boxes
+
+    @property
+    def person_ids(self) -> list[int]:
+        return [i for i in (parse_id(value) for value in self.person) if i]
 
 
 class AdminPeopleController(Controller):
@@ -36,7 +49,11 @@ class AdminPeopleController(Controller):
         active: FromQuery[str] = "active",
         after: FromQuery[str] = "",
     ) -> Template:
-        filters = people.clean_filters(q, department, role, active, after)
+        return await self._index(request, people.clean_filters(q, department, role, active, after))
+
+    async def _index(
+        self, request: HTMXRequest, filters: people.PeopleFilters, *, error: str = "", status_code: int = 200
+    ) -> Template:
         return await render(
             request,
             "pages/admin/people/index.html",
@@ -44,9 +61,22 @@ class AdminPeopleController(Controller):
                 "page": await people.list_people(filters),
                 "departments": await people.department_choices(),
                 "roles": list(Role),
+                "error": error,
             },
             fragment="fragments/admin/people_results.html",
+            status_code=status_code,
         )
+
+    @post("/invite", name="admin.people.invite")
+    async def invite_many(self, request: HTMXRequest, user: CurrentUser) -> Template | Redirect | ClientRedirect:
+        """The list's "Invite by email" for the ticked people."""
+        form = await read_form(request, InviteForm)
+        try:
+            outcome = await invitations.invite(user, form.person_ids)
+        except RuleViolation as exc:
+            filters = people.clean_filters("", "", "", "all", "")
+            return await self._index(request, filters, error=exc.message, status_code=exc.status_code)
+        return done(request, invited_message(outcome), request.app.route_reverse("admin.people") + "?active=invited")
 
     async def _form(
         self,
@@ -73,6 +103,7 @@ class AdminPeopleController(Controller):
                 "roles": list(Role),
                 "link": link,
                 "link_url": link_url,
+                "invitation": await invitations.state_of(person.id) if person else None,
             },
             status_code=status_code,
         )
@@ -152,3 +183,30 @@ class AdminPeopleController(Controller):
         except RuleViolation as exc:
             return await self._form(request, person, person=person, errors=exc.errors, status_code=exc.status_code)
         return await self._form(request, person, person=person, link=link)
+
+    @post("/{person_id:int}/invite", name="admin.person.invite")
+    async def invite(
+        self, request: HTMXRequest, user: CurrentUser, person_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        """Invite the person by email, or mail the invitation again with a new link."""
+        person = await self._person(person_id)
+        try:
+            outcome = await invitations.invite(user, [person_id])
+        except RuleViolation as exc:
+            return await self._form(request, person, person=person, errors=exc.errors, status_code=exc.status_code)
+        return done(request, invited_message(outcome), self._location(request, person_id))
+
+    @post("/{person_id:int}/invitation/revoke", name="admin.person.invitation.revoke")
+    async def revoke_invitation(
+        self, request: HTMXRequest, user: CurrentUser, person_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        person = await self._person(person_id)
+        try:
+            name = await invitations.revoke(user, person_id)
+        except RuleViolation as exc:
+            return await self._form(request, person, person=person, errors=exc.errors, status_code=exc.status_code)
+        return done(
+            request,
+            f"The invitation of {name} is revoked: its link no longer works.",
+            self._location(request, person_id),
+        )

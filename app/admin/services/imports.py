@@ -109,6 +109,11 @@ class ImportItem:
         return self.status in {ImportStatus.DONE, ImportStatus.FAILED}
 
     @property
+    def created_emails(self) -> list[str]:
+        """The people this import created (their emails), once it has run."""
+        return [line.key for line in self.report if line.outcome == "created"] if self.kind == ImportKind.PEOPLE else []
+
+    @property
     def percent(self) -> int:
         return round(100 * self.processed / self.total) if self.total else 100
 
@@ -418,3 +423,12 @@ async def _apply_departments(batch: list[Row]) -> list[ReportLine]:
             current[row.key] = existing
             report.append(_report(row, "updated", changed))
     return report
+
+
+async def created_people(import_id: int) -> list[int]:
+    """The ids of the people a people import created (to invite them all at once)."""
+    item = await get_import(import_id)
+    emails = item.created_emails if item is not None else []
+    if not emails:
+        return []
+    return [row["id"] for row in await Employee.select(Employee.id).where(Employee.email.is_in(emails))]

@@ -12,19 +12,21 @@ import msgspec
 
 import app.db as db
 from app.admin.services.rules import OWN_ADMIN_ROLE, Choice, changes, require_admin
+from app.admin.tables import Invitation
 from app.audit.services import record as audit
 from app.likeness import like_contains
 from app.paging import parse_id, valid_id
 from app.people.services import CurrentUser, normalise_email
 from app.people.tables import Department, Employee, Role
 from app.rules import RuleViolation
+from app.signin.invitations import invitation_status
 from app.signin.password_links import forget_unused_links
 from app.timeutil import now
 
 PAGE_SIZE = 50
 NAME_MAX = 160
 EMAIL_MAX = 254
-ACTIVE_FILTERS = ("active", "inactive", "all")
+ACTIVE_FILTERS = ("active", "inactive", "all", "invited")  # invited: active, invitation not accepted
 # Deliberately loose: one @, something before it, a dot in the domain, no spaces. Real checks happen at sign-in.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 FIELDS = ("name", "email", "title", "department", "manager", "role")
@@ -96,6 +98,7 @@ class PersonRow:
     active: bool
     department_name: str | None
     manager_name: str | None
+    invitation: str | None  # app.signin.invitations.invitation_status, None when never invited
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class PeoplePage:
 
 
 async def list_people(filters: PeopleFilters, *, per_page: int = PAGE_SIZE) -> PeoplePage:
+    invitation = Employee.id.join_on(Invitation.employee)
     query = Employee.select(
         Employee.id,
         Employee.name,
@@ -115,6 +119,10 @@ async def list_people(filters: PeopleFilters, *, per_page: int = PAGE_SIZE) -> P
         Employee.active,
         Employee.department.name.as_alias("department_name"),
         Employee.manager.name.as_alias("manager_name"),
+        invitation.sent_at.as_alias("sent_at"),
+        invitation.expires_at.as_alias("expires_at"),
+        invitation.accepted_at.as_alias("accepted_at"),
+        invitation.revoked_at.as_alias("revoked_at"),
     )
     if filters.q:
         pattern = like_contains(filters.q)
@@ -127,7 +135,14 @@ async def list_people(filters: PeopleFilters, *, per_page: int = PAGE_SIZE) -> P
         query = query.where(Employee.department == int(filters.department))
     if filters.role:
         query = query.where(Employee.role == filters.role)
-    if filters.active != "all":
+    if filters.active == "invited":
+        query = query.where(
+            Employee.active.eq(True)
+            & invitation.id.is_not_null()
+            & invitation.accepted_at.is_null()
+            & invitation.revoked_at.is_null()
+        )
+    elif filters.active != "all":
         query = query.where(Employee.active.eq(filters.active == "active"))
     if filters.after is not None:
         last = await Employee.select(Employee.name).where(Employee.id == filters.after).first()
@@ -136,8 +151,14 @@ async def list_people(filters: PeopleFilters, *, per_page: int = PAGE_SIZE) -> P
                 (Employee.name > last["name"]) | ((Employee.name == last["name"]) & (Employee.id > filters.after))
             )
     rows = await query.order_by(Employee.name).order_by(Employee.id).limit(per_page + 1)
-    people = [PersonRow(**row) for row in rows[:per_page]]
+    people = [_person_row(row) for row in rows[:per_page]]
     return PeoplePage(filters=filters, people=people, next_after=people[-1].id if len(rows) > per_page else None)
+
+
+def _person_row(row: dict[str, Any]) -> PersonRow:
+    invited = {key: row.pop(key) for key in ("sent_at", "expires_at", "accepted_at", "revoked_at")}
+    status = invitation_status(**invited) if invited["expires_at"] is not None else None
+    return PersonRow(**row, invitation=status)
 
 
 @dataclass(frozen=True, slots=True)
