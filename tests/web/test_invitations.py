@@ -21,6 +21,7 @@ from tests.helpers import HTMX, csrf_token, login, post_form, signed_in
 from tests.plugins.smtp import SmtpServer
 
 pytestmark = pytest.mark.usefixtures("db")
+NEW_PASSWORD = "a new long password"
 LINK = re.compile(r"https?://[^\s\"<>]+/password/[\w-]+")
 
 
@@ -43,7 +44,7 @@ def link_in(message) -> str:
     return found[0]
 
 
-async def use_link(client_factory, link: str, password: str = "a new long password"):
+async def use_link(client_factory, link: str, password: str = NEW_PASSWORD):
     client = await client_factory()
     path = link.split("://", 1)[1].split("/", 1)[1]
     await client.get(f"/{path}")  # a first visit, as the browser makes (the page itself: test_admin_people)
@@ -78,7 +79,7 @@ async def test_an_invited_person_gets_one_mail_and_signs_in_with_its_link(
     assert "Ana Novak" in listed.text and "invited, not accepted" in listed.text and "Ravi Patel" not in listed.text
 
     assert (await use_link(client_factory, link_in(mail))).status_code == 303
-    assert (await login(await client_factory(), "ana@example.com", "a new long password")).status_code == 303
+    assert (await login(await client_factory(), "ana@example.com", NEW_PASSWORD)).status_code == 303
     state = await invitations.state_of(org["ana"].id)
     assert state is not None and state.status == "accepted"
     assert "Ana Novak" not in (await admin.get("/admin/people?active=invited")).text
