@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import msgspec
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
@@ -40,9 +41,12 @@ AHEAD = timedelta(hours=1)  # how far ahead of the queue's other jobs event batc
 EVENTS_EXPIRE = timedelta(days=1)  # as arq's default: a batch not started by then is left to the sweeper
 
 
+_ADD_SQL = "INSERT INTO job_outbox (function, kwargs, created_at) VALUES ({}, {}::jsonb, {})"
+
+
 async def add_job(function: str, **kwargs: Any) -> None:
     """Record a job to run once the surrounding transaction commits (call it inside that transaction)."""
-    await JobOutbox.insert(JobOutbox(function=function, kwargs=kwargs, created_at=datetime.now(UTC)))
+    await JobOutbox.raw(_ADD_SQL, function, msgspec.json.encode(kwargs).decode(), datetime.now(UTC))
 
 
 async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
