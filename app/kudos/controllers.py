@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from app.awards.queries import recent_announcements
 from app.kudos import allowance, changes, giving
 from app.kudos.feed import BADGES_PER_PAGE, FeedPage, card, feed, get_kudos, merged
-from app.kudos.forms import GiveForm
+from app.kudos.forms import Choices, GiveForm
 from app.paging import parse_id
 from app.people.services import DirectoryPerson, search_directory
 from app.rules import RuleViolation
@@ -111,17 +111,19 @@ async def give_context(
     box: bool = False,
     sent: Sent | None = None,
     left: tuple[int, int] | None = None,
+    choices: Choices | None = None,
 ) -> dict[str, Any]:
     """Everything the give form needs: the person's allowance ((remaining, budget) when the caller knows it),
-    values, chosen people, search results, request."""
+    values and policy (`choices`, when the caller has them), chosen people, search results, request."""
     remaining, budget = left or await allowance.remaining(user.id, month_of(now()))
+    choices = choices or await giving.form_choices()
     chosen = await giving.people_by_id(form.recipient_ids)
     request = await giving.request_for_thanks(form.request_id) if form.request_id else None
     return {
         "form": form,
         "errors": dict(errors or {}),
-        "values": await giving.company_values(),
-        "policy": await allowance.get_policy(),
+        "values": choices.values,
+        "policy": choices.policy,
         "remaining": remaining,
         "budget": budget,
         "chosen": [chosen[i] for i in form.recipient_ids if i in chosen],
@@ -214,7 +216,8 @@ class KudosController(Controller):
             return ClientRedirect(kudos_url)
         # The box on the home page: a fresh form, the new card on top of the feed, the header's allowance.
         sent = Sent(kudos_id=given.kudos_id, names=names)
-        context = await give_context(user, GiveForm(), box=True, sent=sent, left=(given.remaining, given.budget))
+        left = (given.remaining, given.budget)
+        context = await give_context(user, GiveForm(), box=True, sent=sent, left=left, choices=given.choices)
         context["new_card"] = await card(given.kudos_id)
         context["header"] = PointsLeft(remaining=context["remaining"], budget=context["budget"])
         return Template("fragments/kudos/given.html", context=context)

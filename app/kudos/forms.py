@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from app.kudos.allowance import Policy
 from app.kudos.tables import Visibility
 
 MESSAGE_MAX = 1000
@@ -44,6 +45,24 @@ def trimmed_text(raw: object, *, maximum: int, empty: str, noun: str) -> tuple[s
     return text, None
 
 
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A company value a kudos can be tagged with."""
+
+    id: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What a give form offers and is checked against: the active company values (in the admin's order) and the
+    allowance policy."""
+
+    values: tuple[Value, ...]
+    policy: Policy
+
+
 @dataclass(slots=True)
 class GiveForm:
     """What the give form holds; services validate it and controllers re-render it with errors."""
@@ -64,3 +83,4 @@ class Given:
     budget: int
     created: bool  # False when the same form was submitted before: the existing kudos is returned
     names: tuple[str, ...] = ()  # the recipients' names, in the order they were chosen
+    choices: Choices | None = None  # what the form was checked against: the next form offers the same

@@ -10,11 +10,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import msgspec
+
 import app.db as db
 from app.events import KudosGiven, LedgerAppended, LedgerLine, publish
 from app.kudos import allowance
-from app.kudos.forms import MAX_RECIPIENTS, MESSAGE_MAX, GiveForm, Given, parse_points, trimmed_text
-from app.kudos.tables import CompanyValue, EntryKind, Kudos, Visibility
+from app.kudos.allowance import Policy
+from app.kudos.forms import (
+    MAX_RECIPIENTS,
+    MESSAGE_MAX,
+    Choices,
+    GiveForm,
+    Given,
+    Value,
+    parse_points,
+    trimmed_text,
+)
+from app.kudos.tables import EntryKind, Kudos, Visibility
 from app.people.services import CurrentUser
 from app.people.tables import Employee
 from app.requests.tables import Request, RequestResolver, Status
@@ -34,21 +46,15 @@ class Gift:
     points: int
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A company value a kudos can be tagged with."""
-
-    id: int
-    name: str
-    description: str
-
-
-async def company_values() -> list[Value]:
+async def company_values() -> tuple[Value, ...]:
     """The values a kudos may be tagged with (the active ones), in the admin's order."""
-    query = CompanyValue.select(CompanyValue.id, CompanyValue.name, CompanyValue.description).where(
-        CompanyValue.active.eq(True)
-    )
-    return [Value(**row) for row in await query.order_by(CompanyValue.position).order_by(CompanyValue.name)]
+    return (await form_choices()).values
+
+
+async def form_choices() -> Choices:
+    """The company values and the allowance policy a give form offers (one statement)."""
+    choices, _ = await _check_context([])
+    return choices
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,34 +110,40 @@ async def request_for_thanks(request_id: int) -> ThanksFor | None:
     return ThanksFor(**row, resolvers=sorted((Resolver(**r) for r in resolvers), key=lambda r: r.name))
 
 
-# What checking a give form needs, in one statement: the allowance policy (absent: the defaults) and the chosen
-# people (one row each; one row of NULLs when none is found).
+# What checking a give form needs, in one statement: the allowance policy (absent: the defaults), the active
+# company values in the admin's order (a JSON array), and the chosen people (one row each; one row of NULLs when
+# none is found).
 _CHECK_SQL = """
-    SELECT p.max_points_per_kudos, p.value_required, e.id, e.name, e.active
+    SELECT p.employee_budget, p.manager_budget, p.admin_budget, p.manager_bonus_per_report, p.max_points_per_kudos,
+           p.value_required,
+           (SELECT coalesce(json_agg(json_build_object('id', v.id, 'name', v.name, 'description', v.description)
+                                     ORDER BY v.position, v.name), '[]')
+            FROM company_value v WHERE v.active) AS company_values,
+           e.id, e.name, e.active
     FROM (SELECT 1) AS one
     LEFT JOIN allowance_policy p ON p.id = {}
     LEFT JOIN employee e ON e.id = ANY({})
 """
+_POLICY_FIELDS = tuple(Policy.__dataclass_fields__)
 
 
-async def _check_context(recipients: list[int]) -> tuple[int, bool, dict[int, tuple[str, bool]]]:
-    """(max points per kudos, value required, {id: (name, active)} of the `recipients` found)."""
+async def _check_context(recipients: list[int]) -> tuple[Choices, dict[int, tuple[str, bool]]]:
+    """(the form's choices, {id: (name, active)} of the `recipients` found)."""
     rows = await Employee.raw(_CHECK_SQL, allowance.POLICY_ID, recipients)
     first = rows[0]
-    maximum = first["max_points_per_kudos"]
-    required = first["value_required"]
-    return (
-        allowance.DEFAULTS.max_points_per_kudos if maximum is None else maximum,
-        allowance.DEFAULTS.value_required if required is None else required,
-        {row["id"]: (row["name"], row["active"]) for row in rows if row["id"] is not None},
-    )
+    policy = allowance.DEFAULTS if first["value_required"] is None else Policy(**{f: first[f] for f in _POLICY_FIELDS})
+    values = tuple(msgspec.json.decode(first["company_values"], type=list[Value]))
+    return Choices(values=values, policy=policy), {
+        row["id"]: (row["name"], row["active"]) for row in rows if row["id"] is not None
+    }
 
 
-async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, str], Gift]:
-    """Field errors for a give form (empty when valid) and the cleaned gift."""
+async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, str], Gift, Choices]:
+    """Field errors for a give form (empty when valid), the cleaned gift, and what the form was checked against."""
     errors: dict[str, str] = {}
     recipients = list(dict.fromkeys(form.recipient_ids))
-    max_points, value_required, people = await _check_context(recipients)
+    choices, people = await _check_context(recipients)
+    max_points, value_required = choices.policy.max_points_per_kudos, choices.policy.value_required
     if not recipients:
         errors["recipients"] = "Choose at least one person to thank."
     elif giver.id in recipients:
@@ -153,7 +165,7 @@ async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, s
 
     values = list(dict.fromkeys(form.value_ids))
     if values:
-        known = {value.id for value in await company_values()}
+        known = {value.id for value in choices.values}
         if any(v not in known for v in values):
             errors["values"] = "Pick company values from the list."
     elif value_required:
@@ -186,7 +198,7 @@ async def validate_give(giver: CurrentUser, form: GiveForm) -> tuple[dict[str, s
         values=tuple(values),
         points=points or 0,
     )
-    return errors, gift
+    return errors, gift, choices
 
 
 # The gift in one statement: spend the giver's allowance for the month (a conditional UPDATE: concurrent gifts can
@@ -251,7 +263,7 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
     """Give a kudos in one transaction (see the module docstring); a form submitted again (same idempotency key)
     returns the kudos it created the first time."""
     moment = at or now()
-    errors, gift = await validate_give(giver, form)
+    errors, gift, choices = await validate_give(giver, form)
     if errors:
         raise RuleViolation(errors)
     month = month_of(moment)
@@ -272,11 +284,15 @@ async def give_kudos(giver: CurrentUser, form: GiveForm, *, at: datetime | None 
     except _Repeated:
         existing = await Kudos.raw(_EXISTING_SQL, giver.id, key)
         left, budget = await allowance.remaining(giver.id, month)
-        return Given(kudos_id=int(existing[0]["id"]), remaining=left, budget=budget, created=False, names=gift.names)
+        return Given(
+            kudos_id=int(existing[0]["id"]), remaining=left, budget=budget, created=False, names=gift.names,
+            choices=choices,
+        )  # fmt: skip
     assert written.budget is not None  # the spend succeeded
     return Given(
-        kudos_id=written.kudos_id, remaining=written.remaining, budget=written.budget, created=True, names=gift.names
-    )
+        kudos_id=written.kudos_id, remaining=written.remaining, budget=written.budget, created=True, names=gift.names,
+        choices=choices,
+    )  # fmt: skip
 
 
 async def _give(
