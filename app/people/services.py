@@ -39,14 +39,15 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+# Every signed-in request runs it: one fixed statement, no query building.
+_CURRENT_USER_SQL = "SELECT id, name, email, role, department FROM employee WHERE id = {} AND active LIMIT 1"
+
+
 async def load_current_user(employee_id: int) -> CurrentUser | None:
-    row = (
-        await Employee.select(Employee.id, Employee.name, Employee.email, Employee.role, Employee.department)
-        .where((Employee.id == employee_id) & (Employee.active.eq(True)))
-        .first()
-    )
-    if row is None:
+    rows = await Employee.raw(_CURRENT_USER_SQL, employee_id)
+    if not rows:
         return None
+    row = rows[0]
     return CurrentUser(
         id=row["id"],
         name=row["name"],

@@ -14,6 +14,8 @@ from litestar.types import Empty
 from redis.exceptions import RedisError
 
 from app.people.services import CurrentUser
+from app.signin.password_links import accept_invitation
+from app.timeutil import now
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -102,6 +104,7 @@ async def start_session(connection: ASGIConnection[Any, Any, Any, Any], user: Cu
         pipe.sadd(key, new_id)
         pipe.expire(key, SESSION_MAX_AGE)
         await pipe.execute()
+    await accept_invitation(user.id, at=now())  # signed in: an invitation still open is accepted
 
 
 async def end_sessions(app: Litestar, employee_id: int) -> None:

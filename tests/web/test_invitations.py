@@ -245,3 +245,11 @@ async def test_a_mail_server_that_fails_delays_the_invitation_and_it_is_sent_onc
     await run_stored_events()
     await run_stored_events()
     assert sorted(m["To"] for m in smtp_settings.messages) == ["ana@example.com", "ravi@example.com"]
+
+
+async def test_signing_in_any_way_accepts_an_open_invitation(client_factory, org) -> None:
+    admin = await signed_in(await client_factory(), org["admin"].email)
+    await post_form(admin, f"/admin/people/{org['eve'].id}/invite")  # Eve has a password already
+    assert (await invitations.state_of(org["eve"].id)).status == "sending"
+    await signed_in(await client_factory(), org["eve"].email)
+    assert (await invitations.state_of(org["eve"].id)).status == "accepted"
