@@ -651,9 +651,15 @@ class Replay:
                     steps.append((at, len(steps), action, r))
         steps += [(k.at, len(steps) + i, self.give, k) for i, k in enumerate(planner.kudos)]
         steps += [(a.at, len(steps) + i, self.add_on, a) for i, a in enumerate(planner.addons)]
-        for _, _, carry_out, subject in sorted(steps, key=lambda step: step[:2]):
+        ordered = sorted(steps, key=lambda step: step[:2])
+        tz = org_tz()
+        for n, (at, _, carry_out, subject) in enumerate(ordered):
             await carry_out(subject)
-            await run_recorded()  # what the worker does after each action: notifications, badges, webhooks
+            following = ordered[n + 1][0] if n + 1 < len(ordered) else None
+            if following is None or following.astimezone(tz).date() != at.astimezone(tz).date():
+                # what the worker does, a day's actions at a time (no action reads what it makes): notifications,
+                # badges (dated by the day's last gift that reached them), webhooks
+                await run_recorded()
 
     async def _user(self, person: Person) -> CurrentUser:
         if person.id not in self.users:
