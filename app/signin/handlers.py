@@ -50,11 +50,10 @@ async def mail_invitation(event: PersonInvited) -> None:
     if row["round"] != event.round or not row["active"] or expires_at <= moment:
         return
     link = await issue_link(event.employee_id, expires_at=expires_at, created_by=row["invited_by"], at=moment)
-    org = get_settings().org_name
     await _send(
         "invitation",
         to=row["email"],
-        subject=f"You're invited to Kudos at {org}",
+        subject=f"{row['inviter'] or 'An administrator'} invited you to Kudos",
         context={
             "name": row["name"],
             "inviter": row["inviter"],
@@ -87,6 +86,7 @@ async def mail_password_reset(event: PasswordResetRequested) -> None:
             "name": person["name"],
             "link": absolute_url("password-link", token=link.token),
             "expires_at": link.expires_at,
+            "email": person["email"],
         },
     )
 
