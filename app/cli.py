@@ -385,12 +385,16 @@ def digest_run(month: str, queue_only: bool) -> None:
     from app.mail.backends import get_backend
     from app.rules import RuleViolation
 
+    try:  # a wrong month is answered before anything starts
+        chosen = services.parse_month(month) if month else services.last_month()
+        services.check_ended(chosen)
+    except RuleViolation as exc:
+        raise click.ClickException(exc.message) from exc
     _register_routes()
 
     async def run() -> tuple[services.Started, Outcome | None]:
         await start_pool(max_size=3)
         try:
-            chosen = services.parse_month(month) if month else services.last_month()
             started = await services.start_run(chosen, trigger=services.Trigger.CLI)
             if queue_only:
                 return started, None

@@ -104,11 +104,16 @@ INSERT INTO digest_opt_out (employee, kind, created_at) VALUES ({}, {}, {}) ON C
 """
 
 
+def check_ended(month: date, *, at: datetime | None = None) -> None:
+    """Digests are about a month that is over: refuse any other."""
+    if month >= month_of(at or now()):
+        raise RuleViolation({"month": f"{month:%B %Y} has not ended yet: digests are about a month that is over."})
+
+
 async def start_run(month: date, *, trigger: str, by: CurrentUser | None = None, at: datetime | None = None) -> Started:
     """Start (or top up) the digests about `month`, which must have ended; returns how many were planned."""
     moment = at or now()
-    if month >= month_of(moment):
-        raise RuleViolation({"month": f"{month:%B %Y} has not ended yet: digests are about a month that is over."})
+    check_ended(month, at=moment)
     period = DigestPeriod.of(month)
     async with db.transaction():
         created = await DigestRun.raw(_RUN_SQL, month, trigger, by.id if by else None, moment, moment)
