@@ -71,8 +71,11 @@ async def _answer_later(task: asyncio.Task[str], response_url: str) -> None:
     if httpx.URL(response_url).host != RESPONSE_URL_HOST:
         log.warning("Slack command: a response_url not on %s was ignored", RESPONSE_URL_HOST)
         return
-    async with httpx.AsyncClient(timeout=slack_api.TIMEOUT_SECONDS) as client:
-        await client.post(response_url, json={"response_type": "ephemeral", "text": text})
+    try:
+        async with httpx.AsyncClient(timeout=slack_api.TIMEOUT_SECONDS) as client:
+            await client.post(response_url, json={"response_type": "ephemeral", "text": text})
+    except httpx.HTTPError as exc:
+        log.warning("Slack command: its answer could not be sent to the response_url (%s)", type(exc).__name__)
 
 
 class SlackController(Controller):

@@ -42,6 +42,7 @@ async def org():
         CompanyValue(name="Teamwork", position=1), CompanyValue(name="Customer first", position=2)
     )
     return {
+        "it": it,
         "gina": await make_employee("Gina Giver", department=finance, email="gina@example.com"),
         "ana": await make_employee("Ana Silva", department=it, email="ana@example.com"),
         "ravi": await make_employee("Ravi Patel", department=it, email="ravi@example.com"),
