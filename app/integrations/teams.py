@@ -128,5 +128,6 @@ async def give(activity: Activity) -> Given:
 
 
 def markdown_escape(text: str) -> str:
-    """Text for a Teams reply, which renders markdown: its special characters backslash-escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~])", r"\\\1", text)
+    """Text for a Teams reply, which renders markdown: what could make emphasis, code, a link or HTML is
+    backslash-escaped (a reply is one line that starts with Kudos's own words, so no list or heading can begin)."""
+    return re.sub(r"([\\`*_\[\]<>~])", r"\\\1", text)
