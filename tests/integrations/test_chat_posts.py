@@ -10,12 +10,16 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from arq.connections import create_pool
 
 from app.api.tables import DeliveryStatus
 from app.events import AwardAnnounced, AwardWon, BadgeEarned, RequestCompleted
-from app.integrations import deliveries, handlers
+from app.integrations import config, deliveries, handlers
 from app.integrations.tables import ChatDelivery, ChatSettings, TeamsChannel
+from app.jobs import worker as jobs
+from app.jobs.outbox import drain
 from app.jobs.tables import JobOutbox
+from app.jobs.worker import redis_settings
 from app.kudos.forms import GiveForm
 from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
@@ -180,3 +184,47 @@ async def test_concurrent_attempts_send_once_and_failures_retry_then_stop(org, s
     )["id"]
     attempt = await deliveries.deliver(other)
     assert attempt.status == DeliveryStatus.RETRYING and attempt.retry_in == 30.0
+
+
+async def test_a_worker_killed_mid_attempt_leaves_the_post_to_the_sweeper_and_it_goes_out_once(
+    org, slack_on, run_worker, redis, monkeypatch
+) -> None:
+    """The worker dies after claiming a delivery and before Slack answered: the claim's lease keeps other jobs off
+    it; once the lease is over the sweeper hands it to a new job, and the post goes out once."""
+    await ChatSettings.update({ChatSettings.slack_channel: "C0KUDOS"}).where(ChatSettings.id == 1)
+    giver = await load_current_user(org["gina"].id)
+    await give_kudos(giver, GiveForm(recipient_ids=[org["ana"].id], message="Thanks", points="1", visibility="private"))
+    await run_stored_events()  # one DM to Ana (badges aside)
+    [dm] = await ChatDelivery.select(ChatDelivery.id).where(ChatDelivery.event == "kudos.given")
+    await ChatDelivery.update({ChatDelivery.status: DeliveryStatus.DELIVERED}).where(ChatDelivery.id != dm["id"])
+
+    claimed, real_load = asyncio.Event(), config.load
+
+    async def hang_after_claim():  # the attempt has claimed its row; the worker dies before it sends
+        claimed.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(config, "load", hang_after_claim)
+    worker = jobs.build_worker(handle_signals=False, poll_delay=0.05)
+    task = asyncio.create_task(worker.async_run())
+    pool = await create_pool(redis_settings())
+    await drain(pool)
+    await pool.aclose()
+    await asyncio.wait_for(claimed.wait(), 10)
+    await worker.close()  # killed: its job is cancelled mid-attempt
+    task.cancel()
+    monkeypatch.setattr(config, "load", real_load)
+    await redis.flushdb()  # and whatever Redis held for it is gone
+    row = await ChatDelivery.select().where(ChatDelivery.id == dm["id"]).first()
+    assert row["status"] == "pending" and row["next_attempt_at"] > now()  # leased: no other job may take it yet
+    assert await deliveries.sweep() == 0
+    assert slack_on.called("chat.postMessage") == []
+
+    await ChatDelivery.update({ChatDelivery.next_attempt_at: now() - timedelta(minutes=2)}).where(
+        ChatDelivery.id == dm["id"]
+    )  # the lease and the sweeper's grace have passed
+    await run_worker()
+    assert (await ChatDelivery.select(ChatDelivery.status).where(ChatDelivery.id == dm["id"]).first())[
+        "status"
+    ] == "delivered"
+    assert [p["channel"] for p in slack_on.called("chat.postMessage")] == ["UANA"]
