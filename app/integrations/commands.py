@@ -1,11 +1,13 @@
-"""The text of a chat command, `@ana @ravi +10 #teamwork Thanks for fixing the VPN`, parsed: who, how many points,
-which values, and the message. Leading words that are people, points or values are taken; the rest is the message.
-Slack writes people as `<@U123>` (or `<@U123|ana>`), channels as `<#C123|name>`, and escapes `&`, `<`, `>`."""
+"""Reading what chats send. The text of a chat command, `@ana @ravi +10 #teamwork Thanks for fixing the VPN`,
+parsed: who, how many points, which values, and the message. Leading words that are people, points or values are
+taken; the rest is the message. Slack writes people as `<@U123>` (or `<@U123|ana>`), channels as `<#C123|name>`,
+and escapes `&`, `<`, `>`. `part` reads a nested object out of a JSON payload whatever shape a sender gave it."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
@@ -49,3 +51,10 @@ def parse(text: str) -> Command:
         taken += 1
     message = slack_unescape(" ".join(words[taken:]))
     return Command(tuple(dict.fromkeys(users)), tuple(dict.fromkeys(emails)), points, tuple(tags), message)
+
+
+def part(value: object, *keys: str) -> dict[str, Any]:
+    """`value[keys[0]][keys[1]]…` where each step is an object; {} where the JSON has something else."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else {}

@@ -24,11 +24,13 @@ from litestar.status_codes import HTTP_200_OK
 
 from app.api.webhooks import slack_escape
 from app.integrations import config, deliveries, slack, slack_api, teams
+from app.integrations.commands import part
 from app.kudos.forms import Given
 from app.mail.links import absolute_url
 from app.rules import RuleViolation
 from app.web.auth import admin_only
 from app.web.deps import CurrentUser
+from app.web.edge import NUL, NUL_MESSAGE
 from app.web.forms import read_form
 from app.web.templating import done, render
 
@@ -37,6 +39,18 @@ log = logging.getLogger("kudos.integrations")
 SLACK_BUDGET = 2.5  # seconds: Slack gives up on an answer after 3
 RESPONSE_URL_HOST = "hooks.slack.com"
 _background: set[asyncio.Task[None]] = set()
+
+
+def _has_nul(value: object) -> bool:
+    """Whether decoded JSON holds a NUL in any text (JSON writes it `\\u0000`, which the form check cannot see):
+    PostgreSQL text cannot hold one."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _ephemeral(text: str) -> Response[dict[str, str]]:
@@ -114,9 +128,10 @@ class SlackController(Controller):
         if isinstance(verified, Response):
             return verified
         payload = slack.payload_of(verified)
-        view = payload.get("view") or {}
-        if payload.get("type") != "view_submission" or view.get("callback_id") != slack.MODAL_CALLBACK:
+        if payload.get("type") != "view_submission" or part(payload, "view").get("callback_id") != slack.MODAL_CALLBACK:
             return Response({}, status_code=HTTP_200_OK)  # other interactions: nothing to do
+        if _has_nul(payload):
+            return Response({"response_action": "errors", "errors": {"message": NUL_MESSAGE}}, status_code=HTTP_200_OK)
         try:
             await slack.submit_modal(verified, payload)
         except RuleViolation as exc:
@@ -144,6 +159,8 @@ class TeamsController(Controller):
             payload = None
         if not isinstance(payload, dict):
             return Response({"type": "message", "text": "Kudos could not read that message."}, status_code=400)
+        if _has_nul(payload):
+            return Response({"type": "message", "text": NUL_MESSAGE}, status_code=400)
         try:
             given = await teams.give(teams.read(payload))
         except RuleViolation as exc:

@@ -16,11 +16,12 @@ from urllib.parse import parse_qs
 from slack_sdk.signature import SignatureVerifier
 
 from app.integrations import config, slack_api
-from app.integrations.commands import parse
+from app.integrations.commands import parse, part
 from app.integrations.people import UNMATCHED, giver_by_email, ids_by_email, value_ids
 from app.kudos.forms import MESSAGE_MAX, GiveForm, Given
 from app.kudos.giving import company_values, give_kudos
 from app.kudos.tables import Visibility
+from app.paging import parse_id
 from app.people.services import CurrentUser
 from app.rules import RuleViolation
 
@@ -169,22 +170,25 @@ async def open_modal(request: Request) -> None:
 
 
 def _state(view: dict[str, Any], name: str) -> dict[str, Any]:
-    found: dict[str, Any] = view.get("state", {}).get("values", {}).get(name, {}).get(name, {})
-    return found if isinstance(found, dict) else {}
+    return part(view, "state", "values", name, name)
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 async def submit_modal(request: Request, payload: dict[str, Any]) -> Given:
     """The modal's view_submission: a kudos, or RuleViolation with the form's messages (by field)."""
-    view = payload.get("view") or {}
-    giver = await _giver(request, str((payload.get("user") or {}).get("id", "")))
-    users = [str(u) for u in _state(view, "recipients").get("selected_users") or []]
-    chosen = _state(view, "values").get("selected_options") or []
-    visibility = (_state(view, "visibility").get("selected_option") or {}).get("value", Visibility.PUBLIC.value)
+    view = part(payload, "view")
+    giver = await _giver(request, str(part(payload, "user").get("id", "")))
+    users = [str(u) for u in _list(_state(view, "recipients").get("selected_users"))]
+    chosen = _list(_state(view, "values").get("selected_options"))
+    visibility = part(_state(view, "visibility"), "selected_option").get("value", Visibility.PUBLIC.value)
     points = _state(view, "points").get("value")
     form = GiveForm(
         recipient_ids=await _recipient_ids(request, users, []),
         message=str(_state(view, "message").get("value") or ""),
-        value_ids=[int(o["value"]) if str(o.get("value", "")).isdigit() else UNMATCHED for o in chosen],
+        value_ids=[parse_id(o.get("value")) or UNMATCHED for o in chosen if isinstance(o, dict)],
         points=str(points) if points is not None else "",
         visibility=str(visibility),
         idempotency_key="slack:" + str(view.get("id", "")),

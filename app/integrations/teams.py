@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.integrations import config
-from app.integrations.commands import parse
+from app.integrations.commands import parse, part
 from app.integrations.people import UNMATCHED, ids_by_email, ids_by_name, value_ids
 from app.kudos.forms import GiveForm, Given
 from app.kudos.giving import give_kudos
@@ -73,7 +73,7 @@ class Activity:
 
 
 def read(payload: dict[str, Any]) -> Activity:
-    bot = str((payload.get("recipient") or {}).get("name", ""))
+    bot = str(part(payload, "recipient").get("name", ""))
     raw = str(payload.get("text") or "")
     names = [html.unescape(TAGS.sub("", name)).strip() for name in AT.findall(raw)]
     if names and (not bot or names[0] == bot):
@@ -81,7 +81,7 @@ def read(payload: dict[str, Any]) -> Activity:
     text = html.unescape(TAGS.sub(" ", AT.sub(" ", raw)))
     return Activity(
         id=str(payload.get("id") or ""),
-        sender=str((payload.get("from") or {}).get("name") or ""),
+        sender=str(part(payload, "from").get("name") or ""),
         mentioned=tuple(dict.fromkeys(n for n in names if n and n != bot)),
         text=" ".join(text.split()),
     )
@@ -99,6 +99,8 @@ def _one(name: str, found: dict[str, list[int]], who: str) -> int:
 
 
 async def giver(activity: Activity) -> CurrentUser:
+    if not activity.sender:
+        raise Unmatched("Teams did not say who sent the message.")
     found = await ids_by_name([activity.sender])
     person = await load_current_user(
         _one(activity.sender, found, " (the sender): ask an admin to check your name in Kudos")

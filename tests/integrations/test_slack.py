@@ -11,6 +11,7 @@ import pytest
 
 from app.integrations import controllers, slack
 from app.kudos.tables import Kudos, KudosRecipient, KudosValue
+from app.web.edge import NUL_MESSAGE
 from tests.integrations.conftest import BOT_TOKEN, command, slack_post
 
 COMMANDS = "/integrations/slack/commands"
@@ -185,3 +186,25 @@ async def test_a_slow_give_is_answered_in_time_and_reported_to_the_response_url(
     [(_, body)] = receiver.received
     assert json.loads(body)["text"].startswith("You thanked Ana Silva.")
     assert len(await kudos_rows()) == 1
+
+
+async def test_nul_and_malformed_payloads_are_refused_without_a_500(client, org, slack_on) -> None:
+    nul = await slack_post(client, INTERACTIVITY, submission(message="Thanks\x00"))
+    assert nul.json() == {"response_action": "errors", "errors": {"message": NUL_MESSAGE}}
+    in_command = await slack_post(client, COMMANDS, command("<@UANA> Thanks\x00"))
+    assert in_command.status_code == 400  # the form's NUL check (app/web/edge.py), before anything is read
+    odd = {
+        "type": "view_submission",
+        "user": "UGINA",
+        "view": {"callback_id": slack.MODAL_CALLBACK, "state": {"values": {"recipients": ["x"], "values": 3}}},
+    }
+    response = await slack_post(client, INTERACTIVITY, {"payload": json.dumps(odd)})
+    assert response.status_code == 200
+    assert response.json()["response_action"] == "errors"
+    for shape in ([], "text", {"type": "view_submission", "view": []}):
+        response = await slack_post(client, INTERACTIVITY, {"payload": json.dumps(shape)})
+        assert response.status_code == 200 and response.json() == {}
+    huge = submission(values=("99999999999999",))
+    response = await slack_post(client, INTERACTIVITY, huge)
+    assert response.json()["errors"] == {"values": "Pick company values from the list."}
+    assert await kudos_rows() == []

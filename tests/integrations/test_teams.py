@@ -10,6 +10,7 @@ import pytest
 from app.integrations import teams
 from app.integrations.tables import ChatSettings
 from app.kudos.tables import Kudos, KudosRecipient
+from app.web.edge import NUL_MESSAGE
 from tests.factories import make_employee
 from tests.integrations.conftest import TEAMS_TOKEN, teams_auth
 
@@ -127,3 +128,15 @@ async def test_a_body_that_is_not_a_message_is_a_clear_400(client, org, teams_on
         response = await send(client, body)
         assert response.status_code == 400
         assert response.json()["text"] == "Kudos could not read that message."
+
+
+async def test_nul_and_odd_shapes_are_refused_without_a_500(client, org, teams_on) -> None:
+    response = await send(client, activity("<at>Kudos</at> thank <at>Ana Silva</at> for the VPN\x00"))
+    assert response.status_code == 400 and response.json()["text"] == NUL_MESSAGE
+    odd = json.dumps({"type": "message", "id": 5, "text": ["x"], "from": "Gina", "recipient": 3}).encode()
+    response = await send(client, odd)
+    assert response.status_code == 200
+    assert (
+        response.json()["text"] == "Teams did not say who sent the message."
+    )
+    assert await Kudos.select() == []
