@@ -136,7 +136,5 @@ async def test_nul_and_odd_shapes_are_refused_without_a_500(client, org, teams_o
     odd = json.dumps({"type": "message", "id": 5, "text": ["x"], "from": "Gina", "recipient": 3}).encode()
     response = await send(client, odd)
     assert response.status_code == 200
-    assert (
-        response.json()["text"] == "Teams did not say who sent the message."
-    )
+    assert response.json()["text"] == "Teams did not say who sent the message."
     assert await Kudos.select() == []
