@@ -3,18 +3,18 @@
 page `/admin/integrations`.
 
 Slack wants an answer within three seconds: a give that takes longer is answered “working on it” at
-SLACK_BUDGET, finishes in the background and reports to the command's `response_url`; posts to channels and direct
-messages always go through the worker (app/integrations/handlers.py).
+SLACK_BUDGET and handed to the worker (a delivery row: app/integrations/deliveries.py), which gives it and answers
+at the command's `response_url`; posts to channels and direct messages always go through the worker
+(app/integrations/handlers.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import logging
 from typing import Any
 
-import httpx
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -22,10 +22,8 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
-from app.api.webhooks import slack_escape
 from app.integrations import config, deliveries, slack, slack_api, teams
 from app.integrations.commands import part
-from app.kudos.forms import Given
 from app.mail.links import absolute_url
 from app.rules import RuleViolation
 from app.web.auth import admin_only
@@ -34,11 +32,7 @@ from app.web.edge import NUL, NUL_MESSAGE
 from app.web.forms import read_form
 from app.web.templating import done, render
 
-log = logging.getLogger("kudos.integrations")
-
 SLACK_BUDGET = 2.5  # seconds: Slack gives up on an answer after 3
-RESPONSE_URL_HOST = "hooks.slack.com"
-_background: set[asyncio.Task[None]] = set()
 
 
 def _has_nul(value: object) -> bool:
@@ -55,41 +49,6 @@ def _has_nul(value: object) -> bool:
 
 def _ephemeral(text: str) -> Response[dict[str, str]]:
     return Response({"response_type": "ephemeral", "text": text}, status_code=HTTP_200_OK)
-
-
-def _given_text(given: Given) -> str:
-    url = absolute_url("kudos", kudos_id=given.kudos_id)
-    names = slack_escape(", ".join(given.names))
-    again = "" if given.created else " (already given: Slack sent this request twice)"
-    return (
-        f"You thanked {names}{again}. You have {given.remaining} of {given.budget} points left this month. "
-        f"<{url}|View kudos>"
-    )
-
-
-async def _give_text(verified: slack.Request) -> str:
-    try:
-        given = await slack.give_command(verified)
-    except RuleViolation as exc:
-        return "Kudos could not give that: " + slack_escape(" ".join(exc.errors.values()))
-    except slack.NotAGiver as exc:
-        return str(exc)
-    except slack_api.SlackError as exc:
-        return f"Slack did not answer Kudos's question about those people ({exc.code}); try again in a moment."
-    return _given_text(given)
-
-
-async def _answer_later(task: asyncio.Task[str], response_url: str) -> None:
-    """The give's answer, once it finished, to the command's response_url (Slack's own host only)."""
-    text = await task
-    if httpx.URL(response_url).host != RESPONSE_URL_HOST:
-        log.warning("Slack command: a response_url not on %s was ignored", RESPONSE_URL_HOST)
-        return
-    try:
-        async with httpx.AsyncClient(timeout=slack_api.TIMEOUT_SECONDS) as client:
-            await client.post(response_url, json={"response_type": "ephemeral", "text": text})
-    except httpx.HTTPError as exc:
-        log.warning("Slack command: its answer could not be sent to the response_url (%s)", type(exc).__name__)
 
 
 class SlackController(Controller):
@@ -113,13 +72,14 @@ class SlackController(Controller):
             except slack_api.SlackError as exc:
                 return _ephemeral(f"Slack would not open the give form ({exc.code}); try again in a moment.")
             return Response({}, status_code=HTTP_200_OK)
-        task = asyncio.create_task(_give_text(verified))
+        task = asyncio.create_task(slack.answer_command(verified))
         done_in_time, _ = await asyncio.wait({task}, timeout=SLACK_BUDGET)
         if done_in_time:
             return _ephemeral(task.result())
-        later = asyncio.create_task(_answer_later(task, verified.fields.get("response_url", "")))
-        _background.add(later)
-        later.add_done_callback(_background.discard)
+        task.cancel()  # its transaction rolls back; the worker gives it (the same idempotency key) and answers
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await deliveries.defer_command(verified.fields)
         return _ephemeral("Kudos is working on it; the answer follows in a moment.")
 
     @post("/interactivity", name="slack.interactivity", status_code=HTTP_200_OK)

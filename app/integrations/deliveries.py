@@ -1,7 +1,8 @@
 """Messages to Slack and Teams as deliveries: a row per message (app/integrations/tables.py `ChatDelivery`),
 recorded in the transaction of the event handler that decided it, sent by the worker's `deliver_chat` job, retried
 with backoff and swept when its job was lost — the rules, timings and backoff of the outgoing webhooks
-(app/api/webhooks.py), which this module reuses.
+(app/api/webhooks.py), which this module reuses. A `/kudos` command too slow for Slack's three seconds is one too
+(`defer_command`): the worker gives it, with the command's own idempotency key, and answers at its response_url.
 
 An attempt claims its row with one conditional UPDATE (due, waiting, and not held by another attempt: it moves
 `next_attempt_at` a lease ahead), so two jobs for one row never both send it; `sweep()` hands rows overdue by
@@ -21,7 +22,7 @@ import app.db as db
 from app.api import egress
 from app.api.tables import DeliveryStatus
 from app.api.webhooks import LEASE, MAX_ATTEMPTS, SWEEP_GRACE, TIMEOUT_SECONDS, WAITING, Attempt, backoff
-from app.integrations import config, slack_api
+from app.integrations import config, slack, slack_api
 from app.integrations.tables import ChatDelivery, ChatKind
 from app.jobs.outbox import add_job
 from app.timeutil import now
@@ -29,6 +30,8 @@ from app.timeutil import now
 JOB = "deliver_chat"
 ERROR_MAX = 500
 SHOWN = 50
+RESPONSE_URL_HOST = "hooks.slack.com"  # where Slack's response_urls point; nowhere else gets a command's answer
+COMMAND_FIELDS = ("text", "user_id", "trigger_id", "team_id")  # what giving a command needs (its response_url aside)
 PERMANENT = {"users_not_found", "user_not_found", "channel_not_found", "is_archived", "account_inactive"}
 
 
@@ -90,6 +93,28 @@ async def _send_slack(row: dict[str, Any], body: dict[str, Any]) -> None:
         raise _Failed(f"Slack: {exc.code}", permanent=exc.code in PERMANENT) from exc
 
 
+async def _run_command(row: dict[str, Any], fields: dict[str, str]) -> None:
+    """A slow /kudos: give it (the same idempotency key as the web request that gave up) and answer the person."""
+    if httpx.URL(row["target"]).host != RESPONSE_URL_HOST:
+        raise _Failed(f"The command's response_url is not on {RESPONSE_URL_HOST}.", permanent=True)
+    settings = await config.load()
+    text = await slack.answer_command(slack.Request(fields=fields, config=settings))
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+            response = await client.post(row["target"], json={"response_type": "ephemeral", "text": text})
+    except httpx.HTTPError as exc:
+        raise _Failed(type(exc).__name__) from exc
+    if not 200 <= response.status_code < 300:
+        raise _Failed(f"HTTP {response.status_code}")
+
+
+async def defer_command(fields: dict[str, str]) -> int:
+    """Hand a /kudos that Slack's 3 seconds are too short for to the worker; the delivery's id."""
+    kept = {name: fields.get(name, "") for name in COMMAND_FIELDS}
+    async with db.transaction():
+        return await record(ChatKind.SLACK_COMMAND, "slack.command", kept, target=fields.get("response_url", ""))
+
+
 async def _send_teams(row: dict[str, Any], content: bytes) -> None:
     if row["teams_url"] is None:
         raise _Failed("The Teams channel was removed.", permanent=True)
@@ -119,6 +144,8 @@ async def deliver(delivery_id: int) -> Attempt:
     try:
         if row["kind"] == ChatKind.TEAMS_CARD:
             await _send_teams(row, row["body"].encode())
+        elif row["kind"] == ChatKind.SLACK_COMMAND:
+            await _run_command(row, json.loads(row["body"]))
         else:
             await _send_slack(row, json.loads(row["body"]))
     except _Failed as exc:

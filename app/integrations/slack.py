@@ -15,12 +15,14 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
+from app.api.webhooks import slack_escape
 from app.integrations import config, slack_api
 from app.integrations.commands import parse, part
 from app.integrations.people import UNMATCHED, giver_by_email, ids_by_email, value_ids
 from app.kudos.forms import MESSAGE_MAX, GiveForm, Given
 from app.kudos.giving import company_values, give_kudos
 from app.kudos.tables import Visibility
+from app.mail.links import absolute_url
 from app.paging import parse_id
 from app.people.services import CurrentUser
 from app.rules import RuleViolation
@@ -94,6 +96,24 @@ async def give_command(request: Request) -> Given:
         idempotency_key="slack:" + request.fields.get("trigger_id", ""),
     )
     return await give_kudos(giver, form)
+
+
+async def answer_command(request: Request) -> str:
+    """Give what the command asks for, and the answer for the person who typed it (Slack mrkdwn)."""
+    try:
+        given = await give_command(request)
+    except RuleViolation as exc:
+        return "Kudos could not give that: " + slack_escape(" ".join(exc.errors.values()))
+    except NotAGiver as exc:
+        return str(exc)
+    except slack_api.SlackError as exc:
+        return f"Slack did not answer Kudos's question about those people ({exc.code}); try again in a moment."
+    url = absolute_url("kudos", kudos_id=given.kudos_id)
+    again = "" if given.created else " (given already: this request came twice)"
+    return (
+        f"You thanked {slack_escape(', '.join(given.names))}{again}. "
+        f"You have {given.remaining} of {given.budget} points left this month. <{url}|View kudos>"
+    )
 
 
 def is_bare(request: Request) -> bool:

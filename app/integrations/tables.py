@@ -39,6 +39,7 @@ class ChatKind(StrEnum):
     SLACK_CHANNEL = "slack.channel"  # a post to the admin's Slack channel
     SLACK_DM = "slack.dm"  # a direct message to a person, found in Slack by their email
     TEAMS_CARD = "teams.card"  # an Adaptive Card posted to a Teams channel's incoming webhook
+    SLACK_COMMAND = "slack.command"  # a /kudos too slow for Slack's 3 s: given by the worker, answered at response_url
 
 
 class ChatDelivery(Table):
@@ -46,7 +47,8 @@ class ChatDelivery(Table):
 
     id = BigSerial(primary_key=True)
     kind = Varchar(length=20, choices=ChatKind)
-    target = Varchar(length=320, default="")  # slack.channel: the channel; slack.dm: the person's email
+    # slack.channel: the channel; slack.dm: the person's email; slack.command: its response_url
+    target = Varchar(length=1000, default="")
     teams_channel = ForeignKey(TeamsChannel, null=True, on_delete=OnDelete.cascade)
     event = Varchar(length=40)
     body = Text()  # JSON: Slack's {text, blocks} or Teams' message with its card

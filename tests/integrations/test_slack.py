@@ -3,13 +3,13 @@ posts and direct messages the worker sends — Slack's Web API played by a loopb
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import pytest
 
-from app.integrations import controllers, slack
+from app.integrations import controllers, deliveries, slack
+from app.integrations.tables import ChatDelivery
 from app.kudos.tables import Kudos, KudosRecipient, KudosValue
 from app.web.edge import NUL_MESSAGE
 from tests.integrations.conftest import BOT_TOKEN, command, slack_post
@@ -51,7 +51,7 @@ async def test_slack_sending_the_same_command_again_gives_once(client, org, slac
     first = await slack_post(client, COMMANDS, command("<@UANA> Thanks!"))
     again = await slack_post(client, COMMANDS, command("<@UANA> Thanks!"))
     assert first.status_code == again.status_code == 200
-    assert "already given" in again.json()["text"]
+    assert "(given already: this request came twice)" in again.json()["text"]
     assert len(await kudos_rows()) == 1
     other = await slack_post(client, COMMANDS, command("<@UANA> Thanks!", trigger="another.trigger"))
     assert "You thanked Ana Silva." in other.json()["text"]
@@ -170,22 +170,38 @@ async def test_the_modal_answers_the_forms_messages_on_its_fields(client, org, s
     assert broken.status_code == 200 and broken.json() == {}
 
 
-async def test_a_slow_give_is_answered_in_time_and_reported_to_the_response_url(
-    client, org, slack_on, monkeypatch, receiver
+async def test_a_slow_give_is_answered_in_time_then_given_by_the_worker_and_answered_at_the_response_url(
+    client, org, slack_on, monkeypatch, receiver, run_worker
 ) -> None:
     monkeypatch.setattr(controllers, "SLACK_BUDGET", 0.05)
-    monkeypatch.setattr(controllers, "RESPONSE_URL_HOST", "127.0.0.1")
+    monkeypatch.setattr(deliveries, "RESPONSE_URL_HOST", "127.0.0.1")
     slack_on.delay = 0.2  # Slack's users.info is slow today
     fields = {**command("<@UANA> Thanks!"), "response_url": receiver.url}
     response = await slack_post(client, COMMANDS, fields)
     assert response.json()["text"] == "Kudos is working on it; the answer follows in a moment."
-    for _ in range(100):
-        if receiver.received:
-            break
-        await asyncio.sleep(0.05)
+    assert await kudos_rows() == []  # the web request gave up in time; the worker has it
+    [row] = await ChatDelivery.select(ChatDelivery.kind, ChatDelivery.target, ChatDelivery.body)
+    assert (row["kind"], row["target"]) == ("slack.command", receiver.url)
+    assert json.loads(row["body"]) == {
+        "text": "<@UANA> Thanks!",
+        "user_id": "UGINA",
+        "trigger_id": fields["trigger_id"],
+        "team_id": "T1",
+    }
+    await run_worker()
     [(_, body)] = receiver.received
     assert json.loads(body)["text"].startswith("You thanked Ana Silva.")
     assert len(await kudos_rows()) == 1
+    # a response_url elsewhere than Slack's never gets an answer
+    await slack_post(client, COMMANDS, {**fields, "trigger_id": "2", "response_url": "https://evil.example/x"})
+    await run_worker()
+    refused = (
+        await ChatDelivery.select(ChatDelivery.status, ChatDelivery.last_error)
+        .where(ChatDelivery.target == "https://evil.example/x")
+        .first()
+    )
+    assert refused == {"status": "failed", "last_error": "The command's response_url is not on 127.0.0.1."}
+    assert len(receiver.received) == 1 and len(await kudos_rows()) == 1
 
 
 async def test_nul_and_malformed_payloads_are_refused_without_a_500(client, org, slack_on) -> None:

@@ -29,7 +29,7 @@ _TABLES = [
     CREATE TABLE chat_delivery (
         id bigserial PRIMARY KEY,
         kind varchar(20) NOT NULL DEFAULT '',
-        target varchar(320) NOT NULL DEFAULT '',
+        target varchar(1000) NOT NULL DEFAULT '',
         teams_channel integer REFERENCES teams_channel (id) ON DELETE CASCADE,
         event varchar(40) NOT NULL DEFAULT '',
         body text NOT NULL DEFAULT '',
