@@ -39,11 +39,6 @@ class ChatConfig:
     slack_channel: str = ""
     teams_token: str = ""
 
-    @property
-    def slack_ready(self) -> bool:
-        """Slack can post: a bot token (DMs) is set."""
-        return bool(self.slack_bot_token)
-
 
 @dataclass(frozen=True, slots=True)
 class Channel:
@@ -80,10 +75,31 @@ async def load() -> ChatConfig:
     return ChatConfig(**row) if row else ChatConfig()
 
 
-async def teams_urls() -> list[tuple[int, str]]:
-    """(id, incoming-webhook URL) of every Teams channel posted to."""
-    rows = await TeamsChannel.select(TeamsChannel.id, TeamsChannel.url).where(TeamsChannel.removed_at.is_null())
-    return [(row["id"], row["url"]) for row in rows]
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Where posts go: the Slack channel ("" for none), whether Slack DMs can be sent, the Teams channels' ids."""
+
+    slack_channel: str
+    slack_dms: bool
+    teams_channels: list[int]
+
+    @property
+    def any(self) -> bool:
+        return self.slack_dms or bool(self.teams_channels)
+
+
+# Slack needs its bot token for anything; in one statement for the event handlers, which run for every event.
+_TARGETS_SQL = """
+    SELECT coalesce((SELECT slack_channel FROM chat_settings WHERE id = {} AND slack_bot_token <> ''), '')
+               AS slack_channel,
+           EXISTS (SELECT 1 FROM chat_settings WHERE id = {} AND slack_bot_token <> '') AS slack_dms,
+           ARRAY(SELECT id FROM teams_channel WHERE removed_at IS NULL ORDER BY id) AS teams_channels
+"""
+
+
+async def targets() -> Targets:
+    rows = await ChatSettings.raw(_TARGETS_SQL, SETTINGS_ID, SETTINGS_ID)
+    return Targets(**rows[0])
 
 
 async def overview() -> Overview:

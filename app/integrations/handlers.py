@@ -12,6 +12,7 @@ from app.awards.cycles import month_label
 from app.boards.badge_rules import BY_SLUG
 from app.events import AwardAnnounced, BadgeEarned, KudosGiven, Registry, RequestCompleted
 from app.integrations import config
+from app.integrations.config import Targets
 from app.integrations.deliveries import record
 from app.integrations.messages import Notice, slack_message, teams_message
 from app.integrations.tables import ChatKind
@@ -24,18 +25,18 @@ from app.words import excerpt, plural
 QUOTE_MAX = 300
 
 
-async def _broadcast(event: str, notice: Notice, settings: config.ChatConfig) -> None:
+async def _broadcast(event: str, notice: Notice, targets: Targets) -> None:
     """The notice to the Slack channel and every Teams channel."""
-    if settings.slack_ready and settings.slack_channel:
-        await record(ChatKind.SLACK_CHANNEL, event, slack_message(notice), target=settings.slack_channel)
-    for channel_id, _ in await config.teams_urls():
+    if targets.slack_channel:
+        await record(ChatKind.SLACK_CHANNEL, event, slack_message(notice), target=targets.slack_channel)
+    for channel_id in targets.teams_channels:
         await record(ChatKind.TEAMS_CARD, event, teams_message(notice), teams_channel=channel_id)
 
 
-async def _direct(event: str, people: Iterable[int], notice: Notice, settings: config.ChatConfig) -> None:
+async def _direct(event: str, people: Iterable[int], notice: Notice, targets: Targets) -> None:
     """The notice to each person in a Slack direct message (found in Slack by their email when it is sent)."""
     wanted = list(dict.fromkeys(people))
-    if not settings.slack_ready or not wanted:
+    if not targets.slack_dms or not wanted:
         return
     rows = await Employee.select(Employee.email).where(Employee.id.is_in(wanted) & Employee.active.eq(True))
     for row in rows:
@@ -43,8 +44,8 @@ async def _direct(event: str, people: Iterable[int], notice: Notice, settings: c
 
 
 async def kudos_given(event: KudosGiven) -> None:
-    settings = await config.load()
-    kudos = await card(event.kudos_id)
+    targets = await config.targets()
+    kudos = await card(event.kudos_id) if targets.any else None
     if kudos is None:
         return
     url = absolute_url("kudos", kudos_id=event.kudos_id)
@@ -53,15 +54,15 @@ async def kudos_given(event: KudosGiven) -> None:
     quote = excerpt(kudos.message, QUOTE_MAX)
     if event.public:
         notice = Notice(f"{kudos.giver_name} thanked {names}{points}", quote, "View kudos", url)
-        await _broadcast(KudosGiven.name, notice, settings)
+        await _broadcast(KudosGiven.name, notice, targets)
     thanked = Notice(f"{kudos.giver_name} thanked you{points}", quote, "View kudos", url)
-    await _direct(KudosGiven.name, event.recipient_ids, thanked, settings)
+    await _direct(KudosGiven.name, event.recipient_ids, thanked, targets)
 
 
 async def request_completed(event: RequestCompleted) -> None:
-    settings = await config.load()
+    targets = await config.targets()
     row = await Request.select(Request.title).where(Request.id == event.request_id).first()
-    if row is None:
+    if row is None or not targets.slack_dms:
         return
     resolvers = await Employee.select(Employee.name).where(Employee.id.is_in(list(event.resolver_ids) or [0]))
     names = ", ".join(sorted(r["name"] for r in resolvers)) or "its resolvers"
@@ -71,43 +72,45 @@ async def request_completed(event: RequestCompleted) -> None:
         "Say thanks with a kudos",
         absolute_url("request", request_id=event.request_id),
     )
-    await _direct(RequestCompleted.name, [event.requester_id], notice, settings)
+    await _direct(RequestCompleted.name, [event.requester_id], notice, targets)
 
 
 async def badge_earned(event: BadgeEarned) -> None:
     badge = BY_SLUG.get(event.badge)
     if badge is None:
         return
-    settings = await config.load()
+    targets = await config.targets()
+    if not targets.any:
+        return
     row = await Employee.select(Employee.name).where(Employee.id == event.employee_id).first()
     name = row["name"] if row else "Someone"
     url = absolute_url("person", person_id=event.employee_id) + "#badges"
     title, achieved = badge.title_for(event.level), badge.achieved_for(event.level)
-    await _broadcast(
-        BadgeEarned.name, Notice(f"{name} earned the badge {title}", achieved, "See badges", url), settings
-    )
+    await _broadcast(BadgeEarned.name, Notice(f"{name} earned the badge {title}", achieved, "See badges", url), targets)
     await _direct(
         BadgeEarned.name,
         [event.employee_id],
         Notice(f"You earned the badge {title}", achieved, "See badges", url),
-        settings,
+        targets,
     )
 
 
 async def award_announced(event: AwardAnnounced) -> None:
-    settings = await config.load()
+    targets = await config.targets()
+    if not targets.any:
+        return
     label = month_label(event.month)
     url = absolute_url("awards.cycle", cycle_id=event.cycle_id)
     winners = "; ".join(f"{w.category}: {w.name}" for w in event.winners)
     await _broadcast(
-        AwardAnnounced.name, Notice(f"The {label} awards are announced", winners, "See the awards", url), settings
+        AwardAnnounced.name, Notice(f"The {label} awards are announced", winners, "See the awards", url), targets
     )
     for winner in event.winners:
         if winner.person_id is not None:
             notice = Notice(
                 f"You won “{winner.category}” in the {label} awards", winner.citation, "See the awards", url
             )
-            await _direct(AwardAnnounced.name, [winner.person_id], notice, settings)
+            await _direct(AwardAnnounced.name, [winner.person_id], notice, targets)
 
 
 def register(registry: Registry) -> None:
