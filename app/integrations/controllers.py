@@ -37,13 +37,16 @@ SLACK_BUDGET = 2.5  # seconds: Slack gives up on an answer after 3
 
 def _has_nul(value: object) -> bool:
     """Whether decoded JSON holds a NUL in any text (JSON writes it `\\u0000`, which the form check cannot see):
-    PostgreSQL text cannot hold one."""
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    PostgreSQL text cannot hold one. A loop, not recursion: JSON may nest as deep as its parser allowed."""
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, str) and NUL in item:
+            return True
+        if isinstance(item, dict):
+            waiting += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            waiting += item
     return False
 
 
@@ -79,6 +82,8 @@ class SlackController(Controller):
         task.cancel()  # its transaction rolls back; the worker gives it (the same idempotency key) and answers
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if not task.cancelled():  # it finished just as time ran out
+            return _ephemeral(task.result())
         await deliveries.defer_command(verified.fields)
         return _ephemeral("Kudos is working on it; the answer follows in a moment.")
 
@@ -115,7 +120,7 @@ class TeamsController(Controller):
             return Response({"error": str(exc)}, status_code=401)
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
             payload = None
         if not isinstance(payload, dict):
             return Response({"type": "message", "text": "Kudos could not read that message."}, status_code=400)

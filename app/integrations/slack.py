@@ -231,6 +231,6 @@ def payload_of(request: Request) -> dict[str, Any]:
     """The JSON `payload` of an interactivity request ({} when it has none)."""
     try:
         payload = json.loads(request.fields.get("payload", "") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return payload if isinstance(payload, dict) else {}

@@ -138,3 +138,11 @@ async def test_nul_and_odd_shapes_are_refused_without_a_500(client, org, teams_o
     assert response.status_code == 200
     assert response.json()["text"] == "Teams did not say who sent the message."
     assert await Kudos.select() == []
+
+
+async def test_deeply_nested_json_is_a_400_not_a_500(client, org, teams_on) -> None:
+    for depth in (50_000, 900):
+        body = b'{"a":' * depth + b"1" + b"}" * depth
+        response = await send(client, body)
+        assert response.status_code in {200, 400}, depth
+    assert await Kudos.select() == []
