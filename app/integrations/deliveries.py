@@ -21,14 +21,13 @@ import httpx
 import app.db as db
 from app.api import egress
 from app.api.tables import DeliveryStatus
-from app.api.webhooks import LEASE, MAX_ATTEMPTS, SWEEP_GRACE, TIMEOUT_SECONDS, WAITING, Attempt, backoff
+from app.api.webhooks import LEASE, MAX_ATTEMPTS, SWEEP_GRACE, TIMEOUT_SECONDS, WAITING, Attempt, finish, sweep_table
 from app.integrations import config, slack, slack_api
 from app.integrations.tables import ChatDelivery, ChatKind
 from app.jobs.outbox import add_job
 from app.timeutil import now
 
 JOB = "deliver_chat"
-ERROR_MAX = 500
 SHOWN = 50
 RESPONSE_URL_HOST = "hooks.slack.com"  # where Slack's response_urls point; nowhere else gets a command's answer
 COMMAND_FIELDS = ("text", "user_id", "trigger_id", "team_id")  # what giving a command needs (its response_url aside)
@@ -151,40 +150,13 @@ async def deliver(delivery_id: int) -> Attempt:
     except _Failed as exc:
         give_up = exc.permanent or attempts >= MAX_ATTEMPTS
         status = DeliveryStatus.FAILED if give_up else DeliveryStatus.RETRYING
-        return await _finish(delivery_id, attempts, status, str(exc))
-    return await _finish(delivery_id, attempts, DeliveryStatus.DELIVERED)
-
-
-async def _finish(delivery_id: int, attempts: int, status: DeliveryStatus, error: str = "") -> Attempt:
-    moment = now()
-    retry_in = backoff(attempts) if status == DeliveryStatus.RETRYING else None
-    await ChatDelivery.update(
-        {
-            ChatDelivery.status: status,
-            ChatDelivery.attempts: attempts,
-            ChatDelivery.last_error: error[:ERROR_MAX],
-            ChatDelivery.next_attempt_at: moment + timedelta(seconds=retry_in) if retry_in is not None else None,
-            ChatDelivery.delivered_at: moment if status == DeliveryStatus.DELIVERED else None,
-        }
-    ).where(ChatDelivery.id == delivery_id)
-    return Attempt(status, retry_in)
-
-
-_SWEEP_SQL = """
-UPDATE chat_delivery SET next_attempt_at = {}
-WHERE status = ANY({}) AND coalesce(next_attempt_at, created_at) <= {}
-RETURNING id
-"""
+        return await finish(ChatDelivery, delivery_id, attempts, status, error=str(exc))
+    return await finish(ChatDelivery, delivery_id, attempts, DeliveryStatus.DELIVERED)
 
 
 async def sweep(*, grace: timedelta | None = None) -> int:
-    """Give every waiting delivery overdue by `grace` a new job (its old one was lost); how many."""
-    moment = now()
-    async with db.transaction():
-        rows = await ChatDelivery.raw(_SWEEP_SQL, moment, list(WAITING), moment - (grace or SWEEP_GRACE))
-        for row in rows:
-            await add_job(JOB, delivery_id=row["id"])
-    return len(rows)
+    """Give every waiting chat delivery overdue by `grace` a new job (its old one was lost); how many."""
+    return await sweep_table(ChatDelivery, JOB, grace=grace or SWEEP_GRACE)
 
 
 @dataclass(frozen=True, slots=True)
