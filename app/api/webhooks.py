@@ -152,8 +152,7 @@ async def deliver(delivery_id: int, client: httpx.AsyncClient | None = None) -> 
     moment = now()
     rows = await WebhookDelivery.raw(_CLAIM_SQL, moment + LEASE, delivery_id, list(WAITING), moment)
     if not rows:
-        found = await WebhookDelivery.select(WebhookDelivery.status).where(WebhookDelivery.id == delivery_id).first()
-        return Attempt(DeliveryStatus(found["status"]) if found else DeliveryStatus.FAILED)
+        return await unclaimed(WebhookDelivery, delivery_id)
     delivery = rows[0]
     attempts = delivery["attempts"] + 1
     if delivery["removed_at"] is not None:
@@ -187,6 +186,13 @@ async def deliver(delivery_id: int, client: httpx.AsyncClient | None = None) -> 
     if attempts >= MAX_ATTEMPTS:
         return await _finish(delivery_id, attempts, DeliveryStatus.FAILED, error=error, code=code)
     return await _finish(delivery_id, attempts, DeliveryStatus.RETRYING, error=error, code=code)
+
+
+async def unclaimed(table: type[Table], delivery_id: int) -> Attempt:
+    """What an attempt that could not claim its row reports: the row's status (failed when it is gone)."""
+    status = table._meta.get_column_by_name("status")
+    found = await table.select(status).where(table._meta.primary_key == delivery_id).first()
+    return Attempt(DeliveryStatus(found["status"]) if found else DeliveryStatus.FAILED)
 
 
 async def finish(

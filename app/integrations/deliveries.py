@@ -21,7 +21,17 @@ import httpx
 import app.db as db
 from app.api import egress
 from app.api.tables import DeliveryStatus
-from app.api.webhooks import LEASE, MAX_ATTEMPTS, SWEEP_GRACE, TIMEOUT_SECONDS, WAITING, Attempt, finish, sweep_table
+from app.api.webhooks import (
+    LEASE,
+    MAX_ATTEMPTS,
+    SWEEP_GRACE,
+    TIMEOUT_SECONDS,
+    WAITING,
+    Attempt,
+    finish,
+    sweep_table,
+    unclaimed,
+)
 from app.integrations import config, slack, slack_api
 from app.integrations.tables import ChatDelivery, ChatKind
 from app.jobs.outbox import add_job
@@ -136,8 +146,7 @@ async def deliver(delivery_id: int) -> Attempt:
     moment = now()
     rows = await ChatDelivery.raw(_CLAIM_SQL, moment + LEASE, delivery_id, list(WAITING), moment)
     if not rows:
-        found = await ChatDelivery.select(ChatDelivery.status).where(ChatDelivery.id == delivery_id).first()
-        return Attempt(DeliveryStatus(found["status"]) if found else DeliveryStatus.FAILED)
+        return await unclaimed(ChatDelivery, delivery_id)
     row = rows[0]
     attempts = row["attempts"] + 1
     try:

@@ -3,10 +3,13 @@ on every form, Teams channels added (SSRF-checked) and removed, the deliveries f
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.audit.tables import AuditEntry
-from app.integrations.tables import ChatSettings, TeamsChannel
+from app.integrations.tables import ChatDelivery, ChatSettings, TeamsChannel
+from app.timeutil import now
 from tests.helpers import HTMX, post_form, signed_in
 from tests.integrations.conftest import TEAMS_TOKEN
 
@@ -105,3 +108,19 @@ async def test_teams_token_and_channels(client, org) -> None:
     again = await post_form(client, f"{PAGE}/teams/channels/{channel_id}/remove")
     assert again.status_code == 404
     assert "There is no such Teams channel." in again.text
+
+
+async def test_the_fragment_lists_deliveries_with_status_and_last_error(client, org) -> None:
+    moment = now()
+    later = moment + timedelta(minutes=1)
+    await ChatDelivery.insert(
+        ChatDelivery(kind="slack.dm", event="kudos.given", body="{}", created_at=moment, status="delivered",
+                     attempts=1, delivered_at=moment),
+        ChatDelivery(kind="teams.card", event="badge.earned", body="{}", created_at=moment, status="retrying",
+                     attempts=2, last_error="HTTP 503 Service Unavailable", next_attempt_at=later),
+    )  # fmt: skip
+    await signed_in(client, org["admin"].email)
+    fragment = await client.get(PAGE, headers=HTMX)
+    assert "Slack direct message" in fragment.text and "Teams channel" in fragment.text
+    assert "<td>delivered " in fragment.text
+    assert "retrying, next try" in fragment.text and "HTTP 503 Service Unavailable" in fragment.text
