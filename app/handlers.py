@@ -6,12 +6,13 @@ from __future__ import annotations
 from app.api import handlers as webhooks
 from app.boards import handlers as boards
 from app.events import registry
+from app.integrations import handlers as chats
 from app.notifications import handlers as notifications
 from app.signin import handlers as signin
 
 
 def register_all() -> None:
     """Register every handler (idempotent: registering again changes nothing)."""
-    for domain in (notifications, boards, webhooks, signin):
+    for domain in (notifications, boards, webhooks, chats, signin):
         domain.register(registry)
     registry.ready = True

@@ -35,6 +35,7 @@ from app.digests.controllers import DigestAdminController, OutboxController, Uns
 from app.feedback.controllers import FeedbackController
 from app.handlers import register_all
 from app.insights.controllers import AdminInsightsController, InsightsController
+from app.integrations.controllers import IntegrationsAdminController, SlackController, TeamsController
 from app.kudos.controllers import FeedController, KudosController
 from app.mail.links import use_routes
 from app.me.controllers import SettingsController
@@ -118,6 +119,9 @@ ROUTES: list[ControllerRouterHandler] = [
     SurveyAdminController,
     InsightsController,
     AdminInsightsController,
+    SlackController,
+    TeamsController,
+    IntegrationsAdminController,
 ]
 
 
@@ -182,7 +186,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             cookie_httponly=True,
             cookie_samesite="lax",
             header_name="x-csrftoken",
-            exclude=["^/api/", "^/unsubscribe/"],  # one-click unsubscribe: the signed token is the proof
+            # one-click unsubscribe: its signed token is the proof; Slack, Teams: their signatures (app/integrations)
+            exclude=["^/api/", "^/unsubscribe/", "^/integrations/"],
         ),
         guards=[login_required],
         request_class=KudosRequest,

@@ -30,6 +30,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from piccolo.columns import Column
+from piccolo.columns.combination import WhereRaw
+from piccolo.table import Table
 
 import app.db as db
 from app.api import egress
@@ -149,8 +152,7 @@ async def deliver(delivery_id: int, client: httpx.AsyncClient | None = None) -> 
     moment = now()
     rows = await WebhookDelivery.raw(_CLAIM_SQL, moment + LEASE, delivery_id, list(WAITING), moment)
     if not rows:
-        found = await WebhookDelivery.select(WebhookDelivery.status).where(WebhookDelivery.id == delivery_id).first()
-        return Attempt(DeliveryStatus(found["status"]) if found else DeliveryStatus.FAILED)
+        return await unclaimed(WebhookDelivery, delivery_id)
     delivery = rows[0]
     attempts = delivery["attempts"] + 1
     if delivery["removed_at"] is not None:
@@ -186,43 +188,62 @@ async def deliver(delivery_id: int, client: httpx.AsyncClient | None = None) -> 
     return await _finish(delivery_id, attempts, DeliveryStatus.RETRYING, error=error, code=code)
 
 
-async def _finish(
-    delivery_id: int, attempts: int, status: DeliveryStatus, *, error: str = "", code: int | None = None
+async def unclaimed(table: type[Table], delivery_id: int) -> Attempt:
+    """What an attempt that could not claim its row reports: the row's status (failed when it is gone)."""
+    status = table._meta.get_column_by_name("status")
+    found = await table.select(status).where(table._meta.primary_key == delivery_id).first()
+    return Attempt(DeliveryStatus(found["status"]) if found else DeliveryStatus.FAILED)
+
+
+async def finish(
+    table: type[Table], delivery_id: int, attempts: int, status: DeliveryStatus, *, error: str = "", **columns: Any
 ) -> Attempt:
+    """Record how attempt number `attempts` at a delivery row of `table` ended (webhook deliveries, and chat
+    deliveries: app/integrations/deliveries.py); a retry is due after the backoff. `columns`: the table's own."""
     moment = now()
     retry_in = backoff(attempts) if status == DeliveryStatus.RETRYING else None
-    await WebhookDelivery.update(
-        {
-            WebhookDelivery.status: status,
-            WebhookDelivery.attempts: attempts,
-            WebhookDelivery.last_error: error[:ERROR_MAX],
-            WebhookDelivery.last_status_code: code,
-            WebhookDelivery.next_attempt_at: moment + timedelta(seconds=retry_in) if retry_in is not None else None,
-            WebhookDelivery.delivered_at: moment if status == DeliveryStatus.DELIVERED else None,
-        }
-    ).where(WebhookDelivery.id == delivery_id)
+    values: dict[Column | str, Any] = {
+        "status": status,
+        "attempts": attempts,
+        "last_error": error[:ERROR_MAX],
+        "next_attempt_at": moment + timedelta(seconds=retry_in) if retry_in is not None else None,
+        "delivered_at": moment if status == DeliveryStatus.DELIVERED else None,
+    }
+    values.update(columns)
+    await table.update(values).where(table._meta.primary_key == delivery_id)
     return Attempt(status, retry_in)
 
 
-_SWEEP_SQL = """
-UPDATE webhook_delivery SET next_attempt_at = {}
-WHERE status = ANY({}) AND coalesce(next_attempt_at, created_at) <= {}
-RETURNING id
-"""
+async def _finish(
+    delivery_id: int, attempts: int, status: DeliveryStatus, *, error: str = "", code: int | None = None
+) -> Attempt:
+    return await finish(WebhookDelivery, delivery_id, attempts, status, error=error, last_status_code=code)
+
+
+# A waiting row is overdue when it was due (its next attempt, or its creation) before the grace began.
+_OVERDUE = "coalesce(next_attempt_at, created_at) <= {}"
+
+
+async def sweep_table(table: type[Table], job: str, *, grace: timedelta) -> int:
+    """Give every delivery of `table` that is waiting, and overdue by `grace`, a new `job` (through the job outbox);
+    how many. Its old job was lost with Redis, died with its worker, or ran out of tries on a database error. The
+    row's due time is reset to now, so a row whose new job is also slow is handed over again only after another
+    `grace`."""
+    moment = now()
+    async with db.transaction():
+        rows = (
+            await table.update({"next_attempt_at": moment})
+            .where(table._meta.get_column_by_name("status").is_in(list(WAITING)), WhereRaw(_OVERDUE, moment - grace))
+            .returning(table._meta.primary_key)
+        )
+        for row in rows:
+            await add_job(job, delivery_id=row["id"])
+    return len(rows)
 
 
 async def sweep(*, grace: timedelta | None = None) -> int:
-    """Give every delivery that is waiting, and overdue by `grace`, a new job (through the job outbox); how many.
-
-    Its old job was lost with Redis, died with its worker, or ran out of tries on a database error. The row's due
-    time is reset to now, so a row whose new job is also slow is handed over again only after another `grace`.
-    """
-    moment = now()
-    async with db.transaction():
-        rows = await WebhookDelivery.raw(_SWEEP_SQL, moment, list(WAITING), moment - (grace or SWEEP_GRACE))
-        for row in rows:
-            await add_job("deliver_webhook", delivery_id=row["id"])
-    return len(rows)
+    """Sweep the webhook deliveries (`sweep_table`); how many were handed to new jobs."""
+    return await sweep_table(WebhookDelivery, "deliver_webhook", grace=grace or SWEEP_GRACE)
 
 
 # ------------------------------------------------------------------------------------------------------- managing

@@ -37,6 +37,7 @@ from app.handlers import register_all
 from app.health import record_heartbeat
 from app.insights import rollups as insights_rollups
 from app.insights import runs as insights_runs
+from app.integrations import deliveries as chat_deliveries
 from app.jobs import handling
 from app.jobs.handling import run_rows
 from app.jobs.outbox import HANDLE_EVENTS_JOB, drain, listen
@@ -100,6 +101,14 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
     return attempt.status
 
 
+async def deliver_chat(ctx: dict[str, Any], delivery_id: int) -> str:
+    """One attempt at a Slack or Teams message (app/integrations/deliveries.py), retried as webhook deliveries are."""
+    attempt = await chat_deliveries.deliver(delivery_id)
+    if attempt.retry_in is not None:
+        raise Retry(defer=attempt.retry_in)
+    return attempt.status
+
+
 EVENT_ATTEMPTS = 10
 
 
@@ -137,9 +146,14 @@ AWARD_TICKS = set(range(0, 60, 5))  # the award calendar is checked every five m
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
-    """Give webhook deliveries, imports and stored event handlers that lost their job a new one, and hand them to arq
-    now."""
-    found = {"webhooks": await webhooks.sweep(), "imports": await imports.sweep(), "events": await handling.sweep()}
+    """Give webhook and chat deliveries, imports and stored event handlers that lost their job a new one, and hand
+    them to arq now."""
+    found = {
+        "webhooks": await webhooks.sweep(),
+        "chats": await chat_deliveries.sweep(),
+        "imports": await imports.sweep(),
+        "events": await handling.sweep(),
+    }
     if any(found.values()):
         log.warning("re-enqueued work that had lost its job: %s", found)
         await drain(ctx["redis"])
@@ -228,6 +242,9 @@ HEALTH_CHECK = job(health_check, timeout=30)
 DRAIN_OUTBOX = job(drain_outbox, timeout=60)
 # Attempts are counted on the delivery row; arq's tries only bound a run of database outages (the sweeper follows).
 DELIVER_WEBHOOK = job(deliver_webhook, timeout=webhooks.JOB_TIMEOUT_SECONDS, max_tries=webhooks.MAX_ATTEMPTS * 4)
+DELIVER_CHAT = job(
+    deliver_chat, timeout=webhooks.JOB_TIMEOUT_SECONDS, max_tries=webhooks.MAX_ATTEMPTS * 4, name=chat_deliveries.JOB
+)
 OPEN_AWARD_CYCLE = job(open_award_cycle, timeout=120)
 SEND_NOMINATION_REMINDERS = job(send_nomination_reminders)
 CLOSE_AWARD_CYCLES = job(close_award_cycles, timeout=120)
@@ -249,6 +266,7 @@ class WorkerSettings:
         HEALTH_CHECK,
         DRAIN_OUTBOX,
         DELIVER_WEBHOOK,
+        DELIVER_CHAT,
         OPEN_AWARD_CYCLE,
         SEND_NOMINATION_REMINDERS,
         CLOSE_AWARD_CYCLES,

@@ -178,9 +178,26 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/admin/insights/signals/{finding_id:int}/review"): ("/admin/insights/signals/999999/review", ADMIN),
     ("POST", "/admin/insights/runs"): ("/admin/insights/runs", ADMIN),
     ("POST", "/admin/insights/settings"): ("/admin/insights/settings", ADMIN),
+    ("POST", "/integrations/slack/commands"): ("/integrations/slack/commands", PUBLIC),
+    ("POST", "/integrations/slack/interactivity"): ("/integrations/slack/interactivity", PUBLIC),
+    ("POST", "/integrations/teams/outgoing"): ("/integrations/teams/outgoing", PUBLIC),
+    ("GET", "/admin/integrations"): ("/admin/integrations", ADMIN),
+    ("POST", "/admin/integrations/slack"): ("/admin/integrations/slack", ADMIN),
+    ("POST", "/admin/integrations/teams/token"): ("/admin/integrations/teams/token", ADMIN),
+    ("POST", "/admin/integrations/teams/channels"): ("/admin/integrations/teams/channels", ADMIN),
+    ("POST", "/admin/integrations/teams/channels/{channel_id:int}/remove"): (
+        "/admin/integrations/teams/channels/999999/remove",
+        ADMIN,
+    ),
 }
 # Public routes that answer something other than 200/400 to anyone: the schema's catch-all is a "not found" page.
-PUBLIC_STATUS = {("GET", "/schema/{path:str}"): 404}
+# Slack's and Teams' endpoints answer only requests they sign (401 to anyone else).
+PUBLIC_STATUS = {
+    ("GET", "/schema/{path:str}"): 404,
+    ("POST", "/integrations/slack/commands"): 401,
+    ("POST", "/integrations/slack/interactivity"): 401,
+    ("POST", "/integrations/teams/outgoing"): 401,
+}
 
 
 def app_routes(app) -> set[tuple[str, str]]:
@@ -362,6 +379,9 @@ RULE_REFUSALS: dict[tuple[str, str], set[int]] = {
     ("GET", "/admin/insights/signals/{finding_id:int}"): {404},
     ("POST", "/admin/insights/signals/{finding_id:int}/review"): {404},
     ("POST", "/admin/insights/settings"): {422},
+    ("POST", "/admin/integrations/teams/token"): {422},
+    ("POST", "/admin/integrations/teams/channels"): {422},
+    ("POST", "/admin/integrations/teams/channels/{channel_id:int}/remove"): {404},
 }
 
 
