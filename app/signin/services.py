@@ -9,10 +9,12 @@ from app.people.passwords import hash_password, needs_rehash, verify_password
 from app.people.services import CurrentUser, load_current_user, normalise_email
 from app.people.tables import Employee
 from app.rules import RuleViolation
+from app.settings import get_settings
 from app.signin.throttle import LoginThrottle
 from app.words import plural
 
 GENERIC_LOGIN_ERROR = "That email and password do not match an active account."
+ONLY_COMPANY_SIGN_IN = "Password sign-in is turned off here: use your company sign-in."
 EMAIL_MAX = 254
 PASSWORD_MAX = 1024
 
@@ -51,16 +53,22 @@ def _minutes(seconds: int) -> int:
 
 async def sign_in(throttle: LoginThrottle, email: str, password: str, address: str) -> CurrentUser:
     """The person signing in with this email and password from `address`; refused with one generic message for
-    every wrong email or password, and with a wait once the throttle's limits are reached."""
+    every wrong email or password, and with a wait once the throttle's limits are reached. With password sign-in
+    turned off (KUDOS_PASSWORD_LOGIN=false) only the break-glass admin's email is let through to the password."""
     email, password = clean_email(email), password[:PASSWORD_MAX]
     if wait := await throttle.retry_after(email, address):
         message = f"Too many failed sign-in attempts. Try again in {plural(_minutes(wait), 'minute')}."
         raise SignInRefused(message, status_code=429, retry_after=wait)
     if not email or not password:
         raise SignInRefused("Enter your email and password.")
+    settings = get_settings()
+    if not settings.password_login and email != settings.break_glass_admin:
+        raise SignInRefused(ONLY_COMPANY_SIGN_IN, status_code=403)
     user = await authenticate(email, password)
     if user is None:
         await throttle.record_failure(email, address)
         raise SignInRefused(GENERIC_LOGIN_ERROR)
+    if not settings.password_login and not user.is_admin:  # the break-glass email must belong to an admin
+        raise SignInRefused(ONLY_COMPANY_SIGN_IN, status_code=403)
     await throttle.reset(email, address)
     return user
