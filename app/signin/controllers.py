@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
@@ -24,6 +25,8 @@ from app.web.deps import Viewer
 from app.web.forms import read_form
 from app.web.security import NO_STORE
 from app.web.templating import done, render
+
+NOT_SET_UP = "Company sign-in is not set up."
 
 
 class LoginForm(msgspec.Struct, frozen=True):
@@ -111,9 +114,7 @@ class AuthController(Controller):
         next_url = self._next(request, form.next)
         settings = get_settings()
         if settings.oidc is None:
-            return await self._login_page(
-                request, next_url, company_error="Company sign-in is not set up.", status_code=404
-            )
+            raise NotFoundException(NOT_SET_UP)
         try:
             url, pending = await oidc.begin(settings.oidc, self._callback_uri(request), next_url)
         except SignInRefused as exc:
@@ -122,21 +123,18 @@ class AuthController(Controller):
         return Redirect(url, status_code=303)
 
     @get("/login/company/callback", name="login.company.callback", cache_control=NO_STORE)
-    async def company_callback(
-        self,
-        request: HTMXRequest,
-        state: FromQuery[str] = "",
-        code: FromQuery[str] = "",
-        error: FromQuery[str] = "",
-    ) -> Template | Redirect:
+    async def company_callback(self, request: HTMXRequest) -> Template | Redirect:
         """The issuer sends the browser back here: the pending sign-in is used (once), the code exchanged, the ID
-        token verified, and the person it names signed in under a new session id."""
+        token verified, and the person it names signed in under a new session id. (`state` is a name Litestar
+        keeps for itself, so the query is read as it is.)"""
+        query = request.query_params
+        state, code, error = (str(query.get(name) or "") for name in ("state", "code", "error"))
         settings = get_settings()
         pending = oidc.PendingSignIn.from_session(request.session.pop(oidc.SESSION_KEY, None))
         next_url = pending.next if pending else self._next(request, None)
+        if settings.oidc is None:
+            raise NotFoundException(NOT_SET_UP)
         try:
-            if settings.oidc is None:
-                raise SignInRefused("Company sign-in is not set up.", status_code=404)
             pending = oidc.check_state(pending, state)
             if error or not code:
                 raise SignInRefused(f"{settings.oidc.name} did not sign you in. Try again.")

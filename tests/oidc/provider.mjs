@@ -6,9 +6,9 @@
 // development one: any login name with any password signs in as the account of that name. The tests control it
 // through /__test/ (loopback only, JSON in, JSON out):
 //   POST /__test/accounts  {"<login>": {"email": …, "email_verified": …, "name": …, "department": …}}  replaces them
-//   POST /__test/switches  {"clockOffset": seconds, "audience": "…"}  the provider's clock runs `clockOffset`
-//                          seconds off (a negative one issues ID tokens that have already expired), and ID tokens
-//                          name `audience` instead of the client; {} turns both off
+//   POST /__test/switches  {"idTokenAge": seconds, "audience": "…"}  ID tokens are issued as if `idTokenAge`
+//                          seconds ago (more than their hour's lifetime: already expired), and name `audience`
+//                          instead of the client; {} turns both off
 // It prints "ready <issuer>" once it listens.
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -19,7 +19,8 @@ let accounts = {};
 let switches = {};
 
 const realNow = Date.now;
-Date.now = () => realNow() + (switches.clockOffset ?? 0) * 1000;
+let clockOffset = 0; // seconds, while an ID token is issued with the idTokenAge switch on
+Date.now = () => realNow() - clockOffset * 1000;
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const provider = new Provider(issuer, {
@@ -49,13 +50,15 @@ const provider = new Provider(issuer, {
 
 const issue = provider.IdToken.prototype.issue;
 provider.IdToken.prototype.issue = async function issueForSwitches(options) {
-  if (options?.use !== 'idtoken' || !switches.audience) return issue.call(this, options);
+  if (options?.use !== 'idtoken') return issue.call(this, options);
   const { client } = this;
-  this.client = Object.create(client, { clientId: { value: switches.audience } });
+  if (switches.audience) this.client = Object.create(client, { clientId: { value: switches.audience } });
+  clockOffset = switches.idTokenAge ?? 0;
   try {
     return await issue.call(this, options);
   } finally {
     this.client = client;
+    clockOffset = 0;
   }
 };
 
