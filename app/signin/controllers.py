@@ -35,10 +35,6 @@ class LoginForm(msgspec.Struct, frozen=True):
     next: str = ""
 
 
-class StartForm(msgspec.Struct, frozen=True):
-    next: str = ""
-
-
 class PasswordForm(msgspec.Struct, frozen=True):
     password: str = ""
     confirm: str = ""
@@ -107,11 +103,11 @@ class AuthController(Controller):
     def _callback_uri(self, request: HTMXRequest) -> str:
         return get_settings().base_url + request.app.route_reverse("login.company.callback")
 
-    @post("/login/company", name="login.company")
-    async def company_start(self, request: HTMXRequest) -> Template | Redirect:
-        """Company sign-in (OpenID Connect): off to the issuer, with state, nonce and PKCE verifier kept here."""
-        form = await read_form(request, StartForm)
-        next_url = self._next(request, form.next)
+    @get("/login/company", name="login.company", cache_control=NO_STORE)
+    async def company_start(self, request: HTMXRequest, next: FromQuery[str | None] = None) -> Template | Redirect:
+        """Company sign-in (OpenID Connect): off to the issuer, with state, nonce and PKCE verifier kept here. A link,
+        not a form: the page's Content-Security-Policy (form-action 'self') stops a form from leading elsewhere."""
+        next_url = self._next(request, next)
         settings = get_settings()
         if settings.oidc is None:
             raise NotFoundException(NOT_SET_UP)

@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from tests.plugins.browser import _free_port
+from tests.plugins.smtp import free_port
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc"
 CLIENT_ID, CLIENT_SECRET = "kudos", "kudos-secret"
@@ -82,7 +82,7 @@ def _node() -> str:
 def running_provider(app_url: str) -> Iterator[OidcProvider]:
     """The provider on a free port, with client `kudos` redirecting to `app_url`'s callback."""
     node = _node()
-    port = _free_port()
+    port = free_port()
     redirect_uri = app_url + CALLBACK_PATH
     process = subprocess.Popen(
         [node, "provider.mjs", str(port), redirect_uri],

@@ -14,7 +14,7 @@ from app.settings import get_settings
 from app.signin import oidc
 from app.signin.services import SignInRefused
 from tests.factories import PASSWORD, make_department, make_employee
-from tests.helpers import login, post_form
+from tests.helpers import login
 from tests.plugins.oidc_provider import OidcProvider
 
 pytestmark = pytest.mark.usefixtures("company_sign_in")
@@ -28,7 +28,7 @@ def claims(email: str, *, verified: bool = True, **extra: str) -> dict[str, obje
 
 async def start(client: httpx.AsyncClient, next_url: str = "") -> str:
     """Press "Sign in with Acme Login": the provider's authorization address Kudos sends the browser to."""
-    response = await post_form(client, "/login/company", {"next": next_url})
+    response = await client.get("/login/company", params={"next": next_url})
     assert response.status_code == 303, response.text
     return response.headers["location"]
 
@@ -199,7 +199,7 @@ async def test_provider_answering_with_an_error_is_refused(client, company_sign_
 async def test_unreachable_provider_is_a_clear_refusal(client, monkeypatch) -> None:
     monkeypatch.setenv("KUDOS_OIDC_ISSUER", "http://127.0.0.1:9")
     get_settings.cache_clear()
-    response = await post_form(client, "/login/company", {"next": "/"})
+    response = await client.get("/login/company")
     assert response.status_code == 502 and FAILED in response.text
 
 
