@@ -9,7 +9,6 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
@@ -110,7 +109,7 @@ class AuthController(Controller):
         next_url = self._next(request, next)
         settings = get_settings()
         if settings.oidc is None:
-            raise NotFoundException(NOT_SET_UP)
+            return await self._login_page(request, next_url, company_error=NOT_SET_UP, status_code=400)
         try:
             url, pending = await oidc.begin(settings.oidc, self._callback_uri(request), next_url)
         except SignInRefused as exc:
@@ -129,7 +128,7 @@ class AuthController(Controller):
         pending = oidc.PendingSignIn.from_session(request.session.pop(oidc.SESSION_KEY, None))
         next_url = pending.next if pending else self._next(request, None)
         if settings.oidc is None:
-            raise NotFoundException(NOT_SET_UP)
+            return await self._login_page(request, next_url, company_error=NOT_SET_UP, status_code=400)
         try:
             pending = oidc.check_state(pending, state)
             if error or not code:

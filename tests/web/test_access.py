@@ -33,6 +33,8 @@ TOKEN = "api token"  # the JSON API: a bearer token only, never a session (401 J
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/login"): ("/login", PUBLIC),
     ("POST", "/login"): ("/login", PUBLIC),
+    ("GET", "/login/company"): ("/login/company", PUBLIC),
+    ("GET", "/login/company/callback"): ("/login/company/callback", PUBLIC),
     ("GET", "/healthz"): ("/healthz", PUBLIC),
     ("GET", "/static"): ("/static/css/app.css", PUBLIC),
     ("POST", "/logout"): ("/logout", SIGNED_IN),
