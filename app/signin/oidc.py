@@ -182,13 +182,14 @@ async def finish(oidc: OidcSettings, pending: PendingSignIn, code: str, redirect
             raise _refused(oidc, status_code=400) from exc
 
     def text(name: str, limit: int) -> str:
+        """A claim's text, as a column holds it (PostgreSQL text has no NUL)."""
         value = claims.get(name) if name else None
-        return value.strip()[:limit] if isinstance(value, str) else ""
+        return value.replace("\x00", "").strip()[:limit] if isinstance(value, str) else ""
 
     return Identity(
         subject=str(claims["sub"]),
         email=normalise_email(text("email", EMAIL_MAX)),
-        email_verified=claims.get("email_verified") is True,
+        email_verified=claims.get("email_verified") in (True, "true"),  # some issuers send it as a string
         name=text("name", 160),
         department=text(oidc.department_claim, 120),
         title=text(oidc.title_claim, 160),
