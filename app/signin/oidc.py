@@ -138,8 +138,10 @@ def check_state(pending: PendingSignIn | None, state: str) -> PendingSignIn:
 
 
 def _verify(oidc: OidcSettings, metadata: OpenIDProviderMetadata, keys: KeySet, id_token: str, nonce: str) -> Any:
-    algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-    token = jwt.decode(id_token, keys, algorithms=[alg for alg in algorithms if alg != "none"])
+    # the issuer's asymmetric algorithms only: its JWKS holds public keys (never "none", never a shared secret)
+    offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+    algorithms = [alg for alg in offered if alg[:2] in {"RS", "PS", "ES", "Ed"}]
+    token = jwt.decode(id_token, keys, algorithms=algorithms)
     claims = token.claims
     jwt.JWTClaimsRegistry(
         now=lambda: int(now().timestamp()),
