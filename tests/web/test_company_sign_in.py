@@ -3,6 +3,7 @@ through the provider's login and consent pages, and each way Kudos refuses it.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -119,6 +120,19 @@ async def test_replayed_code_with_its_verifier_is_refused_by_the_exchange(compan
     with pytest.raises(SignInRefused) as refused:
         await oidc.finish(settings, pending, code, company_sign_in.redirect_uri)
     assert refused.value.status_code == 400
+
+
+async def test_id_token_for_another_sign_in_is_refused_by_its_nonce(company_sign_in, db) -> None:
+    company_sign_in.accounts(ada=claims("ada@example.com"))
+    settings = get_settings().oidc
+    assert settings is not None
+    url, pending = await oidc.begin(settings, company_sign_in.redirect_uri, "/")
+    code = parse_qs(urlsplit(await company_sign_in.sign_in(url, "ada")).query)["code"][0]
+    with pytest.raises(SignInRefused) as refused:
+        await oidc.finish(
+            settings, replace(pending, nonce="the nonce of another sign-in"), code, company_sign_in.redirect_uri
+        )
+    assert refused.value.status_code == 400 and FAILED in refused.value.message
 
 
 async def test_expired_id_token_is_refused(client, company_sign_in) -> None:
