@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from app.audit.services import record as audit
 from app.people.passwords import hash_password, needs_rehash, verify_password
 from app.people.services import CurrentUser, load_current_user, normalise_email
 from app.people.tables import Employee
@@ -68,7 +69,15 @@ async def sign_in(throttle: LoginThrottle, email: str, password: str, address: s
     if user is None:
         await throttle.record_failure(email, address)
         raise SignInRefused(GENERIC_LOGIN_ERROR)
-    if not settings.password_login and not user.is_admin:  # the break-glass email must belong to an admin
-        raise SignInRefused(ONLY_COMPANY_SIGN_IN, status_code=403)
+    if not settings.password_login:
+        if not user.is_admin:  # the break-glass email must belong to an admin
+            raise SignInRefused(ONLY_COMPANY_SIGN_IN, status_code=403)
+        await audit(
+            actor_id=user.id,
+            action="signin.break_glass",
+            target_type="employee",
+            target_id=user.id,
+            summary="Signed in with a password while password sign-in is off (break-glass admin)",
+        )
     await throttle.reset(email, address)
     return user

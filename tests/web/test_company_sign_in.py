@@ -223,7 +223,7 @@ async def test_password_sign_in_turned_off_leaves_only_the_break_glass_admin(cli
     monkeypatch.setenv("KUDOS_BREAK_GLASS_ADMIN", "Root@Example.com")
     get_settings.cache_clear()
     await make_employee(email="ada@example.com")
-    await make_employee(email="root@example.com", role=Role.ADMIN)
+    root = await make_employee(email="root@example.com", role=Role.ADMIN)
     await make_employee(email="other.admin@example.com", role=Role.ADMIN)
 
     client = await client_factory()
@@ -234,7 +234,10 @@ async def test_password_sign_in_turned_off_leaves_only_the_break_glass_admin(cli
         assert refused.status_code == 403 and "Password sign-in is turned off here" in refused.text
         assert '<details class="admin-sign-in" open>' in refused.text
     assert (await login(client, "root@example.com", "wrong password")).status_code == 400
+    assert not await AuditEntry.exists().where(AuditEntry.action == "signin.break_glass")
     assert (await login(client, "root@example.com", PASSWORD)).status_code == 303
+    entry = await AuditEntry.objects().where(AuditEntry.action == "signin.break_glass").first()
+    assert entry is not None and entry.target_id == root.id and entry.actor == root.id
 
 
 async def test_break_glass_email_of_someone_not_an_admin_is_refused(client, monkeypatch) -> None:
