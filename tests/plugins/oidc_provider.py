@@ -135,5 +135,5 @@ def company_sign_in(oidc_provider: OidcProvider, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     yield oidc_provider
-    monkeypatch.undo()
+    monkeypatch.undo()  # every variable the test set too, before the settings are read again
     get_settings.cache_clear()
