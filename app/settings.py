@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
@@ -15,6 +16,20 @@ from dotenv import load_dotenv
 
 class SettingsError(RuntimeError):
     """The environment describes a configuration Kudos refuses to run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class OidcSettings:
+    """Company sign-in with OpenID Connect: the issuer, Kudos's client there, and which claims it reads."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    name: str  # shown as "Sign in with <name>"
+    scopes: str = "openid email profile"
+    department_claim: str = "department"  # a claim naming the person's department (just-in-time creation)
+    title_claim: str = ""  # a claim holding the person's job title, if the issuer sends one
+    create_people: bool = False  # an unknown verified email becomes a new person (just-in-time creation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +53,9 @@ class Settings:
     digest_time: time = time(8, 0)  # when monthly digests start on the 1st, organisation time
     digest_lease_seconds: int = 300  # a digest claimed this long ago by a worker that vanished is sent again
     webhook_allow_private: bool = False  # webhooks may go to loopback/private/link-local addresses (a LAN chat server)
+    oidc: OidcSettings | None = None  # company sign-in, when an issuer is set
+    password_login: bool = True  # False: only the break-glass admin may sign in with a password
+    break_glass_admin: str | None = None  # the admin email that may use the password form when password_login is off
 
     @property
     def production(self) -> bool:
@@ -79,6 +97,41 @@ def _development_secret(data_dir: Path) -> str:
     return secret
 
 
+def _oidc(environ: dict[str, str], production: bool) -> OidcSettings | None:
+    issuer = (environ.get("KUDOS_OIDC_ISSUER") or "").strip().rstrip("/")
+    client_id = (environ.get("KUDOS_OIDC_CLIENT_ID") or "").strip()
+    client_secret = environ.get("KUDOS_OIDC_CLIENT_SECRET") or ""
+    if not (issuer or client_id or client_secret):
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("KUDOS_OIDC_ISSUER", issuer),
+            ("KUDOS_OIDC_CLIENT_ID", client_id),
+            ("KUDOS_OIDC_CLIENT_SECRET", client_secret),
+        )
+        if not value
+    ]
+    if missing:
+        raise SettingsError(f"company sign-in (OpenID Connect) needs {', '.join(missing)} to be set as well")
+    scheme = urlsplit(issuer).scheme
+    if scheme not in {"http", "https"} or (production and scheme != "https"):
+        raise SettingsError(f"KUDOS_OIDC_ISSUER must be an https:// address, not {issuer!r}")
+    scopes = " ".join((environ.get("KUDOS_OIDC_SCOPES") or "openid email profile").split())
+    if "openid" not in scopes.split():
+        raise SettingsError("KUDOS_OIDC_SCOPES must include openid")
+    return OidcSettings(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        name=(environ.get("KUDOS_OIDC_NAME") or "").strip() or urlsplit(issuer).hostname or issuer,
+        scopes=scopes,
+        department_claim=(environ.get("KUDOS_OIDC_DEPARTMENT_CLAIM") or "department").strip(),
+        title_claim=(environ.get("KUDOS_OIDC_TITLE_CLAIM") or "").strip(),
+        create_people=_flag(environ.get("KUDOS_OIDC_CREATE_PEOPLE")),
+    )
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if environ is None:
         load_dotenv(override=False)
@@ -117,6 +170,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     mail_backend = environ.get("KUDOS_MAIL_BACKEND", "outbox")
     if mail_backend not in {"outbox", "smtp"}:
         raise SettingsError(f"KUDOS_MAIL_BACKEND must be 'outbox' or 'smtp', not {mail_backend!r}")
+    oidc = _oidc(environ, env == "production")
+    password_login = _flag(environ.get("KUDOS_PASSWORD_LOGIN"), default=True)
+    if not password_login and oidc is None:
+        raise SettingsError("KUDOS_PASSWORD_LOGIN=false needs company sign-in: set KUDOS_OIDC_ISSUER and its client")
     return Settings(
         env=env,
         data_dir=data_dir,
@@ -137,6 +194,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         digest_time=_clock(environ.get("KUDOS_DIGEST_TIME", "08:00"), "KUDOS_DIGEST_TIME"),
         digest_lease_seconds=int(environ.get("KUDOS_DIGEST_LEASE_SECONDS", "300")),
         webhook_allow_private=_flag(environ.get("KUDOS_WEBHOOK_ALLOW_PRIVATE")),
+        oidc=oidc,
+        password_login=password_login,
+        break_glass_admin=(environ.get("KUDOS_BREAK_GLASS_ADMIN") or "").strip().lower() or None,
     )
 
 

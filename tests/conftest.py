@@ -43,7 +43,13 @@ from tests.plugins.live_app import cheap_password_hashing
 hypothesis_settings.register_profile("kudos", database=None)
 hypothesis_settings.load_profile("kudos")
 
-pytest_plugins = ["tests.plugins.smtp", "tests.plugins.browser", "tests.plugins.database", "tests.plugins.receiver"]
+pytest_plugins = [
+    "tests.plugins.smtp",
+    "tests.plugins.browser",
+    "tests.plugins.database",
+    "tests.plugins.receiver",
+    "tests.plugins.oidc_provider",
+]
 
 WORKERS = 2  # the default with embedded servers: a 2-core machine runs the suite in about half the time
 _state: dict[str, Any] = {}

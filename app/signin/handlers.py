@@ -49,7 +49,11 @@ async def mail_invitation(event: PersonInvited) -> None:
     expires_at: datetime = row["expires_at"]
     if row["round"] != event.round or not row["active"] or expires_at <= moment:
         return
-    link = await issue_link(event.employee_id, expires_at=expires_at, created_by=row["invited_by"], at=moment)
+    settings = get_settings()
+    link = None
+    if settings.password_login:  # otherwise company sign-in is the way in: no password to set
+        made = await issue_link(event.employee_id, expires_at=expires_at, created_by=row["invited_by"], at=moment)
+        link = absolute_url("password-link", token=made.token)
     await _send(
         "invitation",
         to=row["email"],
@@ -57,7 +61,9 @@ async def mail_invitation(event: PersonInvited) -> None:
         context={
             "name": row["name"],
             "inviter": row["inviter"],
-            "link": absolute_url("password-link", token=link.token),
+            "link": link,
+            "company_name": settings.oidc.name if settings.oidc else None,
+            "login_link": absolute_url("login"),
             "expires_at": expires_at,
             "email": row["email"],
         },

@@ -49,6 +49,9 @@ NOT_PAGES = {
     # a signal as a manager reads it: the admin's signal page (below) is the same template, and the demo's signals
     # involve people outside the demo manager's reports
     "/insights/signals/{finding_id:int}",
+    # company sign-in: redirects to the issuer and back (their pages: tests/browser/test_company_sign_in.py)
+    "/login/company",
+    "/login/company/callback",
 }
 # Pages only some roles may open (everyone else gets 403 or 404): the roles that read them in the sweep.
 ONLY = {

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -41,15 +42,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The app under uvicorn on a free port, against the test process's database and Redis (argon2 at the tests'
-    cost: see tests/plugins/live_app.py)."""
-    port = _free_port()
+@contextmanager
+def serving_app(port: int, environment: dict[str, str] | None = None) -> Iterator[str]:
+    """The app under uvicorn on `port`, against the test process's database and Redis (argon2 at the tests' cost:
+    see tests/plugins/live_app.py), with `environment` added to the test process's."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tests.plugins.live_app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
-        env=os.environ.copy(),
+        env={**os.environ, **(environment or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -68,6 +68,13 @@ def live_server() -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """The app under uvicorn on a free port."""
+    with serving_app(_free_port()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

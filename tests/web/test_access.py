@@ -35,6 +35,8 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/login"): ("/login", PUBLIC),
     ("GET", "/login/forgot"): ("/login/forgot", PUBLIC),
     ("POST", "/login/forgot"): ("/login/forgot", PUBLIC),
+    ("GET", "/login/company"): ("/login/company", PUBLIC),
+    ("GET", "/login/company/callback"): ("/login/company/callback", PUBLIC),
     ("GET", "/healthz"): ("/healthz", PUBLIC),
     ("GET", "/static"): ("/static/css/app.css", PUBLIC),
     ("POST", "/logout"): ("/logout", SIGNED_IN),

@@ -253,3 +253,39 @@ async def test_signing_in_any_way_accepts_an_open_invitation(client_factory, org
     assert (await invitations.state_of(org["eve"].id)).status == "sending"
     await signed_in(await client_factory(), org["eve"].email)
     assert (await invitations.state_of(org["eve"].id)).status == "accepted"
+
+
+@pytest.fixture
+def company_sign_in_only(monkeypatch: pytest.MonkeyPatch, smtp_settings: SmtpServer):
+    """Company sign-in set up and password sign-in turned off, but for the break-glass admin."""
+    from app.settings import get_settings
+
+    monkeypatch.setenv("KUDOS_OIDC_ISSUER", "http://127.0.0.1:9/issuer")
+    monkeypatch.setenv("KUDOS_OIDC_CLIENT_ID", "kudos")
+    monkeypatch.setenv("KUDOS_OIDC_CLIENT_SECRET", "not-a-real-secret")
+    monkeypatch.setenv("KUDOS_OIDC_NAME", "Acme SSO")
+    monkeypatch.setenv("KUDOS_PASSWORD_LOGIN", "false")
+    monkeypatch.setenv("KUDOS_BREAK_GLASS_ADMIN", "admin@example.com")
+    get_settings.cache_clear()
+    yield smtp_settings
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+async def test_with_company_sign_in_only_invitations_lead_to_it_and_only_the_break_glass_admin_resets(
+    client_factory, org, company_sign_in_only: SmtpServer
+) -> None:
+    admin = await _admin(org)
+    await invitations.invite(admin, [org["ana"].id])
+    await run_stored_events()
+    [mail] = company_sign_in_only.messages
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Sign in with your Acme SSO account: http" in text and "/login" in text
+    assert not LINK.search(text) and await PasswordReset.count() == 0  # no password to set
+
+    client = await client_factory()
+    for email in ("ravi@example.com", "admin@example.com"):
+        response = await post_form(client, "/login/forgot", {"email": email})
+        assert response.status_code == 303  # the same answer for both
+    await run_stored_events()
+    assert [m["To"] for m in company_sign_in_only.messages[1:]] == ["admin@example.com"]
