@@ -132,6 +132,7 @@ class AuthController(Controller):
                 headers={"Retry-After": str(exc.retry_after)} if exc.retry_after else None,
             )
         return done(request, message, request.app.route_reverse("login"))
+
     def _callback_uri(self, request: HTMXRequest) -> str:
         return get_settings().base_url + request.app.route_reverse("login.company.callback")
 
