@@ -16,11 +16,12 @@ import pytest
 from arq.connections import create_pool
 
 from app.digests import delivery
-from app.digests.delivery import MAX_ATTEMPTS, claim, message_id, reap
+from app.digests.delivery import claim, message_id, reap
 from app.digests.services import Trigger, last_month, progress, retry_failed, set_subscribed, start_run
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind
 from app.jobs.outbox import drain
 from app.jobs.worker import redis_settings
+from app.mail.queue import MAX_ATTEMPTS
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
 from app.settings import get_settings
