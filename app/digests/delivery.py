@@ -22,7 +22,7 @@ from app.digests.tables import DigestDelivery, DigestKind
 from app.digests.tokens import make_token
 from app.mail import queue
 from app.mail.links import absolute_url
-from app.mail.message import Mail, build_messages
+from app.mail.message import PRIVATE_HEADER, Mail, build_messages
 from app.mail.queue import DeliveryQueue, MailBackend, Outcome, worker_token
 from app.mail.render import mail_environment, render_mail
 from app.settings import get_settings
@@ -62,11 +62,6 @@ def message_id(employee_id: int, month: date, kind: DigestKind) -> str:
 
 def unsubscribe_url(employee_id: int, kind: DigestKind) -> str:
     return absolute_url("unsubscribe", token=make_token(employee_id, kind))
-
-
-# Marks a mail that shows private kudos messages (their count, never their text): the outbox viewer shows such a
-# mail's body only to its recipient.
-PRIVATE_HEADER = "X-Kudos-Private-Kudos"
 
 
 def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values: dict[str, Any]) -> Mail:
