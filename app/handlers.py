@@ -6,11 +6,12 @@ from __future__ import annotations
 from app.api import handlers as webhooks
 from app.boards import handlers as boards
 from app.events import registry
+from app.notices import handlers as notices
 from app.notifications import handlers as notifications
 
 
 def register_all() -> None:
     """Register every handler (idempotent: registering again changes nothing)."""
-    for domain in (notifications, boards, webhooks):
+    for domain in (notifications, boards, webhooks, notices):
         domain.register(registry)
     registry.ready = True

@@ -27,5 +27,6 @@ APP_REGISTRY = AppRegistry(
         "app.feedback.piccolo_app",
         "app.surveys.piccolo_app",
         "app.insights.piccolo_app",
+        "app.notices.piccolo_app",
     ]
 )
