@@ -44,7 +44,7 @@ class NoticePreference(Table):
     choice = Varchar(length=10, choices=Choice)
     updated_at = Timestamptz()
 
-    one_per_kind = Unique([employee, kind])
+    notice_preference_one_per_kind = Unique([employee, kind])
 
 
 class NoticeMail(Table):
@@ -63,7 +63,7 @@ class NoticeMail(Table):
     last_error = Text(null=True, default=None)
     created_at = Timestamptz()
 
-    one_summary_per_day = Unique([employee, day])
+    notice_mail_one_summary_per_day = Unique([employee, day])
 
 
 class Notice(Table):
@@ -83,4 +83,4 @@ class Notice(Table):
     mail = ForeignKey(NoticeMail, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
 
-    one_per_person_event_kind = Unique([employee, event_id, kind])
+    notice_one_per_person_event_kind = Unique([employee, event_id, kind])

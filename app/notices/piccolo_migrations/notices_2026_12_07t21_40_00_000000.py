@@ -11,7 +11,7 @@ CREATE = (
         kind varchar(10) NOT NULL CHECK (kind IN ('kudos', 'addon', 'badge', 'award', 'request')),
         choice varchar(10) NOT NULL CHECK (choice IN ('instant', 'daily', 'never')),
         updated_at timestamptz NOT NULL,
-        CONSTRAINT one_per_kind UNIQUE (employee, kind)
+        CONSTRAINT notice_preference_one_per_kind UNIQUE (employee, kind)
     )""",
     """CREATE TABLE notice_mail (
         id bigserial PRIMARY KEY,
@@ -26,7 +26,7 @@ CREATE = (
         sent_at timestamptz NULL,
         last_error text NULL,
         created_at timestamptz NOT NULL,
-        CONSTRAINT one_summary_per_day UNIQUE (employee, day)
+        CONSTRAINT notice_mail_one_summary_per_day UNIQUE (employee, day)
     )""",
     "CREATE INDEX notice_mail_due ON notice_mail (next_attempt_at, id) WHERE status = 'pending'",
     "CREATE INDEX notice_mail_claimed ON notice_mail (claimed_at) WHERE status = 'sending'",
@@ -43,7 +43,7 @@ CREATE = (
         private boolean NOT NULL DEFAULT false,
         mail bigint NULL REFERENCES notice_mail (id) ON DELETE SET NULL,
         created_at timestamptz NOT NULL,
-        CONSTRAINT one_per_person_event_kind UNIQUE (employee, event_id, kind)
+        CONSTRAINT notice_one_per_person_event_kind UNIQUE (employee, event_id, kind)
     )""",
     # the daily summary's plan: who has daily notices waiting for a mail
     "CREATE INDEX notice_waiting ON notice (employee) WHERE mail IS NULL",
