@@ -118,7 +118,8 @@ async def plan_summaries(moment: datetime | None = None) -> int:
     if day is None:
         return 0
     async with db.transaction():
-        rows = await NoticeMail.raw(_PLAN_SQL, day, moment, moment, moment, moment)
+        sent_from = now()  # due at once (`moment` is now, except in a test of another hour)
+        rows = await NoticeMail.raw(_PLAN_SQL, day, sent_from, sent_from, moment, moment)
         planned = len({row["id"] for row in rows})
         if planned:
             await add_job(DELIVER_JOB)
