@@ -124,3 +124,13 @@ async def plan_summaries(moment: datetime | None = None) -> int:
         if planned:
             await add_job(DELIVER_JOB)
     return planned
+
+
+async def forget_before(moment: datetime) -> int:
+    """Notices of what happened before `moment` are never mailed (the demo's replayed months): their pending mails
+    and the notices go; how many notices."""
+    async with db.transaction():
+        old = await Notice.raw("DELETE FROM notice WHERE created_at < {} RETURNING mail", moment)
+        mails = [row["mail"] for row in old if row["mail"] is not None]
+        await NoticeMail.raw("DELETE FROM notice_mail WHERE id = ANY({}) AND status = 'pending'", mails)
+    return len(old)

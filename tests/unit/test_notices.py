@@ -12,7 +12,7 @@ from app.kudos.forms import GiveForm
 from app.kudos.giving import give_kudos
 from app.notices import handlers
 from app.notices.preferences import DEFAULTS, choices_of, parse_choices, preferences, set_choices
-from app.notices.services import plan_summaries
+from app.notices.services import Fact, forget_before, plan_summaries, record
 from app.notices.tables import Choice, Notice, NoticeKind, NoticeMail, NoticePreference
 from app.people.tables import Employee
 from app.rules import RuleViolation
@@ -175,3 +175,15 @@ async def test_the_daily_summary_takes_the_waiting_notices_once_a_day() -> None:
     ravi_mail = next(m for m in mails if m["employee"] == ravi.id)
     assert await Notice.count().where(Notice.mail == ravi_mail["id"]) == 3  # two kudos, his first-kudos badge
     assert await Notice.count().where(Notice.mail.is_null()) == 0
+
+
+async def test_the_demos_replayed_past_is_never_mailed() -> None:
+    ann, ben = await make_employee(name="Ann"), await make_employee(name="Ben")
+    await set_choices(ben.id, {NoticeKind.KUDOS: Choice.DAILY})
+    past = Fact(kind=NoticeKind.KUDOS, event_id="old", at=now() - timedelta(days=30), subject_id=1, headline="Old")
+    assert await record(past, [ann.id, ben.id]) == 2
+    fresh = Fact(kind=NoticeKind.KUDOS, event_id="new", at=now() + timedelta(seconds=5), subject_id=2, headline="New")
+    await record(fresh, [ann.id])
+    assert await forget_before(now()) == 2
+    assert [r["headline"] for r in await notices()] == ["New"]
+    assert await NoticeMail.count() == 1
