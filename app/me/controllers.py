@@ -7,7 +7,7 @@ section (an older page, or an empty post) never resets that section's settings â
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import msgspec
 from litestar import Controller, get, post
@@ -67,6 +67,13 @@ async def settings_for(user: CurrentUser) -> Settings:
     )
 
 
+def _as_sent(settings: Settings, sent: Mapping[str, str]) -> Settings:
+    """The settings with the valid notice choices of a refused form kept, as the person picked them."""
+    valid = {str(choice) for choice in Choice}
+    kept = [replace(p, choice=Choice(sent[p.kind])) if sent.get(p.kind) in valid else p for p in settings.notices]
+    return replace(settings, notices=kept)
+
+
 class SettingsController(Controller):
     path = "/me/settings"
 
@@ -81,7 +88,7 @@ class SettingsController(Controller):
         try:  # every section's input is checked before any is saved
             choices = notices.parse_choices(form.notice_choices()) if "notices" in form.section else {}
         except RuleViolation as exc:
-            context = {"settings": await settings_for(user), "error": exc.message}
+            context = {"settings": _as_sent(await settings_for(user), form.notice_choices()), "error": exc.message}
             return await render(
                 request,
                 "pages/me/settings.html",

@@ -57,7 +57,7 @@ def parse_choices(raw: Mapping[str, str]) -> dict[NoticeKind, Choice]:
         if kind not in NoticeKind.__members__.values():
             raise RuleViolation(f"“{kind}” is not a kind of email notice.")
         if choice not in Choice.__members__.values():
-            raise RuleViolation(f"Choose instantly, daily or never for “{LABELS[NoticeKind(kind)]}”.")
+            raise RuleViolation(f"Choose right away, daily or never for “{LABELS[NoticeKind(kind)]}”.")
         parsed[NoticeKind(kind)] = Choice(choice)
     return parsed
 

@@ -51,7 +51,7 @@ async def test_defaults_instant_for_kudos_and_awards_daily_for_the_rest_and_a_ch
 async def test_bad_choices_are_refused_with_a_clear_message() -> None:
     with pytest.raises(RuleViolation, match="not a kind of email notice"):
         parse_choices({"gossip": "instant"})
-    with pytest.raises(RuleViolation, match="Choose instantly, daily or never for “Someone thanks you”"):
+    with pytest.raises(RuleViolation, match="Choose right away, daily or never for “Someone thanks you”"):
         parse_choices({"kudos": "hourly"})
     assert parse_choices({"kudos": "never"}) == {NoticeKind.KUDOS: Choice.NEVER}
 

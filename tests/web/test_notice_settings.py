@@ -55,12 +55,13 @@ async def test_an_unknown_choice_is_refused_with_a_clear_message_and_nothing_cha
     bad = {"section": ["notices", "boards"], "notice_kudos": "hourly", "notice_badge": "never"}
     page = await post_form(client, "/me/settings", bad)
     assert page.status_code == 422
-    assert "Choose instantly, daily or never for “Someone thanks you”." in page.text and "<html" in page.text
+    assert "Choose right away, daily or never for “Someone thanks you”." in page.text and "<html" in page.text
     fragment = await post_form(client, "/me/settings", bad, headers=HTMX)
     assert fragment.status_code == 422 and 'role="alert"' in fragment.text and "<html" not in fragment.text
     assert await NoticePreference.count() == 0  # not even the valid badge choice, nor the boards section
     assert not (await Employee.objects().get(Employee.id == ann.id)).board_opt_out
-    assert checked(fragment.text, "kudos", "instant")
+    assert checked(fragment.text, "kudos", "instant")  # the stored choice where the one sent was refused
+    assert checked(fragment.text, "badge", "never")  # the valid one kept as sent, to send again
 
 
 async def test_signed_out_visitors_are_sent_to_sign_in(client) -> None:
