@@ -3,11 +3,16 @@ deactivated or opted out, a daily summary once a day, and nothing lost or double
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections import Counter
 from datetime import timedelta
 from email.utils import parseaddr
 
+from arq.connections import RedisSettings
+
+from app.jobs import handling
+from app.jobs import worker as jobs
 from app.kudos.forms import GiveForm
 from app.kudos.giving import give_kudos
 from app.mail.backends import get_backend
@@ -171,3 +176,45 @@ async def test_a_refused_address_is_retried_later_and_the_rest_go_out(db, smtp_s
     assert (outcome.sent, outcome.failed) == (6, 1)
     row = await NoticeMail.objects().get(NoticeMail.status == "pending")
     assert row.attempts == 1 and "550" in row.last_error and row.next_attempt_at > now()
+
+
+async def test_killing_redis_under_a_stream_of_kudos_loses_no_notice_and_doubles_none(
+    db, smtp_settings: SmtpServer, own_redis, monkeypatch, caplog
+) -> None:
+    """A worker runs while kudos come in; Redis dies a third of the way and comes back empty (every queued job
+    gone): each recipient still gets exactly one mail."""
+    monkeypatch.setattr(jobs, "REDIS_RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(handling, "SWEEP_GRACE", timedelta(seconds=1))  # events whose job Redis lost run again soon
+    gina = await make_employee(name="Gina")
+    people = [await make_employee(name=f"R{n}", email=f"r{n}@example.com") for n in range(15)]
+    worker = jobs.build_worker(
+        redis_settings=RedisSettings.from_dsn(own_redis.url),
+        handle_signals=False,
+        poll_delay=0.05,
+        cron_jobs=[
+            jobs.scheduled(jobs.DRAIN_OUTBOX, second=set(range(60))),
+            jobs.scheduled(jobs.SWEEP, second=set(range(60))),
+            jobs.scheduled(jobs.DELIVER_NOTICES, second=set(range(60))),
+        ],
+    )
+    task = asyncio.create_task(worker.async_run())
+    try:
+        for n, person in enumerate(people):
+            if n == len(people) // 3:
+                own_redis.stop()
+                await asyncio.sleep(1.5)
+                own_redis.start()  # back empty
+            form = GiveForm(recipient_ids=[person.id], message=f"Thanks, number {n}!", points="0")
+            await give_kudos(await as_user(gina), form)
+            await asyncio.sleep(0.05)
+
+        async def all_sent() -> bool:
+            return await statuses() == Counter({"sent": len(people)})
+
+        await wait_for(all_sent)
+    finally:
+        await worker.close()
+        task.cancel()
+    assert "lost Redis" in caplog.text  # the worker did see Redis go
+    received = Counter(parseaddr(str(m["To"]))[1] for m in kudos_mails(smtp_settings))
+    assert received == Counter({f"r{n}@example.com": 1 for n in range(len(people))})
