@@ -381,8 +381,9 @@ def digest_run(month: str, queue_only: bool) -> None:
     """Start a month's digests and send them from this process (people who already got theirs get nothing)."""
     from app.db import close_pool, start_pool
     from app.digests import services
-    from app.digests.delivery import Outcome, deliver
+    from app.digests.delivery import deliver
     from app.mail.backends import get_backend
+    from app.mail.queue import Outcome
     from app.rules import RuleViolation
 
     try:  # a wrong month is answered before anything starts

@@ -7,12 +7,13 @@ from app.api import handlers as webhooks
 from app.boards import handlers as boards
 from app.events import registry
 from app.integrations import handlers as chats
+from app.notices import handlers as notices
 from app.notifications import handlers as notifications
 from app.signin import handlers as signin
 
 
 def register_all() -> None:
     """Register every handler (idempotent: registering again changes nothing)."""
-    for domain in (notifications, boards, webhooks, chats, signin):
+    for domain in (notifications, boards, webhooks, chats, notices, signin):
         domain.register(registry)
     registry.ready = True

@@ -28,5 +28,6 @@ APP_REGISTRY = AppRegistry(
         "app.surveys.piccolo_app",
         "app.insights.piccolo_app",
         "app.integrations.piccolo_app",
+        "app.notices.piccolo_app",
     ]
 )

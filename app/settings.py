@@ -52,6 +52,7 @@ class Settings:
     org_name: str
     digest_time: time = time(8, 0)  # when monthly digests start on the 1st, organisation time
     digest_lease_seconds: int = 300  # a digest claimed this long ago by a worker that vanished is sent again
+    notice_daily_time: time = time(17, 0)  # when the daily summary of email notices goes out, organisation time
     webhook_allow_private: bool = False  # webhooks may go to loopback/private/link-local addresses (a LAN chat server)
     oidc: OidcSettings | None = None  # company sign-in, when an issuer is set
     password_login: bool = True  # False: only the break-glass admin may sign in with a password
@@ -193,6 +194,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         org_name=environ.get("KUDOS_ORG_NAME", "Kudos"),
         digest_time=_clock(environ.get("KUDOS_DIGEST_TIME", "08:00"), "KUDOS_DIGEST_TIME"),
         digest_lease_seconds=int(environ.get("KUDOS_DIGEST_LEASE_SECONDS", "300")),
+        notice_daily_time=_clock(environ.get("KUDOS_NOTICE_DAILY_TIME", "17:00"), "KUDOS_NOTICE_DAILY_TIME"),
         webhook_allow_private=_flag(environ.get("KUDOS_WEBHOOK_ALLOW_PRIVATE")),
         oidc=oidc,
         password_login=password_login,

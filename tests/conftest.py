@@ -196,6 +196,17 @@ async def _pool() -> AsyncIterator[None]:
     await close_pool()
 
 
+@pytest.fixture
+def own_redis() -> Iterator[Any]:
+    """A redis-server of this test's own (never the shared one), to kill and restart empty."""
+    from app.runtime import EmbeddedRedis
+
+    server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="kudos-kill-")), persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def mail_links() -> None:
     """Mail is rendered outside a request in many tests: register the routes its links are built from, as the worker

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from app.digests.services import last_month
 from app.kudos.forms import GiveForm
 from app.kudos.giving import give_kudos
+from app.notices.preferences import set_choices
+from app.notices.tables import Choice, NoticeKind
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
 from app.requests import workflow
@@ -64,6 +66,8 @@ async def small_org() -> SmallOrg:
         Employee.id.is_in([mia.id, ann.id, ben.id, gus.id, carl.id, dan.id])
     )
     await Employee.update({Employee.board_opt_out: True}).where(Employee.id == ben.id)
+    for person in (mia, ann, ben, gus, carl, dan, eve):  # digests only: no email notices of the month's events
+        await set_choices(person.id, dict.fromkeys(NoticeKind, Choice.NEVER))
 
     day = start + timedelta(days=3)
     await thank(carl, ann, "Thanks for rescuing my <b>laptop</b> & data!", at=day, points=10)

@@ -9,7 +9,9 @@ from app.demo.activity import seed_activity
 from app.demo.awards import seed_awards
 from app.demo.feedback import seed_feedback
 from app.handlers import register_all
+from app.notices.services import forget_before
 from app.people.seed import Fixture, seed_organisation
+from app.timeutil import now
 
 
 async def seed_demo(data: Fixture | None = None, *, activity: bool = True) -> dict[str, int]:
@@ -23,4 +25,5 @@ async def seed_demo(data: Fixture | None = None, *, activity: bool = True) -> di
         counts |= await seed_activity()
         counts |= await seed_awards()
         counts |= await seed_feedback()
+        await forget_before(now())  # the replayed months are not news: nobody is mailed about them
     return counts

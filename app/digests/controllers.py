@@ -17,9 +17,9 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.digests import services
-from app.digests.delivery import PRIVATE_HEADER
 from app.digests.period import DigestPeriod
 from app.mail.backends import list_outbox, read_outbox
+from app.mail.message import PRIVATE_HEADER
 from app.rules import RuleViolation
 from app.settings import get_settings
 from app.timeutil import month_of, now

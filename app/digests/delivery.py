@@ -1,48 +1,35 @@
 """Sending digests: claim a batch, render, send over the worker's one mail connection, mark each sent.
 
-The delivery table is the work queue. A worker claims up to `batch` due pending rows in one statement
-(`FOR UPDATE SKIP LOCKED`, so workers never claim the same row) and marks them `sending` with its token, which
-commits at once. It then renders the batch (each section one query for the whole batch) and sends each message,
-marking each row `sent` right after the server accepted it. A worker killed in the middle leaves its rows in
-`sending`; once their claim is older than the lease (`KUDOS_DIGEST_LEASE_SECONDS`) the next claim by any worker
-returns them to `pending` first (every claim reaps) and, since they keep their place in the queue (due time, then
-id), takes them before the rows nobody has tried yet. Only a message the server accepted whose row was not yet
-marked can go out twice — at most one per sending loop at the moment of the kill.
-
-A failed send goes back to `pending` with a growing delay (1, 4, 16, 64 minutes) and after MAX_ATTEMPTS ends
-`failed` with the error kept; an admin can retry failed rows. The Message-ID is stable per (person, period,
+The delivery table is a work queue with the mail delivery rules of app/mail/queue.py: a worker claims up to `batch`
+due pending rows at once, renders them (each section one query for the whole batch) and sends each message, marking
+each row `sent` right after the server accepted it; a dead worker's claims go back to the queue once older than the
+lease (`KUDOS_DIGEST_LEASE_SECONDS`); a failed send is retried with backoff, then `failed` (an admin can retry).
+The Message-ID is stable per (person, period,
 kind), so a receiving system can also recognise a repeat.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import Any, Protocol
+from typing import Any
 
 from app.digests.content import SECTIONS, build_contexts, private_messages
 from app.digests.period import DigestPeriod, Person, load_people
-from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind
+from app.digests.tables import DigestDelivery, DigestKind
 from app.digests.tokens import make_token
+from app.mail import queue
 from app.mail.links import absolute_url
-from app.mail.message import Mail, build_messages
+from app.mail.message import PRIVATE_HEADER, Mail, build_messages
+from app.mail.queue import DeliveryQueue, MailBackend, Outcome, worker_token
 from app.mail.render import mail_environment, render_mail
 from app.settings import get_settings
-from app.timeutil import now
 
 log = logging.getLogger("kudos.digests")
 
 BATCH = 200  # rows claimed at once: sections read the whole batch per query
-MAX_ATTEMPTS = 5
-BACKOFF = timedelta(minutes=1)  # times 4 per attempt: 1, 4, 16, 64 minutes
-ERROR_MAX = 2000
 
 SUBJECTS = {
     DigestKind.EMPLOYEE: "Your recognition in {label}",
@@ -68,10 +55,6 @@ async def eligible(kind: DigestKind, end: datetime, among: list[int] | None = No
     return {row["id"] for row in rows}
 
 
-class MailBackend(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
-
-
 def message_id(employee_id: int, month: date, kind: DigestKind) -> str:
     domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or "localhost"
     return f"<digest.{kind}.{month:%Y-%m}.{employee_id}@{domain}>"
@@ -79,11 +62,6 @@ def message_id(employee_id: int, month: date, kind: DigestKind) -> str:
 
 def unsubscribe_url(employee_id: int, kind: DigestKind) -> str:
     return absolute_url("unsubscribe", token=make_token(employee_id, kind))
-
-
-# Marks a mail that shows private kudos messages (their count, never their text): the outbox viewer shows such a
-# mail's body only to its recipient.
-PRIVATE_HEADER = "X-Kudos-Private-Kudos"
 
 
 def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values: dict[str, Any]) -> Mail:
@@ -129,29 +107,13 @@ async def render_for(
 
 # ----------------------------------------------------------------------------------------------------- the queue
 
-
-def worker_token() -> str:
-    """Names one sending loop in `claimed_by`: host, process and a random part."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-# The rows are picked in a materialized CTE, not an `IN (subquery)`: planned as a subplan, the subquery can run
-# again for each row the UPDATE visits, and each run skips the rows this statement already changed and takes the
-# next ones, so one claim of a batch of 2 took every pending row on some plans.
-_CLAIM_SQL = """
-WITH picked AS MATERIALIZED (
-    SELECT id FROM digest_delivery
-    WHERE status = 'pending' AND next_attempt_at <= {}
-    ORDER BY next_attempt_at, id
-    LIMIT {}
-    FOR UPDATE SKIP LOCKED
+STOPPED = "The worker stopped while sending this digest (every attempt)."
+QUEUE = DeliveryQueue(
+    "digest_delivery",
+    columns=("employee", "period", "kind"),
+    lease=lambda: timedelta(seconds=get_settings().digest_lease_seconds),
+    stopped=STOPPED,
 )
-UPDATE digest_delivery d
-SET status = 'sending', claimed_at = {}, claimed_by = {}, attempts = d.attempts + 1
-FROM picked
-WHERE d.id = picked.id
-RETURNING d.id, d.employee, d.period, d.kind, d.attempts
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,68 +127,23 @@ class Claimed:
     attempts: int
 
 
+def _digest(row: queue.Claimed) -> Claimed:
+    values = row.values
+    return Claimed(row.id, values["employee"], values["period"], DigestKind(values["kind"]), row.attempts)
+
+
 async def claim(token: str, *, batch: int) -> list[Claimed]:
     """Up to `batch` due rows for the loop `token`, the ones a stopped worker had claimed first."""
-    await reap()
-    moment = now()
-    rows = await DigestDelivery.raw(_CLAIM_SQL, moment, batch, moment, token)
-    return sorted(
-        (Claimed(r["id"], r["employee"], r["period"], DigestKind(r["kind"]), r["attempts"]) for r in rows),
-        key=lambda row: row.id,
-    )
-
-
-_REAP_SQL = """
-UPDATE digest_delivery
-SET status = CASE WHEN attempts >= {} THEN 'failed' ELSE 'pending' END,
-    last_error = CASE WHEN attempts >= {} THEN {} ELSE last_error END,
-    claimed_at = NULL, claimed_by = NULL
-WHERE status = 'sending' AND claimed_at < {}
-RETURNING id
-"""
-STOPPED = "The worker stopped while sending this digest (every attempt)."
+    return [_digest(row) for row in await QUEUE.claim(token, batch=batch)]
 
 
 async def reap(*, lease: timedelta | None = None) -> int:
-    """Return rows claimed longer ago than the lease (their worker died) to pending, in their old place in the queue
-    (their due time is unchanged); how many."""
-    lease = lease if lease is not None else timedelta(seconds=get_settings().digest_lease_seconds)
-    rows = await DigestDelivery.raw(_REAP_SQL, MAX_ATTEMPTS, MAX_ATTEMPTS, STOPPED, now() - lease)
-    if rows:
-        log.warning("returned %d digests stuck in sending to the queue", len(rows))
-    return len(rows)
+    """Return rows claimed longer ago than the lease (their worker died) to pending (app/mail/queue.py)."""
+    return await QUEUE.reap(lease=lease)
 
 
-_SENT_SQL = """
-UPDATE digest_delivery SET status = 'sent', sent_at = {}, last_error = NULL, claimed_at = NULL
-WHERE id = {} AND status = 'sending' AND claimed_by = {}
-"""
-_FAILED_SQL = """
-UPDATE digest_delivery SET status = {}, next_attempt_at = {}, last_error = {}, claimed_at = NULL, claimed_by = NULL
-WHERE id = {} AND status = 'sending' AND claimed_by = {}
-"""
-_RENEW_SQL = "UPDATE digest_delivery SET claimed_at = {} WHERE claimed_by = {} AND status = 'sending'"
-
-
-async def _mark_sent(delivery_id: int, token: str) -> None:
-    await DigestDelivery.raw(_SENT_SQL, now(), delivery_id, token)
-
-
-async def _mark_failed(row: Claimed, token: str, error: str) -> None:
-    final = row.attempts >= MAX_ATTEMPTS
-    await DigestDelivery.raw(
-        _FAILED_SQL,
-        str(DeliveryStatus.FAILED if final else DeliveryStatus.PENDING),
-        now() + BACKOFF * 4 ** (row.attempts - 1),
-        error[:ERROR_MAX],
-        row.id,
-        token,
-    )
-
-
-async def _renew(token: str) -> None:
-    """Keep this loop's claims fresh while a slow batch is still being sent."""
-    await DigestDelivery.raw(_RENEW_SQL, now(), token)
+def _queued(row: Claimed) -> queue.Claimed:
+    return queue.Claimed(row.id, row.attempts, {})
 
 
 def _by_digest(rows: list[Claimed]) -> dict[tuple[DigestKind, date], list[Claimed]]:
@@ -242,29 +159,9 @@ async def _skip_ineligible(rows: list[Claimed]) -> list[Claimed]:
     keep: list[Claimed] = []
     for (kind, month), group in _by_digest(rows).items():
         ids = await eligible(kind, DigestPeriod.of(month).end, [row.employee for row in group])
-        skipped = [row.id for row in group if row.employee not in ids]
-        if skipped:
-            await DigestDelivery.update(
-                {DigestDelivery.status: DeliveryStatus.SKIPPED, DigestDelivery.claimed_at: None}
-            ).where(DigestDelivery.id.is_in(skipped))
+        await QUEUE.skip([_queued(row) for row in group if row.employee not in ids])
         keep += [row for row in group if row.employee in ids]
     return keep
-
-
-@dataclass
-class Outcome:
-    sent: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-    def add(self, other: Outcome) -> None:
-        self.sent += other.sent
-        self.failed += other.failed
-        self.skipped += other.skipped
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 async def send_claimed(rows: list[Claimed], backend: MailBackend, token: str) -> Outcome:
@@ -273,35 +170,16 @@ async def send_claimed(rows: list[Claimed], backend: MailBackend, token: str) ->
     live = await _skip_ineligible(rows)
     outcome.skipped = len(rows) - len(live)
     sender = get_settings().mail_from
-    renew_every = get_settings().digest_lease_seconds / 4
     for (kind, month), group in _by_digest(live).items():
         try:
             mails = await render_for(kind, month, [row.employee for row in group])
             messages = dict(zip(mails, build_messages(list(mails.values()), sender=sender), strict=True))
         except Exception as exc:  # a rendering bug must not leave the batch claimed
             log.exception("could not render %s digests for %s", kind, month)
-            for row in group:
-                await _mark_failed(row, token, _describe(exc))
-            outcome.failed += len(group)
+            outcome.add(await QUEUE.fail_all([_queued(row) for row in group], token, exc))
             continue
-        await _renew(token)  # every claim reaps: the lease must not run out because a slow batch took long to render
-        renewed = time.monotonic()
-        for row in group:
-            message = messages.get(row.employee)
-            try:
-                if message is None:
-                    raise LookupError("the person no longer exists")
-                await backend.send(message)
-            except Exception as exc:
-                log.warning("digest %s to employee %s failed: %s", row.id, row.employee, exc)
-                await _mark_failed(row, token, _describe(exc))
-                outcome.failed += 1
-            else:
-                await _mark_sent(row.id, token)
-                outcome.sent += 1
-            if time.monotonic() - renewed > renew_every:
-                await _renew(token)
-                renewed = time.monotonic()
+        by_row = {row.id: messages[row.employee] for row in group if row.employee in messages}
+        outcome.add(await QUEUE.send_each([_queued(row) for row in group], by_row, backend, token))
     return outcome
 
 

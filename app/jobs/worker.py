@@ -42,6 +42,8 @@ from app.jobs import handling
 from app.jobs.handling import run_rows
 from app.jobs.outbox import HANDLE_EVENTS_JOB, drain, listen
 from app.mail.backends import get_backend
+from app.notices import delivery as notice_delivery
+from app.notices import services as notices
 from app.settings import get_settings
 from app.surveys import lifecycle as surveys
 
@@ -183,6 +185,19 @@ async def deliver_digests(ctx: dict[str, Any]) -> dict[str, int]:
     return {"sent": outcome.sent, "failed": outcome.failed, "skipped": outcome.skipped}
 
 
+async def plan_notice_summaries(ctx: dict[str, Any]) -> int:
+    """Daily at KUDOS_NOTICE_DAILY_TIME, and at every worker start: one summary mail per person with daily email
+    notices waiting (once a day; state in PostgreSQL)."""
+    return await notices.plan_summaries()
+
+
+async def deliver_notices(ctx: dict[str, Any]) -> dict[str, int]:
+    """Send due email notices and daily summaries until none is left (queued by a notice or a plan, and every minute
+    for retries and for mails a stopped worker had claimed)."""
+    outcome = await notice_delivery.deliver(ctx["mail"])
+    return {"sent": outcome.sent, "failed": outcome.failed, "skipped": outcome.skipped}
+
+
 async def detect_collusion(ctx: dict[str, Any], run_id: int) -> int | None:
     """Collusion detection for one on-demand run (app/insights/runs.py); a finished run is left alone."""
     return await insights_runs.execute_run(run_id)
@@ -256,6 +271,8 @@ RUN_IMPORT = job(run_import, timeout=imports.JOB_TIMEOUT_SECONDS)
 SCHEDULE_DIGESTS = job(schedule_digests)
 # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
 DELIVER_DIGESTS = job(deliver_digests, timeout=3600)
+PLAN_NOTICE_SUMMARIES = job(plan_notice_summaries, timeout=120)
+DELIVER_NOTICES = job(deliver_notices, timeout=3600, name=notices.DELIVER_JOB)
 DETECT_COLLUSION = job(detect_collusion, timeout=1800)
 NIGHTLY_INSIGHTS = job(nightly_insights, timeout=3600)
 REFRESH_INSIGHTS = job(refresh_insights)
@@ -277,6 +294,8 @@ class WorkerSettings:
         RUN_IMPORT,
         SCHEDULE_DIGESTS,
         DELIVER_DIGESTS,
+        PLAN_NOTICE_SUMMARIES,
+        DELIVER_NOTICES,
         DETECT_COLLUSION,
         NIGHTLY_INSIGHTS,
         REFRESH_INSIGHTS,
@@ -299,6 +318,14 @@ class WorkerSettings:
             run_at_startup=True,
         ),
         scheduled(DELIVER_DIGESTS, second=30, run_at_startup=True),
+        scheduled(
+            PLAN_NOTICE_SUMMARIES,
+            hour=get_settings().notice_daily_time.hour,
+            minute=get_settings().notice_daily_time.minute,
+            second=0,
+            run_at_startup=True,
+        ),
+        scheduled(DELIVER_NOTICES, second=45, run_at_startup=True),
         scheduled(NIGHTLY_INSIGHTS, hour=2, minute=30, second=0, run_at_startup=True),
         scheduled(REFRESH_INSIGHTS, minute=set(range(5, 60, 10)), second=10, run_at_startup=True),
     ]

@@ -12,6 +12,10 @@ import css_inline
 # Never fetch remote stylesheets while building a message: mail is built from our own templates.
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
+# Marks a mail that shows private kudos messages (their count): the outbox viewer shows such a mail's body only to
+# its recipient.
+PRIVATE_HEADER = "X-Kudos-Private-Kudos"
+
 
 @dataclass(frozen=True, slots=True)
 class Mail:

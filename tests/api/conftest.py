@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from app.api import tokens
+from app.notices.preferences import set_choices
+from app.notices.tables import Choice, NoticeKind
 from app.people.services import load_current_user
 from app.people.tables import Role
 from tests.factories import make_department, make_employee, make_service
@@ -23,6 +25,8 @@ async def org():
     olu = await make_employee("Olu Bello", email="olu@example.com", department=it)
     ana = await make_employee("Ana Silva", email="ana@example.com", department=finance)
     admin = await make_employee("Ada Admin", email="admin@example.com", role=Role.ADMIN, department=finance)
+    for person in (ravi, olu, ana, admin):  # the API's tests count jobs and deliveries: no email notices among them
+        await set_choices(person.id, dict.fromkeys(NoticeKind, Choice.NEVER))
     return {"it": it, "finance": finance, "vpn": vpn, "ravi": ravi, "olu": olu, "ana": ana, "admin": admin}
 
 

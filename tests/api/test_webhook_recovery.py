@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -24,7 +22,6 @@ from app.jobs.worker import redis_settings
 from app.kudos.forms import GiveForm
 from app.kudos.giving import give_kudos
 from app.people.services import load_current_user
-from app.runtime import EmbeddedRedis
 from app.timeutil import now
 from tests.events import run_stored_events
 from tests.plugins.receiver import Receiver
@@ -137,15 +134,6 @@ async def test_a_jobs_in_progress_lock_lasts_its_own_timeout_not_the_longest_job
 
 
 # ------------------------------------------------------------------------------ killing servers under a stream
-
-
-@pytest.fixture
-async def own_redis():
-    """A redis-server of this test's own (never the shared one), to kill and restart empty."""
-    server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="kudos-kill-")), persistent=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

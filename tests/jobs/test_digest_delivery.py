@@ -4,36 +4,26 @@ a worker killed mid-run, and two workers on one run."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 from email.utils import parseaddr
 
 import pytest
-from arq.connections import create_pool
 
 from app.digests import delivery
-from app.digests.delivery import MAX_ATTEMPTS, claim, message_id, reap
+from app.digests.delivery import claim, message_id, reap
 from app.digests.services import Trigger, last_month, progress, retry_failed, set_subscribed, start_run
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind
 from app.jobs.outbox import drain
-from app.jobs.worker import redis_settings
+from app.mail.queue import MAX_ATTEMPTS
 from app.people.services import load_current_user
 from app.people.tables import Employee, Role
 from app.timeutil import month_bounds, now
 from tests.digest_org import small_org
 from tests.factories import make_department, make_employee
 from tests.plugins.smtp import SmtpServer
-
-
-@pytest.fixture
-async def arq_redis():
-    pool = await create_pool(redis_settings())
-    yield pool
-    await pool.aclose()
+from tests.workers import wait_for, worker_process
 
 
 def recipients(server: SmtpServer) -> Counter[tuple[str, str]]:
@@ -176,26 +166,6 @@ async def _counts() -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
-def _worker_process(server: SmtpServer, log_path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "KUDOS_MAIL_BACKEND": "smtp",
-        "KUDOS_SMTP_HOST": server.host,
-        "KUDOS_SMTP_PORT": str(server.port),
-        "KUDOS_DIGEST_LEASE_SECONDS": "2",
-    }
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-
-async def _wait(condition) -> None:
-    async with asyncio.timeout(60):
-        while not await condition():  # noqa: ASYNC110 — polling the database, which has no event to wait on
-            await asyncio.sleep(0.05)
-
-
 async def test_a_worker_killed_mid_run_leaves_no_one_without_a_digest(
     db, smtp_server: SmtpServer, arq_redis, tmp_path
 ) -> None:
@@ -204,13 +174,13 @@ async def test_a_worker_killed_mid_run_leaves_no_one_without_a_digest(
     month = last_month()
     await start_run(month, trigger=Trigger.CLI)
     await drain(arq_redis)
-    first = _worker_process(smtp_server, tmp_path / "worker.log")
+    first = worker_process(smtp_server, tmp_path / "worker.log")
     try:
 
         async def some_sent() -> bool:
             return (await _counts()).get("sent", 0) >= 15
 
-        await _wait(some_sent)
+        await wait_for(some_sent)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -225,13 +195,13 @@ async def test_a_worker_killed_mid_run_leaves_no_one_without_a_digest(
     await DigestDelivery.raw(
         "UPDATE digest_delivery SET claimed_at = claimed_at - interval '1 minute' WHERE status = 'sending'"
     )
-    second = _worker_process(smtp_server, tmp_path / "worker.log")
+    second = worker_process(smtp_server, tmp_path / "worker.log")
     try:
 
         async def all_sent() -> bool:
             return (await _counts()) == {"sent": 80}
 
-        await _wait(all_sent)
+        await wait_for(all_sent)
     finally:
         second.terminate()
         second.wait(timeout=20)

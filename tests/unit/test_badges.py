@@ -505,7 +505,7 @@ async def test_gifts_the_worker_gets_together_award_what_one_at_a_time_would(org
     for n, giver in enumerate((org["gina"], ada, org["gina"])):
         form = GiveForm(recipient_ids=[org["ravi"].id], message="Thank you!", points="0")
         await give_kudos(giver, form, at=T0 + timedelta(minutes=n))
-    assert await run_stored_events() == 3 * 4 + 3 * 3  # three gifts (four handlers each), three badges (three each)
+    assert await run_stored_events() == 3 * 5 + 3 * 4  # three gifts (five handlers each), three badges (four each)
     assert await held(org["ravi"]) == [("first-kudos-received", 1)]
     assert await held(org["gina"]) == [("first-kudos-given", 1)]
     assert await held(org["admin"]) == [("first-kudos-given", 1)]

@@ -84,9 +84,9 @@ async def test_giving_records_kudos_recipients_ledger_allowance_and_notification
     assert {e["giver_department"] for e in entries} == {org["finance"].id}
     assert await allowance.remaining(org["giver"].id, month_of(now())) == (70, 100)
     assert await Notification.count() == 0  # the worker notifies, from the job outbox, once the gift committed
-    # notifications, badges, webhooks and chats of the gift; then the notification, webhook and chat of each of
-    # the three first-kudos badges it earned (given, received twice)
-    assert await run_stored_events() == 4 + 3 * 3
+    # notifications, badges, webhooks, chats and email notices of the gift; then the notification, webhook, chat
+    # and email notice of each of the three first-kudos badges it earned (given, received twice)
+    assert await run_stored_events() == 5 + 3 * 4
     notes = await Notification.select(Notification.recipient, Notification.kind, Notification.subject).where(
         Notification.kind != Kind.BADGE_EARNED  # first-kudos badges are tested in test_badges.py
     )

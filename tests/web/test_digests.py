@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from app.digests.delivery import PRIVATE_HEADER, deliver, render_for
+from app.digests.delivery import deliver, render_for
 from app.digests.services import Trigger, start_run
 from app.digests.tables import DeliveryStatus, DigestDelivery, DigestKind, DigestOptOut, DigestRun
 from app.digests.tokens import make_token
 from app.mail.backends import get_backend, list_outbox
+from app.mail.message import PRIVATE_HEADER
 from app.people.tables import Employee, Role
 from app.settings import get_settings
 from tests.digest_org import small_org
