@@ -240,4 +240,6 @@ async def test_terminating_postgresql_connections_under_a_stream_loses_no_delive
 
     figures = await stream_under_outage(org, receiver, own_redis.url, kill_connections)
     assert (figures["delivered"], figures["waiting"], figures["failed"]) == (30, 0, 0), figures
-    assert figures["sent"] == 30 and figures["duplicated"] <= 1, figures
+    # Only an attempt in flight when its connection is cut can be sent twice (sent, then its outcome not recorded):
+    # at most one per cut at this pace (a gift every 50 ms, a delivery taking a few).
+    assert figures["sent"] == 30 and figures["duplicated"] <= 3, figures
