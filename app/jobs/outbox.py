@@ -9,7 +9,8 @@ was down is enqueued once Redis is back.
 Rows holding a published domain event (`EVENT_ROWS`) are handed over together: one arq job `HANDLE_EVENTS_JOB`
 per drained batch runs them all (app/events.py, `run_rows`), each handler once per event. Every other row is one
 arq job whose id is derived from the row id, so it is never enqueued twice even if marking it fails after the
-enqueue.
+enqueue; a job recorded `one_at_a_time` has its name as id instead, so a stream of them makes one job, not one
+each.
 """
 
 from __future__ import annotations
@@ -44,8 +45,17 @@ EVENTS_EXPIRE = timedelta(days=1)  # as arq's default: a batch not started by th
 _ADD_SQL = "INSERT INTO job_outbox (function, kwargs, created_at) VALUES ({}, {}::jsonb, {})"
 
 
+def one_at_a_time(function: str) -> dict[str, str]:
+    """`add_job` options for a job of which one queued or running is enough (it works until nothing is left):
+    its arq id is its name, so arq refuses another while one waits or runs. The worker registers it without a
+    kept result, so the name is free again once it ends; what was recorded in the moment it was ending is left to
+    its cron run."""
+    return {"_job_id": function}
+
+
 async def add_job(function: str, **kwargs: Any) -> None:
-    """Record a job to run once the surrounding transaction commits (call it inside that transaction)."""
+    """Record a job to run once the surrounding transaction commits (call it inside that transaction); an arq
+    option such as `_job_id` may be among `kwargs` (see `one_at_a_time`)."""
     await JobOutbox.raw(_ADD_SQL, function, msgspec.json.encode(kwargs).decode(), datetime.now(UTC))
 
 
@@ -75,7 +85,8 @@ async def drain(redis: ArqRedis, *, batch: int = 100) -> int:
             for row in rows:
                 if row["function"] != EVENT_ROWS:
                     kwargs = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
-                    await redis.enqueue_job(row["function"], _job_id=f"outbox-{row['id']}", **kwargs)
+                    kwargs.setdefault("_job_id", f"outbox-{row['id']}")  # unless the job names its own (ONE_AT_A_TIME)
+                    await redis.enqueue_job(row["function"], **kwargs)
             await JobOutbox.update({JobOutbox.enqueued_at: datetime.now(UTC)}).where(
                 JobOutbox.id.is_in([row["id"] for row in rows])
             )

@@ -272,7 +272,7 @@ SCHEDULE_DIGESTS = job(schedule_digests)
 # A delivery job sends until the queue is empty: a 10,000-person run takes minutes, not the default 300 s.
 DELIVER_DIGESTS = job(deliver_digests, timeout=3600)
 PLAN_NOTICE_SUMMARIES = job(plan_notice_summaries, timeout=120)
-DELIVER_NOTICES = job(deliver_notices, timeout=3600, name=notices.DELIVER_JOB)
+DELIVER_NOTICES = job(deliver_notices, timeout=3600, name=notices.DELIVER_JOB, keep_result=0)  # one_at_a_time
 DETECT_COLLUSION = job(detect_collusion, timeout=1800)
 NIGHTLY_INSIGHTS = job(nightly_insights, timeout=3600)
 REFRESH_INSIGHTS = job(refresh_insights)

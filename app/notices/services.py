@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from app import db
-from app.jobs.outbox import add_job
+from app.jobs.outbox import add_job, one_at_a_time
 from app.notices.preferences import choices_of
 from app.notices.tables import Choice, Notice, NoticeKind, NoticeMail
 from app.settings import get_settings
@@ -80,7 +80,7 @@ async def record(fact: Fact, recipients: Iterable[int]) -> int:
         if instant:
             moment = now()
             await Notice.raw(_INSTANT_SQL, moment, moment, instant, instant)
-            await add_job(DELIVER_JOB)
+            await add_job(DELIVER_JOB, **one_at_a_time(DELIVER_JOB))
     return len(rows)
 
 
@@ -122,7 +122,7 @@ async def plan_summaries(moment: datetime | None = None) -> int:
         rows = await NoticeMail.raw(_PLAN_SQL, day, sent_from, sent_from, moment, moment)
         planned = len({row["id"] for row in rows})
         if planned:
-            await add_job(DELIVER_JOB)
+            await add_job(DELIVER_JOB, **one_at_a_time(DELIVER_JOB))
     return planned
 
 

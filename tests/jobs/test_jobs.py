@@ -63,6 +63,17 @@ async def test_an_outbox_row_is_not_enqueued_twice_even_if_marking_failed(db, ar
     assert len(await arq_redis.queued_jobs()) == 1  # arq refused the duplicate job id
 
 
+async def test_jobs_recorded_one_at_a_time_make_one_arq_job_until_it_ends(db, arq_redis) -> None:
+    for _ in range(3):
+        async with database.transaction():
+            await add_job("deliver_notices", **outbox.one_at_a_time("deliver_notices"))
+            await add_job("health_check")
+    assert await drain(arq_redis) == 6
+    queued = await arq_redis.queued_jobs()
+    assert sorted(job.job_id for job in queued if job.function == "deliver_notices") == ["deliver_notices"]
+    assert len([job for job in queued if job.function == "health_check"]) == 3  # the others: one each
+
+
 async def test_worker_drains_the_outbox_itself(arq_redis, run_worker) -> None:
     await add_job("health_check")
     await arq_redis.enqueue_job("drain_outbox")
