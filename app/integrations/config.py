@@ -1,7 +1,8 @@
 """What the admin set at /admin/integrations: Slack's signing secret, bot token and channel, the Teams outgoing
-webhook's security token and the Teams channels' incoming webhooks. Secrets are kept in PostgreSQL (the `secret`
-columns of app/integrations/tables.py), are read only by the integrations, and are never shown back: the admin page
-says whether each is set, and a blank field keeps the current value. Every change is audited, without the values.
+webhook's security token and the Teams channels' incoming webhooks. Secrets are kept in PostgreSQL, sealed with a
+key derived from KUDOS_SECRET_KEY (app/sealed.py), are read only by the integrations, and are never shown back: the
+admin page says whether each is set, and a blank field keeps the current value. Every change is audited, without
+the values.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.audit.services import record as audit
 from app.integrations.tables import ChatSettings, TeamsChannel
 from app.paging import valid_id
 from app.rules import Actor, RuleViolation
+from app.sealed import seal, unseal
 from app.settings import get_settings
 from app.timeutil import now
 
@@ -72,7 +74,14 @@ async def load() -> ChatConfig:
         .where(ChatSettings.id == SETTINGS_ID)
         .first()
     )
-    return ChatConfig(**row) if row else ChatConfig()
+    if row is None:
+        return ChatConfig()
+    return ChatConfig(
+        slack_signing_secret=unseal(row["slack_signing_secret"]),
+        slack_bot_token=unseal(row["slack_bot_token"]),
+        slack_channel=row["slack_channel"],
+        teams_token=unseal(row["teams_token"]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +182,9 @@ async def save_slack(
         raise RuleViolation(errors)
     changes = {"slack_channel": channel}
     if secret:
-        changes["slack_signing_secret"] = secret
+        changes["slack_signing_secret"] = seal(secret)
     if token:
-        changes["slack_bot_token"] = token
+        changes["slack_bot_token"] = seal(token)
     await _save(actor, changes, "Changed the Slack settings", at)
 
 
@@ -193,7 +202,7 @@ async def save_teams_token(actor: Actor, *, token: str, at: datetime | None = No
             errors[TEAMS_FIELD] = "That is not the security token: Teams shows it as base64 text."
     if errors:
         raise RuleViolation(errors)
-    await _save(actor, {"teams_token": text}, "Changed the Teams outgoing webhook's security token", at)
+    await _save(actor, {"teams_token": seal(text)}, "Changed the Teams outgoing webhook's security token", at)
 
 
 async def add_teams_channel(actor: Actor, *, name: str, url: str, at: datetime | None = None) -> int:
@@ -221,7 +230,9 @@ async def add_teams_channel(actor: Actor, *, name: str, url: str, at: datetime |
     if errors:
         raise RuleViolation(errors)
     async with db.transaction():
-        rows = await TeamsChannel.insert(TeamsChannel(name=name, url=url, created_at=moment)).returning(TeamsChannel.id)
+        rows = await TeamsChannel.insert(TeamsChannel(name=name, url=seal(url), created_at=moment)).returning(
+            TeamsChannel.id
+        )
         await audit(
             actor_id=actor.id,
             action="integrations.teams_channel.add",

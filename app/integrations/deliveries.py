@@ -35,6 +35,7 @@ from app.api.webhooks import (
 from app.integrations import config, slack, slack_api
 from app.integrations.tables import ChatDelivery, ChatKind
 from app.jobs.outbox import add_job
+from app.sealed import unseal
 from app.timeutil import now
 
 JOB = "deliver_chat"
@@ -125,12 +126,13 @@ async def defer_command(fields: dict[str, str]) -> int:
 
 
 async def _send_teams(row: dict[str, Any], content: bytes) -> None:
-    if row["teams_url"] is None:
-        raise _Failed("The Teams channel was removed.", permanent=True)
+    url = unseal(row["teams_url"] or "")
+    if not url:
+        raise _Failed("The Teams channel was removed, or its URL must be pasted again.", permanent=True)
     headers = {"Content-Type": "application/json", "User-Agent": "Kudos-Chat/1"}
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-            response = await egress.post(client, row["teams_url"], content=content, headers=headers)
+            response = await egress.post(client, url, content=content, headers=headers)
     except egress.Refused as exc:
         raise _Failed(f"Not sent: {exc.message}") from exc
     except httpx.HTTPError as exc:

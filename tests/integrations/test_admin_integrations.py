@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 
 from app.audit.tables import AuditEntry
+from app.integrations import config
 from app.integrations.tables import ChatDelivery, ChatSettings, TeamsChannel
+from app.sealed import PREFIX, unseal
 from app.timeutil import now
 from tests.helpers import HTMX, post_form, signed_in
 from tests.integrations.conftest import TEAMS_TOKEN
@@ -21,6 +23,11 @@ pytestmark = pytest.mark.usefixtures("db")
 
 async def stored() -> dict | None:
     return await ChatSettings.select().first()
+
+
+def sealed(value: str, plain: str) -> bool:
+    """Stored sealed (app/sealed.py): the database holds no clear text, and the integrations read `plain`."""
+    return value.startswith(PREFIX) and plain not in value and unseal(value) == plain
 
 
 async def test_the_page_and_its_deliveries_fragment(client, org) -> None:
@@ -45,7 +52,9 @@ async def test_slack_settings_are_stored_never_shown_and_kept_when_left_blank(cl
     )
     assert response.status_code == 303
     row = await stored()
-    assert (row["slack_signing_secret"], row["slack_bot_token"], row["slack_channel"]) == (SECRET, TOKEN, "#kudos")
+    assert sealed(row["slack_signing_secret"], SECRET) and sealed(row["slack_bot_token"], TOKEN)
+    assert row["slack_channel"] == "#kudos"
+    assert (await config.load()).slack_bot_token == TOKEN
     assert row["updated_by"] == org["admin"].id
     page = await client.get(response.headers["location"])
     assert "The Slack settings were saved." in page.text
@@ -54,7 +63,8 @@ async def test_slack_settings_are_stored_never_shown_and_kept_when_left_blank(cl
     again = await post_form(client, f"{PAGE}/slack", {"signing_secret": "", "bot_token": "", "channel": "C0123ABCD"})
     assert again.status_code == 303
     row = await stored()
-    assert (row["slack_signing_secret"], row["slack_bot_token"], row["slack_channel"]) == (SECRET, TOKEN, "C0123ABCD")
+    assert unseal(row["slack_signing_secret"]) == SECRET and unseal(row["slack_bot_token"]) == TOKEN
+    assert row["slack_channel"] == "C0123ABCD"
     entries = await AuditEntry.select(AuditEntry.action, AuditEntry.after)
     assert [e["action"] for e in entries] == ["integrations.update", "integrations.update"]
     assert SECRET not in str(entries) and TOKEN not in str(entries)
@@ -95,10 +105,11 @@ async def test_every_form_needs_its_csrf_token(client, org) -> None:
 async def test_teams_token_and_channels(client, org) -> None:
     await signed_in(client, org["admin"].email)
     assert (await post_form(client, f"{PAGE}/teams/token", {"token": TEAMS_TOKEN})).status_code == 303
-    assert (await stored())["teams_token"] == TEAMS_TOKEN
+    assert sealed((await stored())["teams_token"], TEAMS_TOKEN)
     url = "https://hooks.example.com/workflows/abc?sig=very-secret"
     response = await post_form(client, f"{PAGE}/teams/channels", {"name": " General  <b>", "url": url})
     assert response.status_code == 303
+    assert sealed((await TeamsChannel.select(TeamsChannel.url).first())["url"], url)
     page = await client.get(PAGE)
     assert "General &lt;b&gt;" in page.text and "very-secret" not in page.text and TEAMS_TOKEN not in page.text
     channel_id = (await TeamsChannel.select(TeamsChannel.id).first())["id"]
