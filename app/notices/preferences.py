@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app import db
+import app.db as db
 from app.notices.tables import Choice, NoticeKind, NoticePreference
 from app.rules import RuleViolation
 from app.timeutil import now

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app import db
+import app.db as db
 from app.jobs.outbox import add_job, one_at_a_time
 from app.notices.preferences import choices_of
 from app.notices.tables import Choice, Notice, NoticeKind, NoticeMail

@@ -83,7 +83,7 @@ async def browser() -> AsyncIterator[object]:
     if executable is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI needs Chromium for the browser tests: install Debian's chromium package")
-        pytest.skip("browser tests need Chromium (/usr/bin/chromium, or KUDOS_CHROMIUM); none was found")
+        pytest.skip(reason="browser tests need Chromium (/usr/bin/chromium, or KUDOS_CHROMIUM); none was found")
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:

@@ -72,7 +72,7 @@ def _node() -> str:
     if node is None or npm is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI needs node and npm for the company sign-in tests: install Debian's nodejs and npm")
-        pytest.skip("company sign-in tests need node and npm (an OpenID Connect provider runs on them); none found")
+        pytest.skip(reason="company sign-in tests need node and npm (the OpenID Connect provider runs on them)")
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True, capture_output=True)
     return node
