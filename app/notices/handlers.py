@@ -8,10 +8,11 @@ requester of a completed request. Never the actor of what happened.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from app.awards.cycles import month_label
 from app.boards.badge_rules import BY_SLUG
-from app.events import AddOnGiven, AwardAnnounced, BadgeEarned, KudosGiven, Registry, RequestCompleted
+from app.events import AddOnGiven, AwardAnnounced, BadgeEarned, Event, KudosGiven, Registry, RequestCompleted
 from app.notices.services import Fact, record
 from app.notices.tables import Notice, NoticeKind
 from app.people.tables import Employee
@@ -22,6 +23,13 @@ _ADDON_SQL = "SELECT a.comment, g.name FROM add_on a JOIN employee g ON g.id = a
 _REQUEST_SQL = "SELECT r.title, c.name FROM request r, employee c WHERE r.id = {} AND c.id = {}"
 
 
+def _fact(event: Event, kind: NoticeKind, subject_id: int, headline: str, **rest: Any) -> Fact:
+    """The notice of `event` (its id and moment) with what it says."""
+    return Fact(
+        kind=kind, event_id=event.event_id, at=event.at or now(), subject_id=subject_id, headline=headline, **rest
+    )
+
+
 def _points(points: int, each: str = "") -> str:
     return f" (+{points} points{each})" if points else ""
 
@@ -30,12 +38,11 @@ async def kudos_given(event: KudosGiven) -> None:
     rows = await Notice.raw(_KUDOS_SQL, event.kudos_id)
     if not rows:
         return
-    fact = Fact(
-        kind=NoticeKind.KUDOS,
-        event_id=event.event_id,
-        at=event.at or now(),
-        subject_id=event.kudos_id,
-        headline=f"{rows[0]['name']} thanked you{_points(event.points)}",
+    fact = _fact(
+        event,
+        NoticeKind.KUDOS,
+        event.kudos_id,
+        f"{rows[0]['name']} thanked you{_points(event.points)}",
         detail=rows[0]["message"],
         actor_id=event.giver_id,
         private=not event.public,
@@ -48,12 +55,11 @@ async def addon_given(event: AddOnGiven) -> None:
     rows = await Notice.raw(_ADDON_SQL, event.addon_id)
     if not rows:
         return
-    fact = Fact(
-        kind=NoticeKind.ADDON,
-        event_id=event.event_id,
-        at=event.at or now(),
-        subject_id=event.kudos_id,
-        headline=f"{rows[0]['name']} added a +1 to your kudos{_points(event.points, ' each')}",
+    fact = _fact(
+        event,
+        NoticeKind.ADDON,
+        event.kudos_id,
+        f"{rows[0]['name']} added a +1 to your kudos{_points(event.points, ' each')}",
         detail=rows[0]["comment"],
         actor_id=event.giver_id,
     )
@@ -64,12 +70,11 @@ async def badge_earned(event: BadgeEarned) -> None:
     badge = BY_SLUG.get(event.badge)
     if badge is None:
         return
-    fact = Fact(
-        kind=NoticeKind.BADGE,
-        event_id=event.event_id,
-        at=event.at or now(),
-        subject_id=event.award_id,
-        headline=f"You earned the badge {badge.title_for(event.level)}",
+    fact = _fact(
+        event,
+        NoticeKind.BADGE,
+        event.award_id,
+        f"You earned the badge {badge.title_for(event.level)}",
         detail=badge.achieved_for(event.level),
     )
     await record(fact, [event.employee_id])
@@ -94,12 +99,11 @@ async def award_announced(event: AwardAnnounced) -> None:
     for person, wins in won.items():
         by_wins[tuple(wins)].append(person)
     for grouped, people in by_wins.items():
-        fact = Fact(
-            kind=NoticeKind.AWARD,
-            event_id=event.event_id,
-            at=event.at or now(),
-            subject_id=event.cycle_id,
-            headline=grouped[0][0] if len(grouped) == 1 else f"{len(grouped)} awards for you for {month}",
+        fact = _fact(
+            event,
+            NoticeKind.AWARD,
+            event.cycle_id,
+            grouped[0][0] if len(grouped) == 1 else f"{len(grouped)} awards for you for {month}",
             detail="\n".join(f"{title}: {citation}" if citation else title for title, citation in grouped),
             actor_id=event.announced_by,
         )
@@ -110,12 +114,11 @@ async def request_completed(event: RequestCompleted) -> None:
     rows = await Notice.raw(_REQUEST_SQL, event.request_id, event.completed_by)
     if not rows:
         return
-    fact = Fact(
-        kind=NoticeKind.REQUEST,
-        event_id=event.event_id,
-        at=event.at or now(),
-        subject_id=event.request_id,
-        headline=f"{rows[0]['name']} completed your request “{rows[0]['title']}”",
+    fact = _fact(
+        event,
+        NoticeKind.REQUEST,
+        event.request_id,
+        f"{rows[0]['name']} completed your request “{rows[0]['title']}”",
         actor_id=event.completed_by,
     )
     await record(fact, [event.requester_id])
