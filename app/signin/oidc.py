@@ -198,12 +198,15 @@ async def finish(oidc: OidcSettings, pending: PendingSignIn, code: str, redirect
     )
 
 
+_DEPARTMENT_SQL = "SELECT id FROM department WHERE archived_at IS NULL AND lower(name) = lower({}) ORDER BY id LIMIT 1"
+
+
 async def _department_named(name: str) -> int | None:
     """The current department called `name` (ignoring case), if there is one."""
     if not name:
         return None
-    rows = await Department.select(Department.id, Department.name).where(Department.archived_at.is_null())
-    return next((row["id"] for row in rows if row["name"].casefold() == name.casefold()), None)
+    rows = await Department.raw(_DEPARTMENT_SQL, name)
+    return rows[0]["id"] if rows else None
 
 
 async def _create_person(identity: Identity) -> int:
