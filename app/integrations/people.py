@@ -15,7 +15,7 @@ from app.people.tables import Employee
 # list.") and not a second wording of it.
 UNMATCHED = 0
 
-_BY_EMAIL_SQL = "SELECT id, lower(email) AS email FROM employee WHERE lower(email) = ANY({})"
+_BY_EMAIL_SQL = "SELECT id, email FROM employee WHERE email = ANY({})"  # stored lower-case (normalise_email)
 _BY_NAME_SQL = "SELECT id, name FROM employee WHERE active AND lower(name) = ANY({}) ORDER BY id"
 
 
