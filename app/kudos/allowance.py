@@ -56,7 +56,12 @@ _BUDGET_SQL = """
     FROM employee e LEFT JOIN allowance_policy p ON p.id = {}
     WHERE e.id = {}
 """
-_REMAINING_SQL = "SELECT budget - spent AS remaining, budget FROM allowance WHERE employee = {} AND month = {}"
+# (remaining, budget) in one round trip: the month's allowance row, or the budget it would start with. Placeholders:
+# the five of _BUDGET_SQL, then the month. Other modules read it inside their own statements (the page header).
+REMAINING_SQL = (
+    "SELECT COALESCE(a.budget - a.spent, b.budget) AS remaining, COALESCE(a.budget, b.budget) AS budget "
+    "FROM (" + _BUDGET_SQL + ") AS b LEFT JOIN allowance a ON a.employee = b.id AND a.month = {}"
+)
 _OPEN_MONTH_SQL = """
     INSERT INTO allowance (employee, month, budget, spent) VALUES ({}, {}, {}, 0)
     ON CONFLICT (employee, month) DO NOTHING
@@ -68,18 +73,9 @@ _SPEND_SQL = """
 _REFUND_SQL = "UPDATE allowance SET spent = GREATEST(spent - {}, 0) WHERE employee = {} AND month = {}"
 
 
-async def remaining(employee_id: int, month: date) -> tuple[int, int]:
-    """(remaining, budget) for `employee_id` in `month`, without writing anything."""
-    rows = await Allowance.raw(_REMAINING_SQL, employee_id, month)
-    if rows:
-        return rows[0]["remaining"], rows[0]["budget"]
-    budget = await _budget(employee_id)
-    return budget, budget
-
-
-async def _budget(employee_id: int) -> int:
-    rows = await Allowance.raw(
-        _BUDGET_SQL,
+def budget_arguments(employee_id: int) -> tuple[int, ...]:
+    """The values _BUDGET_SQL (and so REMAINING_SQL) binds before the month: the policy defaults, the person."""
+    return (
         DEFAULTS.manager_budget,
         DEFAULTS.admin_budget,
         DEFAULTS.employee_budget,
@@ -87,6 +83,16 @@ async def _budget(employee_id: int) -> int:
         POLICY_ID,
         employee_id,
     )
+
+
+async def remaining(employee_id: int, month: date) -> tuple[int, int]:
+    """(remaining, budget) for `employee_id` in `month`, without writing anything: one statement."""
+    rows = await Allowance.raw(REMAINING_SQL, *budget_arguments(employee_id), month)
+    return (rows[0]["remaining"], rows[0]["budget"]) if rows else (0, 0)
+
+
+async def _budget(employee_id: int) -> int:
+    rows = await Allowance.raw(_BUDGET_SQL, *budget_arguments(employee_id))
     return rows[0]["budget"] if rows else 0
 
 

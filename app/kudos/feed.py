@@ -18,9 +18,10 @@ BADGES_PER_PAGE = 20  # at most, between two pages' worth of kudos
 FEED_SCOPES = ("all", "department", "mine")
 
 
-# Kudos cards by id, newest first, in one statement: the kudos, its giver, the request it thanks for, how many
-# add-ons it has, its recipients (with their manager and department, by name) and its company values (by name).
-_CARDS_SQL = """
+# Kudos cards, newest first, in one statement: the kudos, its giver, the request it thanks for, how many add-ons it
+# has, its recipients (with their manager and department, by name) and its company values (by name). Each query
+# below is this select with its own condition: the kudos picked and their cards in one round trip.
+_CARDS_SELECT = """
     SELECT k.id, k.message, k.points, k.visibility, k.created_at, k.revoked_at, k.revoke_reason, k.request,
            k.giver AS giver_id, g.name AS giver_name, g.title AS giver_title, r.title AS request_title,
            (SELECT count(*) FROM add_on a WHERE a.kudos = k.id) AS addon_count,
@@ -38,41 +39,45 @@ _CARDS_SQL = """
         SELECT array_agg(v.name ORDER BY v.name) AS names
         FROM kudos_value kv JOIN company_value v ON v.id = kv.value WHERE kv.kudos = k.id
     ) AS val
-    WHERE k.id = ANY({})
-    ORDER BY k.created_at DESC, k.id DESC
 """
+_NEWEST_FIRST = " ORDER BY k.created_at DESC, k.id DESC"
+_CARDS_SQL = _CARDS_SELECT + "WHERE k.id = ANY({})" + _NEWEST_FIRST
 
-# Pages of the feed: the (created_at, id) of the kudos older than a keyset position, newest first. The first page
-# starts from FIRST_PAGE, after every kudos.
-_ALL_SQL = """
-    SELECT k.id, k.created_at FROM kudos k
+# Pages of the feed: the kudos older than a keyset position (created_at, id), newest first; one more than a page,
+# to know whether another follows. The first page starts from FIRST_PAGE, after every kudos.
+_ALL_IDS = """
+    SELECT k.id FROM kudos k
     WHERE k.revoked_at IS NULL AND k.visibility = 'public' AND (k.created_at, k.id) < ({}, {})
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
 """
-_DEPARTMENT_SQL = """
-    SELECT k.id, k.created_at FROM kudos k JOIN employee g ON g.id = k.giver
+_DEPARTMENT_IDS = """
+    SELECT k.id FROM kudos k JOIN employee g ON g.id = k.giver
     WHERE k.revoked_at IS NULL AND k.visibility = 'public' AND (k.created_at, k.id) < ({}, {})
       AND (g.department = {} OR EXISTS (
           SELECT 1 FROM kudos_recipient kr JOIN employee e ON e.id = kr.employee
           WHERE kr.kudos = k.id AND e.department = {}))
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
 """
-_MINE_SQL = """
-    SELECT k.id, k.created_at FROM kudos k
+_MINE_IDS = """
+    SELECT k.id FROM kudos k
     WHERE k.revoked_at IS NULL AND (k.created_at, k.id) < ({}, {})
       AND (k.giver = {} OR EXISTS (SELECT 1 FROM kudos_recipient kr WHERE kr.kudos = k.id AND kr.employee = {}))
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
 """
 # A person's newest public kudos that stand: received, or given.
-_RECEIVED_SQL = """
+_RECEIVED_IDS = """
     SELECT k.id FROM kudos k JOIN kudos_recipient kr ON kr.kudos = k.id
     WHERE kr.employee = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
 """
-_GIVEN_SQL = """
+_GIVEN_IDS = """
     SELECT k.id FROM kudos k WHERE k.giver = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
 """
+_ALL_SQL, _DEPARTMENT_SQL, _MINE_SQL, _RECEIVED_SQL, _GIVEN_SQL = (
+    _CARDS_SELECT + "WHERE k.id IN (" + ids + ")" + _NEWEST_FIRST
+    for ids in (_ALL_IDS, _DEPARTMENT_IDS, _MINE_IDS, _RECEIVED_IDS, _GIVEN_IDS)
+)
 FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
 
@@ -149,8 +154,7 @@ async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> 
     `received=False` those they gave. Private kudos are never included, whoever is looking (for profiles)."""
     if not valid_id(employee_id):
         return []
-    rows = await Kudos.raw(_RECEIVED_SQL if received else _GIVEN_SQL, employee_id, limit)
-    return await _cards_of([row["id"] for row in rows])
+    return [_card(row) for row in await Kudos.raw(_RECEIVED_SQL if received else _GIVEN_SQL, employee_id, limit)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,20 +180,21 @@ async def feed(user: CurrentUser, *, scope: str = "all", cursor: str | None = No
         rows = await Kudos.raw(_DEPARTMENT_SQL, start.created_at, start.id, department, department, limit + 1)
     else:
         rows = await Kudos.raw(_ALL_SQL, start.created_at, start.id, limit + 1)
-    items: list[FeedItem] = list(await _cards_of([row["id"] for row in rows[:limit]]))
-    last = rows[limit - 1] if len(rows) > limit else None
+    cards = [_card(row) for row in rows]
+    items: list[FeedItem] = list(cards[:limit])
+    last = cards[limit - 1] if len(cards) > limit else None
     if scope == "all":
         # Badges earned and award winners are announced in the everyone feed: those between this page's first and
         # last card.
         before = Cursor(position.created_at, 0) if position is not None else None
-        awards = await recent_awards(BADGES_PER_PAGE, before, since=last["created_at"] if last else None)
+        awards = await recent_awards(BADGES_PER_PAGE, before, since=last.created_at if last else None)
         items = sorted([*items, *awards], key=lambda item: item.created_at, reverse=True)
     return FeedPage(
         scope=scope,
         items=items,
-        next_cursor=Cursor(last["created_at"], last["id"]).encode() if last else None,
+        next_cursor=Cursor(last.created_at, last.id).encode() if last else None,
         before=Cursor(position.created_at, 0) if position is not None else None,
-        since=last["created_at"] if last else None,
+        since=last.created_at if last else None,
     )
 
 

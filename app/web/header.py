@@ -24,18 +24,13 @@ class Header(PointsLeft):
 
 
 # Both figures in one round trip (every full page pays for it): the unread count as `unread_count()` takes it
-# (the partial index `notification_unread`), and this month's allowance row when the person has one.
-_HEADER_SQL = """
-    SELECT (SELECT count(*) FROM notification n WHERE n.recipient = {} AND n.read_at IS NULL) AS unread,
-           a.budget - a.spent AS remaining, a.budget
-    FROM (VALUES (1)) AS one LEFT JOIN allowance a ON a.employee = {} AND a.month = {}
-"""
+# (the partial index `notification_unread`), and the points left as `allowance.remaining` reads them.
+_UNREAD_SQL = "SELECT count(*) FROM notification n WHERE n.recipient = {} AND n.read_at IS NULL"
+_HEADER_SQL = "SELECT (" + _UNREAD_SQL + ") AS unread, left_.* FROM (" + allowance.REMAINING_SQL + ") AS left_"
 
 
 async def header_for(user: CurrentUser) -> Header:
-    month = month_of(now())
-    row = (await Allowance.raw(_HEADER_SQL, user.id, user.id, month))[0]
-    if row["budget"] is None:  # nothing given yet this month: the budget the allowance row will start with
-        remaining, budget = await allowance.remaining(user.id, month)
-        return Header(unread=row["unread"], remaining=remaining, budget=budget)
-    return Header(unread=row["unread"], remaining=row["remaining"], budget=row["budget"])
+    rows = await Allowance.raw(_HEADER_SQL, user.id, *allowance.budget_arguments(user.id), month_of(now()))
+    if not rows:  # the person is gone (deleted since the session was read): nothing to give
+        return Header(unread=0, remaining=0, budget=0)
+    return Header(**rows[0])
