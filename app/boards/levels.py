@@ -220,12 +220,6 @@ class Streak:
     given_this_week: bool
 
 
-async def giving_streak(employee_id: int, *, at: datetime | None = None) -> Streak:
-    this_week = week_of(at or now())
-    weeks = await giving_weeks(employee_id, up_to=this_week)
-    return Streak(weeks=streak_length(weeks, this_week), given_this_week=this_week in weeks)
-
-
 # ----------------------------------------------------------------------------------------------------- chart
 
 CHART_WIDTH = 480
@@ -312,18 +306,6 @@ def chart_for(values: dict[date, int], this_month: date) -> Chart:
     return Chart(bars=bars)
 
 
-async def recognition_chart(employee_id: int, *, at: datetime | None = None) -> Chart:
-    this_month = period_starts(at or now(), org_tz())[Period.MONTH]
-    first = _months_back(this_month, CHART_MONTHS)[0]
-    rows = await PersonPeriod.select(PersonPeriod.start, PersonPeriod.kudos).where(
-        (PersonPeriod.employee == employee_id)
-        & (PersonPeriod.period == Period.MONTH)
-        & (PersonPeriod.start >= first)
-        & (PersonPeriod.start <= this_month)
-    )
-    return chart_for({row["start"]: row["kudos"] for row in rows}, this_month)
-
-
 # ---------------------------------------------------------------------------------------------------- profile
 
 
@@ -334,11 +316,33 @@ class Progress:
     chart: Chart
 
 
+# A profile's figures in one round trip: the all-time rollup (points received, kudos given), requests resolved and
+# completed, the weeks with giving up to this one, and kudos received per month from `first` to this month.
+# Placeholders: the person, then the all-time start, this week, the chart's first month and this month.
+_PROGRESS_SQL = """
+    WITH person AS (SELECT {}::integer AS id)
+    SELECT COALESCE(total.points, 0) AS points, COALESCE(total.given, 0) AS given,
+           (SELECT count(*) FROM request_resolver rr JOIN request r ON r.id = rr.request
+            WHERE rr.employee = person.id AND r.status = 'completed') AS resolved,
+           ARRAY(SELECT w.start FROM person_period w
+                 WHERE w.employee = person.id AND w.period = 'week' AND w.given > 0 AND w.start <= {}) AS weeks,
+           ARRAY(SELECT ROW(m.start, m.kudos) FROM person_period m
+                 WHERE m.employee = person.id AND m.period = 'month' AND m.start >= {} AND m.start <= {}) AS months
+    FROM person LEFT JOIN person_period total
+      ON total.employee = person.id AND total.period = 'all' AND total.start = {}
+"""
+
+
 async def progress(employee_id: int, *, at: datetime | None = None) -> Progress:
-    """Level, giving streak and the 12-month chart for a profile."""
+    """Level, giving streak and the 12-month chart for a profile, as of `at` (default now)."""
     moment = at or now()
+    this_week = week_of(moment)
+    this_month = period_starts(moment, org_tz())[Period.MONTH]
+    first = _months_back(this_month, CHART_MONTHS)[0]
+    row = (await PersonPeriod.raw(_PROGRESS_SQL, employee_id, this_week, first, this_month, ALL_TIME_START))[0]
+    weeks = set(row["weeks"])
     return Progress(
-        level=await person_level(employee_id),
-        streak=await giving_streak(employee_id, at=moment),
-        chart=await recognition_chart(employee_id, at=moment),
+        level=level_of(row["points"], row["given"], row["resolved"]),
+        streak=Streak(weeks=streak_length(weeks, this_week), given_this_week=this_week in weeks),
+        chart=chart_for(dict(row["months"]), this_month),
     )

@@ -277,41 +277,30 @@ class Profile:
     leads: list[Link]
 
 
+# A profile in one round trip: the person with their department and manager, their active direct reports (by name)
+# and the departments they lead, the last two as arrays of (id, name, title) and (name, slug).
+_PROFILE_SQL = """
+    SELECT e.id, e.name, e.title, e.email, e.role, e.active, e.created_at,
+           d.name AS department_name, d.slug AS department_slug, e.manager AS manager_id, m.name AS manager_name,
+           ARRAY(SELECT ROW(r.id, r.name, r.title) FROM employee r WHERE r.manager = e.id AND r.active
+                 ORDER BY r.name, r.id) AS reports,
+           ARRAY(SELECT ROW(ld.name, ld.slug) FROM department_lead l JOIN department ld ON ld.id = l.department
+                 WHERE l.employee = e.id ORDER BY ld.name) AS leads
+    FROM employee e LEFT JOIN department d ON d.id = e.department LEFT JOIN employee m ON m.id = e.manager
+    WHERE e.id = {}
+"""
+
+
 async def get_profile(employee_id: int) -> Profile | None:
     if not valid_id(employee_id):
         return None
-    person = (
-        await Employee.select(
-            Employee.id,
-            Employee.name,
-            Employee.title,
-            Employee.email,
-            Employee.role,
-            Employee.active,
-            Employee.created_at,
-            Employee.department.name.as_alias("department_name"),
-            Employee.department.slug.as_alias("department_slug"),
-            Employee.manager.as_alias("manager_id"),
-            Employee.manager.name.as_alias("manager_name"),
-        )
-        .where(Employee.id == employee_id)
-        .first()
-    )
-    if person is None:
+    rows = await Employee.raw(_PROFILE_SQL, employee_id)
+    if not rows:
         return None
-    reports = (
-        await Employee.select(Employee.id, Employee.name, Employee.title)
-        .where((Employee.manager == employee_id) & Employee.active.eq(True))
-        .order_by(Employee.name)
-    )
-    leads = await DepartmentLead.select(
-        DepartmentLead.department.name.as_alias("name"), DepartmentLead.department.slug.as_alias("slug")
-    ).where(DepartmentLead.employee == employee_id)
-    return Profile(
-        **person,
-        reports=[Member(**row, is_lead=False) for row in reports],
-        leads=[Link(**row) for row in leads],
-    )
+    person = rows[0]
+    reports = [Member(id=i, name=name, title=title, is_lead=False) for i, name, title in person.pop("reports")]
+    leads = [Link(name=name, slug=slug) for name, slug in person.pop("leads")]
+    return Profile(**person, reports=reports, leads=leads)
 
 
 @dataclass(frozen=True, slots=True)

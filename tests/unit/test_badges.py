@@ -17,11 +17,10 @@ from app.boards.badges import badge_board, recent_awards
 from app.boards.levels import (
     activity_score,
     chart_for,
-    giving_streak,
     level_for,
     level_of,
     person_level,
-    recognition_chart,
+    progress,
     score_needed,
     streak_length,
 )
@@ -328,7 +327,7 @@ async def test_weekly_giver_uses_weeks_in_the_organisation_zone(org, auckland) -
     assert ("weekly-giver", 1) in await held(gina)
     awarded = await BadgeAward.select(BadgeAward.awarded_at).where(BadgeAward.badge == "weekly-giver").first()
     assert awarded["awarded_at"] == fourth
-    assert (await giving_streak(gina.id, at=fourth)).weeks == 4
+    assert (await progress(gina.id, at=fourth)).streak.weeks == 4
 
 
 async def test_weekly_giver_needs_weeks_without_a_gap(org, auckland) -> None:
@@ -442,6 +441,7 @@ async def test_a_person_s_level_comes_from_points_received_kudos_given_and_reque
     await _resolve(requester, it, [ravi], hours=1, start=T0)
     level = await person_level(ravi.id)
     assert (level.points_received, level.kudos_given, level.requests_resolved) == (30, 2, 1)
+    assert (await progress(ravi.id)).level == level  # the profile reads the same figures in its one statement
     assert level.score == 30 + 10 + 10 and level.level == 1
 
 
@@ -462,12 +462,12 @@ async def test_giving_streak_reads_week_rollups_at_a_moment(org) -> None:
     monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     for weeks_ago in (1, 2):
         await thank(org["gina"], org["ravi"], at=monday - timedelta(weeks=weeks_ago))
-    streak = await giving_streak(org["gina"].id, at=monday)
+    streak = (await progress(org["gina"].id, at=monday)).streak
     assert (streak.weeks, streak.given_this_week) == (2, False)
     await thank(org["gina"], org["ravi"], at=monday + timedelta(hours=1))
-    streak = await giving_streak(org["gina"].id, at=monday + timedelta(hours=2))
+    streak = (await progress(org["gina"].id, at=monday + timedelta(hours=2))).streak
     assert (streak.weeks, streak.given_this_week) == (3, True)
-    assert (await giving_streak(org["gina"].id, at=monday + timedelta(weeks=2))).weeks == 0
+    assert (await progress(org["gina"].id, at=monday + timedelta(weeks=2))).streak.weeks == 0
 
 
 # ------------------------------------------------------------------------------------------------------- chart
@@ -492,7 +492,7 @@ async def test_recognition_chart_reads_month_rollups_in_the_organisation_zone(or
     # 31 December 2026, 12:00 UTC is already 1 January 2027 in Auckland
     await thank(org["gina"], org["ravi"], at=datetime(2026, 12, 31, 12, 0, tzinfo=UTC))
     await thank(org["gina"], org["ravi"], at=datetime(2026, 3, 10, tzinfo=UTC))
-    chart = await recognition_chart(org["ravi"].id, at=datetime(2027, 1, 20, tzinfo=UTC))
+    chart = (await progress(org["ravi"].id, at=datetime(2027, 1, 20, tzinfo=UTC))).chart
     values = {bar.month: bar.value for bar in chart.bars}
     assert values[date(2027, 1, 1)] == 1 and values[date(2026, 12, 1)] == 0 and values[date(2026, 3, 1)] == 1
     assert date(2026, 1, 1) not in values and len(values) == 12

@@ -19,7 +19,7 @@ from app.people.tables import Role
 from app.timeutil import now
 from app.web import templating
 from tests.events import run_stored_events
-from tests.factories import make_department, make_employee
+from tests.factories import make_department, make_employee, make_lead
 from tests.helpers import signed_in
 
 
@@ -186,3 +186,26 @@ async def test_a_profile_without_awards_says_so(client, org) -> None:
     await signed_in(client, "gina@example.com")
     page = (await client.get(f"/people/{org['ravi'].id}")).text
     assert "No awards yet." in page and "No winners yet." not in page
+
+
+async def test_profile_shows_where_a_person_sits_their_reports_and_the_departments_they_lead(client, org) -> None:
+    it = await make_department("Service Desk", slug="service-desk")
+    boss = await make_employee("Mona Manager", role=Role.MANAGER, department=it, title="Head of desk")
+    await make_lead(it, boss)
+    await make_employee("Zed Report", department=it, manager=boss, title="Analyst")
+    await make_employee("Abe Report", department=it, manager=boss, title="Engineer")
+    await make_employee("Gone Report", department=it, manager=boss, active=False)
+    member = await make_employee("Mia Member", department=it, manager=boss)
+    await signed_in(client, "gina@example.com")
+
+    text = (await client.get(f"/people/{boss.id}")).text
+    assert 'href="/departments/service-desk">Service Desk</a>' in text and "<dt>Leads</dt>" in text
+    reports = text[text.index("Direct reports") :]
+    names = re.findall(r'href="/people/\d+">([^<]+)</a> — (\w+)', reports)
+    assert names == [("Abe Report", "Engineer"), ("Mia Member", "Specialist"), ("Zed Report", "Analyst")]
+    assert "Gone Report" not in text  # people who left are not listed
+
+    text = (await client.get(f"/people/{member.id}")).text
+    assert f'href="/people/{boss.id}">Mona Manager</a>' in text and "Direct reports" not in text
+    assert "<dt>Leads</dt>" not in text
+    assert (await client.get("/people/999999")).status_code == 404
