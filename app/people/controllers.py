@@ -77,3 +77,10 @@ class DepartmentController(Controller):
             "partners": await partners(department.id),
         }
         return await render(request, "pages/people/department.html", context)
+
+    @get("/{slug:str}/members", name="department-members")
+    async def members(self, request: HTMXRequest, slug: FromPath[str], page: FromQuery[str] = "") -> Template:
+        found = await services.department_members(slug, page=parse_page(page))
+        if found is None:
+            raise NotFoundException("There is no department at that address.")
+        return await render(request, "pages/people/members.html", {"found": found})

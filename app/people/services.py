@@ -200,9 +200,13 @@ class Member:
     is_lead: bool
 
 
+MEMBERS_SHOWN = 30  # members listed on a department's page (leads first); the rest are on its members pages
+
+
 @dataclass(frozen=True, slots=True)
 class DepartmentPage:
-    """A department with its catalogue, members (leads first) and sub-departments."""
+    """A department with its catalogue, its first MEMBERS_SHOWN members (leads first), how many it has in all, and
+    its sub-departments."""
 
     id: int
     name: str
@@ -212,49 +216,80 @@ class DepartmentPage:
     parent_slug: str | None
     services: list[CatalogueEntry]
     members: list[Member]
+    member_count: int
     children: list[Link]
 
 
+# A department's page in one round trip: the department and its parent, its active catalogue, its first members
+# (leads first, then by name; active people only), how many active members it has, and its sub-departments.
+_DEPARTMENT_SQL = """
+    SELECT d.id, d.name, d.slug, d.description, p.name AS parent_name, p.slug AS parent_slug,
+           ARRAY(SELECT ROW(s.name, s.description, s.hours, s.target_hours) FROM service s
+                 WHERE s.department = d.id AND s.active ORDER BY s.position, s.name) AS services,
+           ARRAY(SELECT ROW(m.id, m.name, m.title, m.is_lead) FROM (
+                     (SELECT e.id, e.name, e.title, true AS is_lead FROM department_lead l
+                      JOIN employee e ON e.id = l.employee AND e.department = d.id AND e.active
+                      WHERE l.department = d.id)
+                     UNION ALL
+                     (SELECT e.id, e.name, e.title, false FROM employee e
+                      WHERE e.department = d.id AND e.active
+                        AND NOT EXISTS (SELECT 1 FROM department_lead l WHERE l.department = d.id AND l.employee = e.id)
+                      ORDER BY e.name, e.id LIMIT {})
+                 ) AS m ORDER BY NOT m.is_lead, m.name, m.id LIMIT {}) AS members,
+           (SELECT count(*) FROM employee e WHERE e.department = d.id AND e.active) AS member_count,
+           ARRAY(SELECT ROW(c.name, c.slug) FROM department c
+                 WHERE c.parent = d.id AND c.archived_at IS NULL ORDER BY c.name) AS children
+    FROM department d LEFT JOIN department p ON p.id = d.parent
+    WHERE d.slug = {} AND d.archived_at IS NULL
+"""
+
+
 async def get_department(slug: str) -> DepartmentPage | None:
-    """A department with its catalogue, leads, members and sub-departments, or None."""
+    """A department with its catalogue, first members, member count and sub-departments, or None."""
+    rows = await Department.raw(_DEPARTMENT_SQL, MEMBERS_SHOWN, MEMBERS_SHOWN, slug)
+    if not rows:
+        return None
+    department = rows[0]
+    services = [CatalogueEntry(*service) for service in department.pop("services")]
+    members = [Member(*member) for member in department.pop("members")]
+    children = [Link(name=name, slug=child) for name, child in department.pop("children")]
+    return DepartmentPage(**department, services=services, members=members, children=children)
+
+
+@dataclass(frozen=True, slots=True)
+class MembersPage:
+    """A page of a department's active members by name (its leads marked)."""
+
+    department: Link
+    members: list[Member]
+    page: int
+    has_more: bool
+
+
+_MEMBERS_SQL = """
+    SELECT e.id, e.name, e.title, EXISTS (
+               SELECT 1 FROM department_lead l WHERE l.department = e.department AND l.employee = e.id) AS is_lead
+    FROM employee e WHERE e.department = {} AND e.active
+    ORDER BY e.name, e.id LIMIT {} OFFSET {}
+"""
+
+
+async def department_members(slug: str, *, page: int = 1, per_page: int = 50) -> MembersPage | None:
+    """Page `page` of the active members of the department at `slug`, or None when there is no such department."""
     department = (
-        await Department.select(
-            Department.id,
-            Department.name,
-            Department.slug,
-            Department.description,
-            Department.parent.name.as_alias("parent_name"),
-            Department.parent.slug.as_alias("parent_slug"),
-        )
+        await Department.select(Department.id, Department.name, Department.slug)
         .where((Department.slug == slug) & Department.archived_at.is_null())
         .first()
     )
     if department is None:
         return None
-    department_id = department["id"]
-    services = (
-        await Service.select(Service.name, Service.description, Service.hours, Service.target_hours)
-        .where((Service.department == department_id) & Service.active.eq(True))
-        .order_by(Service.position, Service.name)
-    )
-    lead_ids = await DepartmentLead.select(DepartmentLead.employee).where(DepartmentLead.department == department_id)
-    lead_set = {row["employee"] for row in lead_ids}
-    members = [
-        Member(**row, is_lead=row["id"] in lead_set)
-        for row in await Employee.select(Employee.id, Employee.name, Employee.title)
-        .where((Employee.department == department_id) & Employee.active.eq(True))
-        .order_by(Employee.name)
-    ]
-    children = (
-        await Department.select(Department.name, Department.slug)
-        .where((Department.parent == department_id) & Department.archived_at.is_null())
-        .order_by(Department.name)
-    )
-    return DepartmentPage(
-        **department,
-        services=[CatalogueEntry(**row) for row in services],
-        members=sorted(members, key=lambda m: not m.is_lead),
-        children=[Link(**row) for row in children],
+    page = max(page, 1)
+    rows = await Employee.raw(_MEMBERS_SQL, department["id"], per_page + 1, (page - 1) * per_page)
+    return MembersPage(
+        department=Link(**department),
+        members=[Member(**row) for row in rows[:per_page]],
+        page=page,
+        has_more=len(rows) > per_page,
     )
 
 

@@ -45,6 +45,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/people/{person_id:int}"): ("/people/{person}", SIGNED_IN),
     ("GET", "/departments"): ("/departments", SIGNED_IN),
     ("GET", "/departments/{slug:str}"): ("/departments/{slug}", SIGNED_IN),
+    ("GET", "/departments/{slug:str}/members"): ("/departments/{slug}/members", SIGNED_IN),
     ("GET", "/admin"): ("/admin", ADMIN),
     ("GET", "/requests"): ("/requests", SIGNED_IN),
     ("GET", "/requests/new"): ("/requests/new", SIGNED_IN),

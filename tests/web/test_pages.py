@@ -11,6 +11,7 @@ from litestar import get
 from litestar.exceptions import InternalServerException
 
 from app.main import create_app
+from app.people.services import MEMBERS_SHOWN
 from app.people.tables import Employee, Role
 from app.web.access_log import AccessLog
 from app.web.errors import CLIENT_GONE
@@ -57,6 +58,32 @@ async def test_department_page_shows_catalogue_members_and_teams(client, org) ->
     assert members.index("Marta Quist") < members.index("Olu Bello")  # leads first
     assert "/departments/it-security" in text
     assert 'href="/requests/new?department=it"' in text
+
+
+async def test_a_large_department_lists_its_first_members_and_pages_the_rest(client, org) -> None:
+    for n in range(60):  # 62 active members in all with the head and Olu
+        await make_employee(f"Member {n:02d}", department=org["it"], title="Analyst")
+    await signed_in(client, "olu@example.com")
+    text = (await client.get("/departments/it")).text
+    members = text[text.index('id="members-heading"') :]
+    assert "Members (62)" in members
+    listed = re.findall(r'href="/people/\d+">([^<]+)</a>', members)
+    assert len(listed) == MEMBERS_SHOWN and listed[0] == "Marta Quist"  # leads first, then by name
+    assert listed[1:3] == ["Member 00", "Member 01"] and "Olu Bello" not in listed
+    assert 'href="/departments/it/members">All 62 members of IT</a>' in members
+
+    first = (await client.get("/departments/it/members")).text
+    names = re.findall(r'href="/people/\d+">([^<]+)</a>', first[first.index("<h1>") :])
+    assert names[:3] == ["Marta Quist", "Member 00", "Member 01"] and len(names) == 50  # by name, leads among them
+    assert 'href="/departments/it/members?page=2" rel="next"' in first and 'rel="prev"' not in first
+    second = (await client.get("/departments/it/members?page=2")).text
+    rest = re.findall(r'href="/people/\d+">([^<]+)</a>', second[second.index("<h1>") :])
+    assert rest == [*(f"Member {n}" for n in range(49, 60)), "Olu Bello"] and 'rel="next"' not in second
+    assert "Marta Quist" in first and '<span class="badge">Lead</span>' in first
+    assert "Gone Person" not in first + second
+    assert "No one is on this page" in (await client.get("/departments/it/members?page=9")).text
+    assert (await client.get("/departments/it/members?page=abc")).status_code == 200  # read as the first page
+    assert (await client.get("/departments/nope/members")).status_code == 404
 
 
 async def test_a_profile_id_too_large_for_the_database_is_a_404(client, org) -> None:
