@@ -26,7 +26,7 @@ class Header(PointsLeft):
 # Both figures in one round trip (every full page pays for it): the unread count as `unread_count()` takes it
 # (the partial index `notification_unread`), and the points left as `allowance.remaining` reads them.
 _UNREAD_SQL = "SELECT count(*) FROM notification n WHERE n.recipient = {} AND n.read_at IS NULL"
-_HEADER_SQL = "SELECT (" + _UNREAD_SQL + ") AS unread, left_.* FROM (" + allowance.REMAINING_SQL + ") AS left_"
+_HEADER_SQL = "SELECT (" + _UNREAD_SQL + ") AS unread, left_.* FROM (" + allowance.REMAINING_SQL + ") AS left_"  # noqa: S608 — constants
 
 
 async def header_for(user: CurrentUser) -> Header:

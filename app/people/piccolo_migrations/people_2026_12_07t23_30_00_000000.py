@@ -2,7 +2,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 ID = "2026-12-07T23:30:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "Indexes for lists of people in name order: everyone (admin people, the directory), a department's members"
+DESCRIPTION = "Indexes for people in name order: everyone (admin people, directory), a department's members"
 
 
 async def forwards():
