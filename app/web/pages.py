@@ -15,6 +15,7 @@ from app.kudos.controllers import feed_page, give_context
 from app.kudos.forms import GiveForm
 from app.requests.queries import completed_not_thanked
 from app.web.deps import CurrentUser
+from app.web.header import header_for
 from app.web.templating import render
 
 
@@ -23,8 +24,10 @@ async def home(
     request: HTMXRequest, user: CurrentUser, show: FromQuery[str] = "all", cursor: FromQuery[str] = ""
 ) -> Template:
     """The give box with the allowance, "thank now" prompts for my completed requests, and the feed."""
-    context = await give_context(user, GiveForm(), box=True)
+    header = await header_for(user)  # the give box shows the same points left as the header
+    context = await give_context(user, GiveForm(), box=True, left=(header.remaining, header.budget))
     context.update(
+        header=header,
         user=user,
         feed=await feed_page(user, show, cursor),
         thank_now=await completed_not_thanked(user.id),

@@ -113,12 +113,13 @@ async def render(
 ) -> Template:
     """The fragment for an HTMX request, the full page otherwise; the page includes the same fragment file.
 
-    A full page for a signed-in person also gets the header's figures (unread notifications, points left).
+    A full page for a signed-in person also gets the header's figures (unread notifications, points left), unless
+    the page read them already (`context["header"]`, e.g. the home page, whose give box shows the same points left).
     """
     partial = fragment is not None and wants_fragment(request)
     values = dict(context)
     user = optional_user(request)
-    if not partial and user is not None:
+    if not partial and user is not None and "header" not in values:
         values["header"] = await header_for(user)
     return Template(
         template_name=fragment if partial else page,
