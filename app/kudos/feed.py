@@ -64,11 +64,13 @@ _MINE_IDS = """
       AND (k.giver = {} OR EXISTS (SELECT 1 FROM kudos_recipient kr WHERE kr.kudos = k.id AND kr.employee = {}))
     ORDER BY k.created_at DESC, k.id DESC LIMIT {}
 """
-# A person's newest public kudos that stand: received, or given.
+# A person's newest public kudos that stand: received, or given. Received ones are found from the newest end of the
+# person's ledger (index ledger_entry_recipient_time; a kudos writes one `kudos` entry per recipient, at its own
+# moment), given ones by the index kudos_giver_time: a page reads a few rows however many kudos the person has.
 _RECEIVED_IDS = """
-    SELECT k.id FROM kudos k JOIN kudos_recipient kr ON kr.kudos = k.id
-    WHERE kr.employee = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
-    ORDER BY k.created_at DESC, k.id DESC LIMIT {}
+    SELECT l.kudos FROM ledger_entry l JOIN kudos k ON k.id = l.kudos
+    WHERE l.recipient = {} AND l.kind = 'kudos' AND k.revoked_at IS NULL AND k.visibility = 'public'
+    ORDER BY l.created_at DESC, l.kudos DESC LIMIT {}
 """
 _GIVEN_IDS = """
     SELECT k.id FROM kudos k WHERE k.giver = {} AND k.revoked_at IS NULL AND k.visibility = 'public'
