@@ -48,11 +48,12 @@ class BadgeStatus:
         return next((status for status in self.levels if not status.earned), None)
 
 
+_HELD_SQL = "SELECT badge, level, awarded_at FROM badge_award WHERE employee = {}"
+
+
 async def badge_board(employee_id: int) -> list[BadgeStatus]:
     """Every badge of the registry, in registry order, with the levels `employee_id` earned and when."""
-    rows = await BadgeAward.select(BadgeAward.badge, BadgeAward.level, BadgeAward.awarded_at).where(
-        BadgeAward.employee == employee_id
-    )
+    rows = await BadgeAward.raw(_HELD_SQL, employee_id)
     when = {(row["badge"], row["level"]): row["awarded_at"] for row in rows}
     return [
         BadgeStatus(

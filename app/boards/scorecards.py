@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from app.boards.tables import DepartmentPeriod, Period
+from app.boards.tables import DepartmentPeriod
 from app.people.tables import Service
 from app.requests.tables import Request
 from app.settings import get_settings
@@ -71,6 +71,12 @@ FROM (
     WHERE r.department = {} AND r.first_response_at >= {} AND r.first_response_at < {}
 ) AS e
 GROUP BY 1
+"""
+
+
+# Kudos from people of other departments, per month of the scorecard, from the department month rollup.
+_CROSS_SQL = """
+    SELECT start, cross_kudos FROM department_period WHERE department = {} AND period = 'month' AND start = ANY({})
 """
 
 
@@ -228,11 +234,7 @@ async def department_scorecard(
     timezone = get_settings().timezone
     rows = await Request.raw(_FIGURES_SQL, timezone, department_id, begin, end, department_id, begin, end)
     figures = {row.pop("month"): row for row in rows}
-    rollups = await DepartmentPeriod.select(DepartmentPeriod.start, DepartmentPeriod.cross_kudos).where(
-        (DepartmentPeriod.department == department_id)
-        & (DepartmentPeriod.period == Period.MONTH)
-        & DepartmentPeriod.start.is_in(starts)
-    )
+    rollups = await DepartmentPeriod.raw(_CROSS_SQL, department_id, starts)
     cross = {row["start"]: row["cross_kudos"] for row in rollups}
     catalogue = (
         [Target(s.name, s.target_hours) for s in services]

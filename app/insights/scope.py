@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -138,8 +139,13 @@ def to_csv(table: CsvTable) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-async def department_names() -> dict[int, str]:
-    """Every department's name by id (archived ones too: figures of the past name them)."""
+_NAMES_SQL = "SELECT id, name FROM department WHERE id = ANY({})"
+
+
+async def department_names(ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Departments' names by id (archived ones too: figures of the past name them): those of `ids`, or all."""
+    if ids is not None:
+        return {row["id"]: row["name"] for row in await Department.raw(_NAMES_SQL, sorted(set(ids)))}
     rows = await Department.select(Department.id, Department.name)
     return {row["id"]: row["name"] for row in rows}
 

@@ -86,12 +86,10 @@ class Partners:
 async def partners(department_id: int, *, limit: int = 5) -> Partners:
     """For the department page: this year's top customers and suppliers by requests completed and kudos."""
     period = period_for("year")
-    departments = await department_names()
-    customers, suppliers = [
-        _links(
-            await rollups.flows_for(period.kind, period.start, limit=limit, department=department_id, role=role),
-            departments,
-        )
+    flows = [
+        await rollups.flows_for(period.kind, period.start, limit=limit, department=department_id, role=role)
         for role in ("supplier", "customer")
     ]
+    departments = await department_names(d for found in flows for f in found for d in (f.customer, f.supplier))
+    customers, suppliers = (_links(found, departments) for found in flows)
     return Partners(period, customers, suppliers)

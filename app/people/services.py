@@ -346,13 +346,16 @@ class OrganisationCounts:
     admins: int
 
 
+_COUNTS_SQL = """
+    SELECT count(*) FILTER (WHERE active) AS people, count(*) FILTER (WHERE NOT active) AS inactive,
+           (SELECT count(*) FROM department WHERE archived_at IS NULL) AS departments,
+           count(*) FILTER (WHERE active AND role = 'admin') AS admins
+    FROM employee
+"""
+
+
 async def organisation_counts() -> OrganisationCounts:
-    return OrganisationCounts(
-        people=await Employee.count().where(Employee.active.eq(True)),
-        inactive=await Employee.count().where(Employee.active.eq(False)),
-        departments=await Department.count().where(Department.archived_at.is_null()),
-        admins=await Employee.count().where(Employee.active.eq(True) & (Employee.role == Role.ADMIN)),
-    )
+    return OrganisationCounts(**(await Employee.raw(_COUNTS_SQL))[0])
 
 
 async def organisation_is_empty() -> bool:

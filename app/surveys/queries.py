@@ -118,12 +118,11 @@ async def department_results(department_id: int) -> DepartmentSurvey | None:
     return DepartmentSurvey(latest=_result(rows[0]), previous=_result(rows[1]) if len(rows) > 1 else None)
 
 
+_LEADS_SQL = "SELECT 1 FROM department_lead WHERE department = {} AND employee = {}"
+
+
 async def may_read_comments(actor: Actor, department_id: int) -> bool:
-    return actor.is_admin or bool(
-        await DepartmentLead.exists().where(
-            (DepartmentLead.department == department_id) & (DepartmentLead.employee == actor.id)
-        )
-    )
+    return actor.is_admin or bool(await DepartmentLead.raw(_LEADS_SQL, department_id, actor.id))
 
 
 def _json_list(value: object) -> list[str]:
