@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from litestar.exceptions import InternalServerException
 
 from app.main import create_app
 from app.people.services import MEMBERS_SHOWN
-from app.people.tables import Employee, Role
+from app.people.tables import Department, Employee, Role
 from app.web.access_log import AccessLog
 from app.web.errors import CLIENT_GONE
 from tests.factories import make_department, make_employee, make_lead, make_request, make_service
@@ -184,6 +185,17 @@ async def test_nav_shows_admin_only_to_admins(client, org) -> None:
     admin = await make_employee(role=Role.ADMIN, email="root@example.com")
     other = await signed_in(client, admin.email)
     assert 'href="/admin"' in (await other.get("/")).text
+
+
+async def test_admin_landing_counts_people_departments_and_admins(client, org) -> None:
+    admin = await make_employee(role=Role.ADMIN, email="root@example.com")
+    await make_employee(role=Role.ADMIN, email="gone-admin@example.com", active=False)
+    archived = await make_department("Old team", slug="old-team")
+    await Department.update({Department.archived_at: datetime.now(UTC)}).where(Department.id == archived.id)
+    text = (await (await signed_in(client, admin.email)).get("/admin")).text
+    counts = dict(re.findall(r"<dt>([^<]+)</dt><dd>(?:<a [^>]*>)?(\d+)", text))
+    # active: Marta, Olu and the admin; deactivated: Gone Person and the former admin; IT and IT Security
+    assert counts == {"Active people": "3", "Deactivated": "2", "Departments": "2", "Admins": "1"}
 
 
 async def test_security_headers_and_csp_without_inline_scripts(client) -> None:
