@@ -20,7 +20,7 @@ from app.awards.cycles import Cycle
 from app.awards.nominations import NominationForm, Nominee
 from app.awards.tables import NomineeKind
 from app.paging import parse_id
-from app.people.services import list_departments, search_directory
+from app.people.services import led_departments, list_departments, search_directory
 from app.people.tables import Role
 from app.rules import RuleViolation
 from app.timeutil import now, parse_year
@@ -94,7 +94,7 @@ async def picker_context(user: CurrentUser, form: NominationForm, query: str, cy
             if p.id != user.id
         ]
     elif kind == NomineeKind.DEPARTMENT:
-        led = await nominations.leads(user.id)
+        led = await led_departments(user.id)
         matches = [
             Match(token=f"d{d.id}", name=d.name, detail="you lead it" if d.id in led else "")
             for d in await list_departments()
@@ -150,7 +150,7 @@ class Shortlist:
 
 
 async def shortlists(user: CurrentUser, cycle: Cycle) -> list[Shortlist]:
-    led = await nominations.leads(user.id)
+    led = await led_departments(user.id)
     lists = []
     for category in await categories.categories():
         if category.for_people:

@@ -20,8 +20,8 @@ from app.awards.cycles import Cycle, open_cycle
 from app.awards.tables import Nomination, NominationEvidence, NomineeKind
 from app.events import NominationMade, publish
 from app.paging import parse_id, valid_id
-from app.people.services import CurrentUser
-from app.people.tables import Department, DepartmentLead, Employee, Role
+from app.people.services import CurrentUser, led_departments
+from app.people.tables import Department, Employee, Role
 from app.rules import RuleViolation
 from app.timeutil import month_bounds, now
 from app.words import excerpt
@@ -150,12 +150,6 @@ async def nominee_info(token: str) -> Nominee | None:
     return None
 
 
-async def leads(employee_id: int) -> set[int]:
-    """The departments `employee_id` leads (they may not nominate them)."""
-    rows = await DepartmentLead.select(DepartmentLead.department).where(DepartmentLead.employee == employee_id)
-    return {row["department"] for row in rows}
-
-
 # Public, standing kudos about a nominee in a period, newest first: one of its recipients is the person (3rd value)
 # or a member of the department (4th).
 _EVIDENCE_OPTIONS_SQL = """
@@ -216,7 +210,7 @@ async def _check_nomination(user: CurrentUser, form: NominationForm) -> _Checked
         errors["nominee"] = f"{nominee.name} {'no longer works here' if category.for_people else 'is archived'}."
     elif category.for_people and nominee.id == user.id:
         errors["nominee"] = "You can't nominate yourself."
-    elif not category.for_people and nominee.id in await leads(user.id):
+    elif not category.for_people and nominee.id in await led_departments(user.id):
         errors["nominee"] = LEAD_RULE
     reason = form.reason.strip()
     if not reason:

@@ -21,7 +21,7 @@ from app.handlers import register_all
 from app.jobs.handling import run_recorded
 from app.kudos.tables import Kudos
 from app.people.seed import DEMO_LOGINS
-from app.people.services import CurrentUser, load_current_user
+from app.people.services import CurrentUser, led_departments, load_current_user
 from app.people.tables import Employee, Role
 from app.timeutil import month_bounds, month_of, now, previous_month
 from app.words import excerpt
@@ -119,7 +119,7 @@ async def _nominate(cycle: Cycle, managers: list[CurrentUser], *, at: datetime) 
     """Each manager nominates the best shortlist suggestion they may nominate, in each category."""
     made = 0
     for turn, manager in enumerate(managers):
-        led = await nominations.leads(manager.id)
+        led = await led_departments(manager.id)
         for category in await categories.categories():
             if category.for_people:
                 found = await shortlist.people(cycle.month, category.shortlist, viewer=manager.id, label=cycle.label)

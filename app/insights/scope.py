@@ -20,8 +20,8 @@ from datetime import date, datetime
 from app.boards.periods import Window, window
 from app.boards.tables import Period
 from app.insights import rollups
-from app.people.services import CurrentUser
-from app.people.tables import Department, DepartmentLead, Employee
+from app.people.services import CurrentUser, led_departments
+from app.people.tables import Department, Employee
 from app.rules import RuleViolation
 from app.timeutil import month_bounds, next_month
 
@@ -67,8 +67,7 @@ async def scope_for(user: CurrentUser) -> Scope:
         return Scope(user, None, None)
     if not user.is_manager:
         raise RuleViolation("Insights are for managers and admins.", status_code=403)
-    led = await DepartmentLead.select(DepartmentLead.department).where(DepartmentLead.employee == user.id)
-    departments = {row["department"] for row in led}
+    departments = await led_departments(user.id)
     if user.department_id is not None:
         departments.add(user.department_id)
     rows = await Employee.select(Employee.id).where(

@@ -228,6 +228,12 @@ class KudosDetail:
     can_revoke: bool
 
 
+_ADDONS_SQL = """
+    SELECT a.id, a.comment, a.points, a.created_at, a.giver AS giver_id, g.name AS giver_name
+    FROM add_on a JOIN employee g ON g.id = a.giver WHERE a.kudos = {} ORDER BY a.created_at
+"""
+
+
 async def get_kudos(user: CurrentUser, kudos_id: int) -> KudosDetail | None:
     """One kudos with its add-ons as `user` may see it, or None (also when it is private and not theirs)."""
     if not valid_id(kudos_id):
@@ -240,19 +246,7 @@ async def get_kudos(user: CurrentUser, kudos_id: int) -> KudosDetail | None:
     message_visible = await may_see_message(user, card.visibility, card.giver_id, recipient_ids)
     if not message_visible and not user.is_admin:
         return None
-    addons = [
-        AddOnLine(**row)
-        for row in await AddOn.select(
-            AddOn.id,
-            AddOn.comment,
-            AddOn.points,
-            AddOn.created_at,
-            AddOn.giver.as_alias("giver_id"),
-            AddOn.giver.name.as_alias("giver_name"),
-        )
-        .where(AddOn.kudos == kudos_id)
-        .order_by(AddOn.created_at)
-    ]
+    addons = [AddOnLine(**row) for row in await AddOn.raw(_ADDONS_SQL, kudos_id)]
     involved = user.id == card.giver_id or user.id in recipient_ids
     already = any(a.giver_id == user.id for a in addons)
     return KudosDetail(

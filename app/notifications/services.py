@@ -59,12 +59,13 @@ async def notify(
     await Notification.raw(_NOTIFY_SQL, str(kind), actor_id, text, action_label, subject, moment, wanted)
 
 
+_UNREAD_SQL = "SELECT count(*) AS unread FROM notification WHERE recipient = {} AND read_at IS NULL"
+
+
 async def unread_count(employee_id: int) -> int:
     """One COUNT on the partial index `notification_unread (recipient) WHERE read_at IS NULL`."""
-    count: int = await Notification.count().where(
-        (Notification.recipient == employee_id) & Notification.read_at.is_null()
-    )
-    return count
+    unread: int = (await Notification.raw(_UNREAD_SQL, employee_id))[0]["unread"]
+    return unread
 
 
 @dataclass(frozen=True, slots=True)

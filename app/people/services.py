@@ -338,6 +338,14 @@ async def get_profile(employee_id: int) -> Profile | None:
     return Profile(**person, reports=reports, leads=leads)
 
 
+_LED_SQL = "SELECT department FROM department_lead WHERE employee = {}"
+
+
+async def led_departments(employee_id: int) -> set[int]:
+    """The departments `employee_id` leads."""
+    return {row["department"] for row in await DepartmentLead.raw(_LED_SQL, employee_id)}
+
+
 @dataclass(frozen=True, slots=True)
 class OrganisationCounts:
     people: int

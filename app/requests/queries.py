@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.paging import Cursor, valid_id
-from app.people.services import CurrentUser, search_directory
-from app.people.tables import Department, DepartmentLead, Employee, Service
+from app.people.services import CurrentUser, led_departments, search_directory
+from app.people.tables import Department, Employee, Service
 from app.requests.tables import Request, RequestEvent, RequestRating, RequestResolver, Status
 from app.requests.workflow import is_lead
 from app.timeutil import now
@@ -128,8 +128,7 @@ class RequestPage:
 
 
 async def _queue_departments(user: CurrentUser) -> list[int]:
-    leads = await DepartmentLead.select(DepartmentLead.department).where(DepartmentLead.employee == user.id)
-    ids = {row["department"] for row in leads}
+    ids = await led_departments(user.id)
     if user.department_id is not None:
         ids.add(user.department_id)
     return sorted(ids)
