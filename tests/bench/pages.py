@@ -52,7 +52,6 @@ from leaderboard import (
     free_port,
     prepare_database,
     settle,
-    sign_in,
     start_server,
 )
 from leaderboard import run_wrk as wrk
@@ -186,7 +185,7 @@ async def page_statements(world: World, pages: list[str]) -> dict[str, list[tupl
                 (world.admin, [p for p in pages if p.startswith("admin")]),
             ):
                 transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                async with httpx.AsyncClient(transport=transport, base_url="https://bench") as client:
                     await client.get("/login")
                     data = {"email": viewer["email"], "password": DEMO_PASSWORD, "next": "/"}
                     signed = await client.post("/login", data={**data, "_csrf_token": client.cookies["kudos_csrf"]})
@@ -228,6 +227,21 @@ async def explain(url: str, statements: list[tuple[str, tuple]]) -> list[dict]:
     return results
 
 
+def sign_in(base: str, email: str, password: str) -> str:
+    """The session cookie of `email`. The app runs as in production, so its cookies are `Secure`: an HTTP client
+    keeps them from plain http://, and they are sent by hand here, as wrk sends the session."""
+    with httpx.Client(base_url=base, follow_redirects=False) as client:
+        token = client.get("/login").cookies["kudos_csrf"]
+        response = client.post(
+            "/login",
+            data={"email": email, "password": password, "next": "/", "_csrf_token": token},
+            headers={"Cookie": f"kudos_csrf={token}"},
+        )
+        if response.status_code != 303:
+            raise SystemExit(f"sign-in failed: {response.status_code} {response.text[:300]}")
+        return response.cookies["kudos_session"]
+
+
 def cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system
@@ -260,7 +274,8 @@ def main() -> None:
         **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": options.redis,
-        "KUDOS_ENV": "development",
+        "KUDOS_ENV": "production",  # as deployed: templates are not checked for changes on every render
+        "KUDOS_BASE_URL": "https://kudos.example.com",
         "KUDOS_SECRET_KEY": secrets.token_urlsafe(48),
         "KUDOS_DATA_DIR": str(data_dir),
         "KUDOS_MAIL_BACKEND": "outbox",
