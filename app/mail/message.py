@@ -4,9 +4,13 @@ A message is written directly as RFC 5322 text rather than built as an `email.me
 the standard library parses every header it is given into an object and folds it again on output, which cost
 several milliseconds of CPU per mail, more than rendering it. The result is the message the standard library
 (`policy.default`) writes — the same headers in the same order, the same MIME structure, the same choice of
-transfer encoding — and its headers are its very bytes: a header value that is plain printable ASCII and short
-is written as it is (the standard library writes it unchanged too), any other goes through the standard library's
-own folding. Quoted-printable bodies are encoded in C (`binascii`), which wraps lines at 76 columns, not 78.
+transfer encoding: a header value that is plain printable ASCII and short is written as it is (the standard library
+writes it unchanged too), any other goes through the standard library's own folding. Two differences in the
+bytes, none in what a mail client reads: quoted-printable bodies are encoded in C (`binascii`), which wraps lines at
+76 columns, not 78; and a value of a header other than Subject that is one word longer than a line (the
+List-Unsubscribe <URL> of a digest) is written as it is, where the standard library, unable to fold it, wrote RFC
+2047 encoded words — which decode to the same text, but which readers of List-Unsubscribe (RFC 2369) need not
+decode.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 PRIVATE_HEADER = "X-Kudos-Private-Kudos"
 
 MAX_LINE = 78  # policy.default.max_line_length: where the standard library folds, and what it writes as is
+MAX_WORD_LINE = 998  # RFC 5322's limit for a line
 
 # Header values written as they are (the standard library would write exactly these bytes): printable ASCII words
 # with single spaces; mailboxes whose display name is letters and digits; a plain <id@domain> Message-ID.
@@ -84,7 +89,12 @@ def header(name: str, value: str) -> str:
     """`name: value` folded as the standard library (`policy.default`) writes it, with its line end."""
     kind = _KIND_OF.get(name.lower(), "other" if name.lower() in _STRUCTURED else "text")
     pattern = _SIMPLE.get(kind)
-    if pattern is not None and len(name) + 2 + len(value) <= MAX_LINE and pattern.fullmatch(value):
+    length = len(name) + 2 + len(value)
+    # One word too long for a line in a header read by programs (a List-Unsubscribe <URL>) cannot be folded: it is
+    # written as it is (RFC 5322 allows 998 characters), where the standard library would write encoded words.
+    machine = kind == "text" and name.lower() != "subject"
+    fits = length <= MAX_LINE or (machine and length <= MAX_WORD_LINE and " " not in value)
+    if pattern is not None and fits and pattern.fullmatch(value):
         return f"{name}: {value}\n"
     return _folded(name, value)
 

@@ -248,8 +248,10 @@ def test_written_message_reads_as_the_standard_library_builds_it(mail: Mail) -> 
     assert anatomy(ours) == anatomy(theirs)  # as a mail client reads each
     assert [name for name, _ in ours.items()] == [name for name, _ in expected.items()]  # same headers, same order
     ours_head, expected_head = (m.split(b"\n\n", 1)[0] for m in (built.data, expected.as_bytes()))
-    drop = re.compile(rb"^Date: .*\n|boundary=\"[^\"]+\"", re.M)
+    drop = re.compile(rb"^(?:Date|List-Unsubscribe): .*\n(?: .*\n)*|boundary=\"[^\"]+\"", re.M)
     assert drop.sub(b"", ours_head + b"\n") == drop.sub(b"", expected_head + b"\n")  # the header bytes themselves
+    if "List-Unsubscribe" in mail.headers:  # one word longer than a line: as it is, not as RFC 2047 encoded words
+        assert f"\nList-Unsubscribe: {mail.headers['List-Unsubscribe']}\n".encode() in ours_head + b"\n"
     assert built.sender == "kudos@example.org" and built.message_id == mail.message_id
     assert built.recipients == tuple(a.addr_spec for a in expected["To"].addresses)
 
@@ -269,4 +271,10 @@ def test_header_is_written_as_the_standard_library_folds_it(name: str, value: st
         expected = policy.default.fold(name, stored)
     except Exception:  # a value the standard library refuses is not a header we write either
         return
-    assert header(name, value) == expected
+    written = header(name, value)
+    long_word = " " not in value.strip() and len(expected) > len(name) + 2 + 78 + 1 and name != "Subject"
+    if long_word and written == f"{name}: {value}\n":
+        # one word longer than a line: written as it is, where the standard library writes encoded words
+        assert str(policy.default.header_fetch_parse(name, expected.partition(": ")[2].rstrip("\n"))) == value
+        return
+    assert written == expected
