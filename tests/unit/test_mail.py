@@ -102,6 +102,21 @@ async def test_smtp_backend_sends_over_one_connection(tmp_path: Path, smtp_serve
         assert f"Hello {n}" in html
 
 
+async def test_smtp_backend_sends_8bit_text(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Short non-ASCII lines go as 8bit (as the standard library chose): the first message before the server's
+    EHLO answer is known, the next ones with BODY=8BITMIME."""
+    settings = make_settings(tmp_path, KUDOS_SMTP_HOST=smtp_server.host, KUDOS_SMTP_PORT=str(smtp_server.port))
+    texts = [f"Grüße {n} · Zoë" for n in range(3)]
+    async with SmtpBackend(settings) as backend:
+        for n, text in enumerate(texts):
+            sent = build_message(Mail(to=f"p{n}@example.org", subject="Grüße", text=text), sender=SENDER)
+            assert b"Content-Transfer-Encoding: 8bit" in sent.data
+            await backend.send(sent)
+    assert [m.get_content().strip() for m in smtp_server.messages] == texts
+    assert [str(m["Subject"]) for m in smtp_server.messages] == ["Grüße"] * 3
+    assert [m["To"] for m in smtp_server.messages] == [f"p{n}@example.org" for n in range(3)]
+
+
 async def test_smtp_backend_reconnects_when_server_dropped_connection(tmp_path: Path, smtp_server: SmtpServer) -> None:
     settings = make_settings(tmp_path, KUDOS_SMTP_HOST=smtp_server.host, KUDOS_SMTP_PORT=str(smtp_server.port))
     async with SmtpBackend(settings) as backend:
