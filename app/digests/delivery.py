@@ -14,7 +14,10 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any
+
+import jinja2
 
 from app.digests.content import SECTIONS, build_contexts, private_messages
 from app.digests.period import DigestPeriod, Person, load_people
@@ -64,13 +67,36 @@ def unsubscribe_url(employee_id: int, kind: DigestKind) -> str:
     return absolute_url("unsubscribe", token=make_token(employee_id, kind))
 
 
+@dataclass(frozen=True, slots=True)
+class SectionTemplates:
+    """One section of a digest: its name (the key of its value) and its two templates."""
+
+    name: str
+    html: jinja2.Template
+    text: jinja2.Template
+
+
+@lru_cache(maxsize=8)
+def section_templates(env: jinja2.Environment, kind: DigestKind) -> tuple[SectionTemplates, ...]:
+    """The sections of a `kind` digest with their templates, looked up once rather than by each digest's includes."""
+    return tuple(
+        SectionTemplates(
+            name,
+            env.get_template(f"emails/digests/sections/{name}.html"),
+            env.get_template(f"emails/digests/sections/{name}.txt"),
+        )
+        for name in SECTIONS[kind]
+    )
+
+
 def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values: dict[str, Any]) -> Mail:
     """One person's digest as a Mail: HTML and text parts, unsubscribe headers, the stable Message-ID."""
     settings = get_settings()
     unsubscribe = unsubscribe_url(person.id, kind)
     subject = SUBJECTS[kind].format(label=period.label)
+    env = mail_environment()
     return render_mail(
-        mail_environment(),
+        env,
         f"digests/{kind}",
         to=f"{person.name} <{person.email}>",
         subject=subject,
@@ -79,7 +105,7 @@ def render_digest(kind: DigestKind, period: DigestPeriod, person: Person, values
             "kind": str(kind),
             "person": person,
             "period": period,
-            "sections": list(SECTIONS[kind]),
+            "sections": section_templates(env, kind),
             "values": values,
             "unsubscribe_url": unsubscribe,
         },

@@ -16,15 +16,12 @@ class DigestPeriod:
     month: date  # first day, organisation time zone
     start: datetime
     end: datetime
+    label: str  # "November 2026": formatted once, as every digest shows it several times
 
     @classmethod
     def of(cls, month: date) -> DigestPeriod:
         start, end = month_bounds(month)
-        return cls(month=month, start=start, end=end)
-
-    @property
-    def label(self) -> str:
-        return f"{self.month:%B %Y}"
+        return cls(month=month, start=start, end=end, label=f"{month:%B %Y}")
 
     @property
     def previous(self) -> date:

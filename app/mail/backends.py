@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import os
 import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -17,6 +16,7 @@ from typing import Self
 
 import aiosmtplib
 
+from app.mail.message import Outgoing
 from app.settings import Settings
 
 SMTP_TIMEOUT = 30.0
@@ -52,20 +52,19 @@ class OutboxBackend(_Backend):
     def __init__(self, outbox_dir: Path) -> None:
         self.outbox_dir = outbox_dir
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Store the message in the outbox."""
         await asyncio.to_thread(self._write, message)
 
-    def _write(self, message: EmailMessage) -> None:
+    def _write(self, message: Outgoing) -> None:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        key = message.get("Message-ID") or uuid.uuid4().hex
-        digest = hashlib.sha256(str(key).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(message.message_id.encode()).hexdigest()[:12]
         path = self.outbox_dir / f"{stamp}-{digest}.eml"
         fd, tmp_name = tempfile.mkstemp(dir=self.outbox_dir, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(message.as_bytes())
+                fh.write(message.data)
             os.replace(tmp_name, path)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
@@ -121,17 +120,30 @@ class SmtpBackend(_Backend):
         )
         self._lock = asyncio.Lock()
 
-    async def send(self, message: EmailMessage) -> None:
-        """Send the message to the recipients in its headers."""
+    async def send(self, message: Outgoing) -> None:
+        """Send the message to its envelope's recipients (those of its To header)."""
         async with self._lock:
             if not self._client.is_connected:
                 await self._client.connect()
             try:
-                await self._client.send_message(message)
+                await self._transmit(message)
             except aiosmtplib.SMTPServerDisconnected:
                 self._client.close()
                 await self._client.connect()
-                await self._client.send_message(message)
+                await self._transmit(message)
+
+    async def _transmit(self, message: Outgoing) -> None:
+        client = self._client
+        if message.sender.isascii() and all(address.isascii() for address in message.recipients):
+            if message.data.isascii():
+                await client.sendmail(message.sender, message.recipients, message.data)
+                return
+            if not client.is_ehlo_or_helo_needed and client.supports_extension("8bitmime"):
+                await client.sendmail(message.sender, message.recipients, message.data, mail_options=["BODY=8BITMIME"])
+                return
+        # An address that needs SMTPUTF8, or 8-bit text before the server said it takes it: the library decides (and
+        # encodes 8-bit parts again for a server without 8BITMIME).
+        await client.send_message(message.parsed(), sender=message.sender, recipients=list(message.recipients))
 
     async def close(self) -> None:
         """Say QUIT if connected, then drop the connection."""

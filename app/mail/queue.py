@@ -23,12 +23,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 from piccolo.querystring import QueryString
 
 import app.db as db
+from app.mail.message import Outgoing
 from app.timeutil import now
 
 log = logging.getLogger("kudos.mail")
@@ -39,7 +39,7 @@ ERROR_MAX = 2000
 
 
 class MailBackend(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Outgoing) -> None: ...
 
 
 def worker_token() -> str:
@@ -157,7 +157,7 @@ class DeliveryQueue:
     async def send_each(
         self,
         rows: Sequence[Claimed],
-        messages: Mapping[int, EmailMessage],
+        messages: Mapping[int, Outgoing],
         backend: MailBackend,
         token: str,
     ) -> Outcome:

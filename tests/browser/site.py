@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 from litestar import Litestar
@@ -24,6 +23,7 @@ from app.insights import runs
 from app.insights.tables import Finding
 from app.kudos.tables import Kudos
 from app.mail.backends import OutboxBackend
+from app.mail.message import Mail, build_message
 from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD
 from app.people.services import load_current_user
 from app.people.tables import Department, Employee, Role
@@ -100,9 +100,9 @@ async def _ids() -> dict[str, list[str]]:
     by_status = {row["status"]: str(row["id"]) for row in cycles}
     fixture = Path(__file__).parents[2] / "fixtures" / "import" / "departments.csv"
     import_id = await imports.check_upload(admin, "departments", fixture.name, fixture.read_bytes())
-    message = EmailMessage()
-    message["Subject"], message["From"], message["To"] = "A test message", "kudos@example.com", LOGINS["employee"]
-    message.set_content("Kudos can send mail.")
+    message = build_message(
+        Mail(to=LOGINS["employee"], subject="A test message", text="Kudos can send mail."), sender="kudos@example.com"
+    )
     await OutboxBackend(get_settings().outbox_dir).send(message)
     outbox = sorted(p.name for p in get_settings().outbox_dir.glob("*.eml"))[-1]
     link = await create_password_link(admin, int(person_ids[-1]))
