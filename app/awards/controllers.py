@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Response, Template
 
-from app.awards import categories, cycles, nominations, queries, shortlist, winners
+from app.awards import categories, cycles, nominations, queries, shortlist, stored, winners
 from app.awards.calendar import CalendarForm, get_calendar, update_calendar
 from app.awards.categories import CategoryForm
 from app.awards.cycles import Cycle
@@ -139,29 +139,6 @@ async def nominate_context(
     }
 
 
-@dataclass(frozen=True, slots=True)
-class Shortlist:
-    """A category's suggested nominees for a nominator, with the figures they are ranked by."""
-
-    category: categories.Category
-    figures: dict[str, str]  # figure → its label, in column order
-    ranked_by: str  # the label of the figure the list is sorted by
-    suggestions: list[shortlist.Suggestion]
-
-
-async def shortlists(user: CurrentUser, cycle: Cycle) -> list[Shortlist]:
-    led = await nominations.leads(user.id)
-    lists = []
-    for category in await categories.categories():
-        if category.for_people:
-            suggestions = await shortlist.people(cycle.month, category.shortlist, viewer=user.id, label=cycle.label)
-        else:
-            suggestions = await shortlist.departments(cycle.month, category.shortlist, excluded=led, label=cycle.label)
-        figures = shortlist.FIGURES[category.nominee_kind]
-        lists.append(Shortlist(category, figures, figures.get(category.shortlist, ""), suggestions))
-    return lists
-
-
 async def awards_page(
     request: HTMXRequest,
     user: CurrentUser,
@@ -174,12 +151,13 @@ async def awards_page(
     moment = now()
     cycle = await cycles.open_cycle(moment) or await cycles.latest_cycle()
     calendar = await get_calendar()
+    active = await categories.categories()
     context: dict[str, Any] = {
         "cycle": cycle,
         "phase": cycle.phase(moment) if cycle else None,
         "calendar": calendar,
         "next_window": cycles.next_window(calendar, moment),
-        "categories": await categories.categories(),
+        "categories": active,
         "cycles": await cycles.list_cycles(),
         "is_manager": user.role == Role.MANAGER,
         "is_admin": user.is_admin,
@@ -190,7 +168,8 @@ async def awards_page(
         query = str(request.query_params.get("q") or "")
         form = form or _query_form(request)
         context["nominate"] = await nominate_context(user, cycle, form, query=query, errors=errors)
-        context["shortlists"] = await shortlists(user, cycle)
+        led = await nominations.leads(user.id)
+        context["shortlists"] = await stored.shortlists(cycle, active, viewer=user.id, led=led, at=moment)
     if cycle is not None and context["phase"] == "announced":
         context["winners"] = await queries.winners_of([cycle.id])
     return await render(request, "pages/awards/index.html", context, status_code=status_code)

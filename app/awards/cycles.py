@@ -47,6 +47,7 @@ class Cycle:
     closed_at: datetime | None
     announced_at: datetime | None
     announced_by: int | None
+    changes: int = 0  # changes to the month's figures since it opened (app/awards/stored.py)
 
     @property
     def label(self) -> str:
