@@ -71,8 +71,8 @@ _ENTRIES_SQL = """
                              {}::int[], {}::int[])
 """
 
-# A cycle's lists (1st value), each with its first candidates (as many as the 4th value) the viewer (2nd) may
-# nominate: people still active and on the boards, departments not archived nor led by the viewer (3rd).
+# A cycle's lists (4th value), each with its first candidates (as many as the 3rd value) the viewer (1st and 2nd)
+# may nominate: people still active and on the boards but the viewer, departments not archived nor led by them.
 _READ_SQL = """
     SELECT s.category, s.nominee_kind, s.ranked_by, s.truncated, s.computed_at,
            x.person, x.department, x.name, x.detail, x.slug, x.points, x.givers, x.departments, x.rating, x.ratings,
@@ -87,7 +87,9 @@ _READ_SQL = """
         LEFT JOIN department d ON d.id = x.department
         WHERE x.shortlist = s.id
           AND CASE WHEN x.person IS NOT NULL THEN e.active AND NOT e.board_opt_out AND e.id <> {}
-                   ELSE d.archived_at IS NULL AND NOT (d.id = ANY({})) END
+                   ELSE d.archived_at IS NULL
+                        AND NOT EXISTS (SELECT 1 FROM department_lead l WHERE l.department = d.id AND l.employee = {})
+              END
         ORDER BY x.rank
         LIMIT {}
     ) x ON true
@@ -193,14 +195,13 @@ def _stored(header: dict[str, Any], category: Category) -> bool:
 
 
 async def shortlists(
-    cycle: Cycle, categories: Iterable[Category], *, viewer: int, led: set[int], at: datetime | None = None
+    cycle: Cycle, categories: Iterable[Category], *, viewer: int, at: datetime | None = None
 ) -> list[Shortlist]:
-    """The open cycle's lists of these categories for `viewer` (who leads the departments `led`): the first
-    shortlist.SIZE candidates they may nominate, from the stored lists. A list never computed (or ranked by another
-    figure) is computed first."""
+    """The open cycle's lists of these categories for `viewer`: the first shortlist.SIZE candidates they may
+    nominate, from the stored lists. A list never computed (or ranked by another figure) is computed first."""
     wanted = list(categories)
     for attempt in range(2):
-        rows = await AwardShortlist.raw(_READ_SQL, viewer, sorted(led), shortlist.SIZE, cycle.id)
+        rows = await AwardShortlist.raw(_READ_SQL, viewer, viewer, shortlist.SIZE, cycle.id)
         found: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             found[row["category"]].append(row)

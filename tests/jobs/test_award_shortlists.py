@@ -74,8 +74,7 @@ async def live(cycle: Cycle, viewer: int) -> list[list[Suggestion]]:
 
 async def shown(cycle: Cycle, viewer: int) -> list[list[Suggestion]]:
     """What the page shows `viewer`: the stored lists, filtered at read time."""
-    led = await nominations.leads(viewer)
-    lists = await stored.shortlists(cycle, await categories.categories(), viewer=viewer, led=led)
+    lists = await stored.shortlists(cycle, await categories.categories(), viewer=viewer)
     return [s.suggestions for s in lists]
 
 
@@ -234,4 +233,4 @@ async def test_closed_cycles_are_left_alone(world: World) -> None:
     cycle = await open_october()
     await AwardCycle.update({AwardCycle.closes_at: now() - timedelta(minutes=1)}).where(AwardCycle.id == cycle.id)
     assert await stored.refresh_due() == 0
-    assert await stored.shortlists(cycle, await categories.categories(), viewer=world.max.id, led=set()) == []
+    assert await stored.shortlists(cycle, await categories.categories(), viewer=world.max.id) == []
