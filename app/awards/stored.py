@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -174,20 +174,11 @@ async def refresh_due(*, at: datetime | None = None) -> int:
     return computed
 
 
+_CANDIDATE_FIELDS = [field.name for field in fields(Candidate)]  # the read statement's columns of the same names
+
+
 def _candidate(row: dict[str, Any]) -> Candidate:
-    return Candidate(
-        person=row["person"],
-        department=row["department"],
-        name=row["name"],
-        detail=row["detail"],
-        slug=row["slug"],
-        points=row["points"],
-        givers=row["givers"],
-        departments=row["departments"],
-        rating=row["rating"],
-        ratings=row["ratings"],
-        members=row["members"],
-    )
+    return Candidate(**{name: row[name] for name in _CANDIDATE_FIELDS})
 
 
 def _stored(header: dict[str, Any], category: Category) -> bool:
