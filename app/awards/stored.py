@@ -71,8 +71,9 @@ _ENTRIES_SQL = """
                              {}::int[], {}::int[])
 """
 
-# A cycle's lists (4th value), each with its first candidates (as many as the 3rd value) the viewer (1st and 2nd)
-# may nominate: people still active and on the boards but the viewer, departments not archived nor led by them.
+# A cycle's lists (3rd value), each with its first shortlist.SIZE candidates the viewer (1st and 2nd value) may
+# nominate: people still active and on the boards but the viewer, departments not archived nor led by them. The limit
+# is written into the statement so that its generic plan (an index scan in rank order) is kept.
 _READ_SQL = """
     SELECT s.category, s.nominee_kind, s.ranked_by, s.truncated, s.computed_at,
            x.person, x.department, x.name, x.detail, x.slug, x.points, x.givers, x.departments, x.rating, x.ratings,
@@ -91,11 +92,11 @@ _READ_SQL = """
                         AND NOT EXISTS (SELECT 1 FROM department_lead l WHERE l.department = d.id AND l.employee = {})
               END
         ORDER BY x.rank
-        LIMIT {}
+        LIMIT {size}
     ) x ON true
     WHERE s.cycle = {}
     ORDER BY s.category, x.rank
-"""
+""".replace("{size}", str(shortlist.SIZE))
 
 # A list that had more candidates than it stored, and lost too many of them to leavers and opt-outs: due again.
 _REFILL_SQL = "UPDATE award_shortlist SET changes = -1 WHERE cycle = {} AND category = {} AND changes >= 0"
@@ -192,7 +193,7 @@ async def shortlists(
     nominate, from the stored lists. A list never computed (or ranked by another figure) is computed first."""
     wanted = list(categories)
     for attempt in range(2):
-        rows = await AwardShortlist.raw(_READ_SQL, viewer, viewer, shortlist.SIZE, cycle.id)
+        rows = await AwardShortlist.raw(_READ_SQL, viewer, viewer, cycle.id)
         found: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             found[row["category"]].append(row)
