@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.awards.tables import AwardCategory
 from app.kudos.forms import GiveForm
 from app.kudos.giving import give_kudos
 from app.people.services import CurrentUser, load_current_user
 from app.people.tables import Department, Employee, Role
+from app.requests import workflow
 from tests.factories import make_department, make_employee, make_lead
 
 # The cycle month is October 2026; with the default calendar nominations open on 1 Nov at 09:00 UTC, the reminder
@@ -67,6 +68,36 @@ async def thank(
     assert user is not None
     form = GiveForm(recipient_ids=[r.id for r in recipients], message=message, points=str(points))
     return (await give_kudos(user, form, at=at)).kudos_id
+
+
+async def rated(world: World, resolver: Employee, scores: tuple[int, int, int], day: int) -> int:
+    """A request of Ana's to IT, resolved by `resolver` on October `day` and rated by Ana; its id."""
+    moment = datetime(2026, 10, day, 9, tzinfo=UTC)
+    request_id = await workflow.file_request(world.ana.id, world.it.id, None, "Help", at=moment)
+    await workflow.claim(resolver.id, request_id, at=moment + timedelta(hours=1))
+    await workflow.complete(resolver.id, request_id, at=moment + timedelta(hours=2))
+    await workflow.rate(world.ana.id, request_id, *scores, at=moment + timedelta(hours=3))
+    return request_id
+
+
+async def october_figures(world: World) -> None:
+    """October's recognition and ratings, for the shortlist tests.
+
+    Ravi is thanked by Ana (Finance, 10), Sam (HR, 5) and Max (Finance, 5): 20 points, 3 givers, 2 departments.
+    Olu by Ana (15) and Ravi (IT, 10): 25 points, 2 givers, 1 other department. Ana by Olu (5). September's kudos
+    (Sam → Ana, 30) does not count. Ravi's three rated requests average (15 + 12 + 12) / 9 = 4.33; Olu has two
+    ratings: too few to show."""
+    await thank(world.ana, [world.ravi], 10, OCT)
+    await thank(world.sam, [world.ravi], 5, OCT)
+    await thank(world.max, [world.ravi], 5, OCT)
+    await thank(world.ana, [world.olu], 15, OCT)
+    await thank(world.ravi, [world.olu], 10, OCT)
+    await thank(world.olu, [world.ana], 5, OCT)
+    await thank(world.sam, [world.ana], 30, datetime(2026, 9, 20, tzinfo=UTC))
+    for scores, day in (((5, 5, 5), 2), ((4, 4, 4), 3), ((3, 4, 5), 4)):
+        await rated(world, world.ravi, scores, day)
+    for scores, day in (((5, 5, 5), 5), ((5, 5, 5), 6)):
+        await rated(world, world.olu, scores, day)
 
 
 async def build_world() -> World:

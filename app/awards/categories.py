@@ -12,8 +12,9 @@ import msgspec
 
 import app.db as db
 from app.audit.services import record as audit
-from app.awards.shortlist import FIGURES
+from app.awards.shortlist import FIGURES, REFRESH_JOB
 from app.awards.tables import AwardCategory, Nomination, NomineeKind
+from app.jobs.outbox import add_job, one_at_a_time
 from app.likeness import like_literal
 from app.paging import valid_id
 from app.people.services import CurrentUser
@@ -169,4 +170,6 @@ async def save_category(admin: CurrentUser, form: CategoryForm, category_id: int
             before={name: getattr(before, name) for name in after} if before else None,
             after=after,
         )
+        # the open cycle's list for this category is now missing or ranked by another figure: computed at once
+        await add_job(REFRESH_JOB, **one_at_a_time(REFRESH_JOB))
     return saved_id

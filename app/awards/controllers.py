@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Response, Template
 
-from app.awards import categories, cycles, nominations, queries, shortlist, winners
+from app.awards import categories, cycles, nominations, queries, shortlist, stored, winners
 from app.awards.calendar import CalendarForm, get_calendar, update_calendar
-from app.awards.categories import CategoryForm
+from app.awards.categories import Category, CategoryForm
 from app.awards.cycles import Cycle
 from app.awards.nominations import NominationForm, Nominee
 from app.awards.tables import NomineeKind
@@ -77,9 +77,19 @@ def _query_form(request: HTMXRequest) -> NominationForm:
     )
 
 
-async def picker_context(user: CurrentUser, form: NominationForm, query: str, cycle: Cycle | None) -> dict[str, Any]:
-    """The nominee picker: the chosen nominee, matches for the search, and kudos to attach as evidence."""
-    category = await categories.get_category(form.category_id)
+async def picker_context(
+    user: CurrentUser,
+    form: NominationForm,
+    query: str,
+    cycle: Cycle | None,
+    *,
+    active: Sequence[Category] = (),
+) -> dict[str, Any]:
+    """The nominee picker: the chosen nominee, matches for the search, and kudos to attach as evidence (`active`:
+    the active categories, when the caller has read them already)."""
+    category = next((c for c in active if c.id == form.category_id), None) or await categories.get_category(
+        form.category_id
+    )
     kind = category.nominee_kind if category else NomineeKind.PERSON
     chosen: Nominee | None = await nominations.nominee_info(form.nominee_token)
     if chosen is not None and chosen.kind != kind:
@@ -121,8 +131,9 @@ async def nominate_context(
     query: str = "",
     errors: Mapping[str, str] | None = None,
     sent: str | None = None,
+    active: list[Category] | None = None,
 ) -> dict[str, Any]:
-    active = await categories.categories()
+    active = active if active is not None else await categories.categories()
     if form.category_id is None and active:
         form = msgspec.structs.replace(form, category=str(active[0].id))
     return {
@@ -131,35 +142,12 @@ async def nominate_context(
         "errors": dict(errors or {}),
         "sent": sent,
         "categories": active,
-        "picker": await picker_context(user, form, query, cycle),
+        "picker": await picker_context(user, form, query, cycle, active=active),
         "mine": await nominations.my_nominations(user.id, cycle.id),
         "reason_max": nominations.REASON_MAX,
         "evidence_max": nominations.EVIDENCE_MAX,
         "lead_rule": nominations.LEAD_RULE,
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Shortlist:
-    """A category's suggested nominees for a nominator, with the figures they are ranked by."""
-
-    category: categories.Category
-    figures: dict[str, str]  # figure → its label, in column order
-    ranked_by: str  # the label of the figure the list is sorted by
-    suggestions: list[shortlist.Suggestion]
-
-
-async def shortlists(user: CurrentUser, cycle: Cycle) -> list[Shortlist]:
-    led = await led_departments(user.id)
-    lists = []
-    for category in await categories.categories():
-        if category.for_people:
-            suggestions = await shortlist.people(cycle.month, category.shortlist, viewer=user.id, label=cycle.label)
-        else:
-            suggestions = await shortlist.departments(cycle.month, category.shortlist, excluded=led, label=cycle.label)
-        figures = shortlist.FIGURES[category.nominee_kind]
-        lists.append(Shortlist(category, figures, figures.get(category.shortlist, ""), suggestions))
-    return lists
 
 
 async def awards_page(
@@ -172,25 +160,27 @@ async def awards_page(
     status_code: int = 200,
 ) -> Template:
     moment = now()
-    cycle = await cycles.open_cycle(moment) or await cycles.latest_cycle()
-    calendar = await get_calendar()
+    listed = await cycles.list_cycles()
+    cycle = cycles.taking_nominations(listed, moment) or (listed[0] if listed else None)
+    active = await categories.categories()
     context: dict[str, Any] = {
         "cycle": cycle,
         "phase": cycle.phase(moment) if cycle else None,
-        "calendar": calendar,
-        "next_window": cycles.next_window(calendar, moment),
-        "categories": await categories.categories(),
-        "cycles": await cycles.list_cycles(),
+        "categories": active,
+        "cycles": listed,
         "is_manager": user.role == Role.MANAGER,
         "is_admin": user.is_admin,
         "lead_rule": nominations.LEAD_RULE,
         "refusal": refusal,
     }
+    if cycle is None or context["phase"] != "open":  # when the next nominations open
+        context["calendar"] = calendar = await get_calendar()
+        context["next_window"] = cycles.next_window(calendar, moment)
     if cycle is not None and context["phase"] == "open" and context["is_manager"]:
         query = str(request.query_params.get("q") or "")
         form = form or _query_form(request)
-        context["nominate"] = await nominate_context(user, cycle, form, query=query, errors=errors)
-        context["shortlists"] = await shortlists(user, cycle)
+        context["nominate"] = await nominate_context(user, cycle, form, query=query, errors=errors, active=active)
+        context["shortlists"] = await stored.shortlists(cycle, active, viewer=user.id, at=moment)
     if cycle is not None and context["phase"] == "announced":
         context["winners"] = await queries.winners_of([cycle.id])
     return await render(request, "pages/awards/index.html", context, status_code=status_code)

@@ -9,6 +9,7 @@ events: NominationReminderDue and NominationsClosed (app/events.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -47,6 +48,7 @@ class Cycle:
     closed_at: datetime | None
     announced_at: datetime | None
     announced_by: int | None
+    changes: int = 0  # changes to the month's figures since it opened (app/awards/stored.py)
 
     @property
     def label(self) -> str:
@@ -82,23 +84,15 @@ async def list_cycles() -> list[Cycle]:
     return [Cycle(**row) for row in await AwardCycle.select().order_by(AwardCycle.month, ascending=False)]
 
 
-async def latest_cycle() -> Cycle | None:
-    row = await AwardCycle.select().order_by(AwardCycle.month, ascending=False).first()
-    return Cycle(**row) if row else None
+def taking_nominations(listed: Iterable[Cycle], at: datetime | None = None) -> Cycle | None:
+    """The cycle of `listed` (newest month first) taking nominations at `at`, if any."""
+    moment = at or now()
+    return next((c for c in listed if c.status == CycleStatus.OPEN and c.opens_at <= moment < c.closes_at), None)
 
 
 async def open_cycle(at: datetime | None = None) -> Cycle | None:
-    """The cycle taking nominations at `at`, if any."""
-    moment = at or now()
-    row = (
-        await AwardCycle.select()
-        .where(
-            (AwardCycle.status == CycleStatus.OPEN) & (AwardCycle.opens_at <= moment) & (AwardCycle.closes_at > moment)
-        )
-        .order_by(AwardCycle.month, ascending=False)
-        .first()
-    )
-    return Cycle(**row) if row else None
+    """The cycle taking nominations at `at`, if any (there are a dozen cycles a year: all are read)."""
+    return taking_nominations(await list_cycles(), at)
 
 
 async def create_cycle(month: date, opens_at: datetime, closes_at: datetime, *, at: datetime) -> int | None:

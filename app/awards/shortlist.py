@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from app.boards.scorecards import MIN_RATINGS
 from app.boards.tables import PersonPeriod
@@ -29,6 +28,7 @@ from app.timeutil import month_bounds
 from app.words import plural
 
 SIZE = 5
+REFRESH_JOB = "refresh_award_shortlists"  # the worker's job computing stored shortlists (app/awards/stored.py)
 _TENTH = Decimal("0.1")
 
 FIGURES: dict[str, dict[str, str]] = {
@@ -85,6 +85,27 @@ _DEPARTMENT_SQL = """
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """A person or department the month's figures put on a shortlist, before the ranks a viewer sees."""
+
+    person: int | None  # the person, or
+    department: int | None  # the department
+    name: str
+    detail: str  # a person's department ("" when none); unused for a department
+    slug: str | None  # a department's
+    points: int
+    givers: int
+    departments: int = 0  # people: departments helped
+    rating: Decimal | None = None  # people: average rating as resolver (None below MIN_RATINGS)
+    ratings: int = 0
+    members: int = 0  # departments: active members
+
+    @property
+    def per_head(self) -> Decimal:
+        return _round(self.points / self.members) if self.members else Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class Suggestion:
     rank: int
     token: str  # the nominee token of the nomination form ("p12", "d3")
@@ -100,65 +121,95 @@ def _round(value: object) -> Decimal:
     return Decimal(str(value)).quantize(_TENTH, rounding=ROUND_HALF_UP)
 
 
-def _person_draft(label: str, row: dict[str, Any]) -> str:
-    parts = [f"{row['points']} points received from {plural(row['givers'], 'colleague')}"]
-    if row["departments"]:
-        parts.append(f"thanked by people from {plural(row['departments'], 'other department')}")
-    if row["rating"] is not None:
-        parts.append(f"rated {_round(row['rating'])} of 5 on {row['ratings']} resolved requests")
-    return f"In {label}: " + "; ".join(parts) + "."
+def suggestion(rank: int, candidate: Candidate, label: str) -> Suggestion:
+    """How a candidate is shown at `rank`, with a first sentence of the reason for the month `label`."""
+    c = candidate
+    if c.person is not None:
+        rating = _round(c.rating) if c.rating is not None else None
+        parts = [f"{c.points} points received from {plural(c.givers, 'colleague')}"]
+        if c.departments:
+            parts.append(f"thanked by people from {plural(c.departments, 'other department')}")
+        if rating is not None:
+            parts.append(f"rated {rating} of 5 on {c.ratings} resolved requests")
+        return Suggestion(
+            rank=rank,
+            token=f"p{c.person}",
+            name=c.name,
+            detail=c.detail,
+            person=c.person,
+            department_slug=None,
+            figures={"points": c.points, "givers": c.givers, "departments": c.departments, "rating": rating},
+            draft=f"In {label}: " + "; ".join(parts) + ".",
+        )
+    return Suggestion(
+        rank=rank,
+        token=f"d{c.department}",
+        name=c.name,
+        detail=plural(c.members, "active member"),
+        person=None,
+        department_slug=c.slug,
+        figures={"per_head": c.per_head, "points": c.points, "givers": c.givers},
+        draft=f"In {label}: {c.points} points received from {c.givers} colleagues, {c.per_head} per member.",
+    )
 
 
-async def people(month: date, metric: str, *, viewer: int, label: str, limit: int = SIZE) -> list[Suggestion]:
-    """The top people of `month` by `metric` (a key of FIGURES["person"]) with all their figures."""
+async def person_candidates(month: date, metric: str, *, viewer: int, limit: int) -> list[Candidate]:
+    """The top `limit` people of `month` by `metric` (a key of FIGURES["person"]), `viewer` left out."""
     sql = _PERSON_SQL_BY_METRIC.get(metric)
     if sql is None:
         return []
     start, end = month_bounds(month)
     rows = await PersonPeriod.raw(sql, month, month, start, end, MIN_RATINGS, viewer, limit)
     return [
-        Suggestion(
-            rank=rank,
-            token=f"p{row['id']}",
+        Candidate(
+            person=row["id"],
+            department=None,
             name=row["name"],
             detail=row["department"] or "",
-            person=row["id"],
-            department_slug=None,
-            figures={
-                "points": row["points"],
-                "givers": row["givers"],
-                "departments": row["departments"],
-                "rating": _round(row["rating"]) if row["rating"] is not None else None,
-            },
-            draft=_person_draft(label, row),
+            slug=None,
+            points=row["points"],
+            givers=row["givers"],
+            departments=row["departments"],
+            rating=row["rating"],
+            ratings=row["ratings"],
         )
-        for rank, row in enumerate(rows, start=1)
+        for row in rows
     ]
+
+
+async def department_candidates(month: date, metric: str, *, excluded: set[int]) -> list[Candidate]:
+    """Every department with points in `month` but `excluded`, best first by `metric` (a key of
+    FIGURES["department"]), ties by name."""
+    if metric not in FIGURES["department"]:
+        return []
+    rows = await PersonPeriod.raw(_DEPARTMENT_SQL, month, sorted(excluded))
+    found = [
+        Candidate(
+            person=None,
+            department=row["id"],
+            name=row["name"],
+            detail="",
+            slug=row["slug"],
+            points=row["points"],
+            givers=row["givers"],
+            members=row["members"],
+        )
+        for row in rows
+    ]
+    found.sort(key=lambda c: (-getattr(c, metric), c.name))
+    return found
+
+
+async def people(month: date, metric: str, *, viewer: int, label: str, limit: int = SIZE) -> list[Suggestion]:
+    """The top people of `month` by `metric` (a key of FIGURES["person"]) with all their figures, computed now."""
+    found = await person_candidates(month, metric, viewer=viewer, limit=limit)
+    return [suggestion(rank, c, label) for rank, c in enumerate(found, start=1)]
 
 
 async def departments(
     month: date, metric: str, *, excluded: set[int], label: str, limit: int = SIZE
 ) -> list[Suggestion]:
-    """The top departments of `month` by `metric` (a key of FIGURES["department"]) with all their figures."""
-    if metric not in FIGURES["department"]:
-        return []
-    rows = await PersonPeriod.raw(_DEPARTMENT_SQL, month, sorted(excluded))
-    for row in rows:
-        row["per_head"] = _round(row["points"] / row["members"]) if row["members"] else Decimal(0)
-    rows.sort(key=lambda r: (-r[metric], r["name"]))
-    return [
-        Suggestion(
-            rank=rank,
-            token=f"d{row['id']}",
-            name=row["name"],
-            detail=plural(row["members"], "active member"),
-            person=None,
-            department_slug=row["slug"],
-            figures={"per_head": row["per_head"], "points": row["points"], "givers": row["givers"]},
-            draft=(
-                f"In {label}: {row['points']} points received from {row['givers']} colleagues, "
-                f"{row['per_head']} per member."
-            ),
-        )
-        for rank, row in enumerate(rows[:limit], start=1)
-    ]
+    """The top departments of `month` by `metric` (a key of FIGURES["department"]) with all their figures, computed
+    now."""
+    found = await department_candidates(month, metric, excluded=excluded)
+    return [suggestion(rank, c, label) for rank, c in enumerate(found[:limit], start=1)]

@@ -2,7 +2,18 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -63,6 +74,9 @@ class AwardCycle(Table):
     closed_at = Timestamptz(null=True, default=None)
     announced_at = Timestamptz(null=True, default=None)
     announced_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
+    # changes to the month's figures noticed while the cycle is open (a kudos of the month revoked, a request of the
+    # month rated): a stored shortlist computed at a lower count is due again (app/awards/stored.py)
+    changes = Integer(default=0)
 
 
 class Nomination(Table):
@@ -112,3 +126,39 @@ class AwardWinner(Table):
     citation = Text(default="")
     picked_by = ForeignKey(Employee, null=True, on_delete=OnDelete.set_null)
     picked_at = Timestamptz()
+
+
+class AwardShortlist(Table):
+    """A cycle's shortlist in one category as last computed (app/awards/stored.py): when, by which figure, and at
+    which of the cycle's `changes`; its ranked candidates are AwardShortlistEntry rows."""
+
+    id = Serial(primary_key=True)
+
+    cycle = ForeignKey(AwardCycle, null=False, on_delete=OnDelete.cascade)
+    category = ForeignKey(AwardCategory, null=False, on_delete=OnDelete.cascade)
+    nominee_kind = Varchar(length=12, choices=NomineeKind)
+    ranked_by = Varchar(length=20)  # the category's figure when computed
+    changes = Integer(default=0)  # the cycle's `changes` when computed
+    truncated = Boolean(default=False)  # more candidates than were stored
+    computed_at = Timestamptz()
+
+    unique_shortlist = Unique([cycle, category])
+
+
+class AwardShortlistEntry(Table):
+    """A candidate of a stored shortlist at its rank, with the month's figures (see app/awards/shortlist.py)."""
+
+    id = Serial(primary_key=True)
+
+    shortlist = ForeignKey(AwardShortlist, null=False, on_delete=OnDelete.cascade)
+    rank = Integer()
+    person = ForeignKey(Employee, null=True, on_delete=OnDelete.cascade, index=True)
+    department = ForeignKey(Department, null=True, on_delete=OnDelete.cascade, index=True)
+    points = Integer(default=0)
+    givers = Integer(default=0)
+    departments = Integer(default=0)  # people: departments helped
+    rating = Numeric(null=True, default=None)  # people: average rating as resolver, None below MIN_RATINGS
+    ratings = Integer(default=0)
+    members = Integer(default=0)  # departments: active members
+
+    unique_rank = Unique([shortlist, rank])

@@ -30,6 +30,7 @@ import app.db as db
 from app.admin.services import imports
 from app.api import webhooks
 from app.awards import cycles as awards
+from app.awards import shortlist, stored
 from app.db import UNAVAILABLE, close_pool, start_pool
 from app.digests import delivery as digest_delivery
 from app.digests import services as digests
@@ -124,8 +125,18 @@ async def handle_events(ctx: dict[str, Any], row_ids: list[int]) -> int:
 
 
 async def open_award_cycle(ctx: dict[str, Any]) -> int | None:
-    """Open the cycle for the month just ended once its nomination window begins (idempotent)."""
-    return await awards.open_due_cycle()
+    """Open the cycle for the month just ended once its nomination window begins (idempotent), and compute its
+    shortlists at once."""
+    opened = await awards.open_due_cycle()
+    if opened is not None:
+        await stored.refresh_due()
+    return opened
+
+
+async def refresh_award_shortlists(ctx: dict[str, Any]) -> int:
+    """Compute the open cycles' stored shortlists that are missing or behind a change to their month's figures
+    (every five minutes, so a burst of changes costs one computation; state in PostgreSQL)."""
+    return await stored.refresh_due()
 
 
 async def send_nomination_reminders(ctx: dict[str, Any]) -> int:
@@ -263,6 +274,8 @@ DELIVER_CHAT = job(
 OPEN_AWARD_CYCLE = job(open_award_cycle, timeout=120)
 SEND_NOMINATION_REMINDERS = job(send_nomination_reminders)
 CLOSE_AWARD_CYCLES = job(close_award_cycles, timeout=120)
+# one queued or running is enough (recorded by the category form with `one_at_a_time`)
+REFRESH_AWARD_SHORTLISTS = job(refresh_award_shortlists, timeout=600, name=shortlist.REFRESH_JOB, keep_result=0)
 ADVANCE_SURVEYS = job(advance_surveys, timeout=120)
 HANDLE_EVENTS = job(handle_events, timeout=120, name=HANDLE_EVENTS_JOB, max_tries=EVENT_ATTEMPTS)
 SWEEP = job(sweep, timeout=60)
@@ -287,6 +300,7 @@ class WorkerSettings:
         OPEN_AWARD_CYCLE,
         SEND_NOMINATION_REMINDERS,
         CLOSE_AWARD_CYCLES,
+        REFRESH_AWARD_SHORTLISTS,
         ADVANCE_SURVEYS,
         HANDLE_EVENTS,
         SWEEP,
@@ -306,6 +320,7 @@ class WorkerSettings:
         scheduled(OPEN_AWARD_CYCLE, minute=AWARD_TICKS, second=0, run_at_startup=True),
         scheduled(SEND_NOMINATION_REMINDERS, minute=AWARD_TICKS, second=20, run_at_startup=True),
         scheduled(CLOSE_AWARD_CYCLES, minute=AWARD_TICKS, second=40, run_at_startup=True),
+        scheduled(REFRESH_AWARD_SHORTLISTS, minute=AWARD_TICKS, second=30, run_at_startup=True),
         scheduled(ADVANCE_SURVEYS, minute=AWARD_TICKS, second=50, run_at_startup=True),
         scheduled(SWEEP, second=set(range(5, 60, 15)), run_at_startup=True),
         scheduled(PRUNE_OUTBOX, hour=3, minute=15, second=0),

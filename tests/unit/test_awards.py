@@ -25,9 +25,19 @@ from app.kudos.tables import Kudos, Visibility
 from app.notifications.tables import Kind, Notification
 from app.people.services import led_departments
 from app.people.tables import Employee
-from app.requests import workflow
 from app.rules import RuleViolation
-from tests.awards_world import AFTER, CLOSES, DURING, OCT, OPENS, World, build_world, run_handlers, thank
+from tests.awards_world import (
+    AFTER,
+    CLOSES,
+    DURING,
+    OCT,
+    OPENS,
+    World,
+    build_world,
+    october_figures,
+    run_handlers,
+    thank,
+)
 from tests.events import run_stored_events
 from tests.plugins.receiver import Receiver
 
@@ -348,30 +358,8 @@ async def test_category_names_with_like_wildcards_are_compared_literally(world: 
 # --------------------------------------------------------------------------------------------------- shortlist
 
 
-async def rated(world: World, resolver, scores: tuple[int, int, int], day: int) -> None:
-    moment = datetime(2026, 10, day, 9, tzinfo=UTC)
-    request_id = await workflow.file_request(world.ana.id, world.it.id, None, "Help", at=moment)
-    await workflow.claim(resolver.id, request_id, at=moment + timedelta(hours=1))
-    await workflow.complete(resolver.id, request_id, at=moment + timedelta(hours=2))
-    await workflow.rate(world.ana.id, request_id, *scores, at=moment + timedelta(hours=3))
-
-
 async def test_shortlist_figures_are_the_hand_computed_ones(world: World) -> None:
-    # October: Ravi is thanked by Ana (Finance, 10), Sam (HR, 5) and Max (Finance, 5): 20 points, 3 givers,
-    # 2 departments. Olu by Ana (15) and Ravi (IT, 10): 25 points, 2 givers, 1 other department. Ana by Olu (5).
-    # September's kudos (Sam → Ana, 30) does not count.
-    await thank(world.ana, [world.ravi], 10, OCT)
-    await thank(world.sam, [world.ravi], 5, OCT)
-    await thank(world.max, [world.ravi], 5, OCT)
-    await thank(world.ana, [world.olu], 15, OCT)
-    await thank(world.ravi, [world.olu], 10, OCT)
-    await thank(world.olu, [world.ana], 5, OCT)
-    await thank(world.sam, [world.ana], 30, datetime(2026, 9, 20, tzinfo=UTC))
-    # Ravi's three rated requests average (15 + 12 + 12) / 9 = 4.33; Olu has two ratings: too few to show
-    for scores, day in (((5, 5, 5), 2), ((4, 4, 4), 3), ((3, 4, 5), 4)):
-        await rated(world, world.ravi, scores, day)
-    for scores, day in (((5, 5, 5), 5), ((5, 5, 5), 6)):
-        await rated(world, world.olu, scores, day)
+    await october_figures(world)
     month = date(2026, 10, 1)
 
     by_points = await shortlist.people(month, "points", viewer=world.max.id, label="October 2026")

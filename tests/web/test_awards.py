@@ -11,8 +11,8 @@ import pytest
 
 from app.awards import categories, cycles, nominations
 from app.awards.calendar import get_calendar
-from app.awards.tables import AwardCategory, AwardCycle, AwardWinner, Nomination
-from app.timeutil import now, previous_month
+from app.awards.tables import AwardCategory, AwardCycle, AwardShortlist, AwardWinner, Nomination
+from app.timeutil import localtime, now, previous_month
 from tests.awards_world import World, build_world
 from tests.helpers import HTMX, post_form, signed_in
 
@@ -50,6 +50,21 @@ async def test_the_awards_page_for_each_role_while_open(client, world: World) ->
     await signed_in(client, "ravi@example.com")
     page = await client.get("/awards")
     assert page.status_code == 200 and "Managers nominate" in page.text and "nominate-form" not in page.text
+
+
+async def test_the_shortlist_is_computed_once_and_says_how_fresh_it_is(client, world: World) -> None:
+    cycle_id = await open_cycle()
+    await signed_in(client, "mia@example.com")
+    page = await client.get("/awards")
+    lists = await AwardShortlist.select().where(AwardShortlist.cycle == cycle_id)
+    assert len(lists) == len(await categories.categories())  # computed on the first view, stored
+    oldest = min(row["computed_at"] for row in lists)
+    assert (
+        f'Suggestions as of <time datetime="{oldest.isoformat()}">{localtime(oldest, "%-d %b, %H:%M")}</time>'
+        in page.text
+    )
+    await client.get("/awards")
+    assert await AwardShortlist.select().where(AwardShortlist.cycle == cycle_id) == lists  # not computed again
 
 
 async def test_nominee_search_fragment_and_no_js_find(client, world: World) -> None:
