@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 import app.db as database
-from app.awards import categories, cycles, nominations, shortlist, stored
+from app.awards import categories, cycles, shortlist, stored
 from app.awards.categories import CategoryForm
 from app.awards.cycles import Cycle
 from app.awards.shortlist import Suggestion
@@ -24,6 +24,7 @@ from app.handlers import register_all
 from app.jobs.outbox import add_job, one_at_a_time
 from app.jobs.tables import JobOutbox
 from app.kudos import changes
+from app.people.services import led_departments
 from app.people.tables import Department, Employee
 from app.requests import workflow
 from app.timeutil import now
@@ -61,7 +62,7 @@ async def open_october() -> Cycle:
 
 async def live(cycle: Cycle, viewer: int) -> list[list[Suggestion]]:
     """Each active category's shortlist for `viewer`, computed now from the month's figures."""
-    led = await nominations.leads(viewer)
+    led = await led_departments(viewer)
     lists = []
     for category in await categories.categories():
         if category.for_people:
