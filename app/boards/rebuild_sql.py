@@ -76,21 +76,58 @@ STAGES = (
     FROM rebuild_part WHERE rd IS NOT NULL AND (kudos <> 0 OR cross_kudos <> 0) GROUP BY rd, giver, month
     """,
 )
+# What every row of person_period and department_period is computed from, one temporary table per statement (so
+# that each statement holds one or two hash tables in memory at a time, not a dozen):
+# - rebuild_totals: per (owner, week, month), the sums of rebuild_part and rebuild_given;
+# - rebuild_week_givers: per (owner, week), the distinct givers of the pairs in rebuild_part;
+# - rebuild_years: each pair's months with standing kudos per year, as bit masks (from the month pairs).
+ROLLUP_STAGES = (
+    """
+    CREATE TEMPORARY TABLE rebuild_totals ON COMMIT DROP AS
+    SELECT kind, owner, week, month, date_trunc('quarter', month::timestamp)::date AS quarter,
+           date_trunc('year', month::timestamp)::date AS year, sum(points)::int AS points, sum(kudos)::int AS kudos,
+           sum(given)::int AS given, sum(given_points)::int AS given_points,
+           sum(cross_kudos)::int AS cross_kudos  -- int sums add up as bigint, not numeric
+    FROM (
+        SELECT 'person' AS kind, recipient AS owner, week, month, points, kudos, 0 AS given, 0 AS given_points,
+               0 AS cross_kudos
+        FROM rebuild_part
+        UNION ALL SELECT 'person', giver, week, month, 0, 0, 0, points, 0 FROM rebuild_part
+        UNION ALL SELECT 'person', giver, week, month, 0, 0, given, 0, 0 FROM rebuild_given
+        UNION ALL
+        SELECT 'department', rd, week, month, points, kudos, 0, 0, cross_kudos FROM rebuild_part WHERE rd IS NOT NULL
+    ) AS s
+    GROUP BY kind, owner, week, month
+    """,
+    """
+    CREATE TEMPORARY TABLE rebuild_week_givers ON COMMIT DROP AS
+    SELECT kind, owner, week, count(*) FILTER (WHERE kudos > 0)::int AS givers,
+           count(*) FILTER (WHERE cross_kudos > 0)::int AS cross_givers
+    FROM (SELECT 'person' AS kind, recipient AS owner, giver, week, sum(kudos)::int AS kudos,
+                 sum(cross_kudos)::int AS cross_kudos
+          FROM rebuild_part WHERE kudos <> 0 OR cross_kudos <> 0 GROUP BY 2, 3, 4
+          UNION ALL
+          SELECT 'department', rd, giver, week, sum(kudos)::int, sum(cross_kudos)::int
+          FROM rebuild_part WHERE rd IS NOT NULL AND (kudos <> 0 OR cross_kudos <> 0) GROUP BY 2, 3, 4) AS w
+    GROUP BY kind, owner, week
+    """,
+    """
+    CREATE TEMPORARY TABLE rebuild_years ON COMMIT DROP AS
+    SELECT kind, owner, giver, make_date(y, 1, 1) AS year, kb, cb
+    FROM (SELECT kind, owner, giver, date_part('year', start)::int AS y,
+                 bit_or(CASE WHEN kudos > 0 THEN 1 << (date_part('month', start)::int - 1) ELSE 0 END) AS kb,
+                 bit_or(CASE WHEN cross_kudos > 0 THEN 1 << (date_part('month', start)::int - 1) ELSE 0 END) AS cb
+          FROM rebuild_pairs GROUP BY 1, 2, 3, 4) AS y
+    """,
+)
 # Every row of person_period and department_period (those carrying any figure; the figures a table lacks stay 0),
 # with ALL_TIME_START (the value, twice) as the start of all time:
-# - totals: the (owner, week, month) sums summed per period, every kind of period in one pass (grouping sets;
+# - totals: rebuild_totals summed per period, every kind of period in one pass (grouping sets;
 #   GROUPING(week, month, quarter, year) has a bit set for each column left out);
-# - distinct givers: weeks from the pairs in rebuild_part, months from the month pairs, quarters, years and all
-#   time from `years` (each pair's months with standing kudos per year, as bit masks: 7, 56, 448 and 3584 are the
-#   months of each quarter).
+# - distinct givers: weeks from rebuild_week_givers, months from the month pairs, quarters, years and all time
+#   from rebuild_years (7, 56, 448 and 3584 are the months of each quarter).
 ROLLUPS_SQL = """
     CREATE TEMPORARY TABLE rebuild_rollups ON COMMIT DROP AS
-    WITH years AS MATERIALIZED (
-        SELECT kind, owner, giver, date_trunc('year', start::timestamp)::date AS year,
-               bit_or(CASE WHEN kudos > 0 THEN 1 << (extract(month FROM start)::int - 1) ELSE 0 END) AS kb,
-               bit_or(CASE WHEN cross_kudos > 0 THEN 1 << (extract(month FROM start)::int - 1) ELSE 0 END) AS cb
-        FROM rebuild_pairs GROUP BY 1, 2, 3, 4
-    )
     SELECT kind, owner, period, start, sum(points)::int AS points, sum(kudos)::int AS kudos,
            sum(given)::int AS given, sum(given_points)::int AS given_points, sum(cross_kudos)::int AS cross_kudos,
            sum(givers)::int AS givers, sum(cross_givers)::int AS cross_givers
@@ -100,31 +137,10 @@ ROLLUPS_SQL = """
                     WHEN 13 THEN 'quarter' WHEN 14 THEN 'year' ELSE 'all' END,
                coalesce(week, month, quarter, year, {}::date), sum(points)::int, sum(kudos)::int, sum(given)::int,
                sum(given_points)::int, sum(cross_kudos)::int, 0, 0
-        FROM (SELECT kind, owner, week, month, date_trunc('quarter', month::timestamp)::date AS quarter,
-                     date_trunc('year', month::timestamp)::date AS year, sum(points)::int AS points,
-                     sum(kudos)::int AS kudos, sum(given)::int AS given, sum(given_points)::int AS given_points,
-                     sum(cross_kudos)::int AS cross_kudos  -- int sums add up as bigint, not numeric
-              FROM (
-                  SELECT 'person' AS kind, recipient AS owner, week, month, points, kudos, 0 AS given,
-                         0 AS given_points, 0 AS cross_kudos
-                  FROM rebuild_part
-                  UNION ALL SELECT 'person', giver, week, month, 0, 0, 0, points, 0 FROM rebuild_part
-                  UNION ALL SELECT 'person', giver, week, month, 0, 0, given, 0, 0 FROM rebuild_given
-                  UNION ALL
-                  SELECT 'department', rd, week, month, points, kudos, 0, 0, cross_kudos
-                  FROM rebuild_part WHERE rd IS NOT NULL
-              ) AS s GROUP BY kind, owner, week, month) AS t
+        FROM rebuild_totals
         GROUP BY kind, owner, GROUPING SETS ((week), (month), (quarter), (year), ())
         UNION ALL
-        SELECT kind, owner, 'week', week, 0, 0, 0, 0, 0, count(*) FILTER (WHERE kudos > 0)::int,
-               count(*) FILTER (WHERE cross_kudos > 0)::int
-        FROM (SELECT 'person' AS kind, recipient AS owner, giver, week, sum(kudos)::int AS kudos,
-                     sum(cross_kudos)::int AS cross_kudos
-              FROM rebuild_part WHERE kudos <> 0 OR cross_kudos <> 0 GROUP BY 2, 3, 4
-              UNION ALL
-              SELECT 'department', rd, giver, week, sum(kudos)::int, sum(cross_kudos)::int
-              FROM rebuild_part WHERE rd IS NOT NULL AND (kudos <> 0 OR cross_kudos <> 0) GROUP BY 2, 3, 4) AS w
-        GROUP BY kind, owner, week
+        SELECT kind, owner, 'week', week, 0, 0, 0, 0, 0, givers, cross_givers FROM rebuild_week_givers
         UNION ALL
         SELECT kind, owner, 'month', start, 0, 0, 0, 0, 0, count(*) FILTER (WHERE kudos > 0)::int,
                count(*) FILTER (WHERE cross_kudos > 0)::int
@@ -139,7 +155,7 @@ ROLLUPS_SQL = """
                      count(*) FILTER (WHERE kb & 3584 <> 0)::int AS k3,
                      count(*) FILTER (WHERE cb & 3584 <> 0)::int AS c3,
                      count(*) FILTER (WHERE kb <> 0)::int AS ky, count(*) FILTER (WHERE cb <> 0)::int AS cy
-              FROM years GROUP BY kind, owner, year) AS y
+              FROM rebuild_years GROUP BY kind, owner, year) AS y
         CROSS JOIN LATERAL (VALUES ('quarter', y.year, y.k0, y.c0),
                                    ('quarter', (y.year + interval '3 months')::date, y.k1, y.c1),
                                    ('quarter', (y.year + interval '6 months')::date, y.k2, y.c2),
@@ -148,7 +164,8 @@ ROLLUPS_SQL = """
         UNION ALL
         SELECT kind, owner, 'all', {}::date, 0, 0, 0, 0, 0, count(*) FILTER (WHERE k)::int,
                count(*) FILTER (WHERE c)::int
-        FROM (SELECT kind, owner, giver, bool_or(kb <> 0) AS k, bool_or(cb <> 0) AS c FROM years GROUP BY 1, 2, 3) AS a
+        FROM (SELECT kind, owner, giver, bool_or(kb <> 0) AS k, bool_or(cb <> 0) AS c
+              FROM rebuild_years GROUP BY 1, 2, 3) AS a
         GROUP BY kind, owner
     ) AS parts(kind, owner, period, start, points, kudos, given, given_points, cross_kudos, givers, cross_givers)
     GROUP BY kind, owner, period, start

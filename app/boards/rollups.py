@@ -112,7 +112,7 @@ async def _compute(
     )
     await engine.run_ddl(sql.LEDGER_VIEW_SQL)
     await engine.run_ddl(entries_sql)
-    for stage in sql.STAGES:
+    for stage in (*sql.STAGES, *sql.ROLLUP_STAGES):
         await engine.run_ddl(stage)
     await PersonPeriod.raw(sql.ROLLUPS_SQL, ALL_TIME_START, ALL_TIME_START)
 
