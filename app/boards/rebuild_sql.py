@@ -11,7 +11,7 @@ from dataclasses import dataclass
 # read: the organisation's time zone, the local days [from, to) of the weeks around a month and the month (its
 # first day), and the people and departments (int arrays) whose rows are rebuilt.
 SETTINGS_SQL = """
-    SELECT set_config('work_mem', '256MB', true), set_config('maintenance_work_mem', '512MB', true),
+    SELECT set_config('work_mem', '1GB', true), set_config('maintenance_work_mem', '1GB', true),
            set_config('kudos.rebuild_zone', {}, true), set_config('kudos.rebuild_from', {}, true),
            set_config('kudos.rebuild_to', {}, true), set_config('kudos.rebuild_month', {}, true),
            set_config('kudos.rebuild_people', {}, true), set_config('kudos.rebuild_departments', {}, true)
@@ -407,14 +407,6 @@ CLEAR_COARSE_SQL = """
     DELETE FROM department_period d USING rebuild_affected f
     WHERE f.kind = 'department' AND d.department = f.owner
       AND (d.period = 'quarter' AND d.start = {} OR d.period = 'year' AND d.start = {} OR d.period = 'all')
-"""
-
-# The computed rows in key order (as `rollup.insert` reads them), so that loading them into tables that keep their
-# indexes walks each unique index from end to end instead of jumping about it.
-SORT_COMPUTED_SQL = """
-    WITH rows AS (DELETE FROM rebuild_rollups RETURNING *), pairs AS (DELETE FROM rebuild_pairs RETURNING *),
-    sorted_rows AS (INSERT INTO rebuild_rollups SELECT * FROM rows ORDER BY kind, owner, period, start)
-    INSERT INTO rebuild_pairs SELECT * FROM pairs ORDER BY kind, owner, giver, start
 """
 
 # ------------------------------------------------------------------------------------------------ some owners

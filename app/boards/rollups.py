@@ -124,7 +124,6 @@ def _int_array(ids: Collection[int]) -> str:
 async def _load() -> dict[str, int]:
     """Insert the computed rows (into tables keeping their indexes); returns how many per table."""
     engine = db.engine()
-    await engine.run_ddl(sql.SORT_COMPUTED_SQL)
     for rollup in sql.ROLLUPS:
         await engine.run_ddl(rollup.insert)
     return dict((await engine.run_ddl(sql.COMPUTED_COUNTS_SQL))[0])
