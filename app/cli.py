@@ -347,15 +347,23 @@ def boards() -> None:
 
 @boards.command("rebuild")
 @click.option("--check", is_flag=True, help="Compare with the ledger without writing; exit 1 on any difference.")
-def boards_rebuild(check: bool) -> None:
+@click.option("--month", default="", help="Rebuild only this month (YYYY-MM): its weeks, quarter, year, all time.")
+def boards_rebuild(check: bool, month: str) -> None:
     """Recompute every rollup from the ledger (or, with --check, report where they differ)."""
     from app.boards.rollups import RebuildReport, rebuild
     from app.db import close_pool, start_pool
+    from app.timeutil import parse_month
+
+    chosen = parse_month(month) if month else None
+    if month and chosen is None:
+        raise click.BadParameter("write the month as YYYY-MM", param_hint="--month")
+    if check and chosen:
+        raise click.UsageError("--check compares every month; leave out --month")
 
     async def run() -> RebuildReport:
         await start_pool(max_size=2)
         try:
-            return await rebuild(check=check)
+            return await rebuild(check=check, month=chosen)
         finally:
             await close_pool()
 
@@ -363,7 +371,7 @@ def boards_rebuild(check: bool) -> None:
         report = asyncio.run(run())
     for table, rows in report.rows.items():
         difference = f", {report.differences[table]} differing" if check else ""
-        click.echo(f"{table}: {rows} rows{difference}")
+        click.echo(f"{table}: {rows} rows{' written' if chosen else ''}{difference}")
     click.echo(f"{'Checked' if check else 'Rebuilt'} in {report.seconds:.2f} s.")
     if check and any(report.differences.values()):
         raise click.ClickException("the rollups differ from the ledger; run `kudos boards rebuild` to repair them")

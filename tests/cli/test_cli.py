@@ -198,6 +198,22 @@ async def test_boards_rebuild_check_fails_on_a_difference_and_rebuild_repairs_it
     assert {row["points"] for row in await PersonPeriod.select().where(PersonPeriod.employee == ravi.id)} == {4}
 
 
+async def test_boards_rebuild_month_repairs_that_month(db) -> None:
+    giver = await make_employee("Gina Giver")
+    ravi = await make_employee("Ravi Resolver")
+    await give_kudos(await load_current_user(giver.id), GiveForm(recipient_ids=[ravi.id], message="Thanks", points="4"))
+    month = (await PersonPeriod.select(PersonPeriod.start).where(PersonPeriod.period == "month").first())["start"]
+    await PersonPeriod.update({PersonPeriod.points: 40}).where(PersonPeriod.employee == ravi.id)
+
+    rebuilt = _run("boards", "rebuild", "--month", f"{month:%Y-%m}")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "person_period: 10 rows written" in rebuilt.stdout  # 5 periods each for the giver and the recipient
+    assert _run("boards", "rebuild", "--check").returncode == 0
+    assert {row["points"] for row in await PersonPeriod.select().where(PersonPeriod.employee == ravi.id)} == {4}
+    assert "write the month as YYYY-MM" in _run("boards", "rebuild", "--month", "May").stderr
+    assert "leave out --month" in _run("boards", "rebuild", "--check", "--month", f"{month:%Y-%m}").stderr
+
+
 def test_ctrl_c_while_start_up_jobs_run_stops_both_embedded_servers(serve_dir: Path) -> None:
     """Ctrl-C as soon as the worker starts its start-up jobs, then again and again like an impatient operator until
     `serve` exits: the worker's jobs are cancelled, and neither embedded server outlives `serve`."""

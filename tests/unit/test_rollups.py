@@ -102,9 +102,15 @@ operations = st.lists(
 )
 
 
+_PEOPLE_ROWS = """
+    SELECT employee, period, start, points, kudos, givers, cross_givers, given, given_points FROM person_period
+    WHERE points <> 0 OR kudos <> 0 OR givers <> 0 OR given <> 0 OR given_points <> 0 ORDER BY 1, 2, 3
+"""
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=operations)
-async def test_rebuild_equals_incremental_after_any_sequence(auckland, steps) -> None:
+@given(steps=operations, months_back=st.integers(0, 14))
+async def test_rebuild_equals_incremental_after_any_sequence(auckland, steps, months_back) -> None:
     engine = engine_finder()
     await engine.run_ddl(
         "TRUNCATE ledger_entry, add_on, kudos_recipient, kudos_value, kudos, allowance, notification, audit_entry, "
@@ -130,16 +136,47 @@ async def test_rebuild_equals_incremental_after_any_sequence(auckland, steps) ->
 
     check = await rebuild(check=True, tz_name=auckland)
     assert check.differences == dict.fromkeys(rollups.ROLLUP_TABLES, 0)
-    before = await PersonPeriod.raw(
-        "SELECT employee, period, start, points, kudos, givers, cross_givers, given, given_points FROM person_period "
-        "WHERE points <> 0 OR kudos <> 0 OR givers <> 0 OR given <> 0 OR given_points <> 0 ORDER BY 1, 2, 3"
-    )
+    before = await PersonPeriod.raw(_PEOPLE_ROWS)
     await rebuild(tz_name=auckland)
-    after = await PersonPeriod.raw(
-        "SELECT employee, period, start, points, kudos, givers, cross_givers, given, given_points FROM person_period "
-        "WHERE points <> 0 OR kudos <> 0 OR givers <> 0 OR given <> 0 OR given_points <> 0 ORDER BY 1, 2, 3"
-    )
+    after = await PersonPeriod.raw(_PEOPLE_ROWS)
     assert after == before
+
+    # a month's rows spoilt (with its weeks, and the quarter, year and all-time rows of those it concerns, and a
+    # row for someone without a figure that month), then that month rebuilt: the full rebuild's rows again
+    month = date(2027 - (months_back + 11) // 12, 12 - (months_back + 11) % 12, 1)
+    await _spoil_month(month)
+    await rebuild(month=month, tz_name=auckland)
+    assert (await rebuild(check=True, tz_name=auckland)).differences == dict.fromkeys(rollups.ROLLUP_TABLES, 0)
+    assert await PersonPeriod.raw(_PEOPLE_ROWS) == before
+
+
+_SPOIL_PEOPLE = """
+    UPDATE person_period SET points = points + 1, givers = givers + 2, cross_givers = cross_givers + 1
+    WHERE period = 'week' AND start >= {} AND start < {} OR period = 'month' AND start = {}
+       OR employee IN (SELECT employee FROM person_period WHERE period = 'month' AND start = {})
+          AND (period = 'quarter' AND start = {} OR period = 'year' AND start = {} OR period = 'all')
+"""
+_SPOIL_DEPARTMENTS = """
+    UPDATE department_period SET points = points + 1, givers = givers + 2, cross_kudos = cross_kudos + 1
+    WHERE period = 'week' AND start >= {} AND start < {} OR period = 'month' AND start = {}
+       OR department IN (SELECT department FROM department_period WHERE period = 'month' AND start = {})
+          AND (period = 'quarter' AND start = {} OR period = 'year' AND start = {} OR period = 'all')
+"""
+
+
+async def _spoil_month(month: date) -> None:
+    """Change every rollup row of the periods containing some of `month` (coarser ones only for the people and
+    departments with a row in the month), and add a month row to someone without a figure that month."""
+    first, after = rollups.month_weeks(month)
+    quarter = date(month.year, (month.month - 1) // 3 * 3 + 1, 1)
+    for statement in (_SPOIL_PEOPLE, _SPOIL_DEPARTMENTS):
+        await PersonPeriod.raw(statement, first, after, month, month, quarter, month.replace(month=1))
+    await PersonPeriod.raw("UPDATE person_giver_period SET kudos = kudos + 1 WHERE start = {}", month)
+    await PersonPeriod.raw(
+        "INSERT INTO person_period (employee, period, start, points, kudos, givers, cross_givers, given, given_points) "
+        "SELECT id, 'month', {}, 5, 1, 1, 0, 0, 0 FROM employee ORDER BY id LIMIT 1 ON CONFLICT DO NOTHING",
+        month,
+    )
 
 
 async def test_check_reports_a_tampered_rollup() -> None:

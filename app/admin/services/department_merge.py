@@ -57,7 +57,7 @@ UPDATE ledger_entry
 SET giver_department = CASE WHEN giver_department = {} THEN {} ELSE giver_department END,
     recipient_department = CASE WHEN recipient_department = {} THEN {} ELSE recipient_department END
 WHERE giver_department = {} OR recipient_department = {}
-RETURNING 1
+RETURNING recipient, giver_department = recipient_department AS same_department
 """
 
 
@@ -79,7 +79,7 @@ async def _count(sql: str, *args: Any) -> int:
 
 async def merge(admin: CurrentUser, source_id: int, target_id: int | None) -> Moved:
     """Merge department `source_id` into `target_id` in one transaction; the source ends archived. Returns what
-    moved. Boards are recomputed from the ledger (as long as `kudos boards rebuild` takes)."""
+    moved. The board rows the move changes are recomputed from the ledger."""
     require_admin(admin)
     source = await department_for_change(source_id)
     if target_id is None or target_id == source_id:
@@ -99,20 +99,23 @@ async def merge(admin: CurrentUser, source_id: int, target_id: int | None) -> Mo
         await DepartmentLead.delete().where(DepartmentLead.department == source_id)
         await Department.raw(_REQUESTS_TO_SAME_SERVICE_SQL, target_id, source_id)
         await Department.raw(_DROP_SAME_SERVICES_SQL, source_id, target_id)
+        entries = await Department.raw(
+            _MOVE_LEDGER_SQL, source_id, target_id, source_id, target_id, source_id, source_id
+        )
         moved = Moved(
             people=people,
             sub_departments=sub_departments,
             leads=leads,
             services=await _count(_MOVE_SERVICES_SQL, target_id, target_id, source_id),
             requests=await _count(_MOVE_REQUESTS_SQL, target_id, source_id),
-            ledger_entries=await _count(
-                _MOVE_LEDGER_SQL, source_id, target_id, source_id, target_id, source_id, source_id
-            ),
+            ledger_entries=len(entries),
         )
         await Department.update({Department.archived_at: now()}).where(Department.id == source_id)
-        # Cross-department counts change where the two met, so the rollups are recomputed rather than added up.
+        # The two departments' rows are recomputed, and the rows of the recipients of entries between them (no
+        # longer across departments): no other figure depends on an entry's departments.
         if moved.ledger_entries:
-            await rollups.rebuild()
+            recipients = {row["recipient"] for row in entries if row["same_department"]}
+            await rollups.rebuild_owners(recipients, {source_id, target_id})
         await audit(
             actor_id=admin.id,
             action="department.merge",
