@@ -80,6 +80,12 @@ _ALL_SQL, _DEPARTMENT_SQL, _MINE_SQL, _RECEIVED_SQL, _GIVEN_SQL = (
     _CARDS_SELECT + "WHERE k.id IN (" + ids + ")" + _NEWEST_FIRST
     for ids in (_ALL_IDS, _DEPARTMENT_IDS, _MINE_IDS, _RECEIVED_IDS, _GIVEN_IDS)
 )
+# Both of a profile's lists in one round trip, each card tagged with its list. Placeholders: the person and the
+# limit for the received list, then for the given one.
+_RECENT_SQL = (
+    "SELECT true AS received, r.* FROM (" + _RECEIVED_SQL + ") AS r "  # noqa: S608 — constants
+    "UNION ALL SELECT false, g.* FROM (" + _GIVEN_SQL + ") AS g"
+)
 FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
 
@@ -151,12 +157,22 @@ async def card(kudos_id: int) -> Card | None:
     return cards[0] if cards else None
 
 
-async def recent_public(employee_id: int, *, received: bool, limit: int = 5) -> list[Card]:
-    """A person's newest public kudos that stand (not revoked), as feed cards: those they received, or with
-    `received=False` those they gave. Private kudos are never included, whoever is looking (for profiles)."""
-    if not valid_id(employee_id):
-        return []
-    return [_card(row) for row in await Kudos.raw(_RECEIVED_SQL if received else _GIVEN_SQL, employee_id, limit)]
+@dataclass(frozen=True, slots=True)
+class Recent:
+    """A person's newest public kudos that stand, as feed cards: those they received and those they gave."""
+
+    received: list[Card]
+    given: list[Card]
+
+
+async def recent_public(employee_id: int, *, limit: int = 5) -> Recent:
+    """A person's newest public kudos that stand (not revoked), received and given, `limit` of each, newest first.
+    Private kudos are never included, whoever is looking (for profiles)."""
+    recent = Recent(received=[], given=[])
+    if valid_id(employee_id):
+        for row in await Kudos.raw(_RECENT_SQL, employee_id, limit, employee_id, limit):
+            (recent.received if row.pop("received") else recent.given).append(_card(row))
+    return recent
 
 
 @dataclass(frozen=True, slots=True)

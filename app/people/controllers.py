@@ -45,8 +45,7 @@ class PeopleController(Controller):
             "progress": await levels.progress(person_id),
             "badges": await badges.badge_board(person_id),
             "revoke_rule": REVOKE_RULE,
-            "received": await recent_public(person_id, received=True),
-            "given": await recent_public(person_id, received=False),
+            "recent": await recent_public(person_id),
             "awards": await awards_for_person(person_id),
         }
         return await render(request, "pages/people/profile.html", context)
