@@ -59,12 +59,13 @@ async def notify(
     await Notification.raw(_NOTIFY_SQL, str(kind), actor_id, text, action_label, subject, moment, wanted)
 
 
-_UNREAD_SQL = "SELECT count(*) AS unread FROM notification WHERE recipient = {} AND read_at IS NULL"
+# Also read inside the page header's statement (app/web/header.py).
+UNREAD_SQL = "SELECT count(*) AS unread FROM notification WHERE recipient = {} AND read_at IS NULL"
 
 
 async def unread_count(employee_id: int) -> int:
     """One COUNT on the partial index `notification_unread (recipient) WHERE read_at IS NULL`."""
-    unread: int = (await Notification.raw(_UNREAD_SQL, employee_id))[0]["unread"]
+    unread: int = (await Notification.raw(UNREAD_SQL, employee_id))[0]["unread"]
     return unread
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.kudos import allowance
 from app.kudos.tables import Allowance
+from app.notifications.services import UNREAD_SQL
 from app.people.services import CurrentUser
 from app.timeutil import month_of, now
 
@@ -25,8 +26,7 @@ class Header(PointsLeft):
 
 # Both figures in one round trip (every full page pays for it): the unread count as `unread_count()` takes it
 # (the partial index `notification_unread`), and the points left as `allowance.remaining` reads them.
-_UNREAD_SQL = "SELECT count(*) FROM notification n WHERE n.recipient = {} AND n.read_at IS NULL"
-_HEADER_SQL = "SELECT (" + _UNREAD_SQL + ") AS unread, left_.* FROM (" + allowance.REMAINING_SQL + ") AS left_"  # noqa: S608 — constants
+_HEADER_SQL = "SELECT (" + UNREAD_SQL + ") AS unread, left_.* FROM (" + allowance.REMAINING_SQL + ") AS left_"  # noqa: S608 — constants
 
 
 async def header_for(user: CurrentUser) -> Header:
