@@ -80,11 +80,13 @@ _ALL_SQL, _DEPARTMENT_SQL, _MINE_SQL, _RECEIVED_SQL, _GIVEN_SQL = (
     _CARDS_SELECT + "WHERE k.id IN (" + ids + ")" + _NEWEST_FIRST
     for ids in (_ALL_IDS, _DEPARTMENT_IDS, _MINE_IDS, _RECEIVED_IDS, _GIVEN_IDS)
 )
-# Both of a profile's lists in one round trip, each card tagged with its list. Placeholders: the person and the
-# limit for the received list, then for the given one.
+# Both of a profile's lists in one round trip, each card tagged with its list, received ones first, each list newest
+# first (a UNION ALL keeps no order of its own). Placeholders: the person and the limit for the received list, then
+# for the given one.
 _RECENT_SQL = (
     "SELECT true AS received, r.* FROM (" + _RECEIVED_SQL + ") AS r "  # noqa: S608 — constants
-    "UNION ALL SELECT false, g.* FROM (" + _GIVEN_SQL + ") AS g"
+    "UNION ALL SELECT false, g.* FROM (" + _GIVEN_SQL + ") AS g "
+    "ORDER BY received DESC, created_at DESC, id DESC"
 )
 FIRST_PAGE = Cursor(datetime(9999, 12, 31, tzinfo=UTC), 0)
 
