@@ -241,12 +241,10 @@ def run_wrk(url: str, cookie: str, connections: int, duration: int, script: str)
     return figures
 
 
-async def board_queries(url: str, viewer_id: int, rounds: int = 20) -> dict[str, dict]:
-    """Run each board's service in this process (`app.boards.services.board`, this month, points) with a query
-    logger on the pool: the SQL it sends with its arguments, and its median time (queries and Python)."""
-    from app.boards import services
-    from app.db import close_pool, start_pool
-    from app.people.services import load_current_user
+async def start_logged_pool() -> list[tuple[str, tuple]]:
+    """Start the app's connection pool with a query logger on every connection; the list it appends each statement
+    sent (SQL text, arguments) to, BEGIN and COMMIT included."""
+    from app.db import start_pool
 
     captured: list[tuple[str, tuple]] = []
 
@@ -257,6 +255,17 @@ async def board_queries(url: str, viewer_id: int, rounds: int = 20) -> dict[str,
         connection.add_query_logger(log)
 
     await start_pool(init=add_logger)
+    return captured
+
+
+async def board_queries(url: str, viewer_id: int, rounds: int = 20) -> dict[str, dict]:
+    """Run each board's service in this process (`app.boards.services.board`, this month, points) with a query
+    logger on the pool: the SQL it sends with its arguments, and its median time (queries and Python)."""
+    from app.boards import services
+    from app.db import close_pool
+    from app.people.services import load_current_user
+
+    captured = await start_logged_pool()
     boards: dict[str, dict] = {}
     try:
         user = await load_current_user(viewer_id)

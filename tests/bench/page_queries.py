@@ -16,25 +16,18 @@ import time
 import uuid
 
 import httpx
+from leaderboard import start_logged_pool
 
 ROUNDS = 50
 
 
 async def main() -> None:
-    from app.db import close_pool, start_pool
+    from app.db import close_pool
     from app.main import create_app
     from app.people.seed import DEMO_LOGINS, DEMO_PASSWORD
     from app.people.tables import Employee, Role
 
-    statements: list[str] = []
-
-    def log(record) -> None:
-        statements.append(record.query)
-
-    async def count_queries(connection) -> None:
-        connection.add_query_logger(log)
-
-    await start_pool(init=count_queries)
+    statements = await start_logged_pool()
     app = create_app(manage_pool=False)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app)
@@ -83,7 +76,7 @@ async def main() -> None:
                     f"  p95 {times[int(len(times) * 0.95) - 1]:6.1f} ms  ({ROUNDS} rounds)"
                 )
                 if "-v" in sys.argv:
-                    print("\n".join(f"    {q.strip()[:150]}" for q in statements))
+                    print("\n".join(f"    {q.strip()[:150]}" for q, _ in statements))
     await close_pool()
 
 

@@ -52,6 +52,7 @@ from leaderboard import (
     free_port,
     prepare_database,
     settle,
+    start_logged_pool,
     start_server,
 )
 from leaderboard import run_wrk as wrk
@@ -163,19 +164,11 @@ async def pick_world(url: str) -> World:
 
 async def page_statements(world: World, pages: list[str]) -> dict[str, list[tuple[str, tuple]]]:
     """Each page requested in-process (after one warm-up request) with a query logger: the statements it sent."""
-    from app.db import close_pool, start_pool
+    from app.db import close_pool
     from app.main import create_app
     from app.people.seed import DEMO_PASSWORD
 
-    captured: list[tuple[str, tuple]] = []
-
-    def log(record) -> None:
-        captured.append((record.query, tuple(record.args or ())))
-
-    async def add_logger(connection) -> None:
-        connection.add_query_logger(log)
-
-    await start_pool(init=add_logger)
+    captured = await start_logged_pool()
     app = create_app(manage_pool=False)
     found: dict[str, list[tuple[str, tuple]]] = {}
     try:
