@@ -191,13 +191,18 @@ def start_server(port: int, env: dict[str, str], *, workers: int = 1) -> subproc
 
 
 def sign_in(base: str, email: str, password: str) -> str:
+    """The session cookie of `email`. Cookies are sent by hand, as wrk sends the session: in production mode they are
+    `Secure`, and an HTTP client keeps those from plain http://."""
     with httpx.Client(base_url=base, follow_redirects=False) as client:
-        client.get("/login")
-        token = client.cookies["kudos_csrf"]
-        response = client.post("/login", data={"email": email, "password": password, "next": "/", "_csrf_token": token})
+        token = client.get("/login").cookies["kudos_csrf"]
+        response = client.post(
+            "/login",
+            data={"email": email, "password": password, "next": "/", "_csrf_token": token},
+            headers={"Cookie": f"kudos_csrf={token}"},
+        )
         if response.status_code != 303:
             raise SystemExit(f"sign-in failed: {response.status_code} {response.text[:300]}")
-        return client.cookies["kudos_session"]
+        return response.cookies["kudos_session"]
 
 
 class RssSampler:

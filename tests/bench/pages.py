@@ -52,6 +52,7 @@ from leaderboard import (
     free_port,
     prepare_database,
     settle,
+    sign_in,
     start_logged_pool,
     start_server,
 )
@@ -218,21 +219,6 @@ async def explain(url: str, statements: list[tuple[str, tuple]]) -> list[dict]:
     finally:
         await connection.close()
     return results
-
-
-def sign_in(base: str, email: str, password: str) -> str:
-    """The session cookie of `email`. The app runs as in production, so its cookies are `Secure`: an HTTP client
-    keeps them from plain http://, and they are sent by hand here, as wrk sends the session."""
-    with httpx.Client(base_url=base, follow_redirects=False) as client:
-        token = client.get("/login").cookies["kudos_csrf"]
-        response = client.post(
-            "/login",
-            data={"email": email, "password": password, "next": "/", "_csrf_token": token},
-            headers={"Cookie": f"kudos_csrf={token}"},
-        )
-        if response.status_code != 303:
-            raise SystemExit(f"sign-in failed: {response.status_code} {response.text[:300]}")
-        return response.cookies["kudos_session"]
 
 
 def cpu_seconds(process: psutil.Process) -> float:
