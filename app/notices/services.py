@@ -62,7 +62,7 @@ async def record(fact: Fact, recipients: Iterable[int]) -> int:
     if not choices:
         return 0
     async with db.transaction():
-        ids = list(choices)
+        ids = [r for r in wanted if r in choices]  # in the order the recipients were named, not the lookup's
         rows = await Notice.raw(
             _RECORD_SQL,
             str(fact.kind),
