@@ -23,6 +23,7 @@ from app.timeutil import now
 from tests.awards_world import award_world
 from tests.factories import make_department, make_employee, make_request, make_service
 from tests.helpers import post_form, signed_in
+from tests.plugins.database import built_once
 
 # path used in the request (placeholders filled below) → (method, who may use it)
 PUBLIC = "public"
@@ -219,7 +220,13 @@ def test_every_route_has_an_access_rule(app) -> None:
 
 
 @pytest.fixture
-async def world():
+async def world(db: None) -> dict[str, object]:
+    """One of everything a route's path can name: built by the first test of this process, its rows restored for
+    each later one (hundreds of tests share it)."""
+    return await built_once("access world", _build_world)
+
+
+async def _build_world() -> dict[str, object]:
     department = await make_department("Finance", slug="finance")
     person = await make_employee(department=department)
     await notify([person.id], Kind.KUDOS_RECEIVED, text="Thanks!", subject="kudos:1")
