@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -61,7 +62,7 @@ def _start_serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
     return process
 
 
-_started: list[subprocess.Popen[str]] = []  # `kudos serve` processes of the running test, ended by `serve_dir`
+_started: list[subprocess.Popen[str]] = []  # `kudos serve` processes of the running test (_end_serve_processes)
 
 
 def _wait_for_login_page(process: subprocess.Popen[str], url: str) -> float:
@@ -98,32 +99,59 @@ def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
     return output
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
+def _end_serve_processes() -> Iterator[None]:
+    """A test that failed half-way leaves no `kudos serve` process (nor its pipes) behind for the next one."""
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="module")
 def serve_dir() -> Iterator[Path]:
     """A directory for `kudos serve`'s data outside pytest's temporary root: run as root, the embedded PostgreSQL
     runs as a user of its own, and a parallel worker's pytest may reset that root to mode 0700 at any moment."""
     path = Path(tempfile.mkdtemp(prefix="kudos-serve-"))
     yield path
-    while _started:  # a test that failed half-way leaves no process (nor its pipes) behind
-        process = _started.pop()
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
     for server in _servers_on(path):
         server.kill()
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_serve_starts_everything_stops_cleanly_and_reuses_its_data(serve_dir: Path) -> None:
+@dataclass(frozen=True)
+class FirstServe:
+    """What the first `kudos serve` on an empty data directory did: started, signed into, stopped with Ctrl-C."""
+
+    data_dir: Path
+    url: str
+    sign_in_status: int
+    servers_while_running: bool
+    output: str
+    servers_after: list[psutil.Process]
+
+
+@pytest.fixture(scope="module")
+def first_serve(serve_dir: Path) -> FirstServe:
+    """The first start creates the embedded servers' data and loads the demo, most of the time `serve` ever takes:
+    done once for this module, and the later starts (again, and interrupted) run on the data it left."""
     data_dir = serve_dir / "data"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    process = _start_serve(data_dir, port)
+    _wait_for_login_page(process, url)
+    status = _sign_in(url, "admin@example.com").status_code
+    running = bool(_servers_on(data_dir))
+    output = _stop(process, signal.SIGINT)
+    return FirstServe(data_dir, url, status, running, output, _servers_on(data_dir))
 
-    first = _start_serve(data_dir, port)
-    _wait_for_login_page(first, url)
-    assert _sign_in(url, "admin@example.com").status_code == 303
-    assert _servers_on(data_dir), "embedded PostgreSQL and Redis run under the data directory"
-    output = _stop(first, signal.SIGINT)
+
+def test_serve_starts_everything_stops_cleanly_and_reuses_its_data(first_serve: FirstServe) -> None:
+    url, output = first_serve.url, first_serve.output
+    assert first_serve.sign_in_status == 303
+    assert first_serve.servers_while_running, "embedded PostgreSQL and Redis run under the data directory"
     assert "Loaded the demo organisation: 10 departments, 60 people." in output
     assert "Three months of activity: " in output and " kudos, " in output
     assert "admin@example.com" in output and "demo-password" in output
@@ -132,14 +160,16 @@ def test_serve_starts_everything_stops_cleanly_and_reuses_its_data(serve_dir: Pa
     assert re.search(r"kudos\.http\b.* GET /login 200 \d+\.\d ms", output), "one line per request"
     assert re.search(r"kudos\.http\b.* POST /login 303 \d+\.\d ms", output)
     assert "← cron:health_check" not in output, "cron ticks that did nothing are quiet"
-    assert _servers_on(data_dir) == [], "Ctrl-C leaves no server behind"
+    assert first_serve.servers_after == [], "Ctrl-C leaves no server behind"
 
-    second = _start_serve(data_dir, port)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    second = _start_serve(first_serve.data_dir, port)
     _wait_for_login_page(second, url)
     assert _sign_in(url, "employee@example.com").status_code == 303
     output = _stop(second, signal.SIGTERM)
     assert "Loaded the demo organisation" not in output, "the demo loads only into an empty database"
-    assert _servers_on(data_dir) == []
+    assert _servers_on(first_serve.data_dir) == []
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -214,10 +244,10 @@ async def test_boards_rebuild_month_repairs_that_month(db) -> None:
     assert "leave out --month" in _run("boards", "rebuild", "--check", "--month", f"{month:%Y-%m}").stderr
 
 
-def test_ctrl_c_while_start_up_jobs_run_stops_both_embedded_servers(serve_dir: Path) -> None:
+def test_ctrl_c_while_start_up_jobs_run_stops_both_embedded_servers(first_serve: FirstServe) -> None:
     """Ctrl-C as soon as the worker starts its start-up jobs, then again and again like an impatient operator until
     `serve` exits: the worker's jobs are cancelled, and neither embedded server outlives `serve`."""
-    data_dir = serve_dir / "data"
+    data_dir = first_serve.data_dir
     process = _start_serve(data_dir, _free_port())
     assert process.stdout is not None
     lines = []
