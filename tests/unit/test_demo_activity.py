@@ -1,4 +1,5 @@
-"""Three months of demo activity (app.demo.activity), replayed through the services: every invariant holds."""
+"""Three months of demo activity (app.demo.activity), replayed through the services: every invariant holds; and the
+feedback and closed survey round the demo adds on top (app.demo.feedback), on the same world."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.demo.activity import QUIET_HOURS, READ_AFTER, seed_activity
+from app.demo.feedback import seed_feedback
 from app.demo.seed import seed_demo
+from app.feedback import queries
+from app.feedback.tables import Feedback
 from app.kudos.tables import AddOn, CompanyValue, Kudos, KudosRecipient, KudosValue
 from app.notifications.services import unread_count
 from app.notifications.tables import Notification
@@ -18,6 +22,8 @@ from app.people.tables import Employee, Role
 from app.requests.queries import completed_not_thanked, list_requests
 from app.requests.tables import Request, RequestRating, Status
 from app.settings import get_settings
+from app.surveys import models
+from app.surveys.tables import RoundStatus, SurveyAnswer, SurveyResult, SurveyRound
 from tests.plugins.database import built_once, reset_database
 
 pytestmark = pytest.mark.usefixtures("db")  # every test here uses the database
@@ -231,3 +237,22 @@ async def test_demo_award_reasons_and_citations_read_as_a_manager_wrote_them() -
     citations = [row["citation"] for row in await AwardWinner.select(AwardWinner.citation)]
     assert citations and all("chosen from" not in c for c in citations), citations
     assert len(set(citations)) == len(citations), citations
+
+
+async def test_demo_feedback_and_a_closed_survey_round_with_results() -> None:
+    await _load()
+    counts = await seed_feedback(at=NOW)
+    assert counts == {"feedback": 5, "survey_rounds": 1}
+    assert await Feedback.count() == 5
+    row = await Employee.select(Employee.id).where(Employee.email == DEMO_LOGINS[Role.EMPLOYEE]).first()
+    employee = await load_current_user(row["id"])
+    overview = await queries.overview(employee, at=NOW)
+    assert len(overview.waiting) == 1 and len(overview.my_asks) == 1 and overview.my_asks[0].answered == 2
+    assert len(overview.received) == 3 and len(overview.given) == 2
+
+    assert (await SurveyRound.select(SurveyRound.status).first())["status"] == RoundStatus.CLOSED
+    assert await SurveyAnswer.count() == 0
+    shown = await SurveyResult.count().where(SurveyResult.answers >= models.MIN_ANSWERS)
+    assert shown >= 3
+    with_comments = await SurveyResult.raw("SELECT count(*) AS n FROM survey_result WHERE comments <> '[]'::jsonb")
+    assert with_comments[0]["n"] >= 1
