@@ -2,11 +2,13 @@
 `oidc-provider` package) run by node on a free loopback port.
 
 Without node the tests that need it are skipped with the reason, except under CI (CI=true), where a missing node is
-a failure. `npm ci` installs the pinned package the first time (the npm registry is only needed then).
+a failure. `npm ci` installs the pinned package the first time (the npm registry is only needed then); CI installs it
+before the run (.ci/run).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -73,8 +75,10 @@ def _node() -> str:
         if os.environ.get("CI") == "true":
             pytest.fail("CI needs node and npm for the company sign-in tests: install Debian's nodejs and npm")
         pytest.skip(reason="company sign-in tests need node and npm (the OpenID Connect provider runs on them)")
-    if not (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True, capture_output=True)
+    with (PROVIDER_DIR / "package-lock.json").open() as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two test workers never install at once into one node_modules
+        if not (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True, capture_output=True)
     return node
 
 
