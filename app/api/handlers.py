@@ -16,44 +16,52 @@ from app.words import excerpt
 
 # The kudos, its giver's name and its recipients (id and name, in the order they were thanked).
 _KUDOS_SQL = """
-    SELECT k.message, g.name AS giver_name,
+    SELECT k.id, k.message, g.name AS giver_name,
            ARRAY(SELECT r.employee FROM kudos_recipient r WHERE r.kudos = k.id ORDER BY r.id) AS recipient_ids,
            ARRAY(SELECT e.name FROM kudos_recipient r JOIN employee e ON e.id = r.employee
                  WHERE r.kudos = k.id ORDER BY r.id) AS recipient_names
-    FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = {}
+    FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = ANY({})
 """
 
 
 async def kudos_given(event: KudosGiven) -> None:
-    """The `kudos.given` delivery of a public kudos (private ones are never sent)."""
-    if not event.public:
+    await kudos_given_together([event])
+
+
+async def kudos_given_together(events: list[KudosGiven]) -> None:
+    """The `kudos.given` delivery of each public kudos (private ones are never sent); the kudos of a batch are read
+    in one statement."""
+    public = [event for event in events if event.public]
+    if not public:
         return
-    rows = await Kudos.raw(_KUDOS_SQL, event.kudos_id)
-    if not rows:
-        return
-    kudos = rows[0]
-    url = absolute_url("kudos", kudos_id=event.kudos_id)
-    names = slack_escape(", ".join(kudos["recipient_names"]))
-    points = f" (+{event.points} points)" if event.points else ""
-    said = slack_escape(excerpt(kudos["message"], 200))
-    await emit(
-        "kudos.given",
-        {
-            "text": f"{slack_escape(kudos['giver_name'])} thanked {names}{points}: “{said}” <{url}|View kudos>",
-            "kudos": {
-                "id": event.kudos_id,
-                "url": url,
-                "message": kudos["message"],
-                "points": event.points,
-                "giver": {"id": event.giver_id, "name": kudos["giver_name"]},
-                "recipients": [
-                    {"id": i, "name": n} for i, n in zip(kudos["recipient_ids"], kudos["recipient_names"], strict=True)
-                ],
-                "request_id": event.request_id,
+    rows = await Kudos.raw(_KUDOS_SQL, [event.kudos_id for event in public])
+    found = {row["id"]: row for row in rows}
+    for event in public:
+        if (kudos := found.get(event.kudos_id)) is None:
+            continue
+        url = absolute_url("kudos", kudos_id=event.kudos_id)
+        names = slack_escape(", ".join(kudos["recipient_names"]))
+        points = f" (+{event.points} points)" if event.points else ""
+        said = slack_escape(excerpt(kudos["message"], 200))
+        await emit(
+            "kudos.given",
+            {
+                "text": f"{slack_escape(kudos['giver_name'])} thanked {names}{points}: “{said}” <{url}|View kudos>",
+                "kudos": {
+                    "id": event.kudos_id,
+                    "url": url,
+                    "message": kudos["message"],
+                    "points": event.points,
+                    "giver": {"id": event.giver_id, "name": kudos["giver_name"]},
+                    "recipients": [
+                        {"id": i, "name": n}
+                        for i, n in zip(kudos["recipient_ids"], kudos["recipient_names"], strict=True)
+                    ],
+                    "request_id": event.request_id,
+                },
             },
-        },
-        at=event.at,
-    )
+            at=event.at,
+        )
 
 
 async def badge_earned(event: BadgeEarned) -> None:
@@ -128,6 +136,6 @@ async def award_announced(event: AwardAnnounced) -> None:
 
 
 def register(registry: Registry) -> None:
-    registry.register(KudosGiven, kudos_given)
+    registry.register(KudosGiven, kudos_given, batch=kudos_given_together)
     registry.register(BadgeEarned, badge_earned)
     registry.register(AwardAnnounced, award_announced)

@@ -44,8 +44,20 @@ async def _direct(event: str, people: Iterable[int], notice: Notice, targets: Ta
 
 
 async def kudos_given(event: KudosGiven) -> None:
+    await kudos_given_together([event])
+
+
+async def kudos_given_together(events: list[KudosGiven]) -> None:
+    """Each gift to the chats; where no chat is set up, one look at the settings for the whole batch."""
     targets = await config.targets()
-    kudos = await card(event.kudos_id) if targets.any else None
+    if not targets.any:
+        return
+    for event in events:
+        await _kudos_given(event, targets)
+
+
+async def _kudos_given(event: KudosGiven, targets: Targets) -> None:
+    kudos = await card(event.kudos_id)
     if kudos is None:
         return
     url = absolute_url("kudos", kudos_id=event.kudos_id)
@@ -114,7 +126,7 @@ async def award_announced(event: AwardAnnounced) -> None:
 
 
 def register(registry: Registry) -> None:
-    registry.register(KudosGiven, kudos_given)
+    registry.register(KudosGiven, kudos_given, batch=kudos_given_together)
     registry.register(RequestCompleted, request_completed)
     registry.register(BadgeEarned, badge_earned)
     registry.register(AwardAnnounced, award_announced)

@@ -18,7 +18,7 @@ from app.notices.tables import Notice, NoticeKind
 from app.people.tables import Employee
 from app.timeutil import now
 
-_KUDOS_SQL = "SELECT k.message, g.name FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = {}"
+_KUDOS_SQL = "SELECT k.id, k.message, g.name FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = ANY({})"
 _ADDON_SQL = "SELECT a.comment, g.name FROM add_on a JOIN employee g ON g.id = a.giver WHERE a.id = {}"
 _REQUEST_SQL = "SELECT r.title, c.name FROM request r, employee c WHERE r.id = {} AND c.id = {}"
 
@@ -35,19 +35,26 @@ def _points(points: int, each: str = "") -> str:
 
 
 async def kudos_given(event: KudosGiven) -> None:
-    rows = await Notice.raw(_KUDOS_SQL, event.kudos_id)
-    if not rows:
-        return
-    fact = _fact(
-        event,
-        NoticeKind.KUDOS,
-        event.kudos_id,
-        f"{rows[0]['name']} thanked you{_points(event.points)}",
-        detail=rows[0]["message"],
-        actor_id=event.giver_id,
-        private=not event.public,
-    )
-    await record(fact, event.recipient_ids)
+    await kudos_given_together([event])
+
+
+async def kudos_given_together(events: list[KudosGiven]) -> None:
+    """Each gift's recipients, as each chose; the kudos of a batch are read in one statement."""
+    rows = await Notice.raw(_KUDOS_SQL, [event.kudos_id for event in events])
+    found = {row["id"]: row for row in rows}
+    for event in events:
+        if (kudos := found.get(event.kudos_id)) is None:
+            continue
+        fact = _fact(
+            event,
+            NoticeKind.KUDOS,
+            event.kudos_id,
+            f"{kudos['name']} thanked you{_points(event.points)}",
+            detail=kudos["message"],
+            actor_id=event.giver_id,
+            private=not event.public,
+        )
+        await record(fact, event.recipient_ids)
 
 
 async def addon_given(event: AddOnGiven) -> None:
@@ -125,7 +132,7 @@ async def request_completed(event: RequestCompleted) -> None:
 
 
 def register(registry: Registry) -> None:
-    registry.register(KudosGiven, kudos_given)
+    registry.register(KudosGiven, kudos_given, batch=kudos_given_together)
     registry.register(AddOnGiven, addon_given)
     registry.register(BadgeEarned, badge_earned)
     registry.register(AwardAnnounced, award_announced)

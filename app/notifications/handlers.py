@@ -178,7 +178,8 @@ async def survey_invitation(event: SurveyRoundOpened | SurveyReminderDue) -> Non
 
 # The kudos's message, its points and its giver's name.
 _KUDOS_SQL = """
-    SELECT k.message, k.points, g.name AS giver_name FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = {}
+    SELECT k.id, k.message, k.points, g.name AS giver_name
+    FROM kudos k JOIN employee g ON g.id = k.giver WHERE k.id = ANY({})
 """
 _ADDON_SQL = """
     SELECT a.comment, a.points, g.name AS giver_name FROM add_on a JOIN employee g ON g.id = a.giver WHERE a.id = {}
@@ -187,22 +188,28 @@ _REQUEST_SQL = "SELECT title FROM request WHERE id = {}"
 
 
 async def kudos_given(event: KudosGiven) -> None:
-    """The recipients hear of it; a kudos that thanks for a request closes that request's "Thank now" prompt."""
-    rows = await Notification.raw(_KUDOS_SQL, event.kudos_id)
-    if rows:
-        kudos = rows[0]
-        points = f" (+{kudos['points']} points)" if kudos["points"] else ""
-        await notify(
-            event.recipient_ids,
-            Kind.KUDOS_RECEIVED,
-            text=f"{kudos['giver_name']} thanked you{points}: “{excerpt(kudos['message'])}”",
-            subject=subject_of("kudos", event.kudos_id),
-            actor_id=event.giver_id,
-            at=event.at,
-        )
-    if event.request_id is not None:
-        # whoever thanks the people who did the request, its "Thank now" prompt has done its job
-        await mark_done(Kind.REQUEST_COMPLETED, subject_of("request", event.request_id), at=event.at)
+    await kudos_given_together([event])
+
+
+async def kudos_given_together(events: list[KudosGiven]) -> None:
+    """The recipients hear of each gift; a kudos that thanks for a request closes that request's "Thank now"
+    prompt. The kudos of a batch are read in one statement."""
+    rows = await Notification.raw(_KUDOS_SQL, [event.kudos_id for event in events])
+    found = {row["id"]: row for row in rows}
+    for event in events:
+        if kudos := found.get(event.kudos_id):
+            points = f" (+{kudos['points']} points)" if kudos["points"] else ""
+            await notify(
+                event.recipient_ids,
+                Kind.KUDOS_RECEIVED,
+                text=f"{kudos['giver_name']} thanked you{points}: “{excerpt(kudos['message'])}”",
+                subject=subject_of("kudos", event.kudos_id),
+                actor_id=event.giver_id,
+                at=event.at,
+            )
+        if event.request_id is not None:
+            # whoever thanks the people who did the request, its "Thank now" prompt has done its job
+            await mark_done(Kind.REQUEST_COMPLETED, subject_of("request", event.request_id), at=event.at)
 
 
 async def addon_given(event: AddOnGiven) -> None:
@@ -273,7 +280,7 @@ def register(registry: Registry) -> None:
     registry.register(FeedbackDeclined, feedback_declined)
     registry.register(SurveyRoundOpened, survey_invitation)
     registry.register(SurveyReminderDue, survey_invitation)
-    registry.register(KudosGiven, kudos_given)
+    registry.register(KudosGiven, kudos_given, batch=kudos_given_together)
     registry.register(AddOnGiven, addon_given)
     registry.register(ResolverAdded, resolver_added)
     registry.register(RequestCompleted, request_completed)

@@ -187,3 +187,47 @@ async def test_the_nightly_prune_deletes_old_handed_over_rows_and_receipts_only(
     assert ids[2] in left and not left & set(ids[:2])
     assert await EventReceipt.count() == 6 - 3
     assert await handling.prune() == {"outbox": 0, "receipts": 0}  # nothing more to do: a second run is harmless
+
+
+async def test_a_batch_of_gifts_gives_each_gift_its_own_reactions(db) -> None:
+    """The handlers of several gifts run together (their kudos read once per handler): each recipient is told of
+    their own kudos, in notifications and notices, and only the public kudos go to the webhook."""
+    from app.api import webhooks
+    from app.api.tables import WebhookDelivery
+    from app.kudos.forms import GiveForm
+    from app.kudos.giving import give_kudos
+    from app.notices.tables import Notice, NoticeKind
+    from app.people.tables import Role
+
+    admin = await load_current_user((await make_employee("Ada Admin", role=Role.ADMIN)).id)
+    await webhooks.register(admin, name="Feed", url="https://hooks.example.com/k", events=["kudos.given"])
+    gina = await load_current_user((await make_employee("Gina Giver")).id)
+    people = [await make_employee(name) for name in ("Ravi", "Omar", "Nia")]
+    for person, points, visibility in zip(people, ("5", "0", "10"), ("public", "private", "public"), strict=True):
+        form = GiveForm(recipient_ids=[person.id], message=f"Thanks, {person.name}", points=points)
+        form.visibility = visibility
+        await give_kudos(gina, form)
+    assert await handling.run_recorded() > 0  # one batch: the three gifts are consecutive events of one type
+
+    thanks = Notification.select(Notification.recipient, Notification.text).where(
+        Notification.kind == Kind.KUDOS_RECEIVED
+    )
+    texts = {row["recipient"]: row["text"] for row in await thanks}
+    assert texts == {
+        people[0].id: "Gina Giver thanked you (+5 points): “Thanks, Ravi”",
+        people[1].id: "Gina Giver thanked you: “Thanks, Omar”",
+        people[2].id: "Gina Giver thanked you (+10 points): “Thanks, Nia”",
+    }
+    notices = (
+        await Notice.select(Notice.employee, Notice.headline, Notice.detail, Notice.private)
+        .where(Notice.kind == NoticeKind.KUDOS)
+        .order_by(Notice.id)
+    )
+    assert [(n["employee"], n["headline"], n["detail"], n["private"]) for n in notices] == [
+        (people[0].id, "Gina Giver thanked you (+5 points)", "Thanks, Ravi", False),
+        (people[1].id, "Gina Giver thanked you", "Thanks, Omar", True),
+        (people[2].id, "Gina Giver thanked you (+10 points)", "Thanks, Nia", False),
+    ]
+    bodies = [row["body"] for row in await WebhookDelivery.select(WebhookDelivery.body).order_by(WebhookDelivery.id)]
+    assert len(bodies) == 2 and "Thanks, Ravi" in bodies[0] and "Thanks, Nia" in bodies[1]
+    assert await handling.run_recorded(handed_over_too=True) == 0  # nothing runs twice
