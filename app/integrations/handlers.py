@@ -16,7 +16,7 @@ from app.integrations.config import Targets
 from app.integrations.deliveries import record
 from app.integrations.messages import Notice, slack_message, teams_message
 from app.integrations.tables import ChatKind
-from app.kudos.feed import card
+from app.kudos.feed import Card, cards_of
 from app.mail.links import absolute_url
 from app.people.tables import Employee
 from app.requests.tables import Request
@@ -48,18 +48,18 @@ async def kudos_given(event: KudosGiven) -> None:
 
 
 async def kudos_given_together(events: list[KudosGiven]) -> None:
-    """Each gift to the chats; where no chat is set up, one look at the settings for the whole batch."""
+    """Each gift to the chats: one look at the settings for the whole batch (nothing more when no chat is set up),
+    then the batch's kudos cards in one statement."""
     targets = await config.targets()
     if not targets.any:
         return
+    found = {kudos.id: kudos for kudos in await cards_of([event.kudos_id for event in events])}
     for event in events:
-        await _kudos_given(event, targets)
+        if (kudos := found.get(event.kudos_id)) is not None:
+            await _kudos_given(event, kudos, targets)
 
 
-async def _kudos_given(event: KudosGiven, targets: Targets) -> None:
-    kudos = await card(event.kudos_id)
-    if kudos is None:
-        return
+async def _kudos_given(event: KudosGiven, kudos: Card, targets: Targets) -> None:
     url = absolute_url("kudos", kudos_id=event.kudos_id)
     points = f" (+{plural(event.points, 'point')} each)" if event.points else ""
     names = ", ".join(r.name for r in kudos.recipients)

@@ -131,7 +131,7 @@ class FeedItem(Protocol):
     def created_at(self) -> datetime: ...
 
 
-async def _cards_of(ids: list[int]) -> list[Card]:
+async def cards_of(ids: list[int]) -> list[Card]:
     """The cards of kudos `ids`, newest first, with their recipients and values: one query."""
     if not ids:
         return []
@@ -155,7 +155,7 @@ def _card(row: dict[str, Any]) -> Card:
 
 async def card(kudos_id: int) -> Card | None:
     """One kudos's card, whoever may read it: for its giver's view right after giving it."""
-    cards = await _cards_of([kudos_id])
+    cards = await cards_of([kudos_id])
     return cards[0] if cards else None
 
 
@@ -256,7 +256,7 @@ async def get_kudos(user: CurrentUser, kudos_id: int) -> KudosDetail | None:
     """One kudos with its add-ons as `user` may see it, or None (also when it is private and not theirs)."""
     if not valid_id(kudos_id):
         return None
-    cards = await _cards_of([kudos_id])
+    cards = await cards_of([kudos_id])
     if not cards:
         return None
     card = cards[0]

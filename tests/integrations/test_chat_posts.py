@@ -96,6 +96,30 @@ async def test_a_public_kudos_is_posted_to_slack_and_teams_and_its_recipients_ge
     assert card["actions"] == [{"type": "Action.OpenUrl", "title": "View kudos", "url": "http://testserver/kudos/1"}]
 
 
+async def test_gifts_handled_together_are_each_posted_with_their_own_text(org, slack_on, teams_channel) -> None:
+    """Two gifts whose handlers run in one batch (their cards read together): each is posted once, with its own
+    message and recipients."""
+    giver = await load_current_user(org["gina"].id)
+    for person, message in ((org["ana"], "Thanks for the laptop"), (org["ravi"], "Thanks for the VPN fix")):
+        await give_kudos(giver, GiveForm(recipient_ids=[person.id], message=message, points="1"))
+    await run_stored_events()
+    rows = (
+        await ChatDelivery.select(ChatDelivery.kind, ChatDelivery.target, ChatDelivery.body)
+        .where(ChatDelivery.event == "kudos.given")
+        .order_by(ChatDelivery.id)
+    )
+    channel = [json.loads(r["body"])["text"] for r in rows if r["kind"] == "slack.channel"]
+    assert [text.split("\n")[0] for text in channel] == [
+        "Gina Giver thanked Ana Silva (+1 point each)",
+        "Gina Giver thanked Ravi Patel (+1 point each)",
+    ]
+    assert "Thanks for the laptop" in channel[0] and "Thanks for the VPN fix" in channel[1]
+    dms = [(r["target"], json.loads(r["body"])["text"]) for r in rows if r["kind"] == "slack.dm"]
+    assert [target for target, _ in dms] == ["ana@example.com", "ravi@example.com"]
+    assert "Thanks for the laptop" in dms[0][1] and "Thanks for the VPN fix" in dms[1][1]
+    assert sum(r["kind"] == "teams.card" for r in rows) == 2
+
+
 async def test_a_private_kudos_is_only_sent_to_its_recipients(org, slack_on, teams_channel) -> None:
     await give(org, visibility="private")
     assert await kinds() == {"slack.dm": 2}
